@@ -1,0 +1,56 @@
+/**
+ * Container logs as the shim writes them: records of [stream u8][0 0 0][len u32 BE][time u64 BE ns]
+ * then the payload. Served line by line, as Docker's json-file driver keeps them.
+ */
+import { readFile } from 'node:fs/promises';
+
+export interface LogLine {
+  stream: number;
+  /** nanoseconds since the epoch */
+  time: bigint;
+  data: Buffer;
+}
+
+export function parseLog(buf: Buffer): LogLine[] {
+  const lines: LogLine[] = [];
+  const partial = new Map<number, { time: bigint; parts: Buffer[] }>();
+  let off = 0;
+  while (off + 16 <= buf.length) {
+    const stream = buf[off];
+    const len = buf.readUInt32BE(off + 4);
+    const time = buf.readBigUInt64BE(off + 8);
+    if (off + 16 + len > buf.length) break;
+    let data = buf.subarray(off + 16, off + 16 + len);
+    off += 16 + len;
+    for (;;) {
+      const nl = data.indexOf(10);
+      const acc = partial.get(stream) ?? { time, parts: [] };
+      if (nl < 0) {
+        if (data.length) acc.parts.push(data);
+        partial.set(stream, acc);
+        break;
+      }
+      acc.parts.push(data.subarray(0, nl + 1));
+      lines.push({ stream, time: acc.time, data: Buffer.concat(acc.parts) });
+      partial.delete(stream);
+      data = data.subarray(nl + 1);
+    }
+  }
+  for (const [stream, acc] of partial) if (acc.parts.length) lines.push({ stream, time: acc.time, data: Buffer.concat(acc.parts) });
+  return lines;
+}
+
+export async function readLog(file: string): Promise<LogLine[]> {
+  const buf = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return Buffer.alloc(0);
+    throw e;
+  });
+  return parseLog(buf);
+}
+
+/** RFC3339 with nanoseconds, as Docker prints timestamps. */
+export function rfc3339Nano(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const iso = new Date(ms).toISOString(); // 2026-11-29T07:24:52.543Z
+  return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}

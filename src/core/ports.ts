@@ -1,0 +1,91 @@
+/**
+ * Published ports: parsing Docker's `-p` forms and choosing host ports.
+ *   -p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp], HOST_PORT may be a range "8080-8081"
+ *   (with an equal container range) or empty ("-p 127.0.0.1::80"): a free port is chosen at start.
+ */
+import net from 'node:net';
+import dgram from 'node:dgram';
+import { EngineError } from './errors';
+import { isIPv4 } from '../ipam/ipam';
+import { Proto } from '../firewall/firewall';
+
+export interface PortSpec {
+  proto: Proto;
+  hostIp: string;
+  /** 0: choose a free port at start */
+  hostPort: number;
+  containerPort: number;
+}
+
+/** Docker's ephemeral range for `-p CONTAINER_PORT` (the kernel's default ip_local_port_range). */
+export const EPHEMERAL_FIRST = 32768;
+export const EPHEMERAL_LAST = 60999;
+
+function badSpec(spec: string, why: string): EngineError {
+  return new EngineError('INVALID_PORT_SPEC', `invalid port specification "${spec}": ${why}`, {
+    hint: 'use -p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp], e.g. -p 8080:80 or -p 127.0.0.1:8080:80/tcp',
+  });
+}
+
+function parsePortRange(s: string, spec: string): [number, number] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
+  if (!m) throw badSpec(spec, `"${s}" is not a port number`);
+  const a = Number(m[1]);
+  const b = m[2] === undefined ? a : Number(m[2]);
+  if (a < 1 || a > 65535 || b < 1 || b > 65535) throw badSpec(spec, `port ${a > 65535 || a < 1 ? a : b} is outside 1-65535`);
+  if (b < a) throw badSpec(spec, `range ${s} is reversed`);
+  return [a, b];
+}
+
+export function parsePortSpec(spec: string): PortSpec[] {
+  let rest = spec.trim();
+  let proto: Proto = 'tcp';
+  const slash = rest.lastIndexOf('/');
+  if (slash >= 0) {
+    const p = rest.slice(slash + 1).toLowerCase();
+    if (p !== 'tcp' && p !== 'udp') throw badSpec(spec, `protocol "${p}" is not tcp or udp`);
+    proto = p;
+    rest = rest.slice(0, slash);
+  }
+  const parts = rest.split(':');
+  let hostIp = '0.0.0.0';
+  let hostPart = '';
+  let ctrPart: string;
+  if (parts.length === 1) ctrPart = parts[0];
+  else if (parts.length === 2) [hostPart, ctrPart] = parts;
+  else if (parts.length === 3) [hostIp, hostPart, ctrPart] = parts;
+  else throw badSpec(spec, 'too many ":"');
+  if (hostIp === '') hostIp = '0.0.0.0';
+  if (!isIPv4(hostIp)) throw badSpec(spec, `"${hostIp}" is not an IPv4 address`);
+  if (!ctrPart) throw badSpec(spec, 'no container port');
+  const [c0, c1] = parsePortRange(ctrPart, spec);
+  if (!hostPart) return range(c0, c1).map((c) => ({ proto, hostIp, hostPort: 0, containerPort: c }));
+  const [h0, h1] = parsePortRange(hostPart, spec);
+  if (h1 - h0 !== c1 - c0) throw badSpec(spec, 'the host and container port ranges differ in size');
+  return range(c0, c1).map((c, i) => ({ proto, hostIp, hostPort: h0 + i, containerPort: c }));
+}
+
+const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+/** Two bindings collide when protocol and port match and either listens on every address or both on the same one. */
+export function collides(a: { proto: string; hostIp: string; hostPort: number }, b: { proto: string; hostIp: string; hostPort: number }): boolean {
+  return a.proto === b.proto && a.hostPort === b.hostPort && (a.hostIp === '0.0.0.0' || b.hostIp === '0.0.0.0' || a.hostIp === b.hostIp);
+}
+
+/**
+ * True when no socket of the host holds the port: we bind it for an instant. DNAT would take the
+ * traffic from a server already listening there without telling anyone, so Docker refuses it too.
+ */
+export function hostPortFree(proto: Proto, hostIp: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (proto === 'udp') {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, hostIp, () => s.close(() => resolve(true)));
+      return;
+    }
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: hostIp, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}

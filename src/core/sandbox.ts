@@ -1,0 +1,204 @@
+/**
+ * Sandboxes: a container's network, per mode.
+ *   bridge / a network name — own namespace, one endpoint (veth) on that network, published ports
+ *   host                   — the daemon's namespace; nothing is made
+ *   none                   — own namespace with only lo
+ *   container:<id>         — the namespace of that container (followed to the end of a chain)
+ * A namespace is bind-mounted at EXEC_ROOT/netns/<short id> and handed to runc by path.
+ * setup() is all or nothing: on failure it removes the namespace, links, rules, leases and ports
+ * it made. teardown() keeps going after errors and reports them together.
+ */
+import { randomBytes } from 'node:crypto';
+import { EngineError } from './errors';
+import { CONTAINER_MODE_PREFIX, ContainerSpec } from './container-spec';
+import { containerIfName, Paths, paths, vethName } from './names';
+import { Networks } from './networks';
+import { EPHEMERAL_FIRST, EPHEMERAL_LAST, collides, hostPortFree } from './ports';
+import { JoinRequest } from '../drivers/driver';
+import { PortMapping } from '../firewall/firewall';
+import { checkRequested, macFromIp, pickAddress } from '../ipam/ipam';
+import { Kernel } from '../kernel/kernel';
+import { ContainerRow, EndpointRow, PortRow, Store } from '../state/store';
+
+export type Mode = { kind: 'host' } | { kind: 'none' } | { kind: 'container'; target: string } | { kind: 'network'; network: string };
+
+export function modeOf(networkMode: string): Mode {
+  if (networkMode === 'host') return { kind: 'host' };
+  if (networkMode === 'none') return { kind: 'none' };
+  if (networkMode.startsWith(CONTAINER_MODE_PREFIX)) return { kind: 'container', target: networkMode.slice(CONTAINER_MODE_PREFIX.length) };
+  return { kind: 'network', network: networkMode === 'default' || networkMode === '' ? 'bridge' : networkMode };
+}
+
+export class Sandboxes {
+  constructor(
+    private readonly p: Paths,
+    private readonly kernel: Kernel,
+    private readonly store: Store,
+    private readonly networks: Networks,
+  ) {}
+
+  /** The namespace path a running container uses ("host" in host mode). */
+  netnsOf(c: ContainerRow): string {
+    const spec = JSON.parse(c.spec) as ContainerSpec;
+    const mode = modeOf(spec.networkMode);
+    if (mode.kind === 'host') return 'host';
+    if (mode.kind === 'container') {
+      const target = this.store.container(mode.target);
+      if (!target) throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${mode.target}`);
+      return this.netnsOf(target);
+    }
+    return paths.netns(this.p, c.id);
+  }
+
+  /** Builds the container's network; returns the namespace path for runc ("host" in host mode). */
+  async setup(c: ContainerRow, spec: ContainerSpec): Promise<string> {
+    const mode = modeOf(spec.networkMode);
+    if (mode.kind === 'host') return 'host';
+    if (mode.kind === 'container') {
+      const target = this.store.container(mode.target);
+      if (!target || target.status !== 'running') {
+        throw new EngineError('CONTAINER_NOT_RUNNING', `cannot join network of a non running container: ${target ? target.name : mode.target}`, { hint: 'start that container first' });
+      }
+      return this.netnsOf(target);
+    }
+    const ns = paths.netns(this.p, c.id);
+    const undo: (() => Promise<void>)[] = [];
+    try {
+      await this.kernel.netnsAdd(ns);
+      undo.push(() => this.kernel.netnsDel(ns));
+      if (mode.kind === 'none') {
+        await this.kernel.at(ns).batch().linkSetUp('lo').commit();
+        return ns;
+      }
+      const req = await this.reserve(c, spec, mode.network, 0);
+      undo.push(async () => {
+        this.store.releasePorts(c.id);
+        this.store.deleteEndpoint(req.endpoint.id);
+      });
+      const net = this.networks.get(mode.network);
+      await this.networks.driver(net)!.join({ ...req, sandbox: ns });
+      return ns;
+    } catch (e) {
+      const errors: unknown[] = [];
+      for (const u of undo.reverse()) await u().catch((e2) => errors.push(e2));
+      if (errors.length) throw new AggregateError([e, ...errors], 'network setup failed and could not be fully undone');
+      throw e;
+    }
+  }
+
+  /** Leases an address and the published ports for the container's n-th network (records only). */
+  private async reserve(c: ContainerRow, spec: ContainerSpec, network: string, n: number): Promise<JoinRequest> {
+    const row = this.networks.get(network);
+    const driver = this.networks.driver(row);
+    if (!driver || !row.subnet) throw new EngineError('INVALID_NETWORK_MODE', `network ${row.name} (driver ${row.driver}) cannot hold container interfaces`, { hint: `use --network ${row.name === 'host' ? 'host' : 'none'}` });
+    const info = this.networks.info(row);
+    const wanted = spec.networks[row.name]?.ipv4;
+    if (wanted) checkRequested(info.subnet!, info.gateway!, wanted, row.name, info.ipRange);
+    const epId = randomBytes(32).toString('hex');
+    const ep = this.store.leaseAddress(
+      { id: epId, container_id: c.id, network_id: row.id, if_name: containerIfName(n), host_if: vethName(epId), mac: '', aliases: JSON.stringify(spec.networks[row.name]?.aliases ?? []) },
+      (used) => {
+        if (wanted) {
+          if (used.has(wanted)) throw new EngineError('ADDRESS_EXHAUSTED', `address ${wanted} is already in use on network ${row.name}`, { hint: 'choose another --ip or leave it out' });
+          return wanted;
+        }
+        const ip = pickAddress(info.subnet!, info.gateway!, used, info.ipRange);
+        if (!ip) throw new EngineError('ADDRESS_EXHAUSTED', `no free address in ${row.name} (${row.subnet})`, { hint: 'remove containers from it or create a network with a larger subnet' });
+        return ip;
+      },
+    );
+    const mac = macFromIp(ep.ip);
+    this.store.updateEndpoint(ep.id, { mac });
+    let ports: PortMapping[] = [];
+    try {
+      ports = n === 0 ? await this.reservePorts(c, spec, ep.ip, info.internal, row.name) : [];
+    } catch (e) {
+      this.store.deleteEndpoint(ep.id);
+      throw e;
+    }
+    return {
+      network: info,
+      endpoint: { id: ep.id, containerId: c.id, ifName: ep.if_name, hostIf: ep.host_if, ip: ep.ip, mac },
+      sandbox: '',
+      defaultRoute: n === 0,
+      ports,
+    };
+  }
+
+  private async reservePorts(c: ContainerRow, spec: ContainerSpec, ip: string, internal: boolean, netName: string): Promise<PortMapping[]> {
+    if (spec.portBindings.length === 0) return [];
+    if (internal) throw new EngineError('CONFLICTING_OPTIONS', `network ${netName} is internal: ports cannot be published on it`, { hint: 'drop -p or use a network that is not --internal' });
+    const taken = this.store.ports().map((r) => ({ proto: r.proto, hostIp: r.host_ip, hostPort: r.host_port, owner: r.container_id }));
+    const chosen: PortMapping[] = [];
+    for (const b of spec.portBindings) {
+      let hostPort = b.hostPort;
+      if (hostPort === 0) {
+        hostPort = await this.freeEphemeral(b.proto, b.hostIp, [...taken, ...chosen]);
+      } else {
+        const clash = [...taken, ...chosen].find((t) => collides(t, { ...b, hostPort }));
+        if (clash) {
+          const owner = 'owner' in clash ? this.store.container(clash.owner as string)?.name : c.name;
+          throw new EngineError('PORT_IN_USE', `Bind for ${b.hostIp}:${hostPort} failed: port is already allocated (published by container ${owner})`, { hint: 'choose another host port, or -p CONTAINER_PORT for a free one' });
+        }
+        if (!(await hostPortFree(b.proto, b.hostIp, hostPort))) {
+          throw new EngineError('PORT_IN_USE', `Bind for ${b.hostIp}:${hostPort} failed: port is already in use by a process on the host`, { hint: 'stop that process or choose another host port' });
+        }
+      }
+      chosen.push({ proto: b.proto, hostIp: b.hostIp, hostPort, containerIp: ip, containerPort: b.containerPort });
+    }
+    // Recorded in one transaction, checked again there: a concurrent start may have won a port meanwhile.
+    this.store.reservePorts(c.id, (used) => {
+      for (const m of chosen) {
+        const u = used.find((r) => collides({ proto: r.proto, hostIp: r.host_ip, hostPort: r.host_port }, m));
+        if (u) throw new EngineError('PORT_IN_USE', `Bind for ${m.hostIp}:${m.hostPort} failed: port is already allocated`, { hint: 'choose another host port' });
+      }
+      return chosen.map((m): PortRow => ({ container_id: c.id, proto: m.proto, host_ip: m.hostIp, host_port: m.hostPort, container_ip: m.containerIp, container_port: m.containerPort }));
+    });
+    return chosen;
+  }
+
+  private async freeEphemeral(proto: 'tcp' | 'udp', hostIp: string, taken: { proto: string; hostIp: string; hostPort: number }[]): Promise<number> {
+    const span = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
+    const start = Math.floor(Math.random() * span);
+    for (let i = 0; i < span; i++) {
+      const port = EPHEMERAL_FIRST + ((start + i) % span);
+      if (taken.some((t) => collides(t, { proto, hostIp, hostPort: port }))) continue;
+      if (await hostPortFree(proto, hostIp, port)) return port;
+    }
+    throw new EngineError('PORT_IN_USE', `no free host port in ${EPHEMERAL_FIRST}-${EPHEMERAL_LAST}`);
+  }
+
+  /** The join requests that describe a container's endpoints, from the records. */
+  requests(c: ContainerRow): JoinRequest[] {
+    const ports = this.store.ports(c.id);
+    return this.store.endpoints({ containerId: c.id }).map((ep: EndpointRow) => {
+      const row = this.networks.get(ep.network_id);
+      return {
+        network: this.networks.info(row),
+        endpoint: { id: ep.id, containerId: c.id, ifName: ep.if_name, hostIf: ep.host_if, ip: ep.ip, mac: ep.mac },
+        sandbox: paths.netns(this.p, c.id),
+        defaultRoute: ep.if_name === containerIfName(0),
+        ports: ports
+          .filter((r) => r.container_ip === ep.ip)
+          .map((r) => ({ proto: r.proto as 'tcp' | 'udp', hostIp: r.host_ip, hostPort: r.host_port, containerIp: r.container_ip, containerPort: r.container_port })),
+      };
+    });
+  }
+
+  /** Removes everything setup() made; idempotent, keeps going after errors. */
+  async teardown(c: ContainerRow): Promise<void> {
+    const spec = JSON.parse(c.spec) as ContainerSpec;
+    const mode = modeOf(spec.networkMode);
+    if (mode.kind === 'host' || mode.kind === 'container') return;
+    const errors: unknown[] = [];
+    for (const req of this.requests(c)) {
+      const row = this.store.network(req.network.id);
+      const driver = row && this.networks.driver(row);
+      if (driver) await driver.leave(req).catch((e) => errors.push(e));
+      this.store.deleteEndpoint(req.endpoint.id);
+    }
+    this.store.releasePorts(c.id);
+    await this.kernel.netnsDel(paths.netns(this.p, c.id)).catch((e) => errors.push(e));
+    if (errors.length) throw new AggregateError(errors, `tearing down the network of ${c.name}`);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * ctrnetd: parses dockerd-like flags, chooses the adapters (kernel, firewall, runtime), reconciles
+ * state with the kernel, and serves the API on a unix socket. Containers keep running when it stops.
+ */
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { createApi } from '../api/server';
+import { Containers } from '../core/containers';
+import { describe } from '../core/errors';
+import { Paths, paths } from '../core/names';
+import { Networks } from '../core/networks';
+import { Sandboxes } from '../core/sandbox';
+import { BridgeDriver } from '../drivers/bridge-driver';
+import { NftFirewall } from '../firewall/nft/nft-firewall';
+import { IpKernel } from '../kernel/ip-kernel';
+import { Kernel } from '../kernel/kernel';
+import { ImageStore } from '../runtime/image-store';
+import { RuncRuntime } from '../runtime/runc';
+import { Store } from '../state/store';
+import { reconcile } from './reconcile';
+
+export const VERSION = '0.1.0';
+
+export interface DaemonOptions {
+  root: string;
+  execRoot: string;
+  socket: string;
+  bridge: string;
+  bip: string;
+  mtu?: number;
+}
+
+const USAGE = `Usage: ctrnetd [OPTIONS]
+
+A container network engine: runs containers with runc and wires them like Docker.
+
+Options:
+      --root DIR          state and images (default /var/lib/ctrnet)
+      --exec-root DIR     runtime files and network namespaces (default /run/ctrnet)
+  -H, --host unix:///P    API socket (default unix:///run/ctrnet/ctrnet.sock)
+      --bridge NAME       default bridge (default ctrnet0)
+      --bip CIDR          default bridge address (default 172.17.0.1/16)
+      --mtu N             container MTU (default: the MTU of the default-route interface)
+`;
+
+export function parseFlags(argv: string[]): DaemonOptions {
+  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16' };
+  for (let i = 0; i < argv.length; i++) {
+    let [flag, value] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
+    const next = () => {
+      if (value !== undefined) return value;
+      if (i + 1 >= argv.length) throw new Error(`flag ${flag} needs a value\n\n${USAGE}`);
+      return argv[++i];
+    };
+    switch (flag) {
+      case '--root': o.root = path.resolve(next()); break;
+      case '--exec-root': o.execRoot = path.resolve(next()); break;
+      case '-H': case '--host': {
+        const h = next();
+        if (!h.startsWith('unix://')) throw new Error(`-H ${h}: only unix:///PATH sockets are supported`);
+        o.socket = h.slice('unix://'.length);
+        break;
+      }
+      case '--bridge': o.bridge = next(); break;
+      case '--bip': o.bip = next(); break;
+      case '--mtu': o.mtu = Number(next()); break;
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough
+      default: throw new Error(`unknown flag ${flag}\n\n${USAGE}`);
+    }
+    value = undefined;
+  }
+  return o;
+}
+
+/** The MTU of the interface holding the default route; 1500 without one. */
+async function defaultMtu(kernel: Kernel): Promise<number> {
+  const def = (await kernel.routeList()).find((r) => r.dst === 'default');
+  const link = def?.dev ? (await kernel.linkList()).find((l) => l.name === def.dev) : undefined;
+  return link?.mtu ?? 1500;
+}
+
+export async function startDaemon(o: DaemonOptions, log: (m: string) => void): Promise<() => Promise<void>> {
+  const p: Paths = { root: o.root, execRoot: o.execRoot };
+  await mkdir(o.root, { recursive: true, mode: 0o711 });
+  await mkdir(paths.netnsDir(p), { recursive: true });
+  await mkdir(path.dirname(o.socket), { recursive: true });
+  const kernel = new IpKernel();
+  const mtu = o.mtu ?? (await defaultMtu(kernel));
+  const store = new Store(paths.db(p));
+  const firewall = new NftFirewall();
+  const networks = new Networks(store, { bridge: new BridgeDriver(kernel, firewall) }, { bridge: o.bridge, bip: o.bip, mtu });
+  const sandboxes = new Sandboxes(p, kernel, store, networks);
+  const images = new ImageStore(p, store);
+  const runtime = new RuncRuntime(p);
+  const containers = new Containers(p, store, images, runtime, sandboxes, networks, log);
+  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
+  await images.ensureBusybox();
+
+  const server = createApi({ store, containers, networks, sandboxes, images, info: { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() } });
+  await unlink(o.socket).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.socket, () => resolve());
+  });
+  await chmod(o.socket, 0o660);
+  log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
+
+  return async () => {
+    containers.close();
+    server.close();
+    server.closeAllConnections();
+    await unlink(o.socket).catch(() => {
+      // already gone: nothing to clean
+    });
+    store.close();
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+  let opts: DaemonOptions;
+  try {
+    opts = parseFlags(argv);
+  } catch (e) {
+    process.stderr.write(`ctrnetd: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('ctrnetd: must run as root (it creates network namespaces, links and nftables rules)\n');
+    process.exit(1);
+  }
+  try {
+    const stop = await startDaemon(opts, log);
+    const onSignal = (sig: string) => {
+      log(`${sig}: shutting down (containers keep running)`);
+      void stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  } catch (e) {
+    log(`ctrnetd: ${describe(e)}`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main(process.argv.slice(2));

@@ -1,0 +1,47 @@
+/**
+ * The firewall port: NAT for networks (masquerade) and published ports (DNAT). One backend is
+ * chosen in daemon/main.ts; NoneFirewall is the no-op backend, so callers never branch on
+ * "no firewall".
+ */
+
+export type Proto = 'tcp' | 'udp';
+
+/** One published port: HOST_IP:HOST_PORT/proto → CONTAINER_IP:CONTAINER_PORT. hostIp "0.0.0.0" = every address. */
+export interface PortMapping {
+  proto: Proto;
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export interface NetworkFirewallConfig {
+  id: string;
+  bridge: string;
+  subnet: string;
+  /** no way out: no masquerade */
+  internal: boolean;
+}
+
+export interface NetworkFirewall {
+  addPorts(ports: readonly PortMapping[]): Promise<void>;
+  delPorts(ports: readonly PortMapping[]): Promise<void>;
+  delNetworkRules(): Promise<void>;
+}
+
+export interface Firewall {
+  /** Registers a network's rules (idempotent) and returns its handle. */
+  newNetwork(cfg: NetworkFirewallConfig): Promise<NetworkFirewall>;
+  /** Re-applies the whole desired state: at start, and when someone removed our rules. */
+  reapply(): Promise<void>;
+  /** Removes everything of ours from the kernel (used when the last network goes, and in tests). */
+  removeAll(): Promise<void>;
+}
+
+export class NoneFirewall implements Firewall {
+  async newNetwork(): Promise<NetworkFirewall> {
+    return { addPorts: async () => {}, delPorts: async () => {}, delNetworkRules: async () => {} };
+  }
+  async reapply(): Promise<void> {}
+  async removeAll(): Promise<void> {}
+}

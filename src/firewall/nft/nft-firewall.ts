@@ -1,0 +1,122 @@
+/**
+ * The nftables backend. ctrnet owns one table, `ip ctrnet`, and never touches any other. The desired
+ * state (networks and published ports) is kept in memory; `reapply()` renders the whole table and
+ * replaces it in one atomic `nft -f -` transaction; adding or removing published ports only adds or
+ * deletes elements of two maps, so the cost of a port does not grow with the number of ports.
+ *
+ * Published ports:
+ *   pub_any: proto . port → container ip . port   (published on every host address)
+ *   pub_ip:  host ip . proto . port → container ip . port
+ * They are looked up for packets to a local address, in prerouting (from other hosts and from
+ * containers) and in output (from the host itself, 127.0.0.1 included). Packets from outside to
+ * 127.0.0.0/8 are never DNATed, so a port published on 127.0.0.1 stays private to the host.
+ *
+ * Limitations: IPv4 only.
+ */
+import { run } from '../../kernel/exec';
+import { NFT_FAMILY, NFT_TABLE } from '../../core/names';
+import { Firewall, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
+
+/** The only seam to the nft program. */
+export interface NftRunner {
+  apply(script: string): Promise<void>;
+}
+
+export const nftCommand: NftRunner = {
+  async apply(script: string): Promise<void> {
+    await run(['nft', '-f', '-'], { input: script });
+  },
+};
+
+const T = `${NFT_FAMILY} ${NFT_TABLE}`;
+
+function portKey(p: PortMapping): string {
+  return p.hostIp === '0.0.0.0' ? `${p.proto} . ${p.hostPort}` : `${p.hostIp} . ${p.proto} . ${p.hostPort}`;
+}
+const mapOf = (p: PortMapping): string => (p.hostIp === '0.0.0.0' ? 'pub_any' : 'pub_ip');
+const element = (p: PortMapping): string => `${portKey(p)} : ${p.containerIp} . ${p.containerPort}`;
+const shortNet = (id: string): string => id.slice(0, 12);
+
+/** Renders the whole table from the desired state. Pure: golden-tested. */
+export function renderTable(nets: readonly NetworkFirewallConfig[], ports: readonly PortMapping[]): string {
+  const elems = (map: string): string => {
+    const e = ports.filter((p) => mapOf(p) === map).map(element);
+    return e.length ? `\n\t\telements = { ${e.join(', ')} }` : '';
+  };
+  const netRules = nets.flatMap((n) => [
+    ...(n.internal ? [] : [`\t\tip saddr ${n.subnet} oifname != "${n.bridge}" masquerade comment "net ${shortNet(n.id)} outbound"`]),
+    `\t\tip saddr ${n.subnet} oifname "${n.bridge}" ct status dnat masquerade comment "net ${shortNet(n.id)} hairpin"`,
+  ]);
+  return [
+    `table ${T}`,
+    `delete table ${T}`,
+    `table ${T} {`,
+    `\tmap pub_any {\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service${elems('pub_any')}\n\t}`,
+    `\tmap pub_ip {\n\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service${elems('pub_ip')}\n\t}`,
+    `\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local ip daddr != 127.0.0.0/8 jump publish\n\t}`,
+    `\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump publish\n\t}`,
+    `\tchain publish {\n\t\tdnat ip to ip daddr . meta l4proto . th dport map @pub_ip\n\t\tdnat ip to meta l4proto . th dport map @pub_any\n\t}`,
+    `\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;`,
+    `\t\tip saddr 127.0.0.0/8 ct status dnat masquerade comment "host loopback to published ports"`,
+    ...netRules,
+    `\t}`,
+    `}`,
+    '',
+  ].join('\n');
+}
+
+export class NftFirewall implements Firewall {
+  private readonly nets = new Map<string, NetworkFirewallConfig>();
+  private readonly ports = new Map<string, PortMapping>();
+
+  constructor(private readonly nft: NftRunner = nftCommand) {}
+
+  async newNetwork(cfg: NetworkFirewallConfig): Promise<NetworkFirewall> {
+    const prev = this.nets.get(cfg.id);
+    if (!prev || JSON.stringify(prev) !== JSON.stringify(cfg)) {
+      this.nets.set(cfg.id, cfg);
+      await this.reapply();
+    }
+    return {
+      addPorts: (ports) => this.change(ports, 'add'),
+      delPorts: (ports) => this.change(ports, 'delete'),
+      delNetworkRules: async () => {
+        this.nets.delete(cfg.id);
+        await this.reapply();
+      },
+    };
+  }
+
+  private async change(ports: readonly PortMapping[], op: 'add' | 'delete'): Promise<void> {
+    if (ports.length === 0) return;
+    const script = ports
+      .map((p) => `${op} element ${T} ${mapOf(p)} { ${op === 'add' ? element(p) : portKey(p)} }`)
+      .join('\n');
+    for (const p of ports) {
+      if (op === 'add') this.ports.set(`${mapOf(p)} ${portKey(p)}`, p);
+      else this.ports.delete(`${mapOf(p)} ${portKey(p)}`);
+    }
+    try {
+      await this.nft.apply(script + '\n');
+    } catch (e) {
+      // The table may have been removed by someone else, or an element may already be gone:
+      // the full render restores exactly the desired state either way.
+      try {
+        await this.reapply();
+      } catch (e2) {
+        if (op === 'add') for (const p of ports) this.ports.delete(`${mapOf(p)} ${portKey(p)}`);
+        throw new AggregateError([e, e2], 'applying published ports');
+      }
+    }
+  }
+
+  async reapply(): Promise<void> {
+    await this.nft.apply(renderTable([...this.nets.values()], [...this.ports.values()]));
+  }
+
+  async removeAll(): Promise<void> {
+    this.nets.clear();
+    this.ports.clear();
+    await this.nft.apply(`table ${T}\ndelete table ${T}\n`);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The first Kernel adapter: iproute2. One `ip -batch -` process per Batch (inside a sandbox through
+ * `nsenter --net=PATH`), `ip -j` for reads, /proc/sys for sysctls of the daemon's own namespace.
+ *
+ * Limitations:
+ * - Each batch costs a process spawn (~2-5 ms); a netlink adapter behind the same interface removes it.
+ * - IPv4 only.
+ */
+import { readdir, writeFile, unlink, open } from 'node:fs/promises';
+import { CommandFailedError, run } from './exec';
+import { AddrInfo, Batch, Kernel, KernelError, LinkInfo, RouteInfo, VethOptions } from './kernel';
+
+function errnoOf(stderr: string): KernelError['errno'] {
+  if (/File exists/i.test(stderr)) return 'EEXIST';
+  if (/Cannot find device|No such (file|device|process)|does not exist/i.test(stderr)) return 'ENOENT';
+  if (/resource busy/i.test(stderr)) return 'EBUSY';
+  if (/not permitted/i.test(stderr)) return 'EPERM';
+  if (/Address already in use/i.test(stderr)) return 'EADDRINUSE';
+  if (/Invalid argument/i.test(stderr)) return 'EINVAL';
+  return 'UNKNOWN';
+}
+
+class IpBatch implements Batch {
+  private lines: string[] = [];
+  constructor(private readonly kernel: IpKernel) {}
+
+  get empty(): boolean {
+    return this.lines.length === 0;
+  }
+  linkAddBridge(name: string, opts: { mtu?: number } = {}): this {
+    this.lines.push(`link add ${name}${opts.mtu ? ` mtu ${opts.mtu}` : ''} type bridge`);
+    return this;
+  }
+  linkAddVeth(name: string, peer: string, o: VethOptions): this {
+    const q = o.singleQueue ? ' numtxqueues 1 numrxqueues 1' : '';
+    const peerOpts = `${o.peerMac ? ` address ${o.peerMac}` : ''} mtu ${o.mtu}${q}${o.peerNetns ? ` netns ${o.peerNetns}` : ''}`;
+    this.lines.push(`link add ${name} mtu ${o.mtu}${q} type veth peer name ${peer}${peerOpts}`);
+    return this;
+  }
+  linkSetMaster(name: string, master: string): this {
+    this.lines.push(`link set ${name} master ${master}`);
+    return this;
+  }
+  linkSetUp(name: string): this {
+    this.lines.push(`link set ${name} up`);
+    return this;
+  }
+  linkDel(name: string): this {
+    this.lines.push(`link del ${name}`);
+    return this;
+  }
+  addrReplace(dev: string, cidr: string): this {
+    this.lines.push(`addr replace ${cidr} dev ${dev}`);
+    return this;
+  }
+  routeReplace(dst: string, o: { via?: string; dev?: string }): this {
+    this.lines.push(`route replace ${dst}${o.via ? ` via ${o.via}` : ''}${o.dev ? ` dev ${o.dev}` : ''}`);
+    return this;
+  }
+  async commit(): Promise<void> {
+    if (this.empty) return;
+    const script = this.lines.join('\n') + '\n';
+    this.lines = [];
+    try {
+      await run(this.kernel.argv(['ip', '-batch', '-']), { input: script });
+    } catch (e) {
+      const stderr = e instanceof CommandFailedError ? e.stderr : String(e);
+      throw new KernelError(`ip: ${stderr.trim().split('\n')[0]} (in: ${script.trim().replace(/\n/g, '; ')})`, errnoOf(stderr), { cause: e });
+    }
+  }
+}
+
+export class IpKernel implements Kernel {
+  constructor(readonly netns?: string) {}
+
+  at(path: string): Kernel {
+    return new IpKernel(path);
+  }
+  batch(): Batch {
+    return new IpBatch(this);
+  }
+
+  /** argv run inside this kernel's namespace */
+  argv(cmd: string[]): string[] {
+    return this.netns ? ['nsenter', `--net=${this.netns}`, ...cmd] : cmd;
+  }
+
+  private async json<T>(args: string[]): Promise<T[]> {
+    try {
+      const out = await run(this.argv(['ip', '-j', ...args]));
+      return out.trim() ? (JSON.parse(out) as T[]) : [];
+    } catch (e) {
+      const stderr = e instanceof CommandFailedError ? e.stderr : String(e);
+      throw new KernelError(`ip ${args.join(' ')}: ${stderr.trim()}`, errnoOf(stderr), { cause: e });
+    }
+  }
+
+  async linkList(): Promise<LinkInfo[]> {
+    type J = { ifname: string; ifindex: number; mtu: number; address: string; flags: string[]; master?: string; linkinfo?: { info_kind?: string } };
+    const rows = await this.json<J>(['-d', 'link', 'show']);
+    return rows.map((r) => ({
+      name: r.ifname,
+      index: r.ifindex,
+      mtu: r.mtu,
+      mac: r.address,
+      up: r.flags.includes('UP'),
+      kind: r.linkinfo?.info_kind,
+      master: r.master,
+    }));
+  }
+
+  async addrList(): Promise<AddrInfo[]> {
+    type J = { ifname: string; addr_info: { family: string; local: string; prefixlen: number }[] };
+    const rows = await this.json<J>(['-4', 'addr', 'show']);
+    return rows.flatMap((r) => r.addr_info.filter((a) => a.family === 'inet').map((a) => ({ dev: r.ifname, address: a.local, prefixLen: a.prefixlen })));
+  }
+
+  async routeList(): Promise<RouteInfo[]> {
+    type J = { dst: string; dev?: string; gateway?: string };
+    const rows = await this.json<J>(['-4', 'route', 'show']);
+    return rows.map((r) => ({ dst: r.dst, dev: r.dev, gateway: r.gateway }));
+  }
+
+  async sysctlSet(key: string, value: string): Promise<void> {
+    if (this.netns) {
+      await run(this.argv(['sysctl', '-q', '-w', `${key}=${value}`]));
+      return;
+    }
+    await writeFile(`/proc/sys/${key.replace(/\./g, '/')}`, value);
+  }
+
+  async netnsAdd(path: string): Promise<void> {
+    // The bind-mount target must exist; `wx` makes a stale file from a crash an error, not a reuse.
+    const fh = await open(path, 'wx');
+    await fh.close();
+    try {
+      await run(['unshare', `--net=${path}`, 'true']);
+    } catch (e) {
+      await unlink(path).catch(() => {}); // best effort: the netns was not made, the empty file is ours
+      throw new KernelError(`creating network namespace ${path}`, 'UNKNOWN', { cause: e });
+    }
+  }
+
+  async netnsDel(path: string): Promise<void> {
+    try {
+      await run(['umount', path]);
+    } catch (e) {
+      // "not mounted" or "no such file" mean the namespace is already gone: deletes are idempotent.
+      if (!(e instanceof CommandFailedError) || !/not mounted|no mount point|No such file/i.test(e.stderr)) throw e;
+    }
+    await unlink(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+
+  async netnsList(dir: string): Promise<string[]> {
+    const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    return names.map((n) => `${dir}/${n}`);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The kernel port: everything ctrnet asks of the Linux network stack (namespaces, links, addresses,
+ * routes, sysctls). Drivers and the engine use this interface only; the adapter is chosen in
+ * daemon/main.ts. A Kernel is bound to one network namespace: the daemon's own, or a sandbox's
+ * through `at(path)`. Writes are grouped in a Batch so that one operation is one conversation
+ * with the kernel, whatever the adapter.
+ */
+
+export interface LinkInfo {
+  name: string;
+  index: number;
+  mtu: number;
+  mac: string;
+  up: boolean;
+  kind?: string;
+  master?: string;
+}
+
+export interface AddrInfo {
+  dev: string;
+  address: string;
+  prefixLen: number;
+}
+
+export interface RouteInfo {
+  /** "default" or a CIDR */
+  dst: string;
+  dev?: string;
+  gateway?: string;
+}
+
+/** Kernel failures carry the errno the kernel reported, so callers never parse text. */
+export class KernelError extends Error {
+  constructor(
+    message: string,
+    readonly errno: 'EEXIST' | 'ENOENT' | 'EBUSY' | 'EPERM' | 'EINVAL' | 'EADDRINUSE' | 'UNKNOWN',
+    opts?: { cause?: unknown },
+  ) {
+    super(message, opts);
+    this.name = 'KernelError';
+  }
+}
+
+export interface VethOptions {
+  mtu: number;
+  /** create the peer directly inside this namespace (a bind-mounted netns path) */
+  peerNetns?: string;
+  peerMac?: string;
+  /** one rx/tx queue per end instead of one per CPU: cheaper to create (endpoint-floor.md) */
+  singleQueue?: boolean;
+}
+
+/** Writes applied together, in order, stopping at the first failure. */
+export interface Batch {
+  /** Equivalent to: `ip link add NAME type bridge` (+ `mtu N`) */
+  linkAddBridge(name: string, opts?: { mtu?: number }): this;
+  /** Equivalent to: `ip link add NAME mtu M type veth peer name PEER [address MAC] [netns PATH]` */
+  linkAddVeth(name: string, peer: string, opts: VethOptions): this;
+  /** Equivalent to: `ip link set NAME master MASTER` */
+  linkSetMaster(name: string, master: string): this;
+  /** Equivalent to: `ip link set NAME up` */
+  linkSetUp(name: string): this;
+  /** Equivalent to: `ip link del NAME` */
+  linkDel(name: string): this;
+  /** Equivalent to: `ip addr replace CIDR dev DEV` */
+  addrReplace(dev: string, cidr: string): this;
+  /** Equivalent to: `ip route replace DST [via GW] [dev DEV]` */
+  routeReplace(dst: string, opts: { via?: string; dev?: string }): this;
+  /** True when nothing was queued. */
+  readonly empty: boolean;
+  commit(): Promise<void>;
+}
+
+export interface Kernel {
+  /** The namespace this kernel is bound to: undefined for the daemon's own. */
+  readonly netns?: string;
+  /** The same kernel, bound to the network namespace bind-mounted at `path`. */
+  at(path: string): Kernel;
+  batch(): Batch;
+  /** Equivalent to: `ip -d link show` */
+  linkList(): Promise<LinkInfo[]>;
+  /** Equivalent to: `ip -4 addr show` */
+  addrList(): Promise<AddrInfo[]>;
+  /** Equivalent to: `ip -4 route show` */
+  routeList(): Promise<RouteInfo[]>;
+  /** Equivalent to: `sysctl -w KEY=VALUE` in this namespace (KEY like net.ipv4.ip_forward) */
+  sysctlSet(key: string, value: string): Promise<void>;
+  /** Creates a network namespace bind-mounted at `path`. Equivalent to: `unshare --net=PATH true` */
+  netnsAdd(path: string): Promise<void>;
+  /** Unmounts and deletes the namespace file at `path`; accepts "already gone". */
+  netnsDel(path: string): Promise<void>;
+  /** Network namespace files (bind mounts) present in `dir`. */
+  netnsList(dir: string): Promise<string[]>;
+}

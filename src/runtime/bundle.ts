@@ -1,0 +1,99 @@
+/**
+ * OCI bundles for runc: config.json (namespaces, mounts, process) and the per-container files Docker
+ * bind-mounts into every container (/etc/hosts, /etc/hostname, /etc/resolv.conf).
+ * The network namespace is never made here: the caller passes the path of the sandbox it made,
+ * the path of another container's sandbox (container mode), or "host".
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+
+export interface ProcessSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  tty: boolean;
+}
+
+export interface BundleSpec {
+  id: string;
+  rootfs: string;
+  hostname: string;
+  process: ProcessSpec;
+  /** netns path, or "host" to share the daemon's namespace (and, as Docker does, its hostname) */
+  netns: string;
+  /** lines of /etc/hosts after localhost */
+  hosts: string[];
+  resolvConf: string;
+}
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+export function processJson(p: ProcessSpec): object {
+  return {
+    terminal: p.tty,
+    user: { uid: 0, gid: 0 },
+    args: p.args,
+    env: p.env,
+    cwd: p.cwd,
+    capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS },
+    noNewPrivileges: false,
+  };
+}
+
+export function configJson(b: BundleSpec, dir: string): object {
+  const hostNet = b.netns === 'host';
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'mount' }];
+  if (!hostNet) namespaces.push({ type: 'uts' }, { type: 'network', path: b.netns });
+  const bind = (src: string, dst: string, ro = false) => ({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw'] });
+  return {
+    ociVersion: '1.0.2',
+    process: processJson(b.process),
+    root: { path: b.rootfs, readonly: false },
+    hostname: hostNet ? undefined : b.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      // sysfs shows the network devices of the namespace that mounts it; in host mode it is the host's.
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      bind(`${dir}/hosts`, '/etc/hosts'),
+      bind(`${dir}/hostname`, '/etc/hostname'),
+      bind(`${dir}/resolv.conf`, '/etc/resolv.conf'),
+    ],
+    linux: {
+      namespaces,
+      cgroupsPath: `/ctrnet/${b.id}`,
+      maskedPaths: ['/proc/kcore', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+      readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+    },
+  };
+}
+
+/** Writes config.json and the /etc files into `dir`. */
+export async function writeBundle(dir: string, b: BundleSpec, hostHostname: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const hostname = b.netns === 'host' ? hostHostname : b.hostname;
+  await writeFile(`${dir}/hosts`, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...b.hosts, ''].join('\n'));
+  await writeFile(`${dir}/hostname`, `${hostname}\n`);
+  await writeFile(`${dir}/resolv.conf`, b.resolvConf);
+  await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir), null, 1));
+}
+
+/**
+ * The host's resolv.conf as Docker hands it to bridge containers: loopback name servers cannot be
+ * reached from another namespace, so they are dropped, and Google's servers stand in when none is left.
+ */
+export async function containerResolvConf(hostNet: boolean): Promise<string> {
+  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  if (hostNet) return host;
+  const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l));
+  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  return lines.join('\n').trim() + '\n';
+}
