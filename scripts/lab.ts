@@ -1,0 +1,182 @@
+/**
+ * Lab hosts: throwaway network namespaces, each with its own ctrnetd, used by the tests and the
+ * tour to simulate machines. Nothing here touches the root namespace's network: every link,
+ * address, route and rule is made inside namespaces created here, and `destroy()` removes them
+ * with everything the daemons made (containers, shims, mounts, files), also after a failure.
+ */
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+const REPO = path.resolve(__dirname, '../..');
+export const CTRNETD = path.join(REPO, 'bin/ctrnetd');
+export const CTRNET = path.join(REPO, 'bin/ctrnet');
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv and returns its result; never throws for a non-zero exit. */
+export function sh(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('error', (e) => err.push(Buffer.from(String(e))));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Like sh, but a non-zero exit is an error carrying the output. */
+export async function must(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
+  const r = await sh(argv, opts);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}
+
+let counter = 0;
+/** A per-process prefix so parallel runs never collide: ctnXXXXX */
+export const RUN_ID = `ctn${(process.pid % 100000).toString(36)}`;
+
+export class LabHost {
+  readonly ns: string;
+  readonly dir: string;
+  readonly root: string;
+  readonly execRoot: string;
+  readonly socket: string;
+  private daemon?: ChildProcess;
+  private daemonLog = '';
+
+  constructor(label: string) {
+    this.ns = `${RUN_ID}-${label}-${counter++}`;
+    this.dir = `/tmp/${this.ns}`;
+    this.root = `${this.dir}/root`;
+    // short: unix socket paths are limited to 107 bytes
+    this.execRoot = `/run/${this.ns}`;
+    this.socket = `${this.execRoot}/ctrnet.sock`;
+  }
+
+  static async create(label: string): Promise<LabHost> {
+    const h = new LabHost(label);
+    await must(['ip', 'netns', 'add', h.ns]);
+    // A quiet host: no IPv6 chatter from the links we add.
+    await h.run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    await h.run(['ip', 'link', 'set', 'lo', 'up']);
+    mkdirSync(h.dir, { recursive: true });
+    return h;
+  }
+
+  get netnsPath(): string {
+    return `/run/netns/${this.ns}`;
+  }
+
+  /** Runs argv inside this host's network namespace (nsenter keeps the cgroup mounts runc needs). */
+  exec(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Result> {
+    return sh(['nsenter', `--net=${this.netnsPath}`, ...argv], opts);
+  }
+
+  run(argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+    return must(['nsenter', `--net=${this.netnsPath}`, ...argv], opts);
+  }
+
+  /** Starts ctrnetd in this host; resolves when its socket answers. */
+  async startDaemon(extra: string[] = []): Promise<void> {
+    const child = spawn('nsenter', [`--net=${this.netnsPath}`, process.execPath, CTRNETD, '--root', this.root, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.daemon = child;
+    child.stdout!.on('data', (d: Buffer) => (this.daemonLog += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.daemonLog += d.toString()));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`ctrnetd exited ${child.exitCode}: ${this.daemonLog}`);
+      if (existsSync(this.socket) && (await this.cli(['version'])).code === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`ctrnetd did not answer within 60 s: ${this.daemonLog}`);
+  }
+
+  get log(): string {
+    return this.daemonLog;
+  }
+
+  /** Stops the daemon like an admin would (SIGTERM), or as a crash (SIGKILL). Containers keep running. */
+  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return;
+    const exited = new Promise((r) => d.once('exit', r));
+    d.kill(signal);
+    await exited;
+    this.daemon = undefined;
+  }
+
+  /** Runs the ctrnet CLI against this host's daemon. */
+  cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+    return sh([process.execPath, CTRNET, ...args], { ...opts, env: { ...process.env, CTRNET_HOST: `unix://${this.socket}` } });
+  }
+
+  async ctl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+    const r = await this.cli(args, opts);
+    if (r.code !== 0) throw new Error(`ctrnet ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  /** Removes the host and everything in it; keeps going after errors. */
+  async destroy(): Promise<void> {
+    if (this.daemon && this.daemon.exitCode === null) {
+      await this.cli(['rm', '-f', ...(await this.cli(['ps', '-aq'])).stdout.split('\n').filter(Boolean)], { timeoutMs: 30_000 });
+      await this.stopDaemon();
+    }
+    // Whatever the daemon could not remove: runc containers (their shims exit with them), mounts.
+    const runcRoot = `${this.execRoot}/runc`;
+    if (existsSync(runcRoot)) {
+      for (const id of (await sh(['runc', '--root', runcRoot, 'list', '-q'])).stdout.split('\n').filter(Boolean)) {
+        await sh(['runc', '--root', runcRoot, 'delete', '--force', id]);
+      }
+    }
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((m) => m && (m.startsWith(this.dir + '/') || m.startsWith(this.execRoot + '/')));
+    for (const m of mounts.reverse()) await sh(['umount', '-l', m]);
+    await sh(['ip', 'netns', 'del', this.ns]);
+    rmSync(this.execRoot, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Joins two hosts with a veth pair: a gets A_IP, b gets B_IP (/24); a's default route goes via b. */
+export async function linkHosts(a: LabHost, b: LabHost, aIp: string, bIp: string, mtu = 1500): Promise<void> {
+  const an = `up${counter}`;
+  const bn = `dn${counter++}`;
+  await must(['ip', 'link', 'add', an, 'netns', a.ns, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', bn, 'netns', b.ns, 'mtu', String(mtu)]);
+  await a.run(['ip', 'addr', 'add', `${aIp}/24`, 'dev', an]);
+  await a.run(['ip', 'link', 'set', an, 'up']);
+  await b.run(['ip', 'addr', 'add', `${bIp}/24`, 'dev', bn]);
+  await b.run(['ip', 'link', 'set', bn, 'up']);
+  await a.run(['ip', 'route', 'add', 'default', 'via', bIp]);
+}
+
+/** Everything of this run still alive on the machine: for the leak checks. */
+export function leftovers(): string[] {
+  const found: string[] = [];
+  const ns = spawnSync('ip', ['netns', 'list']).stdout.toString();
+  for (const l of ns.split('\n')) if (l.startsWith(RUN_ID)) found.push(`netns ${l.split(' ')[0]}`);
+  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const m = l.split(' ')[4];
+    if (m && m.includes(RUN_ID)) found.push(`mount ${m}`);
+  }
+  const ps = spawnSync('ps', ['-eo', 'pid=,args=']).stdout.toString();
+  for (const l of ps.split('\n')) if (l.includes(RUN_ID) && !l.includes('ps -eo')) found.push(`process ${l.trim()}`);
+  return found;
+}

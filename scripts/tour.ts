@@ -1,0 +1,198 @@
+/**
+ * `npm run tour`: a live walk through Docker's network modes (bridge, host, container, none) on real
+ * kernel objects, in the order of the blog post the project started from. Runs as root, entirely
+ * inside two throwaway lab hosts (network namespaces): lab1 runs ctrnetd, lab2 is a second machine
+ * on a link to it. Every command is printed as typed, with its real output. Removes everything at
+ * the end, also after a failure or Ctrl-C.
+ */
+import { LabHost, Result, linkHosts } from './lab';
+
+/** All prose, keyed by step id; add a `zh` table with the same keys to translate the tour. */
+const TEXT = {
+  en: {
+    title: 'ctrnet tour: Docker network modes on real kernel objects',
+    setup: 'Setting up lab hosts: lab1 (runs ctrnetd, 10.200.0.1) and lab2 (a second machine, 10.200.0.2)…',
+    lab: 'Commands run on lab1 unless marked "(on lab2)"; nothing touches this machine\'s own network.',
+    s1: '1. Bridge mode (the default)',
+    bridgeAddr: 'The daemon creates a virtual bridge (docker0 in Docker, ctrnet0 here) holding the gateway address of 172.17.0.0/16; it works like a switch.',
+    run: 'Start a web server in a bridge container; -p 8080:80 publishes container port 80 on host port 8080.',
+    brctl: 'A veth pair is created: one end becomes the container\'s eth0, the other (vethXXX) joins the bridge (what `brctl show` lists).',
+    ctrAddr: 'Inside, the container has its own network stack: eth0 with an address from the bridge\'s subnet…',
+    ctrRoute: '…and the bridge\'s address as its default gateway.',
+    nat: 'Publishing a port is a DNAT rule, and outbound traffic is masqueraded (Docker shows this with `iptables -t nat -vnL`).',
+    fromLab2: '(on lab2) Another machine reaches the container through lab1\'s address and the published port.',
+    fromLab1: 'The host itself reaches it on 127.0.0.1:8080 too.',
+    ps: 'The container and its published port, as `docker ps` shows them…',
+    port: '…and as `docker port` shows them.',
+    s2: '2. Host mode (open container)',
+    host: 'A host-mode container gets no network namespace of its own: it sees the host\'s interfaces (bridge and uplink included) and its hostname.',
+    hostName: 'The host\'s own hostname, for comparison.',
+    bridgeName: 'A bridge container has its own hostname (its short id).',
+    s3: '3. Container (join) mode',
+    join: 'A container joined to web\'s network namespace shares its IP, MAC and ports, and talks to web\'s httpd over lo.',
+    s4: '4. None mode (closed container)',
+    none: 'A none-mode container has its own network namespace with no configuration: only lo.',
+    island: 'The post says you add interfaces yourself. Start a none-mode container that keeps running…',
+    sandbox: '…and find its network namespace (a file you can hand to ip and nsenter).',
+    vethAdd: 'Create a veth pair on the host…',
+    vethMove: '…move one end into the container\'s namespace (iproute2 accepts a path)…',
+    hostEnd: '…address and bring up the host end…',
+    ctrEnd: '…and the container\'s end, from inside its namespace.',
+    islandAddr: 'The container now has the interface we gave it.',
+    ping: 'And it can reach the host over it.',
+    s5: '5. Overlay',
+    overlay: 'Overlay networks across hosts come with a later release; this tour does not fake them.',
+    summary: 'Summary',
+    ok: (n: number, s: string) => `All ${n} steps passed in ${s} s.`,
+    failed: (n: number, s: string) => `${n} step(s) failed (${s} s):`,
+    cleanup: 'Cleaning up the lab hosts…',
+    interrupted: 'Interrupted: cleaning up…',
+    root: 'The tour creates network namespaces, bridges and containers: run it as root.',
+    usage: 'Usage: node dist/scripts/tour.js [--lang en]',
+  },
+};
+type Lang = keyof typeof TEXT;
+type StepId = { [K in keyof (typeof TEXT)['en']]: (typeof TEXT)['en'][K] extends string ? K : never }[keyof (typeof TEXT)['en']];
+
+/** argv as a user would type it in a POSIX shell */
+const shellWords = (argv: string[]): string => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+const indent = (s: string): string => s.replace(/\s+$/, '').split('\n').map((l) => `    ${l}`).join('\n');
+
+class StepFailed extends Error {}
+
+let T: (typeof TEXT)['en'] = TEXT.en;
+let lab1: LabHost | undefined;
+let lab2: LabHost | undefined;
+let steps = 0;
+const failures: string[] = [];
+
+/**
+ * One step: explanation, `$ command`, indented output. `check` returns an error text or nothing;
+ * a non-zero exit or a failed check ends the section.
+ */
+async function step(id: StepId, where: 'ctrnet' | LabHost, argv: string[], check?: (out: string) => string | undefined): Promise<string> {
+  steps++;
+  console.log(`\n${T[id]}\n$ ${where === 'ctrnet' ? 'ctrnet ' : ''}${shellWords(argv)}`);
+  const r: Result = where === 'ctrnet' ? await lab1!.cli(argv, { timeoutMs: 30_000 }) : await where.exec(argv, { timeoutMs: 30_000 });
+  const text = r.stdout + (r.stderr.trim() ? (r.stdout && !r.stdout.endsWith('\n') ? '\n' : '') + r.stderr : '');
+  if (text.trim()) console.log(indent(text));
+  const problem = r.code !== 0 ? `exited ${r.code}` : check?.(r.stdout);
+  if (problem) {
+    failures.push(`${id}: ${where === 'ctrnet' ? 'ctrnet ' : ''}${shellWords(argv)}: ${problem}`);
+    console.log(`    !! ${problem}`);
+    throw new StepFailed(problem);
+  }
+  return r.stdout;
+}
+
+const needs = (...words: string[]) => (out: string) => {
+  const missing = words.filter((w) => !out.includes(w));
+  return missing.length ? `expected ${missing.map((w) => JSON.stringify(w)).join(', ')} in the output` : undefined;
+};
+
+async function section(title: string, body: () => Promise<void>): Promise<void> {
+  console.log(`\n== ${title} ==`);
+  try {
+    await body();
+  } catch (e) {
+    if (!(e instanceof StepFailed)) throw e;
+  }
+}
+
+async function bridgeMode(): Promise<void> {
+  await step('bridgeAddr', lab1!, ['ip', 'addr', 'show', 'ctrnet0'], needs('172.17.0.1/16'));
+  await step('run', 'ctrnet', ['run', '-d', '--name', 'web', '-p', '8080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']);
+  await step('brctl', lab1!, ['bridge', 'link', 'show'], needs('veth', 'master ctrnet0'));
+  await step('ctrAddr', 'ctrnet', ['exec', 'web', 'ip', 'addr'], needs('eth0', 'inet 172.17.0.2/16'));
+  await step('ctrRoute', 'ctrnet', ['exec', 'web', 'ip', 'route'], needs('default via 172.17.0.1'));
+  await step('nat', lab1!, ['nft', 'list', 'table', 'ip', 'ctrnet'], needs('172.17.0.0/16', 'masquerade', '8080', '172.17.0.2 . 80'));
+  await step('fromLab2', lab2!, ['timeout', '5', 'busybox', 'wget', '-qO-', 'http://10.200.0.1:8080/'], needs('It works'));
+  await step('fromLab1', lab1!, ['timeout', '5', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/'], needs('It works'));
+  await step('ps', 'ctrnet', ['ps'], needs('web', '0.0.0.0:8080->80/tcp'));
+  await step('port', 'ctrnet', ['port', 'web'], needs('80/tcp -> 0.0.0.0:8080'));
+}
+
+async function hostMode(): Promise<void> {
+  const out = await step('host', 'ctrnet', ['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ip link; hostname'], needs('ctrnet0', 'up'));
+  const name = (await step('hostName', lab1!, ['hostname'])).trim();
+  const last = out.trim().split('\n').pop();
+  if (last !== name) {
+    failures.push(`host: the container's hostname ${JSON.stringify(last)} is not the host's ${JSON.stringify(name)}`);
+    return;
+  }
+  await step('bridgeName', 'ctrnet', ['run', '--rm', 'busybox', 'hostname'], (o) => (o.trim() === name ? 'same hostname as the host' : undefined));
+}
+
+async function joinMode(): Promise<void> {
+  const mac = (await lab1!.ctl(['inspect', '-f', '{{.NetworkSettings.MacAddress}}', 'web'])).trim();
+  await step('join', 'ctrnet', ['run', '--rm', '--network', 'container:web', 'busybox', 'sh', '-c', 'ip addr show eth0; wget -qO- http://127.0.0.1:80/'], needs('inet 172.17.0.2/16', mac, 'It works'));
+}
+
+async function noneMode(): Promise<void> {
+  await step('none', 'ctrnet', ['run', '--rm', '--network', 'none', 'busybox', 'ip', 'addr'], (o) => (o.includes('eth0') ? 'eth0 in a none container' : needs('lo:')(o)));
+  await step('island', 'ctrnet', ['run', '-d', '--name', 'island', '--network', 'none', 'busybox', 'sleep', '300']);
+  const key = (await step('sandbox', 'ctrnet', ['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', 'island'], (o) => (o.trim().startsWith('/') ? undefined : 'no namespace path'))).trim();
+  await step('vethAdd', lab1!, ['ip', 'link', 'add', 'tourA', 'type', 'veth', 'peer', 'name', 'tourB']);
+  await step('vethMove', lab1!, ['ip', 'link', 'set', 'tourB', 'netns', key]);
+  await step('hostEnd', lab1!, ['sh', '-c', 'ip addr add 10.201.0.1/30 dev tourA && ip link set tourA up']);
+  await step('ctrEnd', lab1!, ['nsenter', `--net=${key}`, 'sh', '-c', 'ip addr add 10.201.0.2/30 dev tourB && ip link set tourB up']);
+  await step('islandAddr', 'ctrnet', ['exec', 'island', 'ip', 'addr'], needs('tourB', 'inet 10.201.0.2/30'));
+  await step('ping', 'ctrnet', ['exec', 'island', 'ping', '-c1', '-W2', '10.201.0.1'], needs('1 packets received'));
+}
+
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  return (cleaning ??= (async () => {
+    console.log(`\n${T.cleanup}`);
+    for (const h of [lab1, lab2]) {
+      if (h) await h.destroy().catch((e: unknown) => console.error(`cleanup ${h.ns}: ${String(e)}`));
+    }
+  })());
+}
+
+async function main(argv: string[]): Promise<number> {
+  const i = argv.indexOf('--lang');
+  const lang = i >= 0 ? argv[i + 1] : 'en';
+  if (!(lang in TEXT) || argv.some((a, j) => a !== '--lang' && j !== i + 1)) {
+    console.error(TEXT.en.usage);
+    return 2;
+  }
+  T = TEXT[lang as Lang];
+  if (process.getuid?.() !== 0) {
+    console.error(T.root);
+    return 1;
+  }
+  const interrupt = (sig: NodeJS.Signals) => {
+    console.log(`\n${T.interrupted}`);
+    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+
+  const started = Date.now();
+  console.log(`${T.title}\n\n${T.setup}`);
+  try {
+    lab1 = await LabHost.create('lab1');
+    lab2 = await LabHost.create('lab2');
+    await linkHosts(lab1, lab2, '10.200.0.1', '10.200.0.2');
+    await lab1.startDaemon();
+    console.log(T.lab);
+    await section(T.s1, bridgeMode);
+    await section(T.s2, hostMode);
+    await section(T.s3, joinMode);
+    await section(T.s4, noneMode);
+    console.log(`\n== ${T.s5} ==\n\n${T.overlay}`);
+  } catch (e) {
+    failures.push(`setup: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    await cleanup();
+  }
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`\n== ${T.summary} ==`);
+  console.log('  bridge: ctrnet0 + a veth per container, NAT by nftables, ports published with DNAT');
+  console.log('  host: the host\'s own stack | container: a shared namespace | none: lo only, wire it yourself');
+  console.log(failures.length ? `${T.failed(failures.length, secs)}\n${failures.map((f) => `  - ${f}`).join('\n')}` : T.ok(steps, secs));
+  return failures.length ? 1 : 0;
+}
+
+void main(process.argv.slice(2)).then((code) => process.exit(code));
