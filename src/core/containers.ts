@@ -291,9 +291,16 @@ export class Containers extends EventEmitter {
     await this.start(idOrName);
   }
 
-  /** Containers whose network is this container's namespace. */
+  /** Containers whose network is this container's namespace, directly or through a chain. */
   joinedTo(id: string): ContainerRow[] {
-    return this.store.containers().filter((o) => o.id !== id && this.spec(o).networkMode === `${CONTAINER_MODE_PREFIX}${id}`);
+    const all = this.store.containers();
+    const found: ContainerRow[] = [];
+    for (let frontier = [id]; frontier.length; ) {
+      const next = all.filter((o) => frontier.some((f) => this.spec(o).networkMode === `${CONTAINER_MODE_PREFIX}${f}`) && !found.includes(o));
+      found.push(...next);
+      frontier = next.map((o) => o.id);
+    }
+    return found;
   }
 
   async remove(idOrName: string, force = false): Promise<void> {

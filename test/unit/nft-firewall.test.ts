@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { NetworkFirewallConfig, PortMapping } from '../../src/firewall/firewall';
+import { NftFirewall, NftRunner, renderTable } from '../../src/firewall/nft/nft-firewall';
+
+// Compiled tests run from dist/test/unit/; golden files stay in the source tree.
+const GOLDEN = path.resolve(__dirname, '../../../test/unit/golden');
+
+/** Compares with test/unit/golden/<name>; UPDATE_GOLDEN=1 rewrites the file instead. */
+function assertGolden(name: string, actual: string): void {
+  const file = path.join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, actual);
+  assert.equal(actual, fs.readFileSync(file, 'utf8'), `${name} differs (UPDATE_GOLDEN=1 rewrites it)`);
+}
+
+const defaultNet: NetworkFirewallConfig = { id: 'a1b2c3d4e5f6'.repeat(5) + 'a1b2', bridge: 'ctrnet0', subnet: '172.17.0.0/16', internal: false };
+const internalNet: NetworkFirewallConfig = { id: '0123456789ab'.repeat(5) + '0123', bridge: 'br-0123456789ab', subnet: '172.18.0.0/16', internal: true };
+const anyPort: PortMapping = { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.17.0.2', containerPort: 80 };
+const loPort: PortMapping = { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '172.17.0.3', containerPort: 53 };
+
+/** An NftRunner that records scripts; `fail` decides which scripts are rejected. */
+function fakeNft(fail: (script: string) => boolean = () => false): NftRunner & { scripts: string[] } {
+  const scripts: string[] = [];
+  return {
+    scripts,
+    async apply(script: string) {
+      scripts.push(script);
+      if (fail(script)) throw new Error('Error: Could not process rule: No such file or directory');
+    },
+  };
+}
+
+test('renderTable() matches golden nft-basic.nft (default + internal network, ports on every address and on 127.0.0.1)', () => {
+  assertGolden('nft-basic.nft', renderTable([defaultNet, internalNet], [anyPort, loPort]));
+});
+
+test('renderTable() gives an internal network no outbound masquerade', () => {
+  const text = renderTable([internalNet], []);
+  assert.doesNotMatch(text, /outbound/);
+  assert.match(text, /ip saddr 172\.18\.0\.0\/16 oifname "br-0123456789ab" ct status dnat masquerade/);
+  assert.doesNotMatch(text, /elements/);
+});
+
+test('NftFirewall.newNetwork() applies the full table once and not again for the same config', async () => {
+  const nft = fakeNft();
+  const fw = new NftFirewall(nft);
+  await fw.newNetwork(defaultNet);
+  await fw.newNetwork({ ...defaultNet });
+  assert.equal(nft.scripts.length, 1);
+  assert.equal(nft.scripts[0], renderTable([defaultNet], []));
+});
+
+test('NftFirewall addPorts() adds map elements only', async () => {
+  const nft = fakeNft();
+  const net = await new NftFirewall(nft).newNetwork(defaultNet);
+  await net.addPorts([anyPort, { ...loPort, proto: 'tcp' }]);
+  assert.equal(
+    nft.scripts[1],
+    'add element ip ctrnet pub_any { tcp . 8080 : 172.17.0.2 . 80 }\n' +
+      'add element ip ctrnet pub_ip { 127.0.0.1 . tcp . 5353 : 172.17.0.3 . 53 }\n',
+  );
+});
+
+test('NftFirewall delPorts() deletes map elements by key', async () => {
+  const nft = fakeNft();
+  const net = await new NftFirewall(nft).newNetwork(defaultNet);
+  await net.addPorts([anyPort]);
+  await net.delPorts([anyPort, loPort]);
+  assert.equal(nft.scripts[2], 'delete element ip ctrnet pub_any { tcp . 8080 }\ndelete element ip ctrnet pub_ip { 127.0.0.1 . udp . 5353 }\n');
+});
+
+test('NftFirewall addPorts() falls back to a full render when the incremental apply fails', async () => {
+  const nft = fakeNft((s) => s.startsWith('add element'));
+  const net = await new NftFirewall(nft).newNetwork(defaultNet);
+  await net.addPorts([anyPort]);
+  assert.equal(nft.scripts.length, 3);
+  assert.equal(nft.scripts[2], renderTable([defaultNet], [anyPort]));
+});
+
+test('NftFirewall delPorts() falls back to a full render without the deleted port', async () => {
+  const nft = fakeNft((s) => s.startsWith('delete element'));
+  const net = await new NftFirewall(nft).newNetwork(defaultNet);
+  await net.addPorts([anyPort, loPort]);
+  await net.delPorts([anyPort]);
+  assert.equal(nft.scripts.length, 4);
+  assert.equal(nft.scripts[3], renderTable([defaultNet], [loPort]));
+});
+
+test('NftFirewall addPorts() rejects with AggregateError and forgets the ports when the full render fails too', async () => {
+  let broken = false;
+  const nft = fakeNft(() => broken);
+  const fw = new NftFirewall(nft);
+  const net = await fw.newNetwork(defaultNet);
+  broken = true;
+  await assert.rejects(net.addPorts([anyPort]), AggregateError);
+  broken = false;
+  await fw.reapply();
+  assert.equal(nft.scripts.at(-1), renderTable([defaultNet], []));
+});
+
+test('NftFirewall delNetworkRules() re-renders without that network', async () => {
+  const nft = fakeNft();
+  const fw = new NftFirewall(nft);
+  await fw.newNetwork(defaultNet);
+  const n2 = await fw.newNetwork(internalNet);
+  await n2.delNetworkRules();
+  assert.equal(nft.scripts.at(-1), renderTable([defaultNet], []));
+});
+
+test('NftFirewall removeAll() deletes only our table', async () => {
+  const nft = fakeNft();
+  await new NftFirewall(nft).removeAll();
+  assert.deepEqual(nft.scripts, ['table ip ctrnet\ndelete table ip ctrnet\n']);
+});
