@@ -43,6 +43,8 @@ const TEXT = {
     s5: '5. Overlay',
     overlay: 'Overlay networks across hosts come with a later release; this tour does not fake them.',
     summary: 'Summary',
+    sumBridge: '  bridge: ctrnet0 plus one veth pair per container; nftables masquerades outbound traffic and DNATs published ports',
+    sumOthers: '  host: the host\'s own stack | container: another container\'s stack | none: only lo, wire it yourself',
     ok: (n: number, s: string) => `All ${n} steps passed in ${s} s.`,
     failed: (n: number, s: string) => `${n} step(s) failed (${s} s):`,
     cleanup: 'Cleaning up the lab hosts…',
@@ -59,26 +61,30 @@ const shellWords = (argv: string[]): string => argv.map((a) => (/^[\w@%+=:,./-]+
 const indent = (s: string): string => s.replace(/\s+$/, '').split('\n').map((l) => `    ${l}`).join('\n');
 
 class StepFailed extends Error {}
+class Interrupted extends Error {}
 
 let T: (typeof TEXT)['en'] = TEXT.en;
 let lab1: LabHost | undefined;
 let lab2: LabHost | undefined;
 let steps = 0;
+let interrupted = false;
 const failures: string[] = [];
 
 /**
- * One step: explanation, `$ command`, indented output. `check` returns an error text or nothing;
- * a non-zero exit or a failed check ends the section.
+ * One step: explanation (none for a follow-up command), `$ command`, indented output. `check`
+ * returns an error text or nothing; a non-zero exit or a failed check ends the section.
  */
-async function step(id: StepId, where: 'ctrnet' | LabHost, argv: string[], check?: (out: string) => string | undefined): Promise<string> {
+async function step(id: StepId | null, where: 'ctrnet' | LabHost, argv: string[], check?: (out: string) => string | undefined): Promise<string> {
+  if (interrupted) throw new Interrupted();
   steps++;
-  console.log(`\n${T[id]}\n$ ${where === 'ctrnet' ? 'ctrnet ' : ''}${shellWords(argv)}`);
+  console.log(`${id ? `\n${T[id]}\n` : ''}$ ${where === 'ctrnet' ? 'ctrnet ' : ''}${shellWords(argv)}`);
   const r: Result = where === 'ctrnet' ? await lab1!.cli(argv, { timeoutMs: 30_000 }) : await where.exec(argv, { timeoutMs: 30_000 });
   const text = r.stdout + (r.stderr.trim() ? (r.stdout && !r.stdout.endsWith('\n') ? '\n' : '') + r.stderr : '');
   if (text.trim()) console.log(indent(text));
   const problem = r.code !== 0 ? `exited ${r.code}` : check?.(r.stdout);
+  if (interrupted) throw new Interrupted();
   if (problem) {
-    failures.push(`${id}: ${where === 'ctrnet' ? 'ctrnet ' : ''}${shellWords(argv)}: ${problem}`);
+    failures.push(`${id ?? 'step'}: ${where === 'ctrnet' ? 'ctrnet ' : ''}${shellWords(argv)}: ${problem}`);
     console.log(`    !! ${problem}`);
     throw new StepFailed(problem);
   }
@@ -99,13 +105,16 @@ async function section(title: string, body: () => Promise<void>): Promise<void> 
   }
 }
 
+/** web's eth0 as the bridge section saw it, for comparison in the join section */
+let webAddr = '';
+
 async function bridgeMode(): Promise<void> {
   await step('bridgeAddr', lab1!, ['ip', 'addr', 'show', 'ctrnet0'], needs('172.17.0.1/16'));
   await step('run', 'ctrnet', ['run', '-d', '--name', 'web', '-p', '8080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']);
   await step('brctl', lab1!, ['bridge', 'link', 'show'], needs('veth', 'master ctrnet0'));
-  await step('ctrAddr', 'ctrnet', ['exec', 'web', 'ip', 'addr'], needs('eth0', 'inet 172.17.0.2/16'));
+  webAddr = await step('ctrAddr', 'ctrnet', ['exec', 'web', 'ip', 'addr'], needs('eth0', 'inet 172.17.0.2/16'));
   await step('ctrRoute', 'ctrnet', ['exec', 'web', 'ip', 'route'], needs('default via 172.17.0.1'));
-  await step('nat', lab1!, ['nft', 'list', 'table', 'ip', 'ctrnet'], needs('172.17.0.0/16', 'masquerade', '8080', '172.17.0.2 . 80'));
+  await step('nat', lab1!, ['nft', 'list', 'table', 'ip', 'ctrnet'], needs('172.17.0.0/16', 'masquerade', 'tcp . 8080 : 172.17.0.2 . 80'));
   await step('fromLab2', lab2!, ['timeout', '5', 'busybox', 'wget', '-qO-', 'http://10.200.0.1:8080/'], needs('It works'));
   await step('fromLab1', lab1!, ['timeout', '5', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/'], needs('It works'));
   await step('ps', 'ctrnet', ['ps'], needs('web', '0.0.0.0:8080->80/tcp'));
@@ -113,41 +122,38 @@ async function bridgeMode(): Promise<void> {
 }
 
 async function hostMode(): Promise<void> {
-  const out = await step('host', 'ctrnet', ['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ip link; hostname'], needs('ctrnet0', 'up'));
-  const name = (await step('hostName', lab1!, ['hostname'])).trim();
-  const last = out.trim().split('\n').pop();
-  if (last !== name) {
-    failures.push(`host: the container's hostname ${JSON.stringify(last)} is not the host's ${JSON.stringify(name)}`);
-    return;
-  }
-  await step('bridgeName', 'ctrnet', ['run', '--rm', 'busybox', 'hostname'], (o) => (o.trim() === name ? 'same hostname as the host' : undefined));
+  const out = await step('host', 'ctrnet', ['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ip link; hostname'], (o) =>
+    needs('ctrnet0')(o) ?? (/: up\d+[@:]/.test(o) ? undefined : 'no uplink (upN) in the output'),
+  );
+  const ctrName = out.trim().split('\n').pop();
+  const name = (await step('hostName', lab1!, ['hostname'], (o) => (o.trim() === ctrName ? undefined : `differs from the container's ${ctrName}`))).trim();
+  await step('bridgeName', 'ctrnet', ['run', '--rm', 'busybox', 'hostname'], (o) => (o.trim() === name ? 'same as the host' : undefined));
 }
 
 async function joinMode(): Promise<void> {
-  const mac = (await lab1!.ctl(['inspect', '-f', '{{.NetworkSettings.MacAddress}}', 'web'])).trim();
+  const mac = /eth0[^]*?link\/ether (\S+)/.exec(webAddr)?.[1] ?? 'link/ether';
   await step('join', 'ctrnet', ['run', '--rm', '--network', 'container:web', 'busybox', 'sh', '-c', 'ip addr show eth0; wget -qO- http://127.0.0.1:80/'], needs('inet 172.17.0.2/16', mac, 'It works'));
 }
 
 async function noneMode(): Promise<void> {
   await step('none', 'ctrnet', ['run', '--rm', '--network', 'none', 'busybox', 'ip', 'addr'], (o) => (o.includes('eth0') ? 'eth0 in a none container' : needs('lo:')(o)));
   await step('island', 'ctrnet', ['run', '-d', '--name', 'island', '--network', 'none', 'busybox', 'sleep', '300']);
-  const key = (await step('sandbox', 'ctrnet', ['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', 'island'], (o) => (o.trim().startsWith('/') ? undefined : 'no namespace path'))).trim();
+  const key = (await step('sandbox', 'ctrnet', ['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', 'island'], (o) => (o.startsWith('/') ? undefined : 'no path'))).trim();
   await step('vethAdd', lab1!, ['ip', 'link', 'add', 'tourA', 'type', 'veth', 'peer', 'name', 'tourB']);
   await step('vethMove', lab1!, ['ip', 'link', 'set', 'tourB', 'netns', key]);
-  await step('hostEnd', lab1!, ['sh', '-c', 'ip addr add 10.201.0.1/30 dev tourA && ip link set tourA up']);
-  await step('ctrEnd', lab1!, ['nsenter', `--net=${key}`, 'sh', '-c', 'ip addr add 10.201.0.2/30 dev tourB && ip link set tourB up']);
+  await step('hostEnd', lab1!, ['ip', 'addr', 'add', '10.201.0.1/30', 'dev', 'tourA']);
+  await step(null, lab1!, ['ip', 'link', 'set', 'tourA', 'up']);
+  await step('ctrEnd', lab1!, ['nsenter', `--net=${key}`, 'ip', 'addr', 'add', '10.201.0.2/30', 'dev', 'tourB']);
+  await step(null, lab1!, ['nsenter', `--net=${key}`, 'ip', 'link', 'set', 'tourB', 'up']);
   await step('islandAddr', 'ctrnet', ['exec', 'island', 'ip', 'addr'], needs('tourB', 'inet 10.201.0.2/30'));
   await step('ping', 'ctrnet', ['exec', 'island', 'ping', '-c1', '-W2', '10.201.0.1'], needs('1 packets received'));
 }
 
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  return (cleaning ??= (async () => {
-    console.log(`\n${T.cleanup}`);
-    for (const h of [lab1, lab2]) {
-      if (h) await h.destroy().catch((e: unknown) => console.error(`cleanup ${h.ns}: ${String(e)}`));
-    }
-  })());
+async function cleanup(): Promise<void> {
+  console.log(`\n${T.cleanup}`);
+  for (const h of [lab1, lab2]) {
+    if (h) await h.destroy().catch((e: unknown) => console.error(`cleanup ${h.ns}: ${String(e)}`));
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -162,9 +168,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(T.root);
     return 1;
   }
-  const interrupt = (sig: NodeJS.Signals) => {
-    console.log(`\n${T.interrupted}`);
-    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  // Stop after the running command (Ctrl-C reaches it too) and clean up in the finally below.
+  const interrupt = () => {
+    if (!interrupted) console.log(`\n${T.interrupted}`);
+    interrupted = true;
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
@@ -175,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
     lab1 = await LabHost.create('lab1');
     lab2 = await LabHost.create('lab2');
     await linkHosts(lab1, lab2, '10.200.0.1', '10.200.0.2');
-    await lab1.startDaemon();
+    if (!interrupted) await lab1.startDaemon();
     console.log(T.lab);
     await section(T.s1, bridgeMode);
     await section(T.s2, hostMode);
@@ -183,14 +190,14 @@ async function main(argv: string[]): Promise<number> {
     await section(T.s4, noneMode);
     console.log(`\n== ${T.s5} ==\n\n${T.overlay}`);
   } catch (e) {
-    failures.push(`setup: ${e instanceof Error ? e.message : String(e)}`);
+    if (!interrupted) failures.push(`setup: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     await cleanup();
   }
+  if (interrupted) return 130;
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`\n== ${T.summary} ==`);
-  console.log('  bridge: ctrnet0 + a veth per container, NAT by nftables, ports published with DNAT');
-  console.log('  host: the host\'s own stack | container: a shared namespace | none: lo only, wire it yourself');
+  console.log(`${T.sumBridge}\n${T.sumOthers}`);
   console.log(failures.length ? `${T.failed(failures.length, secs)}\n${failures.map((f) => `  - ${f}`).join('\n')}` : T.ok(steps, secs));
   return failures.length ? 1 : 0;
 }

@@ -34,6 +34,12 @@ function obj(v: unknown, field: string): Json {
   return v as Json;
 }
 
+function stringMap(v: unknown, field: string): Record<string, string> {
+  const o = obj(v, field);
+  if (Object.values(o).some((x) => typeof x !== 'string')) throw new EngineError('INVALID_PARAMETER', `${field} values must be strings`);
+  return o as Record<string, string>;
+}
+
 /** "80/tcp" → [80, "tcp"] */
 function portKey(k: string): { port: number; proto: 'tcp' | 'udp' } {
   const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(k);
@@ -49,11 +55,14 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
   const portBindings: PortSpec[] = [];
   for (const [k, v] of Object.entries(obj(hc.PortBindings, 'HostConfig.PortBindings'))) {
     const { port, proto } = portKey(k);
-    for (const b of (Array.isArray(v) ? v : []) as Json[]) {
+    if (v !== null && !Array.isArray(v)) throw new EngineError('INVALID_PARAMETER', `HostConfig.PortBindings["${k}"] must be a list of bindings`);
+    for (const entry of (v ?? []) as unknown[]) {
+      const b = obj(entry, `HostConfig.PortBindings["${k}"][]`);
+      if (entry === null) throw new EngineError('INVALID_PARAMETER', `HostConfig.PortBindings["${k}"] holds a null binding`);
       const hostIp = str(b.HostIp, 'HostIp') || '0.0.0.0';
       if (!isIPv4(hostIp)) throw new EngineError('INVALID_PORT_SPEC', `invalid host address "${hostIp}" for port ${k}`, { hint: 'give an IPv4 address' });
       const hp = str(b.HostPort, 'HostPort');
-      const hostPort = hp === '' ? 0 : Number(hp);
+      const hostPort = hp === '' ? 0 : /^\d{1,5}$/.test(hp) ? Number(hp) : NaN;
       if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw new EngineError('INVALID_PORT_SPEC', `invalid host port "${hp}" for ${k}`, { hint: 'use a number from 1 to 65535' });
       portBindings.push({ proto, hostIp, hostPort, containerPort: port });
     }
@@ -74,7 +83,7 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
     tty: body.Tty === true,
     openStdin: body.OpenStdin === true,
     stdinOnce: body.StdinOnce === true,
-    labels: obj(body.Labels, 'Labels') as Record<string, string>,
+    labels: stringMap(body.Labels, 'Labels'),
     networkMode: str(hc.NetworkMode, 'NetworkMode') || 'bridge',
     portBindings,
     exposedPorts: Object.keys(obj(body.ExposedPorts, 'ExposedPorts')),
@@ -86,22 +95,22 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
 
 // ------------------------------------------------------------------ responses
 
-/** Docker's units.HumanDuration */
+/** Docker's units.HumanDuration: truncates, except hours, which it rounds */
 export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
+  const s = Math.floor(ms / 1000);
   if (s < 1) return 'Less than a second';
   if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
+  const m = Math.floor(s / 60);
   if (m === 1) return 'About a minute';
   if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
+  const h = Math.round(ms / 3_600_000);
   if (h === 1) return 'About an hour';
   if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
 }
 
 export function statusText(c: ContainerRow, now = Date.now()): string {

@@ -38,7 +38,7 @@ export function parseArgs(argv: string[], defs: Record<string, FlagDef>, intersp
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      const d = defs[name];
+      const d = Object.hasOwn(defs, name) ? defs[name] : undefined;
       if (!d) throw new UsageError(`unknown flag: --${name}`);
       if (d.kind === 'bool') flags[name] = eq > 0 ? a.slice(eq + 1) !== 'false' : true;
       else if (eq > 0) set(name, a.slice(eq + 1));

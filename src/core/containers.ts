@@ -65,6 +65,7 @@ export class Containers extends EventEmitter {
   private readonly pending = new Map<string, PendingAttach[]>();
   private readonly monitors = new Map<string, net.Socket>();
   readonly execs = new Map<string, ExecRecord>();
+  private closing = false;
 
   constructor(
     private readonly p: Paths,
@@ -220,6 +221,8 @@ export class Containers extends EventEmitter {
     sock.on('error', () => {}); // 'close' follows and decides
     sock.on('close', () => {
       if (this.monitors.get(id) === sock) this.monitors.delete(id);
+      // The daemon is stopping and closed the monitor itself: the container goes on running.
+      if (this.closing) return;
       void (async () => {
         const exit = code ?? (await readExitFile(dir));
         const c = this.store.container(id);
@@ -512,6 +515,7 @@ export class Containers extends EventEmitter {
 
   /** Stops watching (the daemon is shutting down; containers keep running). */
   close(): void {
+    this.closing = true;
     for (const s of this.monitors.values()) s.destroy();
     this.monitors.clear();
   }

@@ -63,7 +63,12 @@ export function parseFlags(argv: string[]): DaemonOptions {
       }
       case '--bridge': o.bridge = next(); break;
       case '--bip': o.bip = next(); break;
-      case '--mtu': o.mtu = Number(next()); break;
+      case '--mtu': {
+        const v = next();
+        o.mtu = /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!(o.mtu >= 576 && o.mtu <= 65535)) throw new Error(`--mtu ${v}: give a number from 576 to 65535`);
+        break;
+      }
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough
       default: throw new Error(`unknown flag ${flag}\n\n${USAGE}`);
     }

@@ -193,6 +193,7 @@ export class Store {
   }
   updateEndpoint(id: string, fields: Partial<Pick<EndpointRow, 'mac' | 'host_if'>>): void {
     const keys = Object.keys(fields);
+    if (keys.length === 0) return;
     this.db.prepare(`UPDATE endpoints SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...fields, id });
   }
   deleteEndpoint(id: string): void {

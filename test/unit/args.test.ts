@@ -48,7 +48,7 @@ test('parseArgs() throws UsageError for an unknown long or short flag and a miss
   assert.throws(() => parseArgs(['-p'], RUN), UsageError);
 });
 
-test('parseArgs() throws UsageError for flags named like Object.prototype members', { todo: 'args.ts looks flags up in a plain object: --constructor is accepted' }, () => {
+test('parseArgs() throws UsageError for flags named like Object.prototype members', () => {
   assert.throws(() => parseArgs(['--constructor', 'x'], RUN), UsageError);
-  assert.throws(() => parseArgs(['--toString'], RUN), UsageError);
+  assert.throws(() => parseArgs(['--hasOwnProperty=1'], RUN), UsageError);
 });

@@ -18,7 +18,6 @@ test('createRequest() converts a Docker create body into a ContainerSpec', () =>
       PortBindings: {
         '80/tcp': [{ HostIp: '', HostPort: '' }],
         '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
-        '443': [{ HostPort: '8443' }],
       },
     },
     NetworkingConfig: { EndpointsConfig: { net1: { IPAMConfig: { IPv4Address: '10.1.0.5' }, Aliases: ['web', 'www'] } } },
@@ -38,7 +37,6 @@ test('createRequest() converts a Docker create body into a ContainerSpec', () =>
     portBindings: [
       { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 80 },
       { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53 },
-      { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8443, containerPort: 443 },
     ],
     exposedPorts: ['53/udp'],
     autoRemove: true,
@@ -46,8 +44,9 @@ test('createRequest() converts a Docker create body into a ContainerSpec', () =>
   });
 });
 
-test('createRequest() defaults NetworkMode to bridge and accepts a string Cmd', () => {
-  const { spec } = createRequest({ Image: 'busybox', Cmd: 'true' });
+test('createRequest() defaults NetworkMode to bridge, a port key to tcp and accepts a string Cmd', () => {
+  const { spec } = createRequest({ Image: 'busybox', Cmd: 'true', HostConfig: { PortBindings: { '443': [{ HostPort: '8443' }] } } });
+  assert.deepEqual(spec.portBindings, [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8443, containerPort: 443 }]);
   assert.equal(spec.networkMode, 'bridge');
   assert.deepEqual(spec.cmd, ['true']);
   assert.equal(spec.autoRemove, false);
@@ -78,11 +77,15 @@ test('createRequest() rejects bad port bindings with INVALID_PORT_SPEC', () => {
   assert.throws(() => createRequest(bind('80/tcp', { HostPort: 'http' })), invalid('INVALID_PORT_SPEC'));
 });
 
-test('createRequest() rejects a port binding that is not an object with INVALID_PARAMETER', { todo: 'dto.ts reads b.HostIp of null: TypeError (HTTP 500)' }, () => {
+test('createRequest() rejects a port binding that is not an object with INVALID_PARAMETER', () => {
   assert.throws(() => createRequest({ Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [null] } } }), invalid());
 });
 
-test('createRequest() rejects non-string label values with INVALID_PARAMETER', { todo: 'dto.ts casts Labels without checking the values' }, () => {
+test('createRequest() rejects a HostPort that is not a decimal number with INVALID_PORT_SPEC', () => {
+  assert.throws(() => createRequest({ Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '0x50' }] } } }), invalid('INVALID_PORT_SPEC'));
+});
+
+test('createRequest() rejects non-string label values with INVALID_PARAMETER', () => {
   assert.throws(() => createRequest({ Image: 'busybox', Labels: { a: 1 } }), invalid());
 });
 
@@ -102,7 +105,7 @@ test("humanDuration() reads like Docker's units.HumanDuration at unit boundaries
   assert.equal(humanDuration(3 * 365 * 24 * h), '3 years');
 });
 
-test("humanDuration() truncates seconds, minutes and days like Docker's units.HumanDuration", { todo: 'dto.ts rounds where Docker truncates' }, () => {
+test("humanDuration() truncates seconds, minutes and days like Docker's units.HumanDuration", () => {
   assert.equal(humanDuration(1500), '1 second');
   assert.equal(humanDuration(600), 'Less than a second');
   assert.equal(humanDuration(90_000), 'About a minute');
