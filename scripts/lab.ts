@@ -69,10 +69,15 @@ export class LabHost {
   static async create(label: string): Promise<LabHost> {
     const h = new LabHost(label);
     await must(['ip', 'netns', 'add', h.ns]);
-    // A quiet host: no IPv6 chatter from the links we add.
-    await h.run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-    await h.run(['ip', 'link', 'set', 'lo', 'up']);
-    mkdirSync(h.dir, { recursive: true });
+    try {
+      // A quiet host: no IPv6 chatter from the links we add.
+      await h.run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      await h.run(['ip', 'link', 'set', 'lo', 'up']);
+      mkdirSync(h.dir, { recursive: true });
+    } catch (e) {
+      await h.destroy();
+      throw e;
+    }
     return h;
   }
 

@@ -97,6 +97,7 @@ const needs = (...words: string[]) => (out: string) => {
 };
 
 async function section(title: string, body: () => Promise<void>): Promise<void> {
+  if (interrupted) throw new Interrupted();
   console.log(`\n== ${title} ==`);
   try {
     await body();
@@ -111,7 +112,7 @@ let webAddr = '';
 async function bridgeMode(): Promise<void> {
   await step('bridgeAddr', lab1!, ['ip', 'addr', 'show', 'ctrnet0'], needs('172.17.0.1/16'));
   await step('run', 'ctrnet', ['run', '-d', '--name', 'web', '-p', '8080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']);
-  await step('brctl', lab1!, ['bridge', 'link', 'show'], needs('veth', 'master ctrnet0'));
+  await step('brctl', lab1!, ['ip', 'link', 'show', 'master', 'ctrnet0'], needs('veth', 'master ctrnet0'));
   webAddr = await step('ctrAddr', 'ctrnet', ['exec', 'web', 'ip', 'addr'], needs('eth0', 'inet 172.17.0.2/16'));
   await step('ctrRoute', 'ctrnet', ['exec', 'web', 'ip', 'route'], needs('default via 172.17.0.1'));
   await step('nat', lab1!, ['nft', 'list', 'table', 'ip', 'ctrnet'], needs('172.17.0.0/16', 'masquerade', 'tcp . 8080 : 172.17.0.2 . 80'));
@@ -183,14 +184,15 @@ async function main(argv: string[]): Promise<number> {
     lab2 = await LabHost.create('lab2');
     await linkHosts(lab1, lab2, '10.200.0.1', '10.200.0.2');
     if (!interrupted) await lab1.startDaemon();
+    if (interrupted) throw new Interrupted();
     console.log(T.lab);
     await section(T.s1, bridgeMode);
     await section(T.s2, hostMode);
     await section(T.s3, joinMode);
     await section(T.s4, noneMode);
-    console.log(`\n== ${T.s5} ==\n\n${T.overlay}`);
+    await section(T.s5, async () => console.log(`\n${T.overlay}`));
   } catch (e) {
-    if (!interrupted) failures.push(`setup: ${e instanceof Error ? e.message : String(e)}`);
+    if (!interrupted) failures.push(`aborted: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     await cleanup();
   }

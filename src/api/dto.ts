@@ -9,6 +9,9 @@ import { PortSpec } from '../core/ports';
 import { ContainerRow, NetworkRow } from '../state/store';
 import { isIPv4 } from '../ipam/ipam';
 import { modeOf } from '../core/sandbox';
+import { humanDuration } from '../core/duration';
+
+export { humanDuration };
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 type Json = Record<string, unknown>;
@@ -88,30 +91,18 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
     portBindings,
     exposedPorts: Object.keys(obj(body.ExposedPorts, 'ExposedPorts')),
     autoRemove: hc.AutoRemove === true,
+    dns: strings(hc.Dns, 'HostConfig.Dns'),
+    macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
     networks,
   };
+  for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
+  if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
+    throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${spec.macAddress}"`, { hint: 'write it as 02:42:ac:11:00:02' });
+  }
   return { image, spec };
 }
 
 // ------------------------------------------------------------------ responses
-
-/** Docker's units.HumanDuration: truncates, except hours, which it rounds */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(ms / 3_600_000);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
-}
 
 export function statusText(c: ContainerRow, now = Date.now()): string {
   if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.started_at!))}`;

@@ -7,6 +7,7 @@ import { ApiError, Client } from './client';
 import { bool, FlagDef, list, parseArgs, Parsed, str, UsageError } from './args';
 import { FrameReader, STREAM_STDERR, STREAM_SYSTEMERR } from '../core/frames';
 import { parsePortSpec } from '../core/ports';
+import { humanDuration } from '../core/duration';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -41,7 +42,7 @@ Daemon:
 
 run/create options: -d, --rm, -i, -t, --name NAME, -e K=V, -w DIR, -h/--hostname NAME,
   -p [IP:][HOST_PORT:]CTR_PORT[/tcp|udp], --network bridge|host|none|container:NAME|NET,
-  --ip IP, --network-alias NAME, --entrypoint CMD, -l K=V
+  --ip IP, --network-alias NAME, --dns IP, --mac-address MAC, --entrypoint CMD, -l K=V
 Environment: CTRNET_HOST=unix:///run/ctrnet/ctrnet.sock selects the daemon (as -H does).
 `;
 
@@ -62,6 +63,8 @@ const RUN_FLAGS: Record<string, FlagDef> = {
   entrypoint: { kind: 'string' },
   label: { kind: 'list', short: 'l' },
   expose: { kind: 'list' },
+  dns: { kind: 'list' },
+  'mac-address': { kind: 'string' },
 };
 
 function out(s: string): void {
@@ -76,12 +79,7 @@ function table(headers: string[], rows: string[][]): string {
 }
 
 function ago(unixSec: number): string {
-  const s = Math.max(0, Math.round(Date.now() / 1000 - unixSec));
-  if (s < 1) return 'Less than a second ago';
-  if (s < 60) return `${s} seconds ago`;
-  if (s < 3600) return Math.round(s / 60) === 1 ? 'About a minute ago' : `${Math.round(s / 60)} minutes ago`;
-  if (s < 172800) return Math.round(s / 3600) === 1 ? 'About an hour ago' : `${Math.round(s / 3600)} hours ago`;
-  return `${Math.round(s / 86400)} days ago`;
+  return `${humanDuration(Date.now() - unixSec * 1000)} ago`;
 }
 
 function portsText(ports: Json[]): string {
@@ -131,7 +129,8 @@ function createBody(p: Parsed): { name?: string; body: Json } {
       AttachStderr: !bool(p, 'detach'),
       Labels: labels,
       ExposedPorts: exposed,
-      HostConfig: { NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm') },
+      MacAddress: str(p, 'mac-address') ?? '',
+      HostConfig: { NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns') },
       NetworkingConfig: Object.keys(endpoint).length ? { EndpointsConfig: { [network]: endpoint } } : {},
     },
   };

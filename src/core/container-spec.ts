@@ -20,6 +20,10 @@ export interface ContainerSpec {
   portBindings: PortSpec[];
   exposedPorts: string[];
   autoRemove: boolean;
+  /** name servers for /etc/resolv.conf (--dns); empty: the host's, as Docker filters them */
+  dns: string[];
+  /** --mac-address; empty: derived from the address */
+  macAddress: string;
   /** per-network settings (requested address, aliases), by network name */
   networks: Record<string, { ipv4?: string; aliases: string[] }>;
 }

@@ -133,6 +133,8 @@ export class Containers extends EventEmitter {
       case 'container': {
         if (spec.portBindings.length) throw conflict('port publishing');
         if (spec.hostname) throw conflict('hostname');
+        if (spec.dns.length) throw conflict('DNS servers');
+        if (spec.macAddress) throw conflict('MAC address');
         if (Object.values(spec.networks).some((n) => n.aliases.length)) throw conflict('network aliases');
         const target = this.store.container(mode.target);
         if (!target) throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${mode.target}`);
@@ -175,7 +177,7 @@ export class Containers extends EventEmitter {
           netns,
           process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty },
           hosts: eps.map((e) => `${e.ip}\t${spec.hostname}`),
-          resolvConf: await containerResolvConf(netns === 'host'),
+          resolvConf: spec.dns?.length ? spec.dns.map((d) => `nameserver ${d}`).join('\n') + '\n' : await containerResolvConf(netns === 'host'),
         },
         { stdin: spec.openStdin, logFile: `${paths.containerData(this.p, c.id)}/log` },
       );

@@ -107,7 +107,7 @@ export class Sandboxes {
         return ip;
       },
     );
-    const mac = macFromIp(ep.ip);
+    const mac = (n === 0 && spec.macAddress) || macFromIp(ep.ip);
     this.store.updateEndpoint(ep.id, { mac });
     let ports: PortMapping[] = [];
     try {

@@ -15,6 +15,7 @@ import { EngineError } from '../core/errors';
 import { Firewall, NetworkFirewall } from '../firewall/firewall';
 import { Kernel, KernelError } from '../kernel/kernel';
 import { NetworkDriver, NetworkInfo, JoinRequest } from './driver';
+import { macFromIp } from '../ipam/ipam';
 
 export class BridgeDriver implements NetworkDriver {
   readonly name = 'bridge';
@@ -40,7 +41,10 @@ export class BridgeDriver implements NetworkDriver {
       throw new EngineError('CONFLICTING_OPTIONS', `interface ${net.bridge} exists and is not a bridge`, { hint: 'choose another bridge name or remove that interface' });
     }
     const b = this.kernel.batch();
-    if (!existing) b.linkAddBridge(net.bridge!, { mtu: net.mtu });
+    // A bridge without its own MAC takes the lowest of its ports' and changes as containers come and
+    // go, leaving stale gateway entries in the containers' ARP caches: give it one, derived from the
+    // gateway address like the containers' (stable across restarts, never a container's).
+    if (!existing) b.linkAddBridge(net.bridge!, { mtu: net.mtu, mac: macFromIp(net.gateway!) });
     b.addrReplace(net.bridge!, `${net.gateway}/${net.subnet!.prefixLen}`).linkSetUp(net.bridge!);
     await b.commit();
     await this.kernel.sysctlSet('net.ipv4.ip_forward', '1');

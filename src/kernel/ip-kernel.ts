@@ -27,8 +27,8 @@ class IpBatch implements Batch {
   get empty(): boolean {
     return this.lines.length === 0;
   }
-  linkAddBridge(name: string, opts: { mtu?: number } = {}): this {
-    this.lines.push(`link add ${name}${opts.mtu ? ` mtu ${opts.mtu}` : ''} type bridge`);
+  linkAddBridge(name: string, opts: { mtu?: number; mac?: string } = {}): this {
+    this.lines.push(`link add ${name}${opts.mac ? ` address ${opts.mac}` : ''}${opts.mtu ? ` mtu ${opts.mtu}` : ''} type bridge`);
     return this;
   }
   linkAddVeth(name: string, peer: string, o: VethOptions): this {

@@ -52,8 +52,8 @@ export interface VethOptions {
 
 /** Writes applied together, in order, stopping at the first failure. */
 export interface Batch {
-  /** Equivalent to: `ip link add NAME type bridge` (+ `mtu N`) */
-  linkAddBridge(name: string, opts?: { mtu?: number }): this;
+  /** Equivalent to: `ip link add NAME [address MAC] [mtu N] type bridge` */
+  linkAddBridge(name: string, opts?: { mtu?: number; mac?: string }): this;
   /** Equivalent to: `ip link add NAME mtu M type veth peer name PEER [address MAC] [netns PATH]` */
   linkAddVeth(name: string, peer: string, opts: VethOptions): this;
   /** Equivalent to: `ip link set NAME master MASTER` */

@@ -72,6 +72,9 @@ export function configJson(b: BundleSpec, dir: string): object {
       maskedPaths: ['/proc/kcore', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
       readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
       resources: { devices: [{ allow: false, access: 'rwm' }] },
+      // IPv4-only networks: no IPv6 addresses or router solicitations in the container's namespace
+      // (as Docker does). Never in host mode, where these would be the host's settings.
+      sysctl: hostNet ? undefined : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' },
     },
   };
 }

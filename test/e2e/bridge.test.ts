@@ -34,11 +34,18 @@ describe('default bridge network', () => {
     const last = Number(m[1]).toString(16).padStart(2, '0');
     assert.match(out, new RegExp(`link/ether 02:42:ac:11:00:${last}`));
     assert.match(out, /mtu 1400/);
+    assert.doesNotMatch(out, /inet6/, 'IPv6 is off in an IPv4-only network');
   });
 
   it('the default route goes via the gateway 172.17.0.1', async () => {
     const out = await a.ctl(['run', '--rm', 'busybox', 'ip', 'route']);
     assert.match(out, /default via 172\.17\.0\.1 dev eth0/);
+  });
+
+  it('--dns and --mac-address set the name server and the MAC of eth0', async () => {
+    const out = await a.ctl(['run', '--rm', '--dns', '10.0.0.53', '--mac-address', '02:42:0a:00:00:09', 'busybox', 'sh', '-c', 'cat /etc/resolv.conf; ip link show eth0']);
+    assert.match(out, /^nameserver 10\.0\.0\.53$/m);
+    assert.match(out, /link\/ether 02:42:0a:00:00:09/);
   });
 
   it('containers reach each other and the gateway; addresses are distinct', async () => {
@@ -68,6 +75,8 @@ describe('default bridge network', () => {
   it('the host end of the veth is a port of ctrnet0, and the nftables masquerade and DNAT rules exist', async () => {
     const ports = JSON.parse(await a.run(['ip', '-j', 'link', 'show', 'master', 'ctrnet0'])) as { ifname: string }[];
     assert.ok(ports.some((p) => /^veth[0-9a-f]{7}$/.test(p.ifname)), JSON.stringify(ports));
+    const [bridge] = JSON.parse(await a.run(['ip', '-j', 'link', 'show', 'ctrnet0'])) as { address: string }[];
+    assert.equal(bridge.address, '02:42:ac:11:00:01', 'the bridge keeps its own MAC whatever its ports');
     const table = await a.run(['nft', 'list', 'table', 'ip', 'ctrnet']);
     assert.match(table, /ip saddr 172\.17\.0\.0\/16 oifname != "ctrnet0" masquerade/);
     assert.match(table, /tcp \. 8080 : 172\.17\.0\.\d+ \. 80/);

@@ -107,6 +107,8 @@ describe('--network container:NAME', () => {
       [['run', '--rm', '--network', 'container:web', '-p', '81:81', 'busybox', 'true'], /conflicting options: port publishing/],
       [['run', '--rm', '--network', 'container:web', '--hostname', 'x', 'busybox', 'true'], /conflicting options: hostname/],
       [['run', '--rm', '--network', 'container:web', '--network-alias', 'x', 'busybox', 'true'], /conflicting options: network aliases/],
+      [['run', '--rm', '--network', 'container:web', '--dns', '10.0.0.53', 'busybox', 'true'], /conflicting options: DNS servers/],
+      [['run', '--rm', '--network', 'container:web', '--mac-address', '02:42:0a:00:00:09', 'busybox', 'true'], /conflicting options: MAC address/],
       [['run', '--rm', '--network', 'none', '-p', '81:81', 'busybox', 'true'], /conflicting options: port publishing/],
       [['run', '--rm', '--network', 'nosuchnet', 'busybox', 'true'], /network nosuchnet not found/],
     ];

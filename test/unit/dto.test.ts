@@ -40,6 +40,8 @@ test('createRequest() converts a Docker create body into a ContainerSpec', () =>
     ],
     exposedPorts: ['53/udp'],
     autoRemove: true,
+    dns: [],
+    macAddress: "",
     networks: { net1: { ipv4: '10.1.0.5', aliases: ['web', 'www'] } },
   });
 });
