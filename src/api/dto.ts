@@ -6,9 +6,10 @@ import { ContainerSpec, CONTAINER_MODE_PREFIX } from '../core/container-spec';
 import { Engine } from '../core/engine';
 import { EngineError } from '../core/errors';
 import { PortSpec } from '../core/ports';
+import { CreateNetwork } from '../core/networks';
 import { ContainerRow, NetworkRow } from '../state/store';
 import { isIPv4 } from '../ipam/ipam';
-import { modeOf } from '../core/sandbox';
+import { attachments, modeOf } from '../core/sandbox';
 import { humanDuration } from '../core/duration';
 
 export { humanDuration };
@@ -132,12 +133,16 @@ function endpointsJson(e: Engine, c: ContainerRow, spec: ContainerSpec): Json {
     const row = e.store.network(mode.kind)!;
     nets[mode.kind] = endpointJson(row.id, '', '', '', 0, '', []);
   } else if (mode.kind === 'network') {
-    const row = e.store.network(mode.network);
-    const ep = eps.find((x) => x.network_id === row?.id);
-    if (row) {
-      nets[row.name] = ep
+    for (const name of attachments(spec)) {
+      const row = e.store.network(name);
+      if (!row) continue;
+      const ep = eps.find((x) => x.network_id === row.id);
+      const cfg = spec.networks[row.name];
+      const json = ep
         ? endpointJson(row.id, ep.id, row.gateway ?? '', ep.ip, Number(row.subnet?.split('/')[1] ?? 0), ep.mac, JSON.parse(ep.aliases) as string[])
-        : endpointJson(row.id, '', '', '', 0, '', spec.networks[row.name]?.aliases ?? []);
+        : endpointJson(row.id, '', '', '', 0, '', cfg?.aliases ?? []);
+      if (cfg?.ipv4) json.IPAMConfig = { IPv4Address: cfg.ipv4 };
+      nets[row.name] = json;
     }
   }
   return nets;
@@ -305,6 +310,26 @@ export function networkJson(e: Engine, n: NetworkRow): Json {
     Containers: containers,
     Options: JSON.parse(n.options),
     Labels: JSON.parse(n.labels),
+  };
+}
+
+/** POST /networks/create body → what Networks.create takes. */
+export function networkCreateRequest(body: Json): CreateNetwork {
+  const name = str(body.Name, 'Name');
+  if (!name) throw new EngineError('INVALID_PARAMETER', 'a network needs a name');
+  const ipam = obj(body.IPAM, 'IPAM');
+  const configs = Array.isArray(ipam.Config) ? (ipam.Config as unknown[]).map((c) => obj(c, 'IPAM.Config[]')) : [];
+  if (configs.length > 1) throw new EngineError('NOT_IMPLEMENTED', 'one IPAM config (one subnet) per network is supported');
+  const c = configs[0] ?? {};
+  return {
+    name,
+    driver: str(body.Driver, 'Driver') || 'bridge',
+    subnet: str(c.Subnet, 'Subnet') || undefined,
+    gateway: str(c.Gateway, 'Gateway') || undefined,
+    ipRange: str(c.IPRange, 'IPRange') || undefined,
+    internal: body.Internal === true,
+    labels: stringMap(body.Labels, 'Labels'),
+    options: stringMap(body.Options, 'Options'),
   };
 }
 

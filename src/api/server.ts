@@ -13,7 +13,7 @@ import { EngineError } from '../core/errors';
 import { NotModified, StreamFlags } from '../core/containers';
 import { rfc3339Nano } from '../core/logs';
 import { FrameReader, frame, STREAM_EXIT, STREAM_SYSTEMERR } from '../core/frames';
-import { containerInspect, containerSummary, createRequest, networkJson } from './dto';
+import { containerInspect, containerSummary, createRequest, networkCreateRequest, networkJson } from './dto';
 import { httpError } from './http-errors';
 
 export const API_VERSION = '1.41';
@@ -240,6 +240,35 @@ export function createApi(e: Engine): http.Server {
   // networks
   route('GET', '/networks', async () => e.networks.list().map((n) => networkJson(e, n)));
   route('GET', '/networks/{id}', async ({ params }) => networkJson(e, e.networks.get(params[0])));
+  route('POST', '/networks/create', async ({ body, res }) => {
+    const row = await e.networks.create(networkCreateRequest(await body()));
+    res.statusCode = 201;
+    return { Id: row.id, Warning: '' };
+  });
+  route('DELETE', '/networks/{id}', async ({ params, res }) => {
+    await e.networks.remove(params[0]);
+    res.statusCode = 204;
+  });
+  route('POST', '/networks/prune', async () => ({ NetworksDeleted: await e.networks.prune() }));
+  route('POST', '/networks/{id}/connect', async ({ params, body }) => {
+    const b = await body();
+    const ep = (b.EndpointConfig ?? {}) as Record<string, unknown>;
+    const ipam = (ep.IPAMConfig ?? {}) as Record<string, unknown>;
+    await ctrs.connect(params[0], String(b.Container ?? ''), {
+      ipv4: typeof ipam.IPv4Address === 'string' && ipam.IPv4Address ? ipam.IPv4Address : undefined,
+      aliases: Array.isArray(ep.Aliases) ? (ep.Aliases as unknown[]).map(String) : [],
+    });
+    return undefined;
+  });
+  route('POST', '/networks/{id}/disconnect', async ({ params, body }) => {
+    const b = await body();
+    await ctrs.disconnect(params[0], String(b.Container ?? ''));
+    return undefined;
+  });
+  route('POST', '/containers/{id}/rename', async ({ params, q, res }) => {
+    ctrs.rename(params[0], q.get('name') ?? '');
+    res.statusCode = 204;
+  });
 
   // images
   route('GET', '/images/json', async () =>

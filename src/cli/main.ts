@@ -36,7 +36,12 @@ Containers:
 Images:
   image import FILE|- NAME | image ls | image rm NAME   (also: import, images, rmi, tag)
 Networks:
-  network ls | network inspect NAME
+  network create [-d bridge] [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal]
+                 [--label K=V] [-o com.docker.network.bridge.name=NAME]
+                 [-o com.docker.network.bridge.enable_icc=false] [-o com.docker.network.driver.mtu=N] NAME
+  network ls | inspect NAME... | rm NAME... | prune
+  network connect [--ip IP] [--alias A] NET CONTAINER | network disconnect [-f] NET CONTAINER
+  rename CONTAINER NEW_NAME
 Daemon:
   version, info
 
@@ -409,6 +414,12 @@ async function main2(argv: string[]): Promise<number> {
       for (const l of lines) out(l);
       return 0;
     }
+    case 'rename': {
+      const p = parseArgs(rest, {});
+      if (p.args.length !== 2) throw new UsageError('"rename" requires 2 arguments: ctrnet rename CONTAINER NEW_NAME');
+      await c.call('POST', `/containers/${encodeURIComponent(p.args[0])}/rename?name=${encodeURIComponent(p.args[1])}`);
+      return 0;
+    }
     case 'import':
       return imageCmd(c, ['import', ...rest]);
     case 'images':
@@ -505,13 +516,73 @@ async function networkCmd(c: Client, argv: string[]): Promise<number> {
       return 0;
     }
     case 'inspect': {
+      const p = parseArgs(rest, { format: { kind: 'string', short: 'f' } });
       const res: unknown[] = [];
-      for (const n of rest) res.push((await c.call('GET', `/networks/${encodeURIComponent(n)}`)).data);
-      out(JSON.stringify(res, null, 4));
+      for (const n of p.args) res.push((await c.call('GET', `/networks/${encodeURIComponent(n)}`)).data);
+      const fmt = str(p, 'format');
+      if (fmt) for (const r of res) out(formatTemplate(fmt, r));
+      else out(JSON.stringify(res, null, 4));
+      return 0;
+    }
+    case 'create': {
+      const p = parseArgs(rest, {
+        driver: { kind: 'string', short: 'd' }, subnet: { kind: 'string' }, gateway: { kind: 'string' }, 'ip-range': { kind: 'string' },
+        internal: { kind: 'bool' }, label: { kind: 'list' }, opt: { kind: 'list', short: 'o' },
+      });
+      if (p.args.length !== 1) throw new UsageError('"network create" requires exactly 1 argument: ctrnet network create [OPTIONS] NETWORK');
+      const kv = (l: string[]) => Object.fromEntries(l.map((x) => [x.split('=')[0], x.split('=').slice(1).join('=')]));
+      const cfg: Json = {};
+      if (str(p, 'subnet')) cfg.Subnet = str(p, 'subnet');
+      if (str(p, 'gateway')) cfg.Gateway = str(p, 'gateway');
+      if (str(p, 'ip-range')) cfg.IPRange = str(p, 'ip-range');
+      const r = await c.call<Json>('POST', '/networks/create', {
+        Name: p.args[0], Driver: str(p, 'driver') ?? 'bridge', Internal: bool(p, 'internal'),
+        IPAM: { Driver: 'default', Options: {}, Config: Object.keys(cfg).length ? [cfg] : [] },
+        Options: kv(list(p, 'opt')), Labels: kv(list(p, 'label')), CheckDuplicate: true,
+      });
+      out(r.data.Id);
+      return 0;
+    }
+    case 'rm':
+    case 'remove': {
+      const p = parseArgs(rest, { force: { kind: 'bool', short: 'f' } });
+      let failed = 0;
+      for (const n of p.args) {
+        try {
+          await c.call('DELETE', `/networks/${encodeURIComponent(n)}`);
+          out(n);
+        } catch (e) {
+          if (bool(p, 'force') && e instanceof ApiError && e.status === 404) continue;
+          failed++;
+          process.stderr.write(`Error response from daemon: ${(e as Error).message}\n`);
+        }
+      }
+      return failed ? 1 : 0;
+    }
+    case 'prune': {
+      const r = await c.call<Json>('POST', '/networks/prune');
+      const names = (r.data.NetworksDeleted ?? []) as string[];
+      if (names.length) out(`Deleted Networks:\n${names.join('\n')}`);
+      return 0;
+    }
+    case 'connect': {
+      const p = parseArgs(rest, { ip: { kind: 'string' }, alias: { kind: 'list' } });
+      const [net, ctr] = p.args;
+      if (!net || !ctr) throw new UsageError('"network connect" requires 2 arguments: ctrnet network connect [--ip IP] [--alias A] NETWORK CONTAINER');
+      await c.call('POST', `/networks/${encodeURIComponent(net)}/connect`, {
+        Container: ctr, EndpointConfig: { IPAMConfig: str(p, 'ip') ? { IPv4Address: str(p, 'ip') } : {}, Aliases: list(p, 'alias') },
+      });
+      return 0;
+    }
+    case 'disconnect': {
+      const p = parseArgs(rest, { force: { kind: 'bool', short: 'f' } });
+      const [net, ctr] = p.args;
+      if (!net || !ctr) throw new UsageError('"network disconnect" requires 2 arguments: ctrnet network disconnect [-f] NETWORK CONTAINER');
+      await c.call('POST', `/networks/${encodeURIComponent(net)}/disconnect`, { Container: ctr, Force: bool(p, 'force') });
       return 0;
     }
     default:
-      throw new UsageError(`unknown network command "${sub ?? ''}": use ls or inspect`);
+      throw new UsageError(`unknown network command "${sub ?? ''}": use create, ls, inspect, rm, prune, connect or disconnect`);
   }
 }
 

@@ -16,7 +16,7 @@ import { readLog, LogLine } from './logs';
 import { KeyedMutex } from './mutex';
 import { Paths, paths, shortId } from './names';
 import { Networks, newId } from './networks';
-import { Sandboxes, modeOf } from './sandbox';
+import { Sandboxes, attachments, modeOf } from './sandbox';
 import { containerResolvConf, DEFAULT_PATH, ProcessSpec } from '../runtime/bundle';
 import { ImageStore } from '../runtime/image-store';
 import { RuncRuntime } from '../runtime/runc';
@@ -108,7 +108,8 @@ export class Containers extends EventEmitter {
     if (spec.cmd.length === 0 && spec.entrypoint.length === 0) {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
-    spec = { ...spec, networkMode: this.checkNetworkMode(spec) };
+    const networkMode = this.checkNetworkMode(spec);
+    spec = { ...spec, networkMode };
     const id = newId();
     if (!spec.hostname && modeOf(spec.networkMode).kind !== 'host') spec.hostname = shortId(id);
     const row: ContainerRow = {
@@ -144,9 +145,75 @@ export class Containers extends EventEmitter {
         const row = this.networks.get(mode.network);
         if (row.driver === 'host') return 'host';
         if (row.driver === 'null') return 'none';
+        // Endpoint settings are keyed by the network's name, the primary network's always present.
+        const cfg = spec.networks[mode.network] ?? spec.networks[row.name] ?? spec.networks[row.id] ?? { aliases: [] };
+        for (const k of [mode.network, row.id]) delete spec.networks[k];
+        spec.networks = { [row.name]: cfg, ...spec.networks };
+        this.checkEndpointConfig(row.name, cfg);
         return row.name;
       }
     }
+  }
+
+  /** Docker's rule: addresses and aliases are chosen on user-defined networks only. */
+  private checkEndpointConfig(network: string, cfg: { ipv4?: string; aliases: string[] }): void {
+    const row = this.networks.get(network);
+    if (this.networks.isUserDefined(row)) return;
+    if (cfg.ipv4) throw new EngineError('INVALID_PARAMETER', 'user specified IP address is supported on user defined networks only', { hint: 'create a network with `ctrnet network create` and use --network NAME --ip IP' });
+    if (cfg.aliases.length) throw new EngineError('INVALID_PARAMETER', 'network-scoped alias is supported only for containers in user defined networks', { hint: 'use a user-defined network' });
+  }
+
+  // ---------------------------------------------------------------- networks of a container
+
+  async connect(networkRef: string, idOrName: string, cfg: { ipv4?: string; aliases: string[] }): Promise<void> {
+    const net = this.networks.get(networkRef);
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      const spec = this.spec(c);
+      const mode = modeOf(spec.networkMode);
+      if (mode.kind === 'container' || mode.kind === 'host') {
+        throw new EngineError('CONFLICTING_OPTIONS', 'container sharing network namespace with another container or host cannot be connected to any other network');
+      }
+      if (mode.kind === 'none' || !this.networks.driver(net)) {
+        throw new EngineError('CONFLICTING_OPTIONS', `container cannot be connected to ${net.name} with network mode ${spec.networkMode}`, { hint: 'none, host and container modes cannot be combined with networks' });
+      }
+      if (attachments(spec).includes(net.name)) {
+        throw new EngineError('NAME_IN_USE', `endpoint with name ${c.name} already exists in network ${net.name}`);
+      }
+      this.checkEndpointConfig(net.name, cfg);
+      const next = { ...spec, networks: { ...spec.networks, [net.name]: cfg } };
+      if (c.status === 'running') await this.sandboxes.connect(c, next, net.name);
+      this.store.updateContainer(c.id, { spec: JSON.stringify(next) });
+    });
+  }
+
+  async disconnect(networkRef: string, idOrName: string): Promise<void> {
+    const net = this.networks.get(networkRef);
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      const spec = this.spec(c);
+      if (!attachments(spec).includes(net.name)) {
+        throw new EngineError('INVALID_PARAMETER', `container ${c.name} is not connected to network ${net.name}`);
+      }
+      if (c.status === 'running') await this.sandboxes.disconnect(c, net.id);
+      const networks = { ...spec.networks };
+      delete networks[net.name];
+      // Leaving the primary network: the next one becomes primary, as its interface order says.
+      const remaining = attachments({ ...spec, networks }).filter((n) => n !== net.name);
+      const networkMode = spec.networkMode === net.name ? (remaining[0] ?? 'none') : spec.networkMode;
+      this.store.updateContainer(c.id, { spec: JSON.stringify({ ...spec, networks, networkMode }) });
+    });
+  }
+
+  rename(idOrName: string, name: string): void {
+    const c = this.get(idOrName);
+    const n = name.replace(/^\//, '');
+    if (!VALID_NAME.test(n)) throw new EngineError('INVALID_PARAMETER', `Invalid container name (${n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const other = this.store.container(n);
+    if (other && other.name === n) throw new EngineError('NAME_IN_USE', `Conflict. The container name "/${n}" is already in use by container "${other.id}"`);
+    this.store.updateContainer(c.id, { name: n });
   }
 
   // ---------------------------------------------------------------- start
@@ -177,7 +244,7 @@ export class Containers extends EventEmitter {
           netns,
           process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty },
           hosts: eps.map((e) => `${e.ip}\t${spec.hostname}`),
-          resolvConf: spec.dns?.length ? spec.dns.map((d) => `nameserver ${d}`).join('\n') + '\n' : await containerResolvConf(netns === 'host'),
+          resolvConf: await this.resolvConf(spec, netns),
         },
         { stdin: spec.openStdin, logFile: `${paths.containerData(this.p, c.id)}/log` },
       );
@@ -209,6 +276,18 @@ export class Containers extends EventEmitter {
       if (spec.autoRemove) await this.removeLocked(c.id, code);
       throw e;
     }
+  }
+
+  /**
+   * --dns when given; on a user-defined network the embedded resolver at its gateway (as Docker's
+   * 127.0.0.11); otherwise the host's, filtered as Docker does.
+   */
+  private async resolvConf(spec: ContainerSpec, netns: string): Promise<string> {
+    if (spec.dns.length) return spec.dns.map((d) => `nameserver ${d}`).join('\n') + '\n';
+    const first = attachments(spec)[0];
+    const row = first ? this.networks.get(first) : undefined;
+    if (row && this.networks.isUserDefined(row)) return `nameserver ${row.gateway}\noptions ndots:0\n`;
+    return containerResolvConf(netns === 'host');
   }
 
   /** Connects the monitor: its exit frame (or its loss) ends the container. */

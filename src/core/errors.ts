@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   CONTAINER_NOT_RUNNING: 'conflict',
   CONTAINER_IN_USE: 'conflict',
   IMAGE_IN_USE: 'conflict',
+  NETWORK_IN_USE: 'conflict',
+  FORBIDDEN: 'forbidden',
   PORT_IN_USE: 'conflict',
   ADDRESS_EXHAUSTED: 'unavailable',
   INVALID_PARAMETER: 'invalidParameter',

@@ -1,28 +1,71 @@
 /**
- * Networks: the records, their conversion to what drivers take, and the driver for each.
- * The three networks Docker always has are made at start: "bridge" (driver bridge, the daemon's
- * --bridge and --bip), "host" and "none" (modes without a driver of their own: see core/sandbox.ts).
+ * Networks: the records, their conversion to what drivers take, the driver for each, and the
+ * user-defined network commands (create, remove, prune). The three networks Docker always has are
+ * made at start: "bridge" (driver bridge, the daemon's --bridge and --bip), "host" and "none"
+ * (modes without a driver of their own: see core/sandbox.ts).
+ *
+ * Address pools, as Docker's defaults: the first free /16 of 172.17–172.31, then the /20s of
+ * 192.168.0.0/16; `--default-address-pool base=CIDR,size=N` replaces them. A subnet that overlaps a
+ * network or a route of the host is refused, naming the overlap.
  */
 import { randomBytes } from 'node:crypto';
 import { EngineError } from './errors';
+import { VALID_NAME } from './container-spec';
+import { KeyedMutex } from './mutex';
+import { userBridgeName } from './names';
 import { NetworkDriver, NetworkInfo } from '../drivers/driver';
-import { intToIp, parseCidr } from '../ipam/ipam';
+import { contains, intToIp, overlaps, parseCidr, Subnet, subnetSize } from '../ipam/ipam';
+import { Kernel } from '../kernel/kernel';
 import { NetworkRow, Store } from '../state/store';
+import { Resolver } from '../dns/resolver';
+
+export interface AddressPool {
+  base: string;
+  size: number;
+}
+
+export const DEFAULT_POOLS: AddressPool[] = [
+  ...Array.from({ length: 15 }, (_, i) => ({ base: `172.${17 + i}.0.0/16`, size: 16 })),
+  { base: '192.168.0.0/16', size: 20 },
+];
 
 export interface DaemonNetworkConfig {
   bridge: string;
   /** gateway/prefix, e.g. 172.17.0.1/16 */
   bip: string;
   mtu: number;
+  pools: AddressPool[];
 }
+
+export interface CreateNetwork {
+  name: string;
+  driver: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+}
+
+export const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
+export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
+export const OPT_MTU = 'com.docker.network.driver.mtu';
+const KNOWN_OPTIONS = [OPT_BRIDGE_NAME, OPT_ICC, OPT_MTU, 'com.docker.network.bridge.default_bridge', 'com.docker.network.bridge.enable_ip_masquerade', 'com.docker.network.bridge.host_binding_ipv4'];
+const PREDEFINED = ['bridge', 'host', 'none'];
 
 export const newId = (): string => randomBytes(32).toString('hex');
 
 export class Networks {
+  /** one network change at a time: overlap checks and pool picks must see each other's results */
+  private readonly mutex = new KeyedMutex();
+
   constructor(
     private readonly store: Store,
     private readonly drivers: Record<string, NetworkDriver>,
     private readonly cfg: DaemonNetworkConfig,
+    private readonly kernel: Kernel,
+    readonly resolver: Resolver,
   ) {}
 
   /** Makes sure the default networks exist as records (bridge, host, none). */
@@ -41,7 +84,7 @@ export class Networks {
       this.store.deleteNetwork(existing.id);
     }
     const defaults: Partial<NetworkRow>[] = [
-      { name: 'bridge', driver: 'bridge', subnet, gateway, bridge: this.cfg.bridge, options: JSON.stringify({ 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': this.cfg.bridge }) },
+      { name: 'bridge', driver: 'bridge', subnet, gateway, bridge: this.cfg.bridge, options: JSON.stringify({ 'com.docker.network.bridge.default_bridge': 'true', [OPT_BRIDGE_NAME]: this.cfg.bridge }) },
       { name: 'host', driver: 'host' },
       { name: 'none', driver: 'null' },
     ];
@@ -68,8 +111,8 @@ export class Networks {
       ipRange: row.ip_range ? parseCidr(row.ip_range) : undefined,
       bridge: row.bridge ?? undefined,
       internal: row.internal === 1,
-      mtu: opts['com.docker.network.driver.mtu'] ? Number(opts['com.docker.network.driver.mtu']) : this.cfg.mtu,
-      icc: opts['com.docker.network.bridge.enable_icc'] !== 'false',
+      mtu: opts[OPT_MTU] ? Number(opts[OPT_MTU]) : this.cfg.mtu,
+      icc: opts[OPT_ICC] !== 'false',
     };
   }
 
@@ -81,4 +124,155 @@ export class Networks {
   list(): NetworkRow[] {
     return this.store.networks();
   }
+
+  /** User-defined networks get the embedded DNS resolver; the default bridge does not (as Docker). */
+  isUserDefined(row: NetworkRow): boolean {
+    return !PREDEFINED.includes(row.name) && row.driver === 'bridge';
+  }
+
+  /** After a restart: the resolver answers again on every user-defined network. */
+  async restoreResolvers(): Promise<void> {
+    for (const row of this.list()) if (this.isUserDefined(row)) await this.resolver.listen(row.id, row.gateway!);
+  }
+
+  // ------------------------------------------------------------ create, remove, prune
+
+  async create(req: CreateNetwork): Promise<NetworkRow> {
+    return this.mutex.run('networks', () => this.createLocked(req));
+  }
+
+  private async createLocked(req: CreateNetwork): Promise<NetworkRow> {
+    if (!VALID_NAME.test(req.name)) throw new EngineError('INVALID_PARAMETER', `invalid network name "${req.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (this.store.network(req.name)?.name === req.name) {
+      throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name or remove that network' });
+    }
+    if (req.driver !== 'bridge') {
+      if (req.driver === 'overlay') {
+        throw new EngineError('NOT_IMPLEMENTED', 'overlay networks need a cluster store', { hint: 'overlay networks come with a later release of ctrnet' });
+      }
+      throw new EngineError('INVALID_PARAMETER', `network driver "${req.driver}" is not supported`, { hint: 'use -d bridge' });
+    }
+    for (const k of Object.keys(req.options)) {
+      if (!KNOWN_OPTIONS.includes(k)) throw new EngineError('INVALID_PARAMETER', `unknown network option "${k}"`, { hint: `known options: ${OPT_BRIDGE_NAME}, ${OPT_ICC}, ${OPT_MTU}` });
+    }
+    const mtu = req.options[OPT_MTU];
+    if (mtu !== undefined && (!/^\d+$/.test(mtu) || Number(mtu) < 576 || Number(mtu) > 65535)) {
+      throw new EngineError('INVALID_PARAMETER', `invalid ${OPT_MTU} "${mtu}"`, { hint: 'give a number from 576 to 65535' });
+    }
+    const icc = req.options[OPT_ICC];
+    if (icc !== undefined && icc !== 'true' && icc !== 'false') throw new EngineError('INVALID_PARAMETER', `${OPT_ICC} must be true or false`);
+
+    const taken = await this.takenSubnets();
+    let subnet: Subnet;
+    if (req.subnet) {
+      subnet = parseCidr(req.subnet);
+      if (subnet.prefixLen > 30) throw new EngineError('INVALID_PARAMETER', `subnet ${subnet.cidr} is too small`, { hint: 'use a /30 or larger' });
+      const clash = taken.find((t) => overlaps(t.subnet, subnet));
+      if (clash) throw new EngineError('CONFLICTING_OPTIONS', `subnet ${subnet.cidr} overlaps ${clash.what} (${clash.subnet.cidr})`, { hint: 'choose a subnet that does not overlap it' });
+    } else {
+      if (req.gateway || req.ipRange) throw new EngineError('INVALID_PARAMETER', '--gateway and --ip-range need --subnet');
+      subnet = this.pickSubnet(taken);
+    }
+    let gateway = intToIp(subnet.base + 1);
+    if (req.gateway) {
+      if (!contains(subnet, req.gateway)) throw new EngineError('INVALID_PARAMETER', `gateway ${req.gateway} is not in subnet ${subnet.cidr}`);
+      const n = parseCidr(`${req.gateway}/32`).base;
+      if (n === subnet.base || n === subnet.base + subnetSize(subnet) - 1) throw new EngineError('INVALID_PARAMETER', `gateway ${req.gateway} is the network or broadcast address of ${subnet.cidr}`);
+      gateway = req.gateway;
+    }
+    let ipRange: Subnet | undefined;
+    if (req.ipRange) {
+      ipRange = parseCidr(req.ipRange);
+      if (!contains(subnet, intToIp(ipRange.base)) || !contains(subnet, intToIp(ipRange.base + subnetSize(ipRange) - 1))) {
+        throw new EngineError('INVALID_PARAMETER', `--ip-range ${ipRange.cidr} is not inside subnet ${subnet.cidr}`);
+      }
+    }
+    const id = newId();
+    const bridge = req.options[OPT_BRIDGE_NAME] ?? userBridgeName(id);
+    if (this.list().some((n) => n.bridge === bridge)) throw new EngineError('CONFLICTING_OPTIONS', `bridge ${bridge} is used by another network`, { hint: 'choose another bridge name' });
+    const row: NetworkRow = {
+      id, name: req.name, driver: req.driver, subnet: subnet.cidr, gateway, ip_range: ipRange?.cidr ?? null, bridge,
+      internal: req.internal ? 1 : 0, options: JSON.stringify(req.options), labels: JSON.stringify(req.labels), created: new Date().toISOString(),
+    };
+    const driver = this.driver(row)!;
+    await driver.validate(this.info(row));
+    this.store.insertNetwork(row);
+    try {
+      await driver.createNetwork(this.info(row));
+      await this.resolver.listen(row.id, gateway);
+    } catch (e) {
+      this.resolver.close(row.id);
+      await driver.deleteNetwork(this.info(row)).catch(() => {
+        // best effort: the original error is what the user needs to see
+      });
+      this.store.deleteNetwork(row.id);
+      throw e;
+    }
+    return row;
+  }
+
+  /** Subnets in use: networks, and the host's routes that are not on our bridges. */
+  private async takenSubnets(): Promise<{ what: string; subnet: Subnet }[]> {
+    const out: { what: string; subnet: Subnet }[] = [];
+    const bridges = new Set(this.list().map((n) => n.bridge).filter(Boolean));
+    for (const n of this.list()) if (n.subnet) out.push({ what: `network ${n.name}`, subnet: parseCidr(n.subnet) });
+    for (const r of await this.kernel.routeList()) {
+      if (r.dst === 'default' || (r.dev && bridges.has(r.dev))) continue;
+      const cidr = r.dst.includes('/') ? r.dst : `${r.dst}/32`;
+      out.push({ what: `a route of the host (${r.dst}${r.dev ? ` dev ${r.dev}` : ''})`, subnet: parseCidr(cidr) });
+    }
+    return out;
+  }
+
+  private pickSubnet(taken: { subnet: Subnet }[]): Subnet {
+    for (const pool of this.cfg.pools) {
+      const base = parseCidr(pool.base);
+      const step = 2 ** (32 - pool.size);
+      for (let n = base.base; n < base.base + subnetSize(base); n += step) {
+        const candidate = parseCidr(`${intToIp(n)}/${pool.size}`);
+        if (!taken.some((t) => overlaps(t.subnet, candidate))) return candidate;
+      }
+    }
+    throw new EngineError('ADDRESS_EXHAUSTED', 'all predefined address pools have been fully subnetted', {
+      hint: 'give --subnet, remove unused networks (`ctrnet network prune`), or start ctrnetd with --default-address-pool',
+    });
+  }
+
+  async remove(idOrName: string): Promise<void> {
+    const row = this.get(idOrName);
+    await this.mutex.run('networks', async () => {
+      if (PREDEFINED.includes(row.name)) throw new EngineError('FORBIDDEN', `${row.name} is a pre-defined network and cannot be removed`);
+      const eps = this.store.endpoints({ networkId: row.id });
+      if (eps.length) {
+        const names = eps.map((e) => this.store.container(e.container_id)?.name ?? e.container_id.slice(0, 12));
+        throw new EngineError('NETWORK_IN_USE', `error while removing network: network ${row.name} id ${row.id} has active endpoints (${names.join(', ')})`, {
+          hint: 'stop or disconnect those containers first',
+        });
+      }
+      this.resolver.close(row.id);
+      await this.driver(row)!.deleteNetwork(this.info(row));
+      this.store.deleteNetwork(row.id);
+    });
+  }
+
+  /** Removes every user-defined network without endpoints; returns their names. */
+  async prune(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const row of this.list()) {
+      if (PREDEFINED.includes(row.name) || this.store.endpoints({ networkId: row.id }).length) continue;
+      await this.remove(row.id);
+      removed.push(row.name);
+    }
+    return removed;
+  }
+}
+
+/** Parses `--default-address-pool base=CIDR,size=N`. */
+export function parsePool(s: string): AddressPool {
+  const kv = Object.fromEntries(s.split(',').map((p) => p.split('=') as [string, string]));
+  const size = Number(kv.size);
+  if (!kv.base || !Number.isInteger(size) || size < 8 || size > 30) throw new Error(`--default-address-pool ${s}: write it as base=CIDR,size=N (N from 8 to 30)`);
+  const base = parseCidr(kv.base);
+  if (size < base.prefixLen) throw new Error(`--default-address-pool ${s}: size /${size} is larger than the base ${base.cidr}`);
+  return { base: base.cidr, size };
 }

@@ -29,6 +29,14 @@ export function modeOf(networkMode: string): Mode {
   return { kind: 'network', network: networkMode === 'default' || networkMode === '' ? 'bridge' : networkMode };
 }
 
+/** The networks a container in network mode joins, the primary (its network mode) first. */
+export function attachments(spec: ContainerSpec): string[] {
+  const mode = modeOf(spec.networkMode);
+  if (mode.kind !== 'network') return [];
+  const rest = Object.keys(spec.networks).filter((n) => n !== mode.network);
+  return spec.networks[mode.network] || Object.keys(spec.networks).length === 0 ? [mode.network, ...rest] : rest;
+}
+
 export class Sandboxes {
   constructor(
     private readonly p: Paths,
@@ -70,19 +78,46 @@ export class Sandboxes {
         await this.kernel.at(ns).batch().linkSetUp('lo').commit();
         return ns;
       }
-      const req = await this.reserve(c, spec, mode.network, 0);
-      undo.push(async () => {
-        this.store.releasePorts(c.id);
-        this.store.deleteEndpoint(req.endpoint.id);
-      });
-      const net = this.networks.get(mode.network);
-      await this.networks.driver(net)!.join({ ...req, sandbox: ns });
+      // The primary network first (eth0, default route, published ports), then the connected ones.
+      const names = attachments(spec);
+      for (let n = 0; n < names.length; n++) {
+        const req = await this.reserve(c, spec, names[n], n);
+        undo.push(async () => {
+          if (n === 0) this.store.releasePorts(c.id);
+          this.store.deleteEndpoint(req.endpoint.id);
+        });
+        await this.networks.driver(this.networks.get(names[n]))!.join({ ...req, sandbox: ns });
+        undo.push(() => this.networks.driver(this.networks.get(names[n]))!.leave({ ...req, sandbox: ns }));
+      }
       return ns;
     } catch (e) {
       const errors: unknown[] = [];
       for (const u of undo.reverse()) await u().catch((e2) => errors.push(e2));
       if (errors.length) throw new AggregateError([e, ...errors], 'network setup failed and could not be fully undone');
       throw e;
+    }
+  }
+
+  /** Connects a running container to one more network: the next ethN, live. */
+  async connect(c: ContainerRow, spec: ContainerSpec, network: string): Promise<void> {
+    const used = new Set(this.store.endpoints({ containerId: c.id }).map((e) => Number(e.if_name.replace(/^eth/, ''))));
+    let n = 1;
+    while (used.has(n)) n++;
+    const req = await this.reserve(c, spec, network, n);
+    try {
+      await this.networks.driver(this.networks.get(network))!.join({ ...req, sandbox: paths.netns(this.p, c.id) });
+    } catch (e) {
+      this.store.deleteEndpoint(req.endpoint.id);
+      throw e;
+    }
+  }
+
+  /** Removes a running container's interface on a network, live. */
+  async disconnect(c: ContainerRow, networkId: string): Promise<void> {
+    for (const req of this.requests(c).filter((r) => r.network.id === networkId)) {
+      await this.networks.driver(this.networks.get(networkId))!.leave(req);
+      if (req.ports.length) this.store.releasePorts(c.id);
+      this.store.deleteEndpoint(req.endpoint.id);
     }
   }
 

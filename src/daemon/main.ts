@@ -8,7 +8,18 @@ import { createApi } from '../api/server';
 import { Containers } from '../core/containers';
 import { describe } from '../core/errors';
 import { Paths, paths } from '../core/names';
-import { Networks } from '../core/networks';
+import { AddressPool, DEFAULT_POOLS, Networks, parsePool } from '../core/networks';
+import { Resolver, Upstream, upstreamsFrom } from '../dns/resolver';
+import { storeNames } from '../dns/names';
+import { readFileSync } from 'node:fs';
+
+function readHostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return ''; // no resolv.conf: nothing to forward to, lookups of other names answer SERVFAIL
+  }
+}
 import { Sandboxes } from '../core/sandbox';
 import { BridgeDriver } from '../drivers/bridge-driver';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
@@ -28,6 +39,9 @@ export interface DaemonOptions {
   bridge: string;
   bip: string;
   mtu?: number;
+  pools: AddressPool[];
+  /** name servers the embedded resolver forwards to; empty: those of /etc/resolv.conf */
+  dnsUpstreams: Upstream[];
 }
 
 const USAGE = `Usage: ctrnetd [OPTIONS]
@@ -41,10 +55,14 @@ Options:
       --bridge NAME       default bridge (default ctrnet0)
       --bip CIDR          default bridge address (default 172.17.0.1/16)
       --mtu N             container MTU (default: the MTU of the default-route interface)
+      --default-address-pool base=CIDR,size=N
+                          pools for new networks (repeatable; default 172.17-31.0.0/16, then 192.168.0.0/16 in /20s)
+      --dns-upstream IP[:PORT]
+                          where the embedded resolver forwards other names (repeatable; default: /etc/resolv.conf)
 `;
 
 export function parseFlags(argv: string[]): DaemonOptions {
-  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16' };
+  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [] };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const next = () => {
@@ -67,6 +85,14 @@ export function parseFlags(argv: string[]): DaemonOptions {
         const v = next();
         o.mtu = /^\d+$/.test(v) ? Number(v) : NaN;
         if (!(o.mtu >= 576 && o.mtu <= 65535)) throw new Error(`--mtu ${v}: give a number from 576 to 65535`);
+        break;
+      }
+      case '--default-address-pool': o.pools.push(parsePool(next())); break;
+      case '--dns-upstream': {
+        const v = next();
+        const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(v);
+        if (!m) throw new Error(`--dns-upstream ${v}: give IP or IP:PORT`);
+        o.dnsUpstreams.push({ host: m[1], port: m[2] ? Number(m[2]) : 53 });
         break;
       }
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough
@@ -93,12 +119,14 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const mtu = o.mtu ?? (await defaultMtu(kernel));
   const store = new Store(paths.db(p));
   const firewall = new NftFirewall();
-  const networks = new Networks(store, { bridge: new BridgeDriver(kernel, firewall) }, { bridge: o.bridge, bip: o.bip, mtu });
+  const resolver = new Resolver(storeNames(store), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
+  const networks = new Networks(store, { bridge: new BridgeDriver(kernel, firewall) }, { bridge: o.bridge, bip: o.bip, mtu, pools: o.pools.length ? o.pools : DEFAULT_POOLS }, kernel, resolver);
   const sandboxes = new Sandboxes(p, kernel, store, networks);
   const images = new ImageStore(p, store);
   const runtime = new RuncRuntime(p);
   const containers = new Containers(p, store, images, runtime, sandboxes, networks, log);
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
+  await networks.restoreResolvers();
   await images.ensureBusybox();
 
   const server = createApi({ store, containers, networks, sandboxes, images, info: { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() } });
@@ -114,6 +142,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   return async () => {
     containers.close();
+    resolver.closeAll();
     server.close();
     server.closeAllConnections();
     await unlink(o.socket).catch(() => {

@@ -49,7 +49,7 @@ export class BridgeDriver implements NetworkDriver {
     await b.commit();
     await this.kernel.sysctlSet('net.ipv4.ip_forward', '1');
     await this.kernel.sysctlSet(`net.ipv4.conf.${net.bridge}.route_localnet`, '1');
-    this.fw.set(net.id, await this.firewall.newNetwork({ id: net.id, bridge: net.bridge!, subnet: net.subnet!.cidr, internal: net.internal }));
+    this.fw.set(net.id, await this.firewall.newNetwork({ id: net.id, bridge: net.bridge!, subnet: net.subnet!.cidr, gateway: net.gateway!, internal: net.internal }));
   }
 
   async deleteNetwork(net: NetworkInfo): Promise<void> {
@@ -65,7 +65,7 @@ export class BridgeDriver implements NetworkDriver {
   private async netFirewall(net: NetworkInfo): Promise<NetworkFirewall> {
     let f = this.fw.get(net.id);
     if (!f) {
-      f = await this.firewall.newNetwork({ id: net.id, bridge: net.bridge!, subnet: net.subnet!.cidr, internal: net.internal });
+      f = await this.firewall.newNetwork({ id: net.id, bridge: net.bridge!, subnet: net.subnet!.cidr, gateway: net.gateway!, internal: net.internal });
       this.fw.set(net.id, f);
     }
     return f;
@@ -76,12 +76,14 @@ export class BridgeDriver implements NetworkDriver {
     const undo: (() => Promise<void>)[] = [];
     try {
       // The peer is created directly inside the sandbox under its final name: no rename, no move.
-      await this.kernel
+      const host = this.kernel
         .batch()
         .linkAddVeth(ep.hostIf, ep.ifName, { mtu: net.mtu, peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
-        .linkSetMaster(ep.hostIf, net.bridge!)
-        .linkSetUp(ep.hostIf)
-        .commit();
+        .linkSetMaster(ep.hostIf, net.bridge!);
+      // enable_icc=false: isolated bridge ports cannot talk to each other, only to the bridge (the
+      // host), so published ports and the gateway still work.
+      if (!net.icc) host.linkSetIsolated(ep.hostIf);
+      await host.linkSetUp(ep.hostIf).commit();
       undo.push(() => this.kernel.batch().linkDel(ep.hostIf).commit());
       const inside = this.kernel.at(req.sandbox).batch();
       inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${net.subnet!.prefixLen}`).linkSetUp(ep.ifName);

@@ -19,7 +19,8 @@ export interface NetworkFirewallConfig {
   id: string;
   bridge: string;
   subnet: string;
-  /** no way out: no masquerade */
+  gateway: string;
+  /** no way out or in: no masquerade, nothing forwarded to or from other interfaces */
   internal: boolean;
 }
 

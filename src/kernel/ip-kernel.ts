@@ -41,6 +41,10 @@ class IpBatch implements Batch {
     this.lines.push(`link set ${name} master ${master}`);
     return this;
   }
+  linkSetIsolated(name: string): this {
+    this.lines.push(`link set ${name} type bridge_slave isolated on`);
+    return this;
+  }
   linkSetUp(name: string): this {
     this.lines.push(`link set ${name} up`);
     return this;

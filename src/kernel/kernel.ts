@@ -58,6 +58,8 @@ export interface Batch {
   linkAddVeth(name: string, peer: string, opts: VethOptions): this;
   /** Equivalent to: `ip link set NAME master MASTER` */
   linkSetMaster(name: string, master: string): this;
+  /** Equivalent to: `ip link set NAME type bridge_slave isolated on`: isolated ports reach only non-isolated ones (the bridge) */
+  linkSetIsolated(name: string): this;
   /** Equivalent to: `ip link set NAME up` */
   linkSetUp(name: string): this;
   /** Equivalent to: `ip link del NAME` */

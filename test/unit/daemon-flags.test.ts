@@ -5,13 +5,21 @@ import { parseFlags } from '../../src/daemon/main';
 
 test('parseFlags() defaults', () => {
   assert.deepEqual(parseFlags([]), {
-    root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16',
+    root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [],
   });
 });
 
 test('parseFlags() reads --bip, -H unix:///x, --root=DIR, --exec-root DIR, --bridge and --mtu', () => {
   const o = parseFlags(['--bip', '10.20.0.1/24', '-H', 'unix:///x', '--root=/tmp/r', '--exec-root', 'rel/e', '--bridge=br9', '--mtu', '1400']);
-  assert.deepEqual(o, { root: '/tmp/r', execRoot: path.resolve('rel/e'), socket: '/x', bip: '10.20.0.1/24', bridge: 'br9', mtu: 1400 });
+  assert.deepEqual(o, { root: '/tmp/r', execRoot: path.resolve('rel/e'), socket: '/x', bip: '10.20.0.1/24', bridge: 'br9', mtu: 1400, pools: [], dnsUpstreams: [] });
+});
+
+test('parseFlags() reads repeated --default-address-pool and --dns-upstream', () => {
+  const o = parseFlags(['--default-address-pool', 'base=10.99.0.0/16,size=24', '--default-address-pool=base=10.98.0.0/16,size=20', '--dns-upstream', '10.0.0.2', '--dns-upstream=10.0.0.3:5353']);
+  assert.deepEqual(o.pools, [{ base: '10.99.0.0/16', size: 24 }, { base: '10.98.0.0/16', size: 20 }]);
+  assert.deepEqual(o.dnsUpstreams, [{ host: '10.0.0.2', port: 53 }, { host: '10.0.0.3', port: 5353 }]);
+  assert.throws(() => parseFlags(['--default-address-pool', 'base=10.0.0.0/16,size=8']), /larger than the base/);
+  assert.throws(() => parseFlags(['--dns-upstream', 'example.com']), /IP or IP:PORT/);
 });
 
 test('parseFlags() throws on an unknown flag, a missing value and a non-unix -H', () => {

@@ -15,8 +15,8 @@ function assertGolden(name: string, actual: string): void {
   assert.equal(actual, fs.readFileSync(file, 'utf8'), `${name} differs (UPDATE_GOLDEN=1 rewrites it)`);
 }
 
-const defaultNet: NetworkFirewallConfig = { id: 'a1b2c3d4e5f6'.repeat(5) + 'a1b2', bridge: 'ctrnet0', subnet: '172.17.0.0/16', internal: false };
-const internalNet: NetworkFirewallConfig = { id: '0123456789ab'.repeat(5) + '0123', bridge: 'br-0123456789ab', subnet: '172.18.0.0/16', internal: true };
+const defaultNet: NetworkFirewallConfig = { id: 'a1b2c3d4e5f6'.repeat(5) + 'a1b2', bridge: 'ctrnet0', subnet: '172.17.0.0/16', gateway: '172.17.0.1', internal: false };
+const internalNet: NetworkFirewallConfig = { id: '0123456789ab'.repeat(5) + '0123', bridge: 'br-0123456789ab', subnet: '172.18.0.0/16', gateway: '172.18.0.1', internal: true };
 const anyPort: PortMapping = { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '172.17.0.2', containerPort: 80 };
 const loPort: PortMapping = { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '172.17.0.3', containerPort: 53 };
 

@@ -11,6 +11,10 @@
  * containers) and in output (from the host itself, 127.0.0.1 included). Packets from outside to
  * 127.0.0.0/8 are never DNATed, so a port published on 127.0.0.1 stays private to the host.
  *
+ * Isolation: packets routed from one network's bridge to another's are dropped (unless they were
+ * DNATed to a published port), and so are packets to another network's gateway address; an
+ * internal network forwards nothing to or from other interfaces.
+ *
  * Limitations: IPv4 only.
  */
 import { run } from '../../kernel/exec';
@@ -47,6 +51,23 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     ...(n.internal ? [] : [`\t\tip saddr ${n.subnet} oifname != "${n.bridge}" masquerade comment "net ${shortNet(n.id)} outbound"`]),
     `\t\tip saddr ${n.subnet} oifname "${n.bridge}" ct status dnat masquerade comment "net ${shortNet(n.id)} hairpin"`,
   ]);
+  const q = (s: string) => `"${s}"`;
+  const forward = nets.flatMap((n) => {
+    const others = nets.filter((o) => o.id !== n.id).map((o) => q(o.bridge));
+    return [
+      ...(others.length ? [`\t\tiifname "${n.bridge}" oifname { ${others.join(', ')} } ct status & dnat == 0 drop comment "net ${shortNet(n.id)} isolation"`] : []),
+      ...(n.internal
+        ? [
+            `\t\tiifname "${n.bridge}" oifname != "${n.bridge}" drop comment "net ${shortNet(n.id)} internal"`,
+            `\t\toifname "${n.bridge}" iifname != "${n.bridge}" drop comment "net ${shortNet(n.id)} internal"`,
+          ]
+        : []),
+    ];
+  });
+  const input = nets.flatMap((n) => {
+    const others = nets.filter((o) => o.id !== n.id).map((o) => o.gateway);
+    return others.length ? [`\t\tiifname "${n.bridge}" ip daddr { ${others.join(', ')} } drop comment "net ${shortNet(n.id)} other gateways"`] : [];
+  });
   return [
     `table ${T}`,
     `delete table ${T}`,
@@ -59,6 +80,12 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     `\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;`,
     `\t\tip saddr 127.0.0.0/8 ct status dnat masquerade comment "host loopback to published ports"`,
     ...netRules,
+    `\t}`,
+    `\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;`,
+    ...forward,
+    `\t}`,
+    `\tchain input {\n\t\ttype filter hook input priority filter; policy accept;`,
+    ...input,
     `\t}`,
     `}`,
     '',
