@@ -40,11 +40,18 @@ const TEXT = {
     ctrEnd: '…and the container\'s end, from inside its namespace.',
     islandAddr: 'The container now has the interface we gave it.',
     ping: 'And it can reach the host over it.',
-    s5: '5. Overlay',
+    s5: '5. User-defined networks',
+    netCreate: 'A network of your own: a new bridge, the next free subnet, and a DNS resolver that knows its containers.',
+    netApi: 'Start a server on it…',
+    netClient: '…and a second container finds it by name (the resolver answers for this network only).',
+    netIsolated: 'A container on the default bridge cannot reach it: networks are isolated from each other.',
+    netLs: 'The networks of this host.',
+    s6: '6. Overlay',
     overlay: 'Overlay networks across hosts come with a later release; this tour does not fake them.',
     summary: 'Summary',
     sumBridge: '  bridge: ctrnet0 plus one veth pair per container; nftables masquerades outbound traffic and DNATs published ports',
     sumOthers: '  host: the host\'s own stack | container: another container\'s stack | none: only lo, wire it yourself',
+    sumUser: '  user-defined networks: a bridge each, isolated from the others, with names resolved by the daemon',
     ok: (n: number, s: string) => `All ${n} steps passed in ${s} s.`,
     failed: (n: number, s: string) => `${n} step(s) failed (${s} s):`,
     cleanup: 'Cleaning up the lab hosts…',
@@ -150,6 +157,14 @@ async function noneMode(): Promise<void> {
   await step('ping', 'ctrnet', ['exec', 'island', 'ping', '-c1', '-W2', '10.201.0.1'], needs('1 packets received'));
 }
 
+async function userNetworks(): Promise<void> {
+  await step('netCreate', 'ctrnet', ['network', 'create', 'shop'], (o) => (/^[0-9a-f]{64}$/.test(o.trim()) ? undefined : 'no network id'));
+  await step('netApi', 'ctrnet', ['run', '-d', '--name', 'api', '--network', 'shop', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']);
+  await step('netClient', 'ctrnet', ['run', '--rm', '--network', 'shop', 'busybox', 'sh', '-c', 'nslookup api; wget -qO- http://api/'], needs('Address: 172.18.0.2', 'It works'));
+  await step('netIsolated', 'ctrnet', ['run', '--rm', 'busybox', 'sh', '-c', 'ping -c1 -W1 172.18.0.2 || echo unreachable'], needs('unreachable'));
+  await step('netLs', 'ctrnet', ['network', 'ls'], needs('bridge', 'host', 'none', 'shop'));
+}
+
 async function cleanup(): Promise<void> {
   console.log(`\n${T.cleanup}`);
   for (const h of [lab1, lab2]) {
@@ -190,7 +205,8 @@ async function main(argv: string[]): Promise<number> {
     await section(T.s2, hostMode);
     await section(T.s3, joinMode);
     await section(T.s4, noneMode);
-    await section(T.s5, async () => console.log(`\n${T.overlay}`));
+    await section(T.s5, userNetworks);
+    await section(T.s6, async () => console.log(`\n${T.overlay}`));
   } catch (e) {
     if (!interrupted) failures.push(`aborted: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
@@ -199,7 +215,7 @@ async function main(argv: string[]): Promise<number> {
   if (interrupted) return 130;
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`\n== ${T.summary} ==`);
-  console.log(`${T.sumBridge}\n${T.sumOthers}`);
+  console.log(`${T.sumBridge}\n${T.sumOthers}\n${T.sumUser}`);
   console.log(failures.length ? `${T.failed(failures.length, secs)}\n${failures.map((f) => `  - ${f}`).join('\n')}` : T.ok(steps, secs));
   return failures.length ? 1 : 0;
 }
