@@ -146,8 +146,10 @@ export class Containers extends EventEmitter {
         if (row.driver === 'host') return 'host';
         if (row.driver === 'null') return 'none';
         // Endpoint settings are keyed by the network's name, the primary network's always present.
-        const cfg = spec.networks[mode.network] ?? spec.networks[row.name] ?? spec.networks[row.id] ?? { aliases: [] };
-        for (const k of [mode.network, row.id]) delete spec.networks[k];
+        // (Docker's CLI says "default" for the default bridge, in both places.)
+        const keys = [spec.networkMode, mode.network, row.name, row.id];
+        const cfg = keys.map((k) => spec.networks[k]).find(Boolean) ?? { aliases: [] };
+        for (const k of keys) delete spec.networks[k];
         spec.networks = { [row.name]: cfg, ...spec.networks };
         this.checkEndpointConfig(row.name, cfg);
         return row.name;
