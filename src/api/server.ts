@@ -237,6 +237,14 @@ export function createApi(e: Engine): http.Server {
     await ctrs.execStart(x.id, upgrade());
   });
 
+  // Object types the docker CLI probes in `inspect`: only a 404 lets it try the next one.
+  route('GET', '/volumes/{name}', async ({ params }) => {
+    throw new EngineError('VOLUME_NOT_FOUND', `get ${params[0]}: no such volume`, { hint: 'ctrnet has no volumes' });
+  });
+  route('GET', '/plugins/{name}/json', async ({ params }) => {
+    throw new EngineError('PLUGIN_NOT_FOUND', `plugin "${params[0]}" not found`, { hint: 'ctrnet has no plugins' });
+  });
+
   // networks
   route('GET', '/networks', async () => e.networks.list().map((n) => networkJson(e, n)));
   route('GET', '/networks/{id}', async ({ params }) => networkJson(e, e.networks.get(params[0])));
@@ -328,7 +336,7 @@ export function createApi(e: Engine): http.Server {
       if (hijacks.some(([re]) => re.test(path))) {
         throw new EngineError('INVALID_PARAMETER', `${path} needs a connection upgrade`, { hint: 'send Connection: Upgrade and Upgrade: tcp' });
       }
-      throw new EngineError('NOT_IMPLEMENTED', `${req.method} ${path} is not implemented by ctrnet`, { hint: 'see README.md for the supported API' });
+      throw new EngineError('NOT_IMPLEMENTED', `${req.method} ${path} is not supported by ctrnet`, { hint: 'see README.md for the supported commands' });
     } catch (err) {
       if (err instanceof NotModified) {
         if (!res.headersSent) res.writeHead(304);

@@ -261,7 +261,9 @@ export class Containers extends EventEmitter {
       }
       this.pending.delete(c.id);
       const pid = await shim.go().catch((e: Error) => {
-        throw new EngineError('RUNTIME_FAILED', `failed to start container ${c.name}: ${e.message}`, { cause: e });
+        // A command that is missing or not executable is the user's to fix (400, as Docker); the rest is ours.
+        const code = startFailureExitCode(e.message) === 125 ? 'RUNTIME_FAILED' : 'INVALID_PARAMETER';
+        throw new EngineError(code, `failed to start container ${c.name}: ${e.message}`, { cause: e });
       });
       this.store.updateContainer(c.id, { status: 'running', pid, started_at: new Date().toISOString(), finished_at: null, error: '', exit_code: 0 });
       this.emit('start', c.id);
@@ -546,7 +548,8 @@ export class Containers extends EventEmitter {
       });
       if (client) {
         const sock = await connectShim(dir, withStdin ? 'A' : 'O');
-        pipeStreams(sock, client, e.tty, e.flags, withStdin);
+        // The docker CLI reads the exit code right after the stream ends: record it first.
+        pipeStreams(sock, client, e.tty, e.flags, withStdin, (code) => (e.exitCode = code));
       }
     } catch (err) {
       shim.abort();
@@ -613,9 +616,10 @@ function withPath(env: string[]): string[] {
  * multiplexed frames without), the client's bytes to stdin, the client's half-close to the shim
  * (closing stdin), the exit frame to the end of the client's stream.
  */
-function pipeStreams(shim: net.Socket, client: Duplex, tty: boolean, flags: StreamFlags, withStdin: boolean): void {
+function pipeStreams(shim: net.Socket, client: Duplex, tty: boolean, flags: StreamFlags, withStdin: boolean, onExit?: (code: number) => void): void {
   const reader = new FrameReader((stream, payload) => {
     if (stream === STREAM_EXIT) {
+      onExit?.(Number(payload.toString()));
       client.end();
       shim.destroy();
       return;

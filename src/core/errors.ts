@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   IMAGE_NOT_FOUND: 'notFound',
   NETWORK_NOT_FOUND: 'notFound',
   EXEC_NOT_FOUND: 'notFound',
+  VOLUME_NOT_FOUND: 'notFound',
+  PLUGIN_NOT_FOUND: 'notFound',
   NAME_IN_USE: 'conflict',
   CONTAINER_RUNNING: 'conflict',
   CONTAINER_NOT_RUNNING: 'conflict',

@@ -26,6 +26,8 @@ export interface Image {
 /** "busybox" → "busybox:latest"; "sha256:…" and ids stay as they are. */
 export function normalizeRef(ref: string): string {
   if (/^(sha256:)?[0-9a-f]{12,64}$/.test(ref)) return ref;
+  // The docker CLI spells references in full: docker.io/library/busybox is our busybox.
+  ref = ref.replace(/^docker\.io\/(library\/)?/, '');
   const lastColon = ref.lastIndexOf(':');
   return lastColon > ref.lastIndexOf('/') ? ref : `${ref}:latest`;
 }
