@@ -185,3 +185,61 @@ export function leftovers(): string[] {
   for (const l of ps.split('\n')) if (l.includes(RUN_ID) && !l.includes('ps -eo')) found.push(`process ${l.trim()}`);
   return found;
 }
+
+/**
+ * An underlay "switch": host `sw` gets a bridge sw0 (with `swIp`), and `h` a port on it with `ip`.
+ * Used for overlay labs, where several hosts share one L2 segment.
+ */
+export async function plugIntoSwitch(sw: LabHost, h: LabHost, ip: string, swIp: string, mtu = 1500): Promise<void> {
+  if ((await sw.exec(['ip', 'link', 'show', 'sw0'])).code !== 0) {
+    await sw.run(['ip', 'link', 'add', 'sw0', 'mtu', String(mtu), 'type', 'bridge']);
+    await sw.run(['ip', 'addr', 'add', `${swIp}/24`, 'dev', 'sw0']);
+    await sw.run(['ip', 'link', 'set', 'sw0', 'up']);
+  }
+  const port = `p${counter++}`;
+  await must(['ip', 'link', 'add', port, 'netns', sw.ns, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', 'uplink', 'netns', h.ns, 'mtu', String(mtu)]);
+  await sw.run(['ip', 'link', 'set', port, 'master', 'sw0']);
+  await sw.run(['ip', 'link', 'set', port, 'up']);
+  await h.run(['ip', 'addr', 'add', `${ip}/24`, 'dev', 'uplink']);
+  await h.run(['ip', 'link', 'set', 'uplink', 'up']);
+  await h.run(['ip', 'route', 'add', 'default', 'via', swIp]);
+}
+
+/** A real etcd (Debian's etcd-server) inside a lab host, listening on `ip`. */
+export class LabEtcd {
+  private child?: ChildProcess;
+  constructor(
+    readonly host: LabHost,
+    readonly ip: string,
+  ) {}
+
+  get url(): string {
+    return `etcd://${this.ip}:2379`;
+  }
+
+  async start(): Promise<void> {
+    const data = `${this.host.dir}/etcd`;
+    const c = spawn('nsenter', [`--net=${this.host.netnsPath}`, 'etcd', '--name', 'lab', '--data-dir', data,
+      '--listen-client-urls', `http://${this.ip}:2379`, '--advertise-client-urls', `http://${this.ip}:2379`,
+      '--listen-peer-urls', `http://${this.ip}:2380`, '--initial-advertise-peer-urls', `http://${this.ip}:2380`,
+      '--initial-cluster', `lab=http://${this.ip}:2380`, '--log-level', 'error'], { stdio: 'ignore' });
+    this.child = c;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (c.exitCode !== null) throw new Error(`etcd exited ${c.exitCode}`);
+      const r = await this.host.exec(['timeout', '2', 'busybox', 'wget', '-qO-', `http://${this.ip}:2379/health`]);
+      if (r.code === 0 && r.stdout.includes('true')) return;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    throw new Error('etcd did not become healthy within 30 s');
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    await exited;
+    this.child = undefined;
+  }
+}

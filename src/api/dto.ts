@@ -298,7 +298,7 @@ export function networkJson(e: Engine, n: NetworkRow): Json {
     Name: n.name,
     Id: n.id,
     Created: n.created,
-    Scope: 'local',
+    Scope: n.driver === 'overlay' ? 'swarm' : 'local',
     Driver: n.driver,
     EnableIPv6: false,
     IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ip_range ? { IPRange: n.ip_range } : {}), Gateway: n.gateway }] : [] },

@@ -14,7 +14,7 @@ import { EngineError, describe } from './errors';
 import { CONTAINER_MODE_PREFIX, ContainerSpec, randomName, VALID_NAME } from './container-spec';
 import { readLog, LogLine } from './logs';
 import { KeyedMutex } from './mutex';
-import { Paths, paths, shortId } from './names';
+import { GATEWAY_BRIDGE, Paths, paths, shortId } from './names';
 import { Networks, newId } from './networks';
 import { Sandboxes, attachments, modeOf } from './sandbox';
 import { containerResolvConf, DEFAULT_PATH, ProcessSpec } from '../runtime/bundle';
@@ -289,7 +289,9 @@ export class Containers extends EventEmitter {
   private async resolvConf(spec: ContainerSpec, netns: string): Promise<string> {
     if (spec.dns.length) return spec.dns.map((d) => `nameserver ${d}`).join('\n') + '\n';
     const first = attachments(spec)[0];
-    const row = first ? this.networks.get(first) : undefined;
+    let row = first ? this.networks.get(first) : undefined;
+    // An overlay has no address on the host: its containers ask the resolver on the gateway bridge.
+    if (row?.driver === 'overlay' && row.internal === 0) row = this.store.network(GATEWAY_BRIDGE);
     if (row && this.networks.isUserDefined(row)) return `nameserver ${row.gateway}\noptions ndots:0\n`;
     return containerResolvConf(netns === 'host');
   }

@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   FORBIDDEN: 'forbidden',
   PORT_IN_USE: 'conflict',
   ADDRESS_EXHAUSTED: 'unavailable',
+  CLUSTER_UNAVAILABLE: 'unavailable',
+  NO_CLUSTER_STORE: 'invalidParameter',
   INVALID_PARAMETER: 'invalidParameter',
   INVALID_PORT_SPEC: 'invalidParameter',
   INVALID_NETWORK_MODE: 'invalidParameter',

@@ -9,6 +9,11 @@ export const NFT_TABLE = 'ctrnet';
 export const VETH_PREFIX = 'veth';
 /** Interface name inside the sandbox for the n-th network: eth0, eth1, … */
 export const containerIfName = (n: number): string => `eth${n}`;
+/** An overlay network's bridge and VXLAN device on each host. */
+export const overlayBridgeName = (networkId: string): string => `ov-${networkId.slice(0, 12)}`;
+export const vxlanName = (networkId: string): string => `vx-${networkId.slice(0, 12)}`;
+/** The local bridge that gives overlay containers a way out (Docker's docker_gwbridge). */
+export const GATEWAY_BRIDGE = 'ctrnet_gwbridge';
 /** Docker-style bridge name for a user-defined network. */
 export const userBridgeName = (networkId: string): string => `br-${networkId.slice(0, 12)}`;
 

@@ -16,7 +16,9 @@ import { userBridgeName } from './names';
 import { NetworkDriver, NetworkInfo } from '../drivers/driver';
 import { contains, intToIp, overlaps, parseCidr, Subnet, subnetSize } from '../ipam/ipam';
 import { Kernel } from '../kernel/kernel';
-import { NetworkRow, Store } from '../state/store';
+import { EndpointRow, NetworkRow, Store } from '../state/store';
+import { Overlay } from './overlay';
+import { GATEWAY_BRIDGE } from './names';
 import { Resolver } from '../dns/resolver';
 
 export interface AddressPool {
@@ -35,7 +37,12 @@ export interface DaemonNetworkConfig {
   bip: string;
   mtu: number;
   pools: AddressPool[];
+  /** MTU of overlay interfaces: the advertise address's interface MTU minus VXLAN's 50 bytes */
+  overlayMtu: number;
 }
+
+/** Overlay subnets when none is given, as Docker's swarm default: /24s of 10.0.0.0/8. */
+const OVERLAY_POOL: AddressPool = { base: '10.0.0.0/8', size: 24 };
 
 export interface CreateNetwork {
   name: string;
@@ -66,7 +73,13 @@ export class Networks {
     private readonly cfg: DaemonNetworkConfig,
     private readonly kernel: Kernel,
     readonly resolver: Resolver,
+    private overlay?: Overlay,
   ) {}
+
+  /** Wires the overlay control plane (it needs this service's `info` first). */
+  setOverlay(o: Overlay): void {
+    this.overlay = o;
+  }
 
   /** Makes sure the default networks exist as records (bridge, host, none). */
   ensureDefaults(): void {
@@ -111,14 +124,69 @@ export class Networks {
       ipRange: row.ip_range ? parseCidr(row.ip_range) : undefined,
       bridge: row.bridge ?? undefined,
       internal: row.internal === 1,
-      mtu: opts[OPT_MTU] ? Number(opts[OPT_MTU]) : this.cfg.mtu,
+      mtu: opts[OPT_MTU] ? Number(opts[OPT_MTU]) : row.driver === 'overlay' ? this.cfg.overlayMtu : this.cfg.mtu,
       icc: opts[OPT_ICC] !== 'false',
     };
   }
 
   /** The driver of a network that has kernel objects; undefined for host and none. */
   driver(row: NetworkRow): NetworkDriver | undefined {
-    return this.drivers[row.driver];
+    return row.driver === 'overlay' ? this.overlay?.driver : this.drivers[row.driver];
+  }
+
+  // ------------------------------------------------------------ addresses of endpoints
+
+  /**
+   * Leases an address and records the endpoint: locally in one SQLite transaction, and for an
+   * overlay first cluster-wide in one etcd transaction (so two hosts never take the same one).
+   */
+  async lease(row: NetworkRow, ep: Omit<EndpointRow, 'ip'>, pick: (used: Set<string>) => string): Promise<EndpointRow> {
+    if (row.driver !== 'overlay') return this.store.leaseAddress(ep, pick);
+    const overlay = this.requireOverlay();
+    const ip = await overlay.allocate(row.id, ep.container_id, (used) => pick(new Set([...used, ...this.store.endpoints({ networkId: row.id }).map((e) => e.ip)])));
+    try {
+      return this.store.leaseAddress(ep, () => ip);
+    } catch (e) {
+      await overlay.withdraw(row.id, ip).catch(() => {
+        // the local failure is the one to report; an orphan allocation is dropped at the next resync
+      });
+      throw e;
+    }
+  }
+
+  /** After a successful join: other hosts learn the endpoint (overlay only). */
+  async published(row: NetworkRow, ep: EndpointRow, containerName: string): Promise<void> {
+    if (row.driver !== 'overlay') return;
+    await this.requireOverlay().publish({ networkId: row.id, ip: ep.ip, mac: ep.mac, containerId: ep.container_id, name: containerName, aliases: JSON.parse(ep.aliases) as string[] });
+  }
+
+  /** Frees an endpoint's address (and withdraws it from the cluster for an overlay). */
+  async release(row: NetworkRow | undefined, ep: { id: string; ip: string }): Promise<void> {
+    this.store.deleteEndpoint(ep.id);
+    if (row?.driver === 'overlay') await this.requireOverlay().withdraw(row.id, ep.ip);
+  }
+
+  private requireOverlay(): Overlay {
+    if (!this.overlay) {
+      throw new EngineError('NO_CLUSTER_STORE', 'overlay networks need a cluster store', {
+        hint: 'start ctrnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP (on every host)',
+      });
+    }
+    return this.overlay;
+  }
+
+  /** Overlay names for the resolver, across hosts. */
+  overlayNames(): Overlay | undefined {
+    return this.overlay;
+  }
+
+  /** The local bridge giving overlay containers a way out (Docker's docker_gwbridge), made on demand. */
+  async ensureGatewayBridge(): Promise<NetworkRow> {
+    return this.mutex.run('networks', async () => {
+      const existing = this.store.network(GATEWAY_BRIDGE);
+      if (existing) return existing;
+      return this.createLocked({ name: GATEWAY_BRIDGE, driver: 'bridge', internal: false, labels: {}, options: { [OPT_BRIDGE_NAME]: GATEWAY_BRIDGE, [OPT_ICC]: 'false' } });
+    });
   }
 
   list(): NetworkRow[] {
@@ -146,11 +214,9 @@ export class Networks {
     if (this.store.network(req.name)?.name === req.name) {
       throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name or remove that network' });
     }
+    if (req.driver === 'overlay') return this.createOverlay(req);
     if (req.driver !== 'bridge') {
-      if (req.driver === 'overlay') {
-        throw new EngineError('NOT_IMPLEMENTED', 'overlay networks need a cluster store', { hint: 'overlay networks come with a later release of ctrnet' });
-      }
-      throw new EngineError('INVALID_PARAMETER', `network driver "${req.driver}" is not supported`, { hint: 'use -d bridge' });
+      throw new EngineError('INVALID_PARAMETER', `network driver "${req.driver}" is not supported`, { hint: 'use -d bridge or -d overlay' });
     }
     for (const k of Object.keys(req.options)) {
       if (!KNOWN_OPTIONS.includes(k)) throw new EngineError('INVALID_PARAMETER', `unknown network option "${k}"`, { hint: `known options: ${OPT_BRIDGE_NAME}, ${OPT_ICC}, ${OPT_MTU}` });
@@ -211,11 +277,40 @@ export class Networks {
     return row;
   }
 
+  private async createOverlay(req: CreateNetwork): Promise<NetworkRow> {
+    const overlay = this.requireOverlay();
+    for (const k of Object.keys(req.options)) {
+      if (k !== OPT_MTU) throw new EngineError('INVALID_PARAMETER', `unknown overlay network option "${k}"`, { hint: `known: ${OPT_MTU}` });
+    }
+    if (!VALID_NAME.test(req.name)) throw new EngineError('INVALID_PARAMETER', `invalid network name "${req.name}"`);
+    const local = await this.takenSubnets();
+    return overlay.createNetwork(
+      { id: newId(), name: req.name, ipRange: req.ipRange ?? null, internal: req.internal, labels: req.labels, options: req.options, created: new Date().toISOString() },
+      (others) => {
+        if (others.some((o) => o.name === req.name)) throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name' });
+        const taken = [...local, ...others.map((o) => ({ what: `overlay network ${o.name}`, subnet: parseCidr(o.subnet) }))];
+        let subnet: Subnet;
+        if (req.subnet) {
+          subnet = parseCidr(req.subnet);
+          const clash = taken.find((t) => overlaps(t.subnet, subnet));
+          if (clash) throw new EngineError('CONFLICTING_OPTIONS', `subnet ${subnet.cidr} overlaps ${clash.what} (${clash.subnet.cidr})`, { hint: 'choose a subnet that does not overlap it' });
+        } else {
+          subnet = this.pickSubnet(taken, [OVERLAY_POOL]);
+        }
+        const gateway = req.gateway ?? intToIp(subnet.base + 1);
+        if (!contains(subnet, gateway)) throw new EngineError('INVALID_PARAMETER', `gateway ${gateway} is not in subnet ${subnet.cidr}`);
+        if (req.ipRange && !contains(subnet, intToIp(parseCidr(req.ipRange).base))) throw new EngineError('INVALID_PARAMETER', `--ip-range ${req.ipRange} is not inside subnet ${subnet.cidr}`);
+        return { subnet: subnet.cidr, gateway };
+      },
+    );
+  }
+
   /** Subnets in use: networks, and the host's routes that are not on our bridges. */
   private async takenSubnets(): Promise<{ what: string; subnet: Subnet }[]> {
     const out: { what: string; subnet: Subnet }[] = [];
     const bridges = new Set(this.list().map((n) => n.bridge).filter(Boolean));
-    for (const n of this.list()) if (n.subnet) out.push({ what: `network ${n.name}`, subnet: parseCidr(n.subnet) });
+    // Overlays are checked against the cluster's list, which also has those of other hosts.
+    for (const n of this.list()) if (n.subnet && n.driver !== 'overlay') out.push({ what: `network ${n.name}`, subnet: parseCidr(n.subnet) });
     for (const r of await this.kernel.routeList()) {
       if (r.dst === 'default' || (r.dev && bridges.has(r.dev))) continue;
       const cidr = r.dst.includes('/') ? r.dst : `${r.dst}/32`;
@@ -224,8 +319,8 @@ export class Networks {
     return out;
   }
 
-  private pickSubnet(taken: { subnet: Subnet }[]): Subnet {
-    for (const pool of this.cfg.pools) {
+  private pickSubnet(taken: { subnet: Subnet }[], pools = this.cfg.pools): Subnet {
+    for (const pool of pools) {
       const base = parseCidr(pool.base);
       const step = 2 ** (32 - pool.size);
       for (let n = base.base; n < base.base + subnetSize(base); n += step) {
@@ -242,6 +337,7 @@ export class Networks {
     const row = this.get(idOrName);
     await this.mutex.run('networks', async () => {
       if (PREDEFINED.includes(row.name)) throw new EngineError('FORBIDDEN', `${row.name} is a pre-defined network and cannot be removed`);
+      if (row.driver === 'overlay') return this.requireOverlay().removeNetwork(row);
       const eps = this.store.endpoints({ networkId: row.id });
       if (eps.length) {
         const names = eps.map((e) => this.store.container(e.container_id)?.name ?? e.container_id.slice(0, 12));
@@ -260,8 +356,13 @@ export class Networks {
     const removed: string[] = [];
     for (const row of this.list()) {
       if (PREDEFINED.includes(row.name) || this.store.endpoints({ networkId: row.id }).length) continue;
-      await this.remove(row.id);
-      removed.push(row.name);
+      try {
+        await this.remove(row.id);
+        removed.push(row.name);
+      } catch (e) {
+        // An overlay in use on another host stays: prune removes unused networks only.
+        if (!(e instanceof EngineError && e.code === 'NETWORK_IN_USE')) throw e;
+      }
     }
     return removed;
   }

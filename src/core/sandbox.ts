@@ -18,7 +18,7 @@ import { JoinRequest } from '../drivers/driver';
 import { PortMapping } from '../firewall/firewall';
 import { checkRequested, macFromIp, pickAddress } from '../ipam/ipam';
 import { Kernel } from '../kernel/kernel';
-import { ContainerRow, EndpointRow, PortRow, Store } from '../state/store';
+import { ContainerRow, EndpointRow, NetworkRow, PortRow, Store } from '../state/store';
 
 export type Mode = { kind: 'host' } | { kind: 'none' } | { kind: 'container'; target: string } | { kind: 'network'; network: string };
 
@@ -78,16 +78,16 @@ export class Sandboxes {
         await this.kernel.at(ns).batch().linkSetUp('lo').commit();
         return ns;
       }
-      // The primary network first (eth0, default route, published ports), then the connected ones.
-      const names = attachments(spec);
-      for (let n = 0; n < names.length; n++) {
-        const req = await this.reserve(c, spec, names[n], n);
+      for (const [n, step] of (await this.plan(spec)).entries()) {
+        const row = this.networks.get(step.network);
+        const req = await this.reserve(c, spec, row, n, step.exit);
         undo.push(async () => {
-          if (n === 0) this.store.releasePorts(c.id);
-          this.store.deleteEndpoint(req.endpoint.id);
+          if (req.ports.length) this.store.releasePorts(c.id);
+          await this.networks.release(row, req.endpoint);
         });
-        await this.networks.driver(this.networks.get(names[n]))!.join({ ...req, sandbox: ns });
-        undo.push(() => this.networks.driver(this.networks.get(names[n]))!.leave({ ...req, sandbox: ns }));
+        await this.networks.driver(row)!.join({ ...req, sandbox: ns });
+        undo.push(() => this.networks.driver(row)!.leave({ ...req, sandbox: ns }));
+        await this.networks.published(row, this.store.endpoints({ containerId: c.id }).find((e) => e.id === req.endpoint.id)!, c.name);
       }
       return ns;
     } catch (e) {
@@ -98,39 +98,61 @@ export class Sandboxes {
     }
   }
 
+  /**
+   * The interfaces to make, in order: the container's networks (primary first), plus the gateway
+   * bridge when the primary is an overlay with a way out. `exit` marks the one endpoint that holds
+   * the default route and the published ports: the first non-internal bridge network.
+   */
+  private async plan(spec: ContainerSpec): Promise<{ network: string; exit: boolean }[]> {
+    const names = attachments(spec);
+    const rows = names.map((n) => this.networks.get(n));
+    if (rows[0]?.driver === 'overlay' && rows[0].internal === 0) rows.splice(1, 0, await this.networks.ensureGatewayBridge());
+    const exit = rows.findIndex((r) => r.driver === 'bridge' && r.internal === 0);
+    if (exit < 0 && spec.portBindings.length && rows.length) {
+      throw new EngineError('CONFLICTING_OPTIONS', `network ${rows[0].name} is internal: ports cannot be published on it`, { hint: 'drop -p or use a network that is not --internal' });
+    }
+    return rows.map((r, i) => ({ network: r.name, exit: i === exit }));
+  }
+
   /** Connects a running container to one more network: the next ethN, live. */
   async connect(c: ContainerRow, spec: ContainerSpec, network: string): Promise<void> {
     const used = new Set(this.store.endpoints({ containerId: c.id }).map((e) => Number(e.if_name.replace(/^eth/, ''))));
     let n = 1;
     while (used.has(n)) n++;
-    const req = await this.reserve(c, spec, network, n);
+    const row = this.networks.get(network);
+    const req = await this.reserve(c, spec, row, n, false);
     try {
-      await this.networks.driver(this.networks.get(network))!.join({ ...req, sandbox: paths.netns(this.p, c.id) });
+      await this.networks.driver(row)!.join({ ...req, sandbox: paths.netns(this.p, c.id) });
+      await this.networks.published(row, this.store.endpoints({ containerId: c.id }).find((e) => e.id === req.endpoint.id)!, c.name);
     } catch (e) {
-      this.store.deleteEndpoint(req.endpoint.id);
+      await this.networks.driver(row)!.leave({ ...req, sandbox: paths.netns(this.p, c.id) }).catch(() => {
+        // the join's own error is the one to report
+      });
+      await this.networks.release(row, req.endpoint);
       throw e;
     }
   }
 
   /** Removes a running container's interface on a network, live. */
   async disconnect(c: ContainerRow, networkId: string): Promise<void> {
+    const row = this.networks.get(networkId);
     for (const req of this.requests(c).filter((r) => r.network.id === networkId)) {
-      await this.networks.driver(this.networks.get(networkId))!.leave(req);
+      await this.networks.driver(row)!.leave(req);
       if (req.ports.length) this.store.releasePorts(c.id);
-      this.store.deleteEndpoint(req.endpoint.id);
+      await this.networks.release(row, req.endpoint);
     }
   }
 
-  /** Leases an address and the published ports for the container's n-th network (records only). */
-  private async reserve(c: ContainerRow, spec: ContainerSpec, network: string, n: number): Promise<JoinRequest> {
-    const row = this.networks.get(network);
+  /** Leases an address (and, for the exit endpoint, the published ports) on the n-th interface (records only). */
+  private async reserve(c: ContainerRow, spec: ContainerSpec, row: NetworkRow, n: number, exit: boolean): Promise<JoinRequest> {
     const driver = this.networks.driver(row);
     if (!driver || !row.subnet) throw new EngineError('INVALID_NETWORK_MODE', `network ${row.name} (driver ${row.driver}) cannot hold container interfaces`, { hint: `use --network ${row.name === 'host' ? 'host' : 'none'}` });
     const info = this.networks.info(row);
     const wanted = spec.networks[row.name]?.ipv4;
     if (wanted) checkRequested(info.subnet!, info.gateway!, wanted, row.name, info.ipRange);
     const epId = randomBytes(32).toString('hex');
-    const ep = this.store.leaseAddress(
+    const ep = await this.networks.lease(
+      row,
       { id: epId, container_id: c.id, network_id: row.id, if_name: containerIfName(n), host_if: vethName(epId), mac: '', aliases: JSON.stringify(spec.networks[row.name]?.aliases ?? []) },
       (used) => {
         if (wanted) {
@@ -146,23 +168,22 @@ export class Sandboxes {
     this.store.updateEndpoint(ep.id, { mac });
     let ports: PortMapping[] = [];
     try {
-      ports = n === 0 ? await this.reservePorts(c, spec, ep.ip, info.internal, row.name) : [];
+      ports = exit ? await this.reservePorts(c, spec, ep.ip) : [];
     } catch (e) {
-      this.store.deleteEndpoint(ep.id);
+      await this.networks.release(row, ep);
       throw e;
     }
     return {
       network: info,
       endpoint: { id: ep.id, containerId: c.id, ifName: ep.if_name, hostIf: ep.host_if, ip: ep.ip, mac },
       sandbox: '',
-      defaultRoute: n === 0,
+      defaultRoute: exit,
       ports,
     };
   }
 
-  private async reservePorts(c: ContainerRow, spec: ContainerSpec, ip: string, internal: boolean, netName: string): Promise<PortMapping[]> {
+  private async reservePorts(c: ContainerRow, spec: ContainerSpec, ip: string): Promise<PortMapping[]> {
     if (spec.portBindings.length === 0) return [];
-    if (internal) throw new EngineError('CONFLICTING_OPTIONS', `network ${netName} is internal: ports cannot be published on it`, { hint: 'drop -p or use a network that is not --internal' });
     const taken = this.store.ports().map((r) => ({ proto: r.proto, hostIp: r.host_ip, hostPort: r.host_port, owner: r.container_id }));
     const chosen: PortMapping[] = [];
     for (const b of spec.portBindings) {
@@ -206,13 +227,19 @@ export class Sandboxes {
   /** The join requests that describe a container's endpoints, from the records. */
   requests(c: ContainerRow): JoinRequest[] {
     const ports = this.store.ports(c.id);
-    return this.store.endpoints({ containerId: c.id }).map((ep: EndpointRow) => {
+    const eps = this.store.endpoints({ containerId: c.id });
+    // The default route is on the first non-internal bridge endpoint, as plan() chose it.
+    const exitEndpoint = eps.find((e) => {
+      const r = this.store.network(e.network_id);
+      return r?.driver === 'bridge' && r.internal === 0;
+    });
+    return eps.map((ep: EndpointRow) => {
       const row = this.networks.get(ep.network_id);
       return {
         network: this.networks.info(row),
         endpoint: { id: ep.id, containerId: c.id, ifName: ep.if_name, hostIf: ep.host_if, ip: ep.ip, mac: ep.mac },
         sandbox: paths.netns(this.p, c.id),
-        defaultRoute: ep.if_name === containerIfName(0),
+        defaultRoute: ep.id === exitEndpoint?.id,
         ports: ports
           .filter((r) => r.container_ip === ep.ip)
           .map((r) => ({ proto: r.proto as 'tcp' | 'udp', hostIp: r.host_ip, hostPort: r.host_port, containerIp: r.container_ip, containerPort: r.container_port })),
@@ -230,7 +257,7 @@ export class Sandboxes {
       const row = this.store.network(req.network.id);
       const driver = row && this.networks.driver(row);
       if (driver) await driver.leave(req).catch((e) => errors.push(e));
-      this.store.deleteEndpoint(req.endpoint.id);
+      await this.networks.release(row, req.endpoint).catch((e) => errors.push(e));
     }
     this.store.releasePorts(c.id);
     await this.kernel.netnsDel(paths.netns(this.p, c.id)).catch((e) => errors.push(e));

@@ -11,6 +11,9 @@ import { Paths, paths } from '../core/names';
 import { AddressPool, DEFAULT_POOLS, Networks, parsePool } from '../core/networks';
 import { Resolver, Upstream, upstreamsFrom } from '../dns/resolver';
 import { storeNames } from '../dns/names';
+import { Overlay, OPT_VNI } from '../core/overlay';
+import { OverlayDriver, VXLAN_OVERHEAD } from '../drivers/overlay-driver';
+import { EtcdClusterStore } from '../state/cluster-store';
 import { readFileSync } from 'node:fs';
 
 function readHostResolvConf(): string {
@@ -42,6 +45,11 @@ export interface DaemonOptions {
   pools: AddressPool[];
   /** name servers the embedded resolver forwards to; empty: those of /etc/resolv.conf */
   dnsUpstreams: Upstream[];
+  /** etcd://HOST:PORT, for overlay networks */
+  clusterStore?: string;
+  advertiseAddr?: string;
+  /** seconds before a dead host's keys vanish from the cluster store */
+  clusterTtl: number;
 }
 
 const USAGE = `Usage: ctrnetd [OPTIONS]
@@ -59,10 +67,15 @@ Options:
                           pools for new networks (repeatable; default 172.17-31.0.0/16, then 192.168.0.0/16 in /20s)
       --dns-upstream IP[:PORT]
                           where the embedded resolver forwards other names (repeatable; default: /etc/resolv.conf)
+      --cluster-store etcd://HOST:PORT
+                          the etcd cluster shared by the hosts of overlay networks
+      --advertise-addr IP this host's address for VXLAN traffic (needed with --cluster-store)
+      --cluster-lease-ttl N
+                          seconds before a dead host's endpoints vanish from the others (default 15)
 `;
 
 export function parseFlags(argv: string[]): DaemonOptions {
-  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [] };
+  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 15 };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const next = () => {
@@ -95,12 +108,39 @@ export function parseFlags(argv: string[]): DaemonOptions {
         o.dnsUpstreams.push({ host: m[1], port: m[2] ? Number(m[2]) : 53 });
         break;
       }
+      case '--cluster-store': {
+        const v = next();
+        if (!/^etcd:\/\/[^/]+:\d+$/.test(v)) throw new Error(`--cluster-store ${v}: write it as etcd://HOST:PORT`);
+        o.clusterStore = v;
+        break;
+      }
+      case '--advertise-addr': {
+        const v = next();
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(v)) throw new Error(`--advertise-addr ${v}: give this host's IPv4 address`);
+        o.advertiseAddr = v;
+        break;
+      }
+      case '--cluster-lease-ttl': {
+        const v = next();
+        o.clusterTtl = Number(v);
+        if (!Number.isInteger(o.clusterTtl) || o.clusterTtl < 2) throw new Error(`--cluster-lease-ttl ${v}: give whole seconds, at least 2`);
+        break;
+      }
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough
       default: throw new Error(`unknown flag ${flag}\n\n${USAGE}`);
     }
     value = undefined;
   }
+  if (o.clusterStore && !o.advertiseAddr) throw new Error('--cluster-store needs --advertise-addr IP (this host\'s address that the other hosts reach)');
+  if (o.advertiseAddr && !o.clusterStore) throw new Error('--advertise-addr goes with --cluster-store etcd://HOST:PORT');
   return o;
+}
+
+/** The MTU of the interface holding `address` (the advertise address). */
+async function mtuOfAddress(kernel: Kernel, address: string): Promise<number> {
+  const dev = (await kernel.addrList()).find((a) => a.address === address)?.dev;
+  if (!dev) throw new Error(`--advertise-addr ${address} is not an address of this host`);
+  return (await kernel.linkList()).find((l) => l.name === dev)!.mtu;
 }
 
 /** The MTU of the interface holding the default route; 1500 without one. */
@@ -119,14 +159,24 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const mtu = o.mtu ?? (await defaultMtu(kernel));
   const store = new Store(paths.db(p));
   const firewall = new NftFirewall();
-  const resolver = new Resolver(storeNames(store), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
-  const networks = new Networks(store, { bridge: new BridgeDriver(kernel, firewall) }, { bridge: o.bridge, bip: o.bip, mtu, pools: o.pools.length ? o.pools : DEFAULT_POOLS }, kernel, resolver);
+  let overlay: Overlay | undefined;
+  const resolver = new Resolver(storeNames(store, () => overlay), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
+  const overlayMtu = o.advertiseAddr ? (await mtuOfAddress(kernel, o.advertiseAddr)) - VXLAN_OVERHEAD : mtu;
+  const networks = new Networks(store, { bridge: new BridgeDriver(kernel, firewall) }, { bridge: o.bridge, bip: o.bip, mtu, pools: o.pools.length ? o.pools : DEFAULT_POOLS, overlayMtu }, kernel, resolver);
+  if (o.clusterStore && o.advertiseAddr) {
+    const cluster = new EtcdClusterStore(o.clusterStore, o.advertiseAddr, o.clusterTtl, log);
+    overlay = new Overlay(store, cluster, new OverlayDriver(kernel, o.advertiseAddr, (n) => Number(JSON.parse(store.network(n.id)?.options ?? '{}')[OPT_VNI])), (row) => networks.info(row), log);
+    networks.setOverlay(overlay);
+  }
   const sandboxes = new Sandboxes(p, kernel, store, networks);
   const images = new ImageStore(p, store);
   const runtime = new RuncRuntime(p);
   const containers = new Containers(p, store, images, runtime, sandboxes, networks, log);
+  // The overlay's network records come from the cluster: read them before reconciling.
+  if (overlay) await overlay.start();
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
   await networks.restoreResolvers();
+  if (overlay) await overlay.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
 
   const server = createApi({ store, containers, networks, sandboxes, images, info: { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() } });
@@ -143,6 +193,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   return async () => {
     containers.close();
     resolver.closeAll();
+    await overlay?.close();
     server.close();
     server.closeAllConnections();
     await unlink(o.socket).catch(() => {

@@ -53,6 +53,15 @@ export async function reconcile(d: ReconcileDeps): Promise<void> {
     await d.kernel.batch().linkDel(l.name).commit().catch((e) => d.log(`removing ${l.name}: ${describe(e)}`));
   }
 
+  // Overlay bridges and VXLAN devices of networks that no longer exist.
+  const overlayIds = d.networks.list().filter((n) => n.driver === 'overlay').map((n) => n.id.slice(0, 12));
+  for (const l of await d.kernel.linkList()) {
+    const m = /^(ov|vx)-([0-9a-f]{12})$/.exec(l.name);
+    if (!m || overlayIds.includes(m[2])) continue;
+    d.log(`removing stale overlay link ${l.name}`);
+    await d.kernel.batch().linkDel(l.name).commit().catch((e) => d.log(`removing ${l.name}: ${describe(e)}`));
+  }
+
   const live = new Set(running.map((c) => c.id));
   for (const id of await d.runtime.list()) {
     if (live.has(id)) continue;

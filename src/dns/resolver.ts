@@ -11,10 +11,10 @@ import dgram from 'node:dgram';
 import { Answer, buildAnswer, parseQuery, RCODE_SERVFAIL, reverseName, TYPE_A, TYPE_PTR } from './message';
 
 export interface NameSource {
-  /** addresses of `name` on the network (names, aliases, short ids) */
-  lookup(networkId: string, name: string): string[];
-  /** the container name that holds `ip` on the network */
-  reverse(networkId: string, ip: string): string | undefined;
+  /** addresses of `name` for a query that reached the resolver of `networkId` from `client` */
+  lookup(networkId: string, name: string, client?: string): string[];
+  /** the container name that holds `ip`, for the same query */
+  reverse(networkId: string, ip: string, client?: string): string | undefined;
 }
 
 export interface Upstream {
@@ -46,7 +46,7 @@ export class Resolver {
     });
     sock.on('error', (e) => this.log(`dns on ${address}: ${e.message}`));
     sock.on('message', (msg, rinfo) => {
-      void this.answer(networkId, msg).then((reply) => {
+      void this.answer(networkId, msg, rinfo.address).then((reply) => {
         if (reply) sock.send(reply, rinfo.port, rinfo.address);
       });
     });
@@ -63,15 +63,15 @@ export class Resolver {
   }
 
   /** The reply to one query (exported for tests through `answer`). */
-  async answer(networkId: string, msg: Buffer): Promise<Buffer | undefined> {
+  async answer(networkId: string, msg: Buffer, client?: string): Promise<Buffer | undefined> {
     const q = parseQuery(msg);
     if (!q) return undefined;
     if (q.type === TYPE_PTR) {
       const ip = reverseName(q.name);
-      const name = ip ? this.names.reverse(networkId, ip) : undefined;
+      const name = ip ? this.names.reverse(networkId, ip, client) : undefined;
       if (name) return buildAnswer(q, [{ type: TYPE_PTR, data: name }]);
     } else {
-      const ips = this.names.lookup(networkId, q.name);
+      const ips = this.names.lookup(networkId, q.name, client);
       if (ips.length) {
         // A name of ours: A records, and an empty answer (not NXDOMAIN) for other types such as AAAA.
         const answers: Answer[] = q.type === TYPE_A ? ips.map((ip) => ({ type: TYPE_A, data: ip })) : [];

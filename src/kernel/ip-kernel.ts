@@ -22,10 +22,32 @@ function errnoOf(stderr: string): KernelError['errno'] {
 
 class IpBatch implements Batch {
   private lines: string[] = [];
+  /** `bridge` commands (FDB), run after the `ip` ones */
+  private fdbLines: string[] = [];
   constructor(private readonly kernel: IpKernel) {}
 
   get empty(): boolean {
-    return this.lines.length === 0;
+    return this.lines.length === 0 && this.fdbLines.length === 0;
+  }
+  linkAddVxlan(name: string, o: { vni: number; local: string; port: number; mtu: number }): this {
+    this.lines.push(`link add ${name} mtu ${o.mtu} type vxlan id ${o.vni} local ${o.local} dstport ${o.port} nolearning proxy`);
+    return this;
+  }
+  neighReplace(dev: string, ip: string, mac: string): this {
+    this.lines.push(`neigh replace ${ip} lladdr ${mac} dev ${dev} nud permanent`);
+    return this;
+  }
+  neighDel(dev: string, ip: string): this {
+    this.lines.push(`neigh del ${ip} dev ${dev}`);
+    return this;
+  }
+  fdbReplace(dev: string, mac: string, dst: string): this {
+    this.fdbLines.push(`fdb replace ${mac} dev ${dev} dst ${dst} self permanent`);
+    return this;
+  }
+  fdbDel(dev: string, mac: string): this {
+    this.fdbLines.push(`fdb del ${mac} dev ${dev} self`);
+    return this;
   }
   linkAddBridge(name: string, opts: { mtu?: number; mac?: string } = {}): this {
     this.lines.push(`link add ${name}${opts.mac ? ` address ${opts.mac}` : ''}${opts.mtu ? ` mtu ${opts.mtu}` : ''} type bridge`);
@@ -62,14 +84,18 @@ class IpBatch implements Batch {
     return this;
   }
   async commit(): Promise<void> {
-    if (this.empty) return;
-    const script = this.lines.join('\n') + '\n';
+    const scripts: [string, string[]][] = [['ip', this.lines], ['bridge', this.fdbLines]];
     this.lines = [];
-    try {
-      await run(this.kernel.argv(['ip', '-batch', '-']), { input: script });
-    } catch (e) {
-      const stderr = e instanceof CommandFailedError ? e.stderr : String(e);
-      throw new KernelError(`ip: ${stderr.trim().split('\n')[0]} (in: ${script.trim().replace(/\n/g, '; ')})`, errnoOf(stderr), { cause: e });
+    this.fdbLines = [];
+    for (const [tool, lines] of scripts) {
+      if (!lines.length) continue;
+      const script = lines.join('\n') + '\n';
+      try {
+        await run(this.kernel.argv([tool, '-batch', '-']), { input: script });
+      } catch (e) {
+        const stderr = e instanceof CommandFailedError ? e.stderr : String(e);
+        throw new KernelError(`${tool}: ${stderr.trim().split('\n')[0]} (in: ${script.trim().replace(/\n/g, '; ')})`, errnoOf(stderr), { cause: e });
+      }
     }
   }
 }
@@ -111,6 +137,23 @@ export class IpKernel implements Kernel {
       kind: r.linkinfo?.info_kind,
       master: r.master,
     }));
+  }
+
+  async fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
+    try {
+      const out = await run(this.argv(['bridge', '-j', 'fdb', 'show', 'dev', dev]));
+      const rows = (out.trim() ? JSON.parse(out) : []) as { mac: string; dst?: string }[];
+      return rows.filter((r) => r.dst).map((r) => ({ mac: r.mac, dst: r.dst! }));
+    } catch (e) {
+      const stderr = e instanceof CommandFailedError ? e.stderr : String(e);
+      throw new KernelError(`bridge fdb show dev ${dev}: ${stderr.trim()}`, errnoOf(stderr), { cause: e });
+    }
+  }
+
+  async neighList(dev: string): Promise<{ ip: string; mac: string }[]> {
+    type J = { dst: string; lladdr?: string };
+    const rows = await this.json<J>(['-4', 'neigh', 'show', 'dev', dev]);
+    return rows.filter((r) => r.lladdr).map((r) => ({ ip: r.dst, mac: r.lladdr! }));
   }
 
   async addrList(): Promise<AddrInfo[]> {

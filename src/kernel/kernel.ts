@@ -56,6 +56,11 @@ export interface Batch {
   linkAddBridge(name: string, opts?: { mtu?: number; mac?: string }): this;
   /** Equivalent to: `ip link add NAME mtu M type veth peer name PEER [address MAC] [netns PATH]` */
   linkAddVeth(name: string, peer: string, opts: VethOptions): this;
+  /**
+   * Equivalent to: `ip link add NAME mtu M type vxlan id VNI local ADDR dstport PORT nolearning proxy`:
+   * no learning and no flooding (peers are programmed), ARP answered from the neighbour table.
+   */
+  linkAddVxlan(name: string, opts: { vni: number; local: string; port: number; mtu: number }): this;
   /** Equivalent to: `ip link set NAME master MASTER` */
   linkSetMaster(name: string, master: string): this;
   /** Equivalent to: `ip link set NAME type bridge_slave isolated on`: isolated ports reach only non-isolated ones (the bridge) */
@@ -64,6 +69,14 @@ export interface Batch {
   linkSetUp(name: string): this;
   /** Equivalent to: `ip link del NAME` */
   linkDel(name: string): this;
+  /** Equivalent to: `ip neigh replace IP lladdr MAC dev DEV nud permanent` */
+  neighReplace(dev: string, ip: string, mac: string): this;
+  /** Equivalent to: `ip neigh del IP dev DEV` (a missing entry fails the batch: check first) */
+  neighDel(dev: string, ip: string): this;
+  /** Equivalent to: `bridge fdb replace MAC dev DEV dst REMOTE self permanent` */
+  fdbReplace(dev: string, mac: string, dst: string): this;
+  /** Equivalent to: `bridge fdb del MAC dev DEV self` */
+  fdbDel(dev: string, mac: string): this;
   /** Equivalent to: `ip addr replace CIDR dev DEV` */
   addrReplace(dev: string, cidr: string): this;
   /** Equivalent to: `ip route replace DST [via GW] [dev DEV]` */
@@ -81,6 +94,10 @@ export interface Kernel {
   batch(): Batch;
   /** Equivalent to: `ip -d link show` */
   linkList(): Promise<LinkInfo[]>;
+  /** Equivalent to: `bridge fdb show dev DEV` (entries with a remote destination) */
+  fdbList(dev: string): Promise<{ mac: string; dst: string }[]>;
+  /** Equivalent to: `ip -4 neigh show dev DEV` */
+  neighList(dev: string): Promise<{ ip: string; mac: string }[]>;
   /** Equivalent to: `ip -4 addr show` */
   addrList(): Promise<AddrInfo[]>;
   /** Equivalent to: `ip -4 route show` */

@@ -1,0 +1,125 @@
+/**
+ * The overlay driver: one virtual network across hosts, carried in VXLAN between the hosts'
+ * advertise addresses. On each host with containers on it: a bridge `ov-<id>` without an address
+ * and a VXLAN device `vx-<id>` (UDP 4789, local = advertise address, no learning, ARP proxy) as its
+ * port; containers' veths on the bridge. Remote containers are static FDB entries (MAC → host) and
+ * permanent neighbour entries (IP → MAC) on the VXLAN device, programmed from the cluster store
+ * (core/overlay.ts): no multicast, no flooding. The way out is a second interface on the local
+ * gateway bridge, which the sandbox layer adds.
+ *
+ * Beyond the NetworkDriver methods, `syncPeers` replaces the remote entries of a network with a
+ * given set: the single seam through which the control plane programs the data plane.
+ */
+import { EngineError } from '../core/errors';
+import { KeyedMutex } from '../core/mutex';
+import { overlayBridgeName, vxlanName } from '../core/names';
+import { Kernel, KernelError } from '../kernel/kernel';
+import { JoinRequest, NetworkDriver, NetworkInfo } from './driver';
+
+export const VXLAN_PORT = 4789;
+/** IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
+export const VXLAN_OVERHEAD = 50;
+
+export interface RemotePeer {
+  ip: string;
+  mac: string;
+  host: string;
+}
+
+export class OverlayDriver implements NetworkDriver {
+  readonly name = 'overlay';
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    private readonly kernel: Kernel,
+    /** the advertise address: VXLAN's local end */
+    private readonly local: string,
+    private readonly vni: (net: NetworkInfo) => number,
+  ) {}
+
+  async validate(net: NetworkInfo): Promise<void> {
+    if (!net.subnet) throw new EngineError('INVALID_PARAMETER', `overlay network ${net.name} needs a subnet`);
+  }
+
+  /** Idempotent: bridge, VXLAN device as its port, both up. Called at the first local join. */
+  async createNetwork(net: NetworkInfo): Promise<void> {
+    // Concurrent first joins on this host must not both create the devices.
+    await this.mutex.run(net.id, () => this.ensureDevices(net));
+  }
+
+  private async ensureDevices(net: NetworkInfo): Promise<void> {
+    const br = overlayBridgeName(net.id);
+    const vx = vxlanName(net.id);
+    const links = new Set((await this.kernel.linkList()).map((l) => l.name));
+    const b = this.kernel.batch();
+    if (!links.has(br)) b.linkAddBridge(br, { mtu: net.mtu });
+    if (!links.has(vx)) b.linkAddVxlan(vx, { vni: this.vni(net), local: this.local, port: VXLAN_PORT, mtu: net.mtu }).linkSetMaster(vx, br);
+    await b.linkSetUp(vx).linkSetUp(br).commit();
+  }
+
+  async deleteNetwork(net: NetworkInfo): Promise<void> {
+    const errors: unknown[] = [];
+    for (const name of [vxlanName(net.id), overlayBridgeName(net.id)]) {
+      await this.kernel.batch().linkDel(name).commit().catch((e) => {
+        if (!(e instanceof KernelError && e.errno === 'ENOENT')) errors.push(e);
+      });
+    }
+    if (errors.length) throw new AggregateError(errors, `deleting overlay network ${net.name}`);
+  }
+
+  async join(req: JoinRequest): Promise<void> {
+    const { network: net, endpoint: ep } = req;
+    await this.createNetwork(net);
+    await this.kernel
+      .batch()
+      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: net.mtu, peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+      .linkSetMaster(ep.hostIf, overlayBridgeName(net.id))
+      .linkSetUp(ep.hostIf)
+      .commit();
+    try {
+      const inside = this.kernel.at(req.sandbox).batch();
+      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${net.subnet!.prefixLen}`).linkSetUp(ep.ifName);
+      await inside.commit();
+    } catch (e) {
+      await this.kernel.batch().linkDel(ep.hostIf).commit().catch(() => {
+        // the original error says what went wrong; the veth may already be gone with it
+      });
+      throw e;
+    }
+  }
+
+  async leave(req: JoinRequest): Promise<void> {
+    await this.kernel
+      .batch()
+      .linkDel(req.endpoint.hostIf)
+      .commit()
+      .catch((e) => {
+        if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
+      });
+  }
+
+  async restore(net: NetworkInfo, endpoints: JoinRequest[]): Promise<void> {
+    if (endpoints.length === 0) return;
+    await this.createNetwork(net);
+    const links = new Set((await this.kernel.linkList()).map((l) => l.name));
+    for (const req of endpoints) if (!links.has(req.endpoint.hostIf)) await this.join(req);
+  }
+
+  /** Makes the remote entries of a network exactly `peers` (FDB and neighbours on its VXLAN device). */
+  async syncPeers(net: NetworkInfo, peers: RemotePeer[]): Promise<void> {
+    const vx = vxlanName(net.id);
+    const links = new Set((await this.kernel.linkList()).map((l) => l.name));
+    if (!links.has(vx)) return; // no local container on it: nothing to program
+    const fdb = await this.kernel.fdbList(vx);
+    const neigh = await this.kernel.neighList(vx);
+    const want = new Map(peers.filter((p) => p.host !== this.local).map((p) => [p.mac, p]));
+    const b = this.kernel.batch();
+    for (const f of fdb) if (!want.has(f.mac) || want.get(f.mac)!.host !== f.dst) b.fdbDel(vx, f.mac);
+    for (const n of neigh) if (![...want.values()].some((p) => p.ip === n.ip && p.mac === n.mac)) b.neighDel(vx, n.ip);
+    for (const p of want.values()) {
+      if (!fdb.some((f) => f.mac === p.mac && f.dst === p.host)) b.fdbReplace(vx, p.mac, p.host);
+      if (!neigh.some((n) => n.ip === p.ip && n.mac === p.mac)) b.neighReplace(vx, p.ip, p.mac);
+    }
+    await b.commit();
+  }
+}

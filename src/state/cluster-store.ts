@@ -1,0 +1,243 @@
+/**
+ * The cluster store: what the hosts of an overlay share, in etcd, behind a narrow typed interface.
+ *
+ *   /ctrnet/nodes/<addr>                  a live host (under its lease)
+ *   /ctrnet/networks/<id>                 an overlay network: name, subnet, VNI…
+ *   /ctrnet/names/<name>, /ctrnet/vni/<n> uniqueness of names and VNIs (created in transactions)
+ *   /ctrnet/ipam/<net>/<ip>               an address allocation (created in a transaction, under the lease)
+ *   /ctrnet/peers/<net>/<ip>              an endpoint: address, MAC, host, names (under the lease)
+ *
+ * Keys under a host's lease vanish when it stops renewing it (it died): the others then remove
+ * their FDB and neighbour entries. A daemon whose lease was lost republishes its own keys.
+ * Every call is bounded: an unreachable etcd is an UNAVAILABLE error, never a hang.
+ */
+import { Etcd3, Lease, Watcher } from 'etcd3';
+import { EngineError } from '../core/errors';
+
+export interface OverlayNetwork {
+  id: string;
+  name: string;
+  subnet: string;
+  gateway: string;
+  ipRange: string | null;
+  vni: number;
+  internal: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  created: string;
+}
+
+export interface Peer {
+  networkId: string;
+  ip: string;
+  mac: string;
+  /** advertise address of the host holding the endpoint */
+  host: string;
+  containerId: string;
+  name: string;
+  aliases: string[];
+}
+
+export type PeerEvent = { type: 'put'; peer: Peer } | { type: 'delete'; networkId: string; ip: string };
+
+export interface ClusterStore {
+  readonly advertise: string;
+  readonly url: string;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** Creates a network cluster-wide: unique name, a free VNI; `decide` sees the others and chooses the subnet. */
+  createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => { subnet: string; gateway: string }): Promise<OverlayNetwork>;
+  deleteNetwork(id: string): Promise<void>;
+  networks(): Promise<OverlayNetwork[]>;
+  /** Leases an address cluster-wide: `pick` sees every address in use on the network. */
+  allocateAddress(networkId: string, containerId: string, pick: (used: Set<string>) => string): Promise<string>;
+  releaseAddress(networkId: string, ip: string): Promise<void>;
+  putPeer(p: Peer): Promise<void>;
+  /** Re-takes an allocation and a peer under the current lease (after a restart or a lost lease). */
+  republish(p: Peer): Promise<void>;
+  deletePeer(networkId: string, ip: string): Promise<void>;
+  peers(networkId?: string): Promise<Peer[]>;
+  /** Calls back on every change of networks or peers, and with `resync` after each (re)connection. */
+  watch(cb: { networks: () => void; peer: (e: PeerEvent) => void; resync: () => void }): Promise<void>;
+  /** Called after a lost lease was replaced: the host must republish its keys. */
+  onLeaseRenewed(cb: () => void): void;
+}
+
+const P = '/ctrnet';
+const TIMEOUT_MS = 5000;
+const FIRST_VNI = 4096;
+
+export class EtcdClusterStore implements ClusterStore {
+  private client: Etcd3;
+  private lease?: Lease;
+  private leaseId = '';
+  private watchers: Watcher[] = [];
+  private renewed: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly url: string,
+    readonly advertise: string,
+    private readonly ttl: number,
+    private readonly log: (m: string) => void,
+  ) {
+    this.client = new Etcd3({ hosts: url.replace(/^etcd:\/\//, 'http://'), dialTimeout: 3000 });
+  }
+
+  private async bounded<T>(what: string, p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EngineError('CLUSTER_UNAVAILABLE', `cluster store ${this.url} did not answer in ${TIMEOUT_MS / 1000} s (${what})`, { hint: 'check that etcd is running and reachable from this host' })), TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([p, timeout]);
+    } catch (e) {
+      if (e instanceof EngineError) throw e;
+      throw new EngineError('CLUSTER_UNAVAILABLE', `cluster store ${this.url}: ${(e as Error).message} (${what})`, { cause: e, hint: 'check that etcd is running and reachable from this host' });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.grant();
+  }
+
+  private async grant(): Promise<void> {
+    const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
+    this.leaseId = await this.bounded('granting a lease', lease.grant());
+    this.lease = lease;
+    lease.on('lost', (err: Error) => {
+      if (this.closed || this.lease !== lease) return;
+      this.log(`cluster lease lost (${err.message}): renewing`);
+      void this.renew();
+    });
+    await this.bounded('registering this node', this.client.put(`${P}/nodes/${this.advertise}`).value(JSON.stringify({ addr: this.advertise })).lease(this.leaseId).exec());
+  }
+
+  /** Retries until etcd answers again, then asks the host to republish. */
+  private async renew(): Promise<void> {
+    for (let delay = 500; !this.closed; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.grant();
+        for (const cb of this.renewed) cb();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  onLeaseRenewed(cb: () => void): void {
+    this.renewed.push(cb);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.watchers) await w.cancel().catch(() => {});
+    // The lease is not revoked: containers keep running and a restarted daemon takes over its keys.
+    this.lease?.removeAllListeners();
+    this.client.close();
+  }
+
+  async createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => { subnet: string; gateway: string }): Promise<OverlayNetwork> {
+    const others = await this.networks();
+    const chosen = decide(others);
+    const used = new Set(others.map((o) => o.vni));
+    for (let vni = FIRST_VNI; vni < FIRST_VNI + 1_000_000; vni++) {
+      if (used.has(vni)) continue;
+      const net: OverlayNetwork = { ...n, ...chosen, vni };
+      const res = await this.bounded(
+        'creating a network',
+        this.client
+          .if(`${P}/names/${n.name}`, 'Create', '==', 0)
+          .and(`${P}/vni/${vni}`, 'Create', '==', 0)
+          .then(this.client.put(`${P}/names/${n.name}`).value(n.id), this.client.put(`${P}/vni/${vni}`).value(n.id), this.client.put(`${P}/networks/${n.id}`).value(JSON.stringify(net)))
+          .commit(),
+      );
+      if (res.succeeded) return net;
+      if ((await this.networks()).some((o) => o.name === n.name)) {
+        throw new EngineError('NAME_IN_USE', `network with name ${n.name} already exists`, { hint: 'choose another name or remove that network' });
+      }
+    }
+    throw new EngineError('ADDRESS_EXHAUSTED', 'no free VXLAN id');
+  }
+
+  async deleteNetwork(id: string): Promise<void> {
+    const net = (await this.networks()).find((n) => n.id === id);
+    if (!net) return;
+    await this.bounded(
+      'deleting a network',
+      this.client
+        .if(`${P}/networks/${id}`, 'Create', '>', 0)
+        .then(this.client.delete().key(`${P}/names/${net.name}`), this.client.delete().key(`${P}/vni/${net.vni}`), this.client.delete().key(`${P}/networks/${id}`), this.client.delete().prefix(`${P}/ipam/${id}/`))
+        .commit(),
+    );
+  }
+
+  async networks(): Promise<OverlayNetwork[]> {
+    const all = await this.bounded('listing networks', this.client.getAll().prefix(`${P}/networks/`).strings());
+    return Object.values(all).map((v) => JSON.parse(v) as OverlayNetwork);
+  }
+
+  async allocateAddress(networkId: string, containerId: string, pick: (used: Set<string>) => string): Promise<string> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const keys = await this.bounded('reading addresses', this.client.getAll().prefix(`${P}/ipam/${networkId}/`).keys());
+      const used = new Set(keys.map((k) => k.slice(k.lastIndexOf('/') + 1)));
+      const ip = pick(used);
+      const key = `${P}/ipam/${networkId}/${ip}`;
+      const res = await this.bounded('allocating an address', this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(containerId).lease(this.leaseId)).commit());
+      if (res.succeeded) return ip;
+      // Another host took it in the meantime: read again and pick again.
+    }
+    throw new EngineError('CLUSTER_UNAVAILABLE', `could not allocate an address on network ${networkId}: too much contention`, { hint: 'try again' });
+  }
+
+  async releaseAddress(networkId: string, ip: string): Promise<void> {
+    await this.bounded('releasing an address', this.client.delete().key(`${P}/ipam/${networkId}/${ip}`).exec());
+  }
+
+  async putPeer(p: Peer): Promise<void> {
+    await this.bounded('publishing an endpoint', this.client.put(`${P}/peers/${p.networkId}/${p.ip}`).value(JSON.stringify(p)).lease(this.leaseId).exec());
+  }
+
+  async deletePeer(networkId: string, ip: string): Promise<void> {
+    await this.bounded('withdrawing an endpoint', this.client.delete().key(`${P}/peers/${networkId}/${ip}`).exec());
+  }
+
+  /** Re-takes an allocation and a peer under the current lease (after a restart or a lost lease). */
+  async republish(p: Peer): Promise<void> {
+    await this.bounded('republishing an endpoint', this.client.put(`${P}/ipam/${p.networkId}/${p.ip}`).value(p.containerId).lease(this.leaseId).exec());
+    await this.putPeer(p);
+  }
+
+  async peers(networkId?: string): Promise<Peer[]> {
+    const all = await this.bounded('listing endpoints', this.client.getAll().prefix(`${P}/peers/${networkId ? `${networkId}/` : ''}`).strings());
+    return Object.values(all).map((v) => JSON.parse(v) as Peer);
+  }
+
+  async watch(cb: { networks: () => void; peer: (e: PeerEvent) => void; resync: () => void }): Promise<void> {
+    const nets = await this.client.watch().prefix(`${P}/networks/`).create();
+    nets.on('put', () => cb.networks());
+    nets.on('delete', () => cb.networks());
+    const peers = await this.client.watch().prefix(`${P}/peers/`).create();
+    peers.on('put', (kv) => cb.peer({ type: 'put', peer: JSON.parse(kv.value.toString()) as Peer }));
+    peers.on('delete', (kv) => {
+      const [networkId, ip] = kv.key.toString().slice(`${P}/peers/`.length).split('/');
+      cb.peer({ type: 'delete', networkId, ip });
+    });
+    // After a reconnection, events may have been missed: the owner reads everything again.
+    let first = true;
+    peers.on('connected', () => {
+      if (first) {
+        first = false;
+        return;
+      }
+      cb.resync();
+    });
+    peers.on('disconnected', () => this.log(`cluster store ${this.url}: watch disconnected, retrying`));
+    nets.on('error', () => {});
+    peers.on('error', () => {});
+    this.watchers.push(nets, peers);
+  }
+}
