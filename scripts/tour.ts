@@ -5,13 +5,13 @@
  * on a link to it. Every command is printed as typed, with its real output. Removes everything at
  * the end, also after a failure or Ctrl-C.
  */
-import { LabHost, Result, linkHosts } from './lab';
+import { LabEtcd, LabHost, Result, linkHosts } from './lab';
 
 /** All prose, keyed by step id; add a `zh` table with the same keys to translate the tour. */
 const TEXT = {
   en: {
     title: 'ctrnet tour: Docker network modes on real kernel objects',
-    setup: 'Setting up lab hosts: lab1 (runs ctrnetd, 10.200.0.1) and lab2 (a second machine, 10.200.0.2)…',
+    setup: 'Setting up lab hosts: lab1 (10.200.0.1) and lab2 (10.200.0.2, also running etcd), each with its own ctrnetd…',
     lab: 'Commands run on lab1 unless marked "(on lab2)"; nothing touches this machine\'s own network.',
     s1: '1. Bridge mode (the default)',
     bridgeAddr: 'The daemon creates a virtual bridge (docker0 in Docker, ctrnet0 here) holding the gateway address of 172.17.0.0/16; it works like a switch.',
@@ -46,12 +46,19 @@ const TEXT = {
     netClient: '…and a second container finds it by name (the resolver answers for this network only).',
     netIsolated: 'A container on the default bridge cannot reach it: networks are isolated from each other.',
     netLs: 'The networks of this host.',
-    s6: '6. Overlay',
-    overlay: 'Overlay networks across hosts come with a later release; this tour does not fake them.',
+    s6: '6. Overlay (across hosts)',
+    ovCreate: 'Both lab hosts run ctrnetd with the same etcd (--cluster-store) and their own --advertise-addr. An overlay network is created once, here the post\'s 10.0.9.0/24…',
+    ovList: '(on lab2) …and is known on the other host at once.',
+    ovServer: 'A server on lab1, on the overlay…',
+    ovPeer: '(on lab2) …and a container on lab2, on the same virtual network.',
+    ovPing: '(on lab2) It reaches the container on lab1 by name: the packets travel inside VXLAN (UDP 4789) between 10.200.0.2 and 10.200.0.1.',
+    ovVxlan: 'On lab1, the VXLAN device: VNI, local address, UDP port 4789, no learning (peers come from etcd).',
+    ovFdb: 'Its forwarding table: the MAC of the container on lab2 → lab2\'s address, programmed from etcd (no multicast, no flooding).',
     summary: 'Summary',
     sumBridge: '  bridge: ctrnet0 plus one veth pair per container; nftables masquerades outbound traffic and DNATs published ports',
     sumOthers: '  host: the host\'s own stack | container: another container\'s stack | none: only lo, wire it yourself',
     sumUser: '  user-defined networks: a bridge each, isolated from the others, with names resolved by the daemon',
+    sumOverlay: '  overlay: a bridge and a VXLAN device per host, peers (MAC → host) programmed from etcd',
     ok: (n: number, s: string) => `All ${n} steps passed in ${s} s.`,
     failed: (n: number, s: string) => `${n} step(s) failed (${s} s):`,
     cleanup: 'Cleaning up the lab hosts…',
@@ -73,6 +80,7 @@ class Interrupted extends Error {}
 let T: (typeof TEXT)['en'] = TEXT.en;
 let lab1: LabHost | undefined;
 let lab2: LabHost | undefined;
+let etcd: LabEtcd | undefined;
 let steps = 0;
 let interrupted = false;
 const failures: string[] = [];
@@ -81,17 +89,18 @@ const failures: string[] = [];
  * One step: explanation (none for a follow-up command), `$ command`, indented output. `check`
  * returns an error text or nothing; a non-zero exit or a failed check ends the section.
  */
-async function step(id: StepId | null, where: 'ctrnet' | LabHost, argv: string[], check?: (out: string) => string | undefined): Promise<string> {
+async function step(id: StepId | null, where: 'ctrnet' | 'ctrnet@lab2' | LabHost, argv: string[], check?: (out: string) => string | undefined): Promise<string> {
   if (interrupted) throw new Interrupted();
   steps++;
-  console.log(`${id ? `\n${T[id]}\n` : ''}$ ${where === 'ctrnet' ? 'ctrnet ' : ''}${shellWords(argv)}`);
-  const r: Result = where === 'ctrnet' ? await lab1!.cli(argv, { timeoutMs: 30_000 }) : await where.exec(argv, { timeoutMs: 30_000 });
+  console.log(`${id ? `\n${T[id]}\n` : ''}$ ${typeof where === 'string' ? 'ctrnet ' : ''}${shellWords(argv)}`);
+  const r: Result =
+    where === 'ctrnet' ? await lab1!.cli(argv, { timeoutMs: 30_000 }) : where === 'ctrnet@lab2' ? await lab2!.cli(argv, { timeoutMs: 30_000 }) : await where.exec(argv, { timeoutMs: 30_000 });
   const text = r.stdout + (r.stderr.trim() ? (r.stdout && !r.stdout.endsWith('\n') ? '\n' : '') + r.stderr : '');
   if (text.trim()) console.log(indent(text));
   const problem = r.code !== 0 ? `exited ${r.code}` : check?.(r.stdout);
   if (interrupted) throw new Interrupted();
   if (problem) {
-    failures.push(`${id ?? 'step'}: ${where === 'ctrnet' ? 'ctrnet ' : ''}${shellWords(argv)}: ${problem}`);
+    failures.push(`${id ?? 'step'}: ${typeof where === 'string' ? 'ctrnet ' : ''}${shellWords(argv)}: ${problem}`);
     console.log(`    !! ${problem}`);
     throw new StepFailed(problem);
   }
@@ -165,11 +174,23 @@ async function userNetworks(): Promise<void> {
   await step('netLs', 'ctrnet', ['network', 'ls'], needs('bridge', 'host', 'none', 'shop'));
 }
 
+async function overlay(): Promise<void> {
+  await step('ovCreate', 'ctrnet', ['network', 'create', '-d', 'overlay', '--subnet', '10.0.9.0/24', 'ov1']);
+  await step('ovList', 'ctrnet@lab2', ['network', 'ls'], needs('ov1', 'overlay', 'swarm'));
+  await step('ovServer', 'ctrnet', ['run', '-d', '--name', 'web9', '--network', 'ov1', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']);
+  await step('ovPeer', 'ctrnet@lab2', ['run', '-d', '--name', 'peer9', '--network', 'ov1', 'busybox', 'sleep', '300']);
+  await step('ovPing', 'ctrnet@lab2', ['exec', 'peer9', 'sh', '-c', 'ip addr show eth0; ping -c2 web9; wget -qO- http://web9/'], needs('10.0.9.', '2 packets received', 'It works'));
+  const vx = await step('ovVxlan', lab1!, ['ip', '-d', 'link', 'show', 'type', 'vxlan'], needs('vxlan id', 'local 10.200.0.1', 'dstport 4789', 'nolearning'));
+  const dev = /\d+: (vx-[0-9a-f]+)/.exec(vx)?.[1] ?? 'vx-';
+  await step('ovFdb', lab1!, ['bridge', 'fdb', 'show', 'dev', dev], needs('dst 10.200.0.2'));
+}
+
 async function cleanup(): Promise<void> {
   console.log(`\n${T.cleanup}`);
   for (const h of [lab1, lab2]) {
     if (h) await h.destroy().catch((e: unknown) => console.error(`cleanup ${h.ns}: ${String(e)}`));
   }
+  await etcd?.stop();
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -198,7 +219,11 @@ async function main(argv: string[]): Promise<number> {
     lab1 = await LabHost.create('lab1');
     lab2 = await LabHost.create('lab2');
     await linkHosts(lab1, lab2, '10.200.0.1', '10.200.0.2');
-    if (!interrupted) await lab1.startDaemon();
+    // etcd for the overlay section lives on lab2; both daemons use it.
+    etcd = new LabEtcd(lab2, '10.200.0.2');
+    await etcd.start();
+    if (!interrupted) await lab1.startDaemon(['--cluster-store', etcd.url, '--advertise-addr', '10.200.0.1']);
+    if (!interrupted) await lab2.startDaemon(['--cluster-store', etcd.url, '--advertise-addr', '10.200.0.2']);
     if (interrupted) throw new Interrupted();
     console.log(T.lab);
     await section(T.s1, bridgeMode);
@@ -206,7 +231,7 @@ async function main(argv: string[]): Promise<number> {
     await section(T.s3, joinMode);
     await section(T.s4, noneMode);
     await section(T.s5, userNetworks);
-    await section(T.s6, async () => console.log(`\n${T.overlay}`));
+    await section(T.s6, overlay);
   } catch (e) {
     if (!interrupted) failures.push(`aborted: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
@@ -215,7 +240,7 @@ async function main(argv: string[]): Promise<number> {
   if (interrupted) return 130;
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`\n== ${T.summary} ==`);
-  console.log(`${T.sumBridge}\n${T.sumOthers}\n${T.sumUser}`);
+  console.log(`${T.sumBridge}\n${T.sumOthers}\n${T.sumUser}\n${T.sumOverlay}`);
   console.log(failures.length ? `${T.failed(failures.length, secs)}\n${failures.map((f) => `  - ${f}`).join('\n')}` : T.ok(steps, secs));
   return failures.length ? 1 : 0;
 }

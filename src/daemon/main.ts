@@ -220,7 +220,15 @@ export async function main(argv: string[]): Promise<void> {
     const stop = await startDaemon(opts, log);
     const onSignal = (sig: string) => {
       log(`${sig}: shutting down (containers keep running)`);
-      void stop().then(() => process.exit(0));
+      // Nothing may hold the shutdown: after 5 s the daemon exits whatever is still pending.
+      setTimeout(() => {
+        log('shutdown took over 5 s: exiting now');
+        process.exit(0);
+      }, 5000).unref();
+      void stop().then(() => process.exit(0), (e) => {
+        log(`shutdown: ${describe(e)}`);
+        process.exit(1);
+      });
     };
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));

@@ -134,7 +134,9 @@ export class EtcdClusterStore implements ClusterStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.watchers) await w.cancel().catch(() => {});
+    // Cancelling a watch waits for etcd's confirmation, which may never come: bound it.
+    const cancels = Promise.all(this.watchers.map((w) => w.cancel().catch(() => {})));
+    await Promise.race([cancels, new Promise((r) => setTimeout(r, 1000).unref())]);
     // The lease is not revoked: containers keep running and a restarted daemon takes over its keys.
     this.lease?.removeAllListeners();
     this.client.close();

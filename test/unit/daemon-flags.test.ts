@@ -5,13 +5,13 @@ import { parseFlags } from '../../src/daemon/main';
 
 test('parseFlags() defaults', () => {
   assert.deepEqual(parseFlags([]), {
-    root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [],
+    root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 15,
   });
 });
 
 test('parseFlags() reads --bip, -H unix:///x, --root=DIR, --exec-root DIR, --bridge and --mtu', () => {
   const o = parseFlags(['--bip', '10.20.0.1/24', '-H', 'unix:///x', '--root=/tmp/r', '--exec-root', 'rel/e', '--bridge=br9', '--mtu', '1400']);
-  assert.deepEqual(o, { root: '/tmp/r', execRoot: path.resolve('rel/e'), socket: '/x', bip: '10.20.0.1/24', bridge: 'br9', mtu: 1400, pools: [], dnsUpstreams: [] });
+  assert.deepEqual(o, { root: '/tmp/r', execRoot: path.resolve('rel/e'), socket: '/x', bip: '10.20.0.1/24', bridge: 'br9', mtu: 1400, pools: [], dnsUpstreams: [], clusterTtl: 15 });
 });
 
 test('parseFlags() reads repeated --default-address-pool and --dns-upstream', () => {
@@ -30,4 +30,12 @@ test('parseFlags() throws on an unknown flag, a missing value and a non-unix -H'
 
 test('parseFlags() rejects a non-numeric --mtu', () => {
   assert.throws(() => parseFlags(['--mtu', 'abc']));
+});
+
+test('parseFlags() reads --cluster-store with --advertise-addr, and refuses one without the other', () => {
+  const o = parseFlags(['--cluster-store', 'etcd://10.0.0.1:2379', '--advertise-addr', '10.0.0.11', '--cluster-lease-ttl', '5']);
+  assert.deepEqual([o.clusterStore, o.advertiseAddr, o.clusterTtl], ['etcd://10.0.0.1:2379', '10.0.0.11', 5]);
+  assert.throws(() => parseFlags(['--cluster-store', 'etcd://10.0.0.1:2379']), /needs --advertise-addr/);
+  assert.throws(() => parseFlags(['--advertise-addr', '10.0.0.11']), /goes with --cluster-store/);
+  assert.throws(() => parseFlags(['--cluster-store', 'http://x']), /etcd:\/\/HOST:PORT/);
 });
