@@ -15,6 +15,7 @@ import { rfc3339Nano } from '../core/logs';
 import { FrameReader, frame, STREAM_EXIT, STREAM_SYSTEMERR } from '../core/frames';
 import { containerInspect, containerSummary, createRequest, networkCreateRequest, networkJson } from './dto';
 import { httpError } from './http-errors';
+import { explain } from '../core/explain';
 
 export const API_VERSION = '1.41';
 const MIN_API_VERSION = '1.12';
@@ -222,6 +223,9 @@ export function createApi(e: Engine): http.Server {
     };
   });
 
+  // ctrnet's own: what gives a container its network, read from the kernel.
+  route('GET', '/ctrnet/containers/{id}/explain', async ({ params }) => explain(e, e.kernel, params[0]));
+
   hijack('/containers/{id}/attach', async ({ params, q, upgrade }) => {
     ctrs.get(params[0]);
     const flags: StreamFlags = { stdin: bool(q, 'stdin'), stdout: bool(q, 'stdout'), stderr: bool(q, 'stderr') };
@@ -250,11 +254,14 @@ export function createApi(e: Engine): http.Server {
   route('GET', '/networks/{id}', async ({ params }) => networkJson(e, e.networks.get(params[0])));
   route('POST', '/networks/create', async ({ body, res }) => {
     const row = await e.networks.create(networkCreateRequest(await body()));
+    e.events.emit('network', 'create', row.id);
     res.statusCode = 201;
     return { Id: row.id, Warning: '' };
   });
   route('DELETE', '/networks/{id}', async ({ params, res }) => {
-    await e.networks.remove(params[0]);
+    const row = e.networks.get(params[0]);
+    await e.networks.remove(row.id);
+    e.events.emit('network', 'remove', row.id);
     res.statusCode = 204;
   });
   route('POST', '/networks/prune', async () => ({ NetworksDeleted: await e.networks.prune() }));

@@ -8,6 +8,7 @@ import { bool, FlagDef, list, parseArgs, Parsed, str, UsageError } from './args'
 import { FrameReader, STREAM_STDERR, STREAM_SYSTEMERR } from '../core/frames';
 import { parsePortSpec } from '../core/ports';
 import { humanDuration } from '../core/duration';
+import { explainCommand } from './explain';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -33,6 +34,7 @@ Containers:
   logs [-f] [-t] [--tail N] CONTAINER      a container's output
   exec [-i] [-t] [-d] [-e K=V] [-w DIR] CONTAINER COMMAND...
   port CONTAINER [PORT[/PROTO]]            published ports
+  explain [--lang en|zh] [--json] CONTAINER the kernel objects that give it its network (exit 3 on a mismatch)
 Images:
   image import FILE|- NAME | image ls | image rm NAME   (also: import, images, rmi, tag)
 Networks:
@@ -414,6 +416,8 @@ async function main2(argv: string[]): Promise<number> {
       for (const l of lines) out(l);
       return 0;
     }
+    case 'explain':
+      return explainCommand(c, rest);
     case 'rename': {
       const p = parseArgs(rest, {});
       if (p.args.length !== 2) throw new UsageError('"rename" requires 2 arguments: ctrnet rename CONTAINER NEW_NAME');

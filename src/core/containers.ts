@@ -117,6 +117,7 @@ export class Containers extends EventEmitter {
       pid: 0, exit_code: 0, error: '', created: new Date().toISOString(), started_at: null, finished_at: null,
     };
     this.store.insertContainer(row);
+    this.emit('create', id);
     return row;
   }
 
@@ -187,6 +188,7 @@ export class Containers extends EventEmitter {
       const next = { ...spec, networks: { ...spec.networks, [net.name]: cfg } };
       if (c.status === 'running') await this.sandboxes.connect(c, next, net.name);
       this.store.updateContainer(c.id, { spec: JSON.stringify(next) });
+      this.emit('connect', c.id);
     });
   }
 
@@ -206,6 +208,7 @@ export class Containers extends EventEmitter {
       const remaining = attachments({ ...spec, networks }).filter((n) => n !== net.name);
       const networkMode = spec.networkMode === net.name ? (remaining[0] ?? 'none') : spec.networkMode;
       this.store.updateContainer(c.id, { spec: JSON.stringify({ ...spec, networks, networkMode }) });
+      this.emit('disconnect', c.id);
     });
   }
 
@@ -216,6 +219,7 @@ export class Containers extends EventEmitter {
     const other = this.store.container(n);
     if (other && other.name === n) throw new EngineError('NAME_IN_USE', `Conflict. The container name "/${n}" is already in use by container "${other.id}"`);
     this.store.updateContainer(c.id, { name: n });
+    this.emit('rename', c.id);
   }
 
   // ---------------------------------------------------------------- start

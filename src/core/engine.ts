@@ -1,5 +1,8 @@
 /** The engine as the API sees it: the services, wired together in daemon/main.ts. */
 import { Containers } from './containers';
+import { EngineEvents } from './events';
+import { Firewall } from '../firewall/firewall';
+import { Kernel } from '../kernel/kernel';
 import { Networks } from './networks';
 import { Sandboxes } from './sandbox';
 import { ImageStore } from '../runtime/image-store';
@@ -21,4 +24,8 @@ export interface Engine {
   sandboxes: Sandboxes;
   images: ImageStore;
   info: EngineInfo;
+  events: EngineEvents;
+  /** read back by `explain` */
+  firewall: Firewall;
+  kernel: Kernel;
 }

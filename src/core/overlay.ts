@@ -174,6 +174,11 @@ export class Overlay {
       .map((p) => p.ip);
   }
 
+  /** Every endpoint of an overlay network known to this host, on all hosts (read-only, for the topology). */
+  peersOf(networkId: string): Peer[] {
+    return [...(this.peers.get(networkId)?.values() ?? [])];
+  }
+
   reverse(networkId: string, ip: string): string | undefined {
     return this.peers.get(networkId)?.get(ip)?.name;
   }

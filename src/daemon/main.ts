@@ -11,6 +11,7 @@ import { Paths, paths } from '../core/names';
 import { AddressPool, DEFAULT_POOLS, Networks, parsePool } from '../core/networks';
 import { Resolver, Upstream, upstreamsFrom } from '../dns/resolver';
 import { storeNames } from '../dns/names';
+import { EngineEvents } from '../core/events';
 import { Overlay, OPT_VNI } from '../core/overlay';
 import { OverlayDriver, VXLAN_OVERHEAD } from '../drivers/overlay-driver';
 import { EtcdClusterStore } from '../state/cluster-store';
@@ -179,7 +180,12 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   if (overlay) await overlay.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
 
-  const server = createApi({ store, containers, networks, sandboxes, images, info: { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() } });
+  const events = new EngineEvents();
+  for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
+    containers.on(from, (id: string) => events.emit('container', action, id));
+  }
+  const engine = { store, containers, networks, sandboxes, images, events, firewall, kernel, info: { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() } };
+  const server = createApi(engine);
   await unlink(o.socket).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
   });

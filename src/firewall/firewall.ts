@@ -30,7 +30,18 @@ export interface NetworkFirewall {
   delNetworkRules(): Promise<void>;
 }
 
+/** The firewall as the kernel has it, for `explain`. */
+export interface FirewallFacts {
+  /** false when our table is missing */
+  present: boolean;
+  /** rule lines as nft prints them, counters included */
+  rules: string[];
+  ports: (Omit<PortMapping, 'proto'> & { proto: string; packets: number; bytes: number })[];
+}
+
 export interface Firewall {
+  /** Reads back what the kernel has. */
+  describe(): Promise<FirewallFacts>;
   /** Registers a network's rules (idempotent) and returns its handle. */
   newNetwork(cfg: NetworkFirewallConfig): Promise<NetworkFirewall>;
   /** Re-applies the whole desired state: at start, and when someone removed our rules. */
@@ -45,4 +56,7 @@ export class NoneFirewall implements Firewall {
   }
   async reapply(): Promise<void> {}
   async removeAll(): Promise<void> {}
+  async describe(): Promise<FirewallFacts> {
+    return { present: false, rules: [], ports: [] };
+  }
 }

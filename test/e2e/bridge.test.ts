@@ -78,8 +78,8 @@ describe('default bridge network', () => {
     const [bridge] = JSON.parse(await a.run(['ip', '-j', 'link', 'show', 'ctrnet0'])) as { address: string }[];
     assert.equal(bridge.address, '02:42:ac:11:00:01', 'the bridge keeps its own MAC whatever its ports');
     const table = await a.run(['nft', 'list', 'table', 'ip', 'ctrnet']);
-    assert.match(table, /ip saddr 172\.17\.0\.0\/16 oifname != "ctrnet0" masquerade/);
-    assert.match(table, /tcp \. 8080 : 172\.17\.0\.\d+ \. 80/);
+    assert.match(table, /ip saddr 172\.17\.0\.0\/16 oifname != "ctrnet0" counter packets \d+ bytes \d+ masquerade/);
+    assert.match(table, /tcp \. 8080 counter packets \d+ bytes \d+ : 172\.17\.0\.\d+ \. 80/);
   });
 
   it('a port published on 127.0.0.1 answers on the host only, never from another host', async () => {
@@ -96,6 +96,31 @@ describe('default bridge network', () => {
     assert.ok(port >= 32768 && port <= 60999, String(port));
     await until(async () => PAGE.test((await wget(b, `http://10.210.0.1:${port}/`)).body));
     await a.ctl(['rm', '-f', 'eph']);
+  });
+
+  it('explain says, from the kernel, what gives web its network, in English, Chinese and JSON; a tampered veth is a mismatch', async () => {
+    const veth = (JSON.parse(await a.run(['ip', '-j', 'link', 'show', 'master', 'ctrnet0'])) as { ifname: string }[]).map((l) => l.ifname);
+    const en = await a.cli(['explain', 'web']);
+    assert.equal(en.code, 0, en.stderr);
+    assert.match(en.stdout, /bridge mode/);
+    assert.match(en.stdout, /eth0: 172\.17\.0\.\d+\/16, MAC 02:42:ac:11:00:\w\w, MTU 1400, up/);
+    assert.ok(veth.some((v) => en.stdout.includes(`the other end, ${v} on the host, is a port of the bridge ctrnet0`)), en.stdout);
+    assert.match(en.stdout, /default via 172\.17\.0\.1 dev eth0/);
+    assert.match(en.stdout, /counter packets \d+ bytes \d+ masquerade/);
+    assert.match(en.stdout, /published 0\.0\.0\.0:8080\/tcp → 172\.17\.0\.\d+:80 \(DNAT\), [1-9]\d* connection/);
+    assert.match(en.stdout, /Kernel and state agree/);
+    const zh = await a.ctl(['explain', '--lang', 'zh', 'web']);
+    assert.match(zh, /veth pair 的一端/);
+    assert.match(zh, /网桥 ctrnet0/);
+    const json = JSON.parse(await a.ctl(['explain', '--json', 'web']));
+    assert.equal(json.interfaces.find((i: { name: string }) => i.name === 'eth0').mtu, 1400);
+    const mine = json.interfaces.find((i: { name: string }) => i.name === 'eth0').hostPeer.name as string;
+    await a.run(['ip', 'link', 'set', mine, 'nomaster']);
+    const bad = await a.cli(['explain', 'web']);
+    assert.equal(bad.code, 3);
+    assert.match(bad.stdout, new RegExp(`MISMATCH[\\s\\S]*${mine} should be a port of ctrnet0, it is on no bridge`));
+    await a.run(['ip', 'link', 'set', mine, 'master', 'ctrnet0']);
+    assert.equal((await a.cli(['explain', 'web'])).code, 0);
   });
 
   it('a restarted daemon finds the running container, keeps it reachable and repairs a deleted veth and table', async () => {

@@ -42,6 +42,7 @@ describe('--network host', () => {
     await until(async () => PAGE.test((await wget(b, 'http://10.211.0.1:8090/')).body));
     const info = await a.ctl(['inspect', '-f', '{{.HostConfig.NetworkMode}} ip={{.NetworkSettings.IPAddress}} key={{.NetworkSettings.SandboxKey}}', 'hostweb']);
     assert.equal(info, 'host ip= key=\n');
+    assert.match(await a.ctl(['explain', 'hostweb']), /host mode: no network namespace of its own/);
     assert.doesNotMatch(await a.run(['nft', 'list', 'table', 'ip', 'ctrnet']), /9999/);
     await a.ctl(['rm', '-f', 'hostweb']);
   });

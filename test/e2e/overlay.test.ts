@@ -72,6 +72,9 @@ describe('overlay networks', () => {
     assert.match(await h3.ctl(['exec', 'b', 'wget', '-qO-', 'http://a/']), PAGE);
     assert.equal((await h3.ctl(['exec', 'b', 'sh', '-c', 'wget -qO- http://a/big | wc -c'])).trim(), '1048576');
     const after = await vxlanBytes();
+    const ex = await h1.ctl(['explain', 'a']);
+    assert.match(ex, /Overlay ov1: VXLAN device vx-[0-9a-f]{12} \(VNI \d+, UDP 4789\)/);
+    assert.match(ex, /remote 10\.0\.9\.\d+ \(02:42:0a:00:09:\w\w\) is reached through host 10\.220\.0\.3/);
     assert.ok(after - before > 1_048_576, `the 1 MiB crossed the switch as VXLAN (${before} → ${after} bytes)`);
   });
 

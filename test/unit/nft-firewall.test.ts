@@ -29,6 +29,9 @@ function fakeNft(fail: (script: string) => boolean = () => false): NftRunner & {
       scripts.push(script);
       if (fail(script)) throw new Error('Error: Could not process rule: No such file or directory');
     },
+    async list() {
+      return '';
+    },
   };
 }
 
@@ -39,7 +42,7 @@ test('renderTable() matches golden nft-basic.nft (default + internal network, po
 test('renderTable() gives an internal network no outbound masquerade', () => {
   const text = renderTable([internalNet], []);
   assert.doesNotMatch(text, /outbound/);
-  assert.match(text, /ip saddr 172\.18\.0\.0\/16 oifname "br-0123456789ab" ct status dnat masquerade/);
+  assert.match(text, /ip saddr 172\.18\.0\.0\/16 oifname "br-0123456789ab" ct status dnat counter masquerade/);
   assert.doesNotMatch(text, /elements/);
 });
 

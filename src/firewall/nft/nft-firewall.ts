@@ -19,16 +19,21 @@
  */
 import { run } from '../../kernel/exec';
 import { NFT_FAMILY, NFT_TABLE } from '../../core/names';
-import { Firewall, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
+import { Firewall, FirewallFacts, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
 
 /** The only seam to the nft program. */
 export interface NftRunner {
   apply(script: string): Promise<void>;
+  /** `nft [-j] list table ip ctrnet` */
+  list(json: boolean): Promise<string>;
 }
 
 export const nftCommand: NftRunner = {
   async apply(script: string): Promise<void> {
     await run(['nft', '-f', '-'], { input: script });
+  },
+  async list(json: boolean): Promise<string> {
+    return run(['nft', ...(json ? ['-j'] : []), 'list', 'table', NFT_FAMILY, NFT_TABLE]);
   },
 };
 
@@ -48,8 +53,8 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     return e.length ? `\n\t\telements = { ${e.join(', ')} }` : '';
   };
   const netRules = nets.flatMap((n) => [
-    ...(n.internal ? [] : [`\t\tip saddr ${n.subnet} oifname != "${n.bridge}" masquerade comment "net ${shortNet(n.id)} outbound"`]),
-    `\t\tip saddr ${n.subnet} oifname "${n.bridge}" ct status dnat masquerade comment "net ${shortNet(n.id)} hairpin"`,
+    ...(n.internal ? [] : [`\t\tip saddr ${n.subnet} oifname != "${n.bridge}" counter masquerade comment "net ${shortNet(n.id)} outbound"`]),
+    `\t\tip saddr ${n.subnet} oifname "${n.bridge}" ct status dnat counter masquerade comment "net ${shortNet(n.id)} hairpin"`,
   ]);
   const q = (s: string) => `"${s}"`;
   const forward = nets.flatMap((n) => {
@@ -72,8 +77,9 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     `table ${T}`,
     `delete table ${T}`,
     `table ${T} {`,
-    `\tmap pub_any {\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service${elems('pub_any')}\n\t}`,
-    `\tmap pub_ip {\n\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service${elems('pub_ip')}\n\t}`,
+    // Each element counts the connections it published (`ctrnet explain` shows them).
+    `\tmap pub_any {\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n\t\tcounter${elems('pub_any')}\n\t}`,
+    `\tmap pub_ip {\n\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service\n\t\tcounter${elems('pub_ip')}\n\t}`,
     `\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local ip daddr != 127.0.0.0/8 jump publish\n\t}`,
     `\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump publish\n\t}`,
     `\tchain publish {\n\t\tdnat ip to ip daddr . meta l4proto . th dport map @pub_ip\n\t\tdnat ip to meta l4proto . th dport map @pub_any\n\t}`,
@@ -139,6 +145,26 @@ export class NftFirewall implements Firewall {
 
   async reapply(): Promise<void> {
     await this.nft.apply(renderTable([...this.nets.values()], [...this.ports.values()]));
+  }
+
+  /** What the kernel has now: rule lines (with counters) and published-port elements (with counters). */
+  async describe(): Promise<FirewallFacts> {
+    const text = await this.nft.list(false).catch(() => '');
+    const json = await this.nft.list(true).catch(() => '');
+    const rules = text.split('\n').map((l) => l.trim()).filter((l) => /masquerade|dnat|drop/.test(l));
+    const ports: FirewallFacts['ports'] = [];
+    if (json) {
+      type Elem = { elem: { val: { concat: (string | number)[] }; counter?: { packets: number; bytes: number } } };
+      type MapObj = { map?: { name: string; elem?: [Elem, { concat: (string | number)[] }][] } };
+      for (const o of (JSON.parse(json) as { nftables: MapObj[] }).nftables) {
+        for (const [k, v] of o.map?.elem ?? []) {
+          const key = k.elem.val.concat;
+          const [hostIp, proto, hostPort] = key.length === 3 ? key : ['0.0.0.0', ...key];
+          ports.push({ proto: String(proto), hostIp: String(hostIp), hostPort: Number(hostPort), containerIp: String(v.concat[0]), containerPort: Number(v.concat[1]), packets: k.elem.counter?.packets ?? 0, bytes: k.elem.counter?.bytes ?? 0 });
+        }
+      }
+    }
+    return { present: text !== '', rules, ports };
   }
 
   async removeAll(): Promise<void> {

@@ -1,0 +1,113 @@
+/**
+ * Says an Explanation (core/explain.ts) in plain sentences, in the seed's terms, in English or
+ * Chinese (the seed's language). Pure: used by the CLI and by the web UI.
+ */
+import type { Explanation } from './explain';
+
+export type Lang = 'en' | 'zh';
+
+const T = {
+  en: {
+    head: (n: string, s: string, mode: string) => `Container ${n} (${s}): ${mode}.`,
+    modes: {
+      bridge: 'bridge mode, the default: its own network namespace, wired to the bridge by a veth pair',
+      network: 'on a user-defined network: its own network namespace, wired to that network\'s bridge by a veth pair',
+      host: 'host mode: no network namespace of its own, it uses the host\'s interfaces, addresses and ports',
+      none: 'none mode: its own network namespace with nothing configured but lo',
+      container: 'container mode: it joined the network namespace of another container',
+    },
+    notRunning: 'It is not running, so it has no network now.',
+    joined: (t: string) => `It uses the network namespace of container ${t}: same interfaces, addresses and ports; they talk over lo.`,
+    ns: (p: string) => `Network namespace: ${p}.`,
+    shared: (l: string[]) => `Shared with: ${l.join(', ')} (container mode).`,
+    ifaces: 'Interfaces:',
+    iface: (i: Explanation['interfaces'][number]) => `  ${i.name}: ${i.addresses.join(', ') || 'no address'}, MAC ${i.mac}, MTU ${i.mtu}, ${i.up ? 'up' : 'down'}${i.network ? `, on network ${i.network}` : ''}.`,
+    veth: (peer: string, br?: string) => br
+      ? `    One end of a veth pair: the other end, ${peer} on the host, is a port of the bridge ${br} (a cable plugged into a switch).`
+      : `    One end of a veth pair; the other end, ${peer}, is on the host but on no bridge.`,
+    routes: 'Routes:',
+    route: (r: Explanation['routes'][number]) => r.dst === 'default'
+      ? `  default via ${r.via} dev ${r.dev}: everything else goes to the gateway ${r.via}.`
+      : `  ${r.dst} dev ${r.dev}: reached directly on that link.`,
+    noRoute: '  none: it can reach nothing beyond its own interfaces.',
+    dns: (l: string[]) => `DNS: ${l.length ? l.join(', ') : 'none'} (from /etc/resolv.conf).`,
+    nat: 'NAT (nftables table ip ctrnet, what the seed shows with `iptables -t nat -vnL`):',
+    rule: (r: string) => `  ${r}`,
+    masq: '    (masquerade: traffic leaving by another interface takes the host\'s address)',
+    port: (p: Explanation['nat']['ports'][number]) => `  published ${p.hostIp}:${p.hostPort}/${p.proto} → ${p.target} (DNAT), ${p.packets} connection(s) so far.`,
+    overlay: (o: Explanation['overlays'][number]) => `Overlay ${o.network}: VXLAN device ${o.vxlan} (VNI ${o.vni}, UDP 4789).`,
+    peer: (mac: string, dst: string, ip?: string) => `  remote ${ip ?? '?'} (${mac}) is reached through host ${dst}.`,
+    noPeer: '  no remote containers yet.',
+    ok: 'Kernel and state agree.',
+    bad: '!! MISMATCH between the kernel and ctrnet\'s state (a bug, or someone changed it by hand):',
+  },
+  zh: {
+    head: (n: string, s: string, mode: string) => `容器 ${n}（${s}）：${mode}。`,
+    modes: {
+      bridge: 'bridge 桥接模式（默认）：拥有独立的 Network Namespace，通过 veth pair 连接到网桥',
+      network: '用户自定义网络：拥有独立的 Network Namespace，通过 veth pair 连接到该网络的网桥',
+      host: 'host 开放式模式：没有独立的 Network Namespace，直接使用宿主机的网卡、IP 和端口',
+      none: 'none 封闭式模式：拥有独立的 Network Namespace，但除 lo 外不做任何网络配置',
+      container: 'container 联合挂载式模式：与另一个容器共享同一个 Network Namespace',
+    },
+    notRunning: '容器未运行，目前没有网络。',
+    joined: (t: string) => `它使用容器 ${t} 的 Network Namespace：网卡、IP、端口范围都相同，两者通过 lo 网卡通信。`,
+    ns: (p: string) => `Network Namespace：${p}。`,
+    shared: (l: string[]) => `与以下容器共享：${l.join('、')}（container 模式）。`,
+    ifaces: '网卡：',
+    iface: (i: Explanation['interfaces'][number]) => `  ${i.name}：${i.addresses.join('、') || '无地址'}，MAC ${i.mac}，MTU ${i.mtu}，${i.up ? '已启用' : '未启用'}${i.network ? `，属于网络 ${i.network}` : ''}。`,
+    veth: (peer: string, br?: string) => br
+      ? `    这是 veth pair 的一端；另一端 ${peer} 在宿主机上，加入了网桥 ${br}（如同插在交换机上的网线）。`
+      : `    这是 veth pair 的一端；另一端 ${peer} 在宿主机上，但没有加入任何网桥。`,
+    routes: '路由：',
+    route: (r: Explanation['routes'][number]) => r.dst === 'default'
+      ? `  default via ${r.via} dev ${r.dev}：其余流量都发往网关 ${r.via}。`
+      : `  ${r.dst} dev ${r.dev}：该网段直接二层可达。`,
+    noRoute: '  无：只能访问自己的网卡。',
+    dns: (l: string[]) => `DNS：${l.length ? l.join('、') : '无'}（来自 /etc/resolv.conf）。`,
+    nat: 'NAT（nftables 表 ip ctrnet，相当于原文中的 `iptables -t nat -vnL`）：',
+    rule: (r: string) => `  ${r}`,
+    masq: '    （MASQUERADE：从其他网卡出去的流量使用宿主机的地址）',
+    port: (p: Explanation['nat']['ports'][number]) => `  端口映射 ${p.hostIp}:${p.hostPort}/${p.proto} → ${p.target}（DNAT），已有 ${p.packets} 个连接。`,
+    overlay: (o: Explanation['overlays'][number]) => `Overlay 网络 ${o.network}：VXLAN 设备 ${o.vxlan}（VNI ${o.vni}，UDP 4789）。`,
+    peer: (mac: string, dst: string, ip?: string) => `  远端容器 ${ip ?? '?'}（${mac}）经由主机 ${dst} 到达。`,
+    noPeer: '  暂无远端容器。',
+    ok: '内核状态与 ctrnet 记录一致。',
+    bad: '!! 内核与 ctrnet 记录不一致（程序错误，或有人手动修改过）：',
+  },
+};
+
+export function sayExplanation(x: Explanation, lang: Lang = 'en'): string {
+  const t = T[lang];
+  const out: string[] = [t.head(x.container.name, x.container.status, t.modes[x.mode])];
+  if (x.container.status !== 'running') return [...out, t.notRunning].join('\n') + '\n';
+  if (x.joinedTo) out.push(t.joined(x.joinedTo));
+  if (x.namespace) {
+    out.push(t.ns(x.namespace.path));
+    if (x.namespace.sharedWith.length) out.push(t.shared(x.namespace.sharedWith));
+  }
+  if (x.interfaces.length) {
+    out.push(t.ifaces);
+    for (const i of x.interfaces) {
+      out.push(t.iface(i));
+      if (i.hostPeer) out.push(t.veth(i.hostPeer.name, i.hostPeer.bridge));
+    }
+  }
+  if (x.mode !== 'host') {
+    out.push(t.routes, ...(x.routes.length ? x.routes.map(t.route) : [t.noRoute]));
+  }
+  out.push(t.dns(x.dns));
+  if (x.nat.rules.length || x.nat.ports.length) {
+    out.push(t.nat);
+    for (const r of x.nat.rules) out.push(t.rule(r));
+    if (x.nat.rules.some((r) => r.includes('masquerade'))) out.push(t.masq);
+    for (const p of x.nat.ports) out.push(t.port(p));
+  }
+  for (const o of x.overlays) {
+    out.push(t.overlay(o));
+    const peers = o.fdb.map((f) => t.peer(f.mac, f.dst, o.neighbours.find((n) => n.mac === f.mac)?.ip));
+    out.push(...(peers.length ? peers : [t.noPeer]));
+  }
+  if (x.mode !== 'host') out.push(...(x.mismatches.length ? [t.bad, ...x.mismatches.map((m) => `   - ${m}`)] : [t.ok]));
+  return out.join('\n') + '\n';
+}

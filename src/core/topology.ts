@@ -1,0 +1,200 @@
+/**
+ * The topology of one host as a plain JSON model, for `ctrnet topology` and the web UI: networks
+ * with their bridges and the bridge ports the kernel reports, containers with their interfaces,
+ * published ports and network mode, namespaces shared through container mode, and for overlay
+ * networks the other hosts they reach (from the overlay control plane's peer cache).
+ *
+ * Desired state comes from the store; "what is on the bridge" comes from the kernel's link list, so
+ * a veth missing from its bridge, or a port nobody claims, shows up as such instead of being
+ * assumed away.
+ *
+ * Limitations: one `ip -d link show` per call (no caching); remote hosts are as fresh as the
+ * peer cache (etcd watch), and empty without a cluster store.
+ */
+import os from 'node:os';
+import { Engine } from './engine';
+import { ContainerSpec } from './container-spec';
+import { OPT_ICC } from './networks';
+import { OPT_VNI } from './overlay';
+import { vxlanName } from './names';
+import { attachments, modeOf } from './sandbox';
+import { Kernel, LinkInfo } from '../kernel/kernel';
+import { ContainerStatus } from '../state/store';
+
+export interface TopoBridgePort {
+  /** the link's name, as the kernel reports it */
+  name: string;
+  kind?: string;
+  up: boolean;
+  /** the container whose endpoint this is (host end of its veth), if any */
+  containerId?: string;
+}
+
+export interface TopoRemoteHost {
+  /** the host's advertise address */
+  address: string;
+  containers: { id: string; name: string; ip: string; mac: string }[];
+}
+
+export interface TopoNetwork {
+  id: string;
+  name: string;
+  /** bridge | overlay | host | null */
+  driver: string;
+  subnet?: string;
+  gateway?: string;
+  internal: boolean;
+  /** false when members cannot talk to each other (enable_icc=false) */
+  icc: boolean;
+  /** the Linux bridge (bridge and overlay networks) */
+  bridge?: string;
+  /** whether the kernel has that bridge, and whether it is up */
+  bridgePresent: boolean;
+  bridgeUp: boolean;
+  /** links enslaved to the bridge, as the kernel sees them */
+  ports: TopoBridgePort[];
+  /** overlay only */
+  vni?: number;
+  vxlan?: string;
+  remoteHosts: TopoRemoteHost[];
+}
+
+export interface TopoInterface {
+  /** name inside the container (eth0, eth1, …) */
+  name: string;
+  ip: string;
+  prefixLen?: number;
+  mac: string;
+  networkId: string;
+  networkName: string;
+  /** host end of the veth pair */
+  hostIf: string;
+  /** whether the kernel has the host end on the network's bridge */
+  onBridge: boolean;
+}
+
+export interface TopoPort {
+  proto: string;
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export interface TopoContainer {
+  id: string;
+  name: string;
+  image: string;
+  status: ContainerStatus;
+  /** network: own namespace on networks; host; none; container: another container's namespace */
+  mode: 'network' | 'host' | 'none' | 'container';
+  /** the networks it is configured for, primary first (ids; stopped containers keep them) */
+  networks: string[];
+  /** container mode: the container named in --network container:X */
+  joins?: string;
+  /** container mode: the container that owns the namespace (the end of a chain) */
+  netnsOwner?: string;
+  interfaces: TopoInterface[];
+  ports: TopoPort[];
+}
+
+export interface Topology {
+  host: { name: string; version: string; advertise?: string };
+  /** ISO time the model was built */
+  generated: string;
+  networks: TopoNetwork[];
+  containers: TopoContainer[];
+}
+
+/** Builds the model from the store and the kernel's link list (in the daemon's namespace). */
+export async function buildTopology(e: Engine, kernel: Kernel): Promise<Topology> {
+  const store = e.store;
+  const links = await kernel.linkList();
+  const byName = new Map<string, LinkInfo>(links.map((l) => [l.name, l]));
+  const endpoints = store.endpoints();
+  const containerOfHostIf = new Map(endpoints.map((ep) => [ep.host_if, ep.container_id]));
+  const overlay = e.networks.overlayNames();
+  const advertise = overlay?.cluster.advertise;
+
+  const networks: TopoNetwork[] = store.networks().map((n) => {
+    const opts = JSON.parse(n.options) as Record<string, string>;
+    const br = n.bridge ? byName.get(n.bridge) : undefined;
+    const ports = n.bridge
+      ? links.filter((l) => l.master === n.bridge).map((l) => ({ name: l.name, kind: l.kind, up: l.up, ...(containerOfHostIf.has(l.name) ? { containerId: containerOfHostIf.get(l.name) } : {}) }))
+      : [];
+    const net: TopoNetwork = {
+      id: n.id, name: n.name, driver: n.driver, internal: n.internal === 1, icc: opts[OPT_ICC] !== 'false',
+      bridgePresent: !!br, bridgeUp: !!br?.up, ports, remoteHosts: [],
+      ...(n.subnet ? { subnet: n.subnet } : {}),
+      ...(n.gateway ? { gateway: n.gateway } : {}),
+      ...(n.bridge ? { bridge: n.bridge } : {}),
+    };
+    if (n.driver === 'overlay') {
+      net.vni = Number(opts[OPT_VNI]);
+      net.vxlan = vxlanName(n.id);
+      const hosts = new Map<string, TopoRemoteHost>();
+      for (const p of overlay?.peersOf(n.id) ?? []) {
+        if (p.host === advertise) continue;
+        if (!hosts.has(p.host)) hosts.set(p.host, { address: p.host, containers: [] });
+        hosts.get(p.host)!.containers.push({ id: p.containerId, name: p.name, ip: p.ip, mac: p.mac });
+      }
+      net.remoteHosts = [...hosts.values()].sort((a, b) => a.address.localeCompare(b.address));
+      for (const h of net.remoteHosts) h.containers.sort((a, b) => a.name.localeCompare(b.name));
+    }
+    return net;
+  });
+  const netById = new Map(networks.map((n) => [n.id, n]));
+  const netByName = new Map(networks.map((n) => [n.name, n]));
+
+  const rows = store.containers();
+  const specs = new Map(rows.map((c) => [c.id, JSON.parse(c.spec) as ContainerSpec]));
+  const owner = (id: string): string => {
+    // Follows container:X chains to the container that owns the namespace; a cycle cannot be
+    // created (the target must exist first), the bound is only a guard against bad records.
+    let cur = id;
+    for (let i = 0; i < rows.length; i++) {
+      const m = modeOf(specs.get(cur)?.networkMode ?? 'none');
+      if (m.kind !== 'container') return cur;
+      cur = m.target;
+    }
+    return cur;
+  };
+  const ports = store.ports();
+
+  const containers: TopoContainer[] = rows
+    .map((c): TopoContainer => {
+      const spec = specs.get(c.id)!;
+      const mode = modeOf(spec.networkMode);
+      const ifaces = endpoints
+        .filter((ep) => ep.container_id === c.id)
+        .sort((a, b) => ifIndex(a.if_name) - ifIndex(b.if_name))
+        .map((ep): TopoInterface => {
+          const net = netById.get(ep.network_id);
+          const prefix = net?.subnet ? Number(net.subnet.split('/')[1]) : undefined;
+          return {
+            name: ep.if_name, ip: ep.ip, mac: ep.mac, networkId: ep.network_id, networkName: net?.name ?? ep.network_id.slice(0, 12), hostIf: ep.host_if,
+            onBridge: !!net?.bridge && byName.get(ep.host_if)?.master === net.bridge,
+            ...(prefix !== undefined ? { prefixLen: prefix } : {}),
+          };
+        });
+      // Configured networks first (they survive a stop), then any the sandbox added (the gateway bridge).
+      const configured = attachments(spec).map((name) => netByName.get(name)?.id).filter((id): id is string => !!id);
+      const nets = [...new Set([...configured, ...ifaces.map((i) => i.networkId)])];
+      const base = {
+        id: c.id, name: c.name, image: c.image, status: c.status, networks: nets, interfaces: ifaces,
+        ports: ports.filter((p) => p.container_id === c.id).map((p) => ({ proto: p.proto, hostIp: p.host_ip, hostPort: p.host_port, containerIp: p.container_ip, containerPort: p.container_port })),
+      };
+      if (mode.kind === 'container') return { ...base, mode: 'container', joins: mode.target, netnsOwner: owner(c.id) };
+      return { ...base, mode: mode.kind };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+
+  return {
+    host: { name: os.hostname(), version: e.info.version, ...(advertise ? { advertise } : {}) },
+    generated: new Date().toISOString(),
+    networks,
+    containers,
+  };
+}
+
+const ifIndex = (name: string): number => Number(/\d+$/.exec(name)?.[0] ?? 0);
