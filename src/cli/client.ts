@@ -15,6 +15,20 @@ export class ApiError extends Error {
   }
 }
 
+/** The daemon's error answer: {"message": …}, or its raw text. */
+async function apiError(res: http.IncomingMessage): Promise<ApiError> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString();
+  let msg = text;
+  try {
+    msg = (JSON.parse(text) as { message: string }).message;
+  } catch {
+    // not JSON: the text itself is the message
+  }
+  return new ApiError(res.statusCode ?? 500, msg);
+}
+
 export class Client {
   constructor(readonly socketPath: string) {}
 
@@ -60,18 +74,7 @@ export class Client {
       req.on('error', (e: NodeJS.ErrnoException) => reject(this.connError(e)));
       req.on('response', (res) => {
         if ((res.statusCode ?? 500) < 400) return resolve(res);
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let msg = text;
-          try {
-            msg = (JSON.parse(text) as { message: string }).message;
-          } catch {
-            // not JSON: the text itself is the message
-          }
-          reject(new ApiError(res.statusCode!, msg));
-        });
+        apiError(res).then(reject, reject);
       });
     });
   }
@@ -85,20 +88,8 @@ export class Client {
         if (head.length) socket.unshift(head);
         resolve(socket);
       });
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let msg = text;
-          try {
-            msg = (JSON.parse(text) as { message: string }).message;
-          } catch {
-            // not JSON: the text itself is the message
-          }
-          reject(new ApiError(res.statusCode ?? 500, msg));
-        });
-      });
+      // Any answer but 101 is an error.
+      req.on('response', (res) => apiError(res).then(reject, reject));
     });
   }
 
