@@ -16,6 +16,7 @@ import { FrameReader, frame, STREAM_EXIT, STREAM_SYSTEMERR } from '../core/frame
 import { containerInspect, containerSummary, createRequest, networkCreateRequest, networkJson } from './dto';
 import { httpError } from './http-errors';
 import { explain } from '../core/explain';
+import { buildTopology } from '../core/topology';
 
 export const API_VERSION = '1.41';
 const MIN_API_VERSION = '1.12';
@@ -225,6 +226,8 @@ export function createApi(e: Engine): http.Server {
 
   // ctrnet's own: what gives a container its network, read from the kernel.
   route('GET', '/ctrnet/containers/{id}/explain', async ({ params }) => explain(e, e.kernel, params[0]));
+  // ctrnet's own: the host's topology (networks, bridge ports, containers, ports, overlay peers).
+  route('GET', '/ctrnet/topology', async () => buildTopology(e, e.kernel));
 
   hijack('/containers/{id}/attach', async ({ params, q, upgrade }) => {
     ctrs.get(params[0]);
@@ -264,7 +267,12 @@ export function createApi(e: Engine): http.Server {
     e.events.emit('network', 'remove', row.id);
     res.statusCode = 204;
   });
-  route('POST', '/networks/prune', async () => ({ NetworksDeleted: await e.networks.prune() }));
+  route('POST', '/networks/prune', async () => {
+    const before = e.networks.list();
+    const deleted = await e.networks.prune();
+    for (const n of before.filter((r) => deleted.includes(r.name))) e.events.emit('network', 'remove', n.id);
+    return { NetworksDeleted: deleted };
+  });
   route('POST', '/networks/{id}/connect', async ({ params, body }) => {
     const b = await body();
     const ep = (b.EndpointConfig ?? {}) as Record<string, unknown>;

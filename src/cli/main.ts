@@ -9,6 +9,7 @@ import { FrameReader, STREAM_STDERR, STREAM_SYSTEMERR } from '../core/frames';
 import { parsePortSpec } from '../core/ports';
 import { humanDuration } from '../core/duration';
 import { explainCommand } from './explain';
+import { topologyCommand } from './topology';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -42,6 +43,7 @@ Networks:
                  [--label K=V] [-o com.docker.network.bridge.name=NAME]
                  [-o com.docker.network.bridge.enable_icc=false] [-o com.docker.network.driver.mtu=N] NAME
   network ls | inspect NAME... | rm NAME... | prune
+  topology [--format text|json|dot|svg] [--width PX]   the host's picture: bridges, ports, containers
   network connect [--ip IP] [--alias A] NET CONTAINER | network disconnect [-f] NET CONTAINER
   rename CONTAINER NEW_NAME
 Daemon:
@@ -418,6 +420,8 @@ async function main2(argv: string[]): Promise<number> {
     }
     case 'explain':
       return explainCommand(c, rest);
+    case 'topology':
+      return topologyCommand(c, rest);
     case 'rename': {
       const p = parseArgs(rest, {});
       if (p.args.length !== 2) throw new UsageError('"rename" requires 2 arguments: ctrnet rename CONTAINER NEW_NAME');

@@ -114,10 +114,14 @@ export class Overlay {
     this.peers.get(p.networkId)!.set(p.ip, p);
   }
 
+  /** Called when a network's remote endpoints changed (live views). */
+  onPeersChanged: (networkId: string) => void = () => {};
+
   private onPeer(e: PeerEvent): void {
     if (e.type === 'put') this.cache(e.peer);
     else this.peers.get(e.networkId)?.delete(e.ip);
     const id = e.type === 'put' ? e.peer.networkId : e.networkId;
+    this.onPeersChanged(id);
     void this.program(id).catch((err) => this.log(`programming overlay ${id}: ${describe(err)}`));
   }
 

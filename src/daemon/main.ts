@@ -5,6 +5,8 @@
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createApi } from '../api/server';
+import { parseUiAddr, startUi } from '../ui/server';
+import { explainText } from '../core/explain';
 import { Containers } from '../core/containers';
 import { describe } from '../core/errors';
 import { Paths, paths } from '../core/names';
@@ -51,6 +53,8 @@ export interface DaemonOptions {
   advertiseAddr?: string;
   /** seconds before a dead host's keys vanish from the cluster store */
   clusterTtl: number;
+  /** IP:PORT of the web UI (--ui); no web UI without it */
+  ui?: string;
 }
 
 const USAGE = `Usage: ctrnetd [OPTIONS]
@@ -73,6 +77,7 @@ Options:
       --advertise-addr IP this host's address for VXLAN traffic (needed with --cluster-store)
       --cluster-lease-ttl N
                           seconds before a dead host's endpoints vanish from the others (default 15)
+      --ui IP:PORT        serve the live topology page there, e.g. 127.0.0.1:7777 (default: no web UI)
 `;
 
 export function parseFlags(argv: string[]): DaemonOptions {
@@ -125,6 +130,12 @@ export function parseFlags(argv: string[]): DaemonOptions {
         const v = next();
         o.clusterTtl = Number(v);
         if (!Number.isInteger(o.clusterTtl) || o.clusterTtl < 2) throw new Error(`--cluster-lease-ttl ${v}: give whole seconds, at least 2`);
+        break;
+      }
+      case '--ui': {
+        const v = next();
+        parseUiAddr(v);
+        o.ui = v;
         break;
       }
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough
@@ -184,6 +195,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
     containers.on(from, (id: string) => events.emit('container', action, id));
   }
+  if (overlay) overlay.onPeersChanged = (id) => events.emit('network', 'peers', id);
   const engine = { store, containers, networks, sandboxes, images, events, firewall, kernel, info: { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() } };
   const server = createApi(engine);
   await unlink(o.socket).catch((e: NodeJS.ErrnoException) => {
@@ -195,8 +207,14 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   });
   await chmod(o.socket, 0o660);
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
+  let ui: { close(): Promise<void> } | undefined;
+  if (o.ui) {
+    ui = await startUi(engine, kernel, o.ui, (id, lang) => explainText(engine, kernel, id, lang === 'zh' ? 'zh' : 'en'));
+    log(`web UI on http://${o.ui}/`);
+  }
 
   return async () => {
+    await ui?.close();
     containers.close();
     resolver.closeAll();
     await overlay?.close();

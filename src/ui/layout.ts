@@ -32,6 +32,8 @@ export interface LaneLayout extends Rect {
   buses: { y: number; x1: number; x2: number }[];
   /** y where the rows start (below the header) */
   bodyY: number;
+  /** nothing to draw in it: no container, device or remote host */
+  empty: boolean;
 }
 
 export interface Stub {
@@ -93,7 +95,7 @@ interface Unit {
 }
 
 /** The network lanes in drawing order: the default bridge, user networks, overlays, then the gateway bridge. */
-function laneNetworks(t: Topology): TopoNetwork[] {
+export function laneNetworks(t: Topology): TopoNetwork[] {
   const rank = (n: TopoNetwork) => (n.name === 'bridge' ? 0 : n.driver === 'bridge' && n.name !== 'ctrnet_gwbridge' ? 1 : n.driver === 'overlay' ? 2 : 3);
   return t.networks.filter((n) => n.driver === 'bridge' || n.driver === 'overlay').sort((a, b) => rank(a) - rank(b));
 }
@@ -127,9 +129,9 @@ export function layout(t: Topology, width = 1400): Layout {
   };
 
   const lanes: { key: string; kind: LaneLayout['kind']; network?: TopoNetwork; color: string; units: Unit[] }[] = [];
+  const claimed = new Set(t.containers.flatMap((c) => c.interfaces.map((f) => f.hostIf)));
   laneNetworks(t).forEach((n, i) => {
     const units: Unit[] = [];
-    const claimed = new Set(t.containers.flatMap((c) => c.interfaces.map((f) => f.hostIf)));
     // The VXLAN device and ports nobody claims (left over, or added by hand) are shown as devices.
     for (const p of n.ports) if (!claimed.has(p.name)) units.push({ boxes: [{ kind: 'device', port: p }], stub: { label: p.name, state: p.up ? (p.kind === 'vxlan' ? 'tunnel' : 'ok') : 'down' } });
     for (const c of owners) if (c.mode === 'network' && c.networks.includes(n.id)) units.push(unitOf(c, n));
@@ -142,6 +144,9 @@ export function layout(t: Topology, width = 1400): Layout {
   if (hostUnits.length) lanes.push({ key: 'host', kind: 'host', color: HOST_COLOR, units: hostUnits });
   if (noneUnits.length) lanes.push({ key: 'none', kind: 'none', color: NONE_COLOR, units: noneUnits });
 
+  // A unit is never split: a namespace shared by many containers widens the picture instead.
+  const widest = Math.max(0, ...lanes.flatMap((l) => l.units.map((u) => u.boxes.length * BOX_W + (u.boxes.length - 1) * INNER)));
+  width = Math.max(width, widest + 2 * MARGIN + LANE_PAD_LEFT + LANE_PAD_RIGHT);
   const out: Layout = { width, height: 0, lanes: [], boxes: [], frames: [] };
   let y = MARGIN + TITLE_H;
   const laneX = MARGIN;
@@ -150,13 +155,14 @@ export function layout(t: Topology, width = 1400): Layout {
   const right = laneX + laneW - LANE_PAD_RIGHT;
   for (const lane of lanes) {
     const hasBus = lane.kind === 'network';
-    const ll: LaneLayout = { key: lane.key, kind: lane.kind, color: lane.color, x: laneX, y, w: laneW, h: 0, buses: [], bodyY: y + LANE_HEADER, ...(lane.network ? { network: lane.network } : {}) };
+    const ll: LaneLayout = { key: lane.key, kind: lane.kind, color: lane.color, x: laneX, y, w: laneW, h: 0, buses: [], bodyY: y + LANE_HEADER, empty: lane.units.length === 0, ...(lane.network ? { network: lane.network } : {}) };
     if (hasBus) ll.spineX = laneX + 14;
     let rowTop = ll.bodyY;
     let cx = left;
     let rowEnd = left;
     let rows = 0;
-    const rowH = (hasBus ? STUB : 0) + BOX_H + ROW_GAP;
+    // Lanes without a bus keep the edge zone too: a shared-namespace frame puts its label there.
+    const rowH = STUB + BOX_H + ROW_GAP;
     const closeRow = () => {
       if (hasBus) ll.buses.push({ y: rowTop, x1: ll.spineX!, x2: rowEnd });
       rows++;
@@ -167,13 +173,13 @@ export function layout(t: Topology, width = 1400): Layout {
     for (const u of lane.units) {
       const w = u.boxes.length * BOX_W + (u.boxes.length - 1) * INNER;
       if (cx > left && cx + w > right) closeRow();
-      const by = rowTop + (hasBus ? STUB : 0);
+      const by = rowTop + STUB;
       u.boxes.forEach((b, i) => {
         const box = { ...b, lane: lane.key, x: cx + i * (BOX_W + INNER), y: by, w: BOX_W, h: BOX_H } as BoxLayout;
         if (i === 0 && u.stub && hasBus) box.stub = { ...u.stub, x: box.x + 22, y1: rowTop, y2: by };
         out.boxes.push(box);
       });
-      if (u.frameOwner) out.frames.push({ lane: lane.key, ownerId: u.frameOwner, x: cx - 5, y: by - 5, w: w + 10, h: BOX_H + 10 });
+      if (u.frameOwner) out.frames.push({ lane: lane.key, ownerId: u.frameOwner, x: cx - 4, y: by - 4, w: w + 8, h: BOX_H + 8 });
       rowEnd = cx + 22;
       cx += w + GAP + (u.frameOwner ? 6 : 0);
     }
