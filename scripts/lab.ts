@@ -155,6 +155,11 @@ export class LabHost {
       .filter((m) => m && (m.startsWith(this.dir + '/') || m.startsWith(this.execRoot + '/')));
     for (const m of mounts.reverse()) await sh(['umount', '-l', m]);
     await sh(['ip', 'netns', 'del', this.ns]);
+    // `ip netns add` bind-mounts /run/netns on itself the first time; when the last namespace is
+    // gone, undo that too, so a machine is left as it was found.
+    if (spawnSync('ip', ['netns', 'list']).stdout.toString().trim() === '' && readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === '/run/netns')) {
+      await sh(['umount', '/run/netns']);
+    }
     rmSync(this.execRoot, { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }

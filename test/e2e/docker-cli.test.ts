@@ -61,6 +61,7 @@ describe('docker CLI against ctrnetd', () => {
     const img = await docker(['run', '--rm', 'nosuchimage']);
     assert.equal(img.code, 125);
     assert.match(img.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+    assert.match(img.stderr, /No such image: nosuchimage:latest/);
     assert.match(img.stderr, /no registry/);
     const cmd = await docker(['run', '--rm', '--name', 'nocmd', 'busybox', 'nosuchcmd'], { timeoutMs: 20_000 });
     assert.equal(cmd.code, 127, cmd.stderr);

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LabEtcd, LabHost, plugIntoSwitch } from '../../scripts/lab';
+import { LabEtcd, LabHost, plugIntoSwitch, sh } from '../../scripts/lab';
 import { assertNoLeftovers, PAGE, until, wget } from './_util';
 
 let sw: LabHost;
@@ -76,6 +76,16 @@ describe('overlay networks', () => {
     assert.match(ex, /Overlay ov1: VXLAN device vx-[0-9a-f]{12} \(VNI \d+, UDP 4789\)/);
     assert.match(ex, /remote 10\.0\.9\.\d+ \(02:42:0a:00:09:\w\w\) is reached through host 10\.220\.0\.3/);
     assert.ok(after - before > 1_048_576, `the 1 MiB crossed the switch as VXLAN (${before} → ${after} bytes)`);
+  });
+
+  it('the docker CLI uses the overlay like any network', async () => {
+    const [, , h3] = hosts;
+    const env = { ...process.env, DOCKER_HOST: `unix://${h3.socket}`, DOCKER_CONFIG: `${h3.dir}/docker-config` };
+    const ls = await sh(['docker', 'network', 'ls'], { env });
+    assert.match(ls.stdout, /ov1\s+overlay\s+swarm/);
+    const r = await sh(['docker', 'run', '--rm', '--network', 'ov1', 'busybox', 'wget', '-qO-', 'http://a/'], { env, timeoutMs: 30_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, PAGE);
   });
 
   it('containers get a way out and published ports through the gateway bridge', async () => {
