@@ -202,7 +202,6 @@ async function run(c: Client, argv: string[], startIt: boolean): Promise<number>
   const p = parseArgs(argv, RUN_FLAGS, false);
   const { name, body } = createBody(p);
   const detach = !startIt || bool(p, 'detach');
-  if (bool(p, 'rm') && bool(p, 'detach') === false && !startIt) void 0;
   let id: string;
   try {
     const q = name ? `?name=${encodeURIComponent(name)}` : '';

@@ -48,6 +48,8 @@ interface PendingAttach {
   flags: StreamFlags;
   buffered: Buffer[];
   ended: boolean;
+  /** stops buffering (the shim takes over) */
+  detach?: () => void;
 }
 
 /** Thrown when an operation has nothing to do (start of a running container): HTTP 304. */
@@ -474,7 +476,7 @@ export class Containers extends EventEmitter {
       if (list?.length) this.pending.set(c.id, list);
       else this.pending.delete(c.id);
     });
-    (a as PendingAttach & { detach?: () => void }).detach = () => {
+    a.detach = () => {
       client.off('data', onData);
       client.off('end', onEnd);
     };
@@ -483,7 +485,7 @@ export class Containers extends EventEmitter {
   }
 
   private async connectAttach(dir: string, a: PendingAttach, tty: boolean, openStdin: boolean): Promise<void> {
-    (a as PendingAttach & { detach?: () => void }).detach?.();
+    a.detach?.();
     const withStdin = a.flags.stdin && openStdin;
     const sock = await connectShim(dir, withStdin ? 'A' : 'O');
     pipeStreams(sock, a.client, tty, a.flags, withStdin);
@@ -576,11 +578,10 @@ export class Containers extends EventEmitter {
   }
 
   async execResize(id: string, rows: number, cols: number): Promise<void> {
-    const e = this.exec(id);
+    this.exec(id); // 404 for an unknown exec
     await resizeShim(this.runtime.shimDir(id), rows, cols).catch(() => {
       throw new EngineError('CONTAINER_NOT_RUNNING', `exec ${id} is not running`);
     });
-    void e;
   }
 
   // ---------------------------------------------------------------- restore
