@@ -107,7 +107,7 @@ export function createApi(e: Engine): http.Server {
   // containers
   route('GET', '/containers/json', async ({ q }) => {
     const all = bool(q, 'all');
-    const filters = q.get('filters') ? (JSON.parse(q.get('filters')!) as Record<string, string[] | Record<string, boolean>>) : {};
+    const filters = parseFilters(q.get('filters'));
     const names = filterValues(filters.name);
     const ids = filterValues(filters.id);
     const status = filterValues(filters.status);
@@ -301,7 +301,7 @@ export function createApi(e: Engine): http.Server {
     })),
   );
   route('GET', '/images/{name}/json', async ({ params }) => {
-    const i = e.images.get(decodeURIComponent(params[0]));
+    const i = e.images.get(params[0]);
     return { Id: i.id, RepoTags: i.tags, RepoDigests: [], Parent: '', Comment: 'imported', Created: i.created, Os: 'linux', Architecture: archName(), Size: i.size, VirtualSize: i.size, Config: { Cmd: null, Env: null }, RootFS: { Type: 'layers', Layers: [] } };
   });
   route('POST', '/images/create', async ({ q, req, res }) => {
@@ -316,11 +316,11 @@ export function createApi(e: Engine): http.Server {
     return { status: img.id };
   });
   route('POST', '/images/{name}/tag', async ({ params, q, res }) => {
-    e.images.tag(decodeURIComponent(params[0]), `${q.get('repo')}${q.get('tag') ? `:${q.get('tag')}` : ''}`);
+    e.images.tag(params[0], `${q.get('repo')}${q.get('tag') ? `:${q.get('tag')}` : ''}`);
     res.statusCode = 201;
   });
   route('DELETE', '/images/{name}', async ({ params, q }) =>
-    e.images.remove(decodeURIComponent(params[0]), (id) => ctrs.list().filter((c) => c.image_id === id).map((c) => c.id), bool(q, 'force')),
+    e.images.remove(params[0], (id) => ctrs.list().filter((c) => c.image_id === id).map((c) => c.id), bool(q, 'force')),
   );
 
   const server = http.createServer((req, res) => {
@@ -332,13 +332,13 @@ export function createApi(e: Engine): http.Server {
     res.setHeader('Ostype', 'linux');
     res.setHeader('Docker-Experimental', 'false');
     res.setHeader('Server', `ctrnet/${e.info.version} (linux)`);
-    const url = new URL(req.url ?? '/', 'http://ctrnet');
+    const url = requestUrl(req);
     const path = url.pathname.replace(/^\/v\d+\.\d+/, '');
     try {
       for (const [method, re, h] of routes) {
         const m = re.exec(path);
         if (!m || method !== req.method) continue;
-        const out = await h({ req, res, q: url.searchParams, params: m.slice(1).map(decodeURIComponent), body: () => readJson(req) });
+        const out = await h({ req, res, q: url.searchParams, params: m.slice(1).map(decodePart), body: () => readJson(req) });
         if (res.writableEnded || res.headersSent) return;
         if (out === undefined) {
           res.end();
@@ -371,7 +371,7 @@ export function createApi(e: Engine): http.Server {
 
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://ctrnet');
+      const url = requestUrl(req);
       const path = url.pathname.replace(/^\/v\d+\.\d+/, '');
       let upgraded = false;
       try {
@@ -381,7 +381,7 @@ export function createApi(e: Engine): http.Server {
         await found[1]({
           req,
           q: url.searchParams,
-          params: found[0]!.slice(1).map(decodeURIComponent),
+          params: found[0]!.slice(1).map(decodePart),
           body,
           upgrade: () => {
             upgraded = true;
@@ -401,6 +401,43 @@ export function createApi(e: Engine): http.Server {
     })();
   });
   return server;
+}
+
+/**
+ * The request's URL. Prefixed rather than resolved against a base: a path such as "//x" would
+ * otherwise read as a host name (and an invalid one throws).
+ */
+function requestUrl(req: http.IncomingMessage): URL {
+  try {
+    return new URL(`http://ctrnet${req.url?.startsWith('/') ? req.url : `/${req.url ?? ''}`}`);
+  } catch {
+    return new URL('http://ctrnet/invalid-url');
+  }
+}
+
+/** Docker's `filters` query: JSON of name → values (a list, or a map to true). */
+function parseFilters(raw: string | null): Record<string, string[] | Record<string, boolean>> {
+  if (!raw) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw new EngineError('INVALID_PARAMETER', `invalid filters: ${(e as Error).message}`, { hint: 'filters are JSON, e.g. {"name":["web"]}' });
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new EngineError('INVALID_PARAMETER', 'invalid filters: not a JSON object', { hint: 'e.g. {"name":["web"]}' });
+  for (const [k, x] of Object.entries(v)) {
+    const ok = (Array.isArray(x) && x.every((i) => typeof i === 'string')) || (typeof x === 'object' && x !== null && !Array.isArray(x));
+    if (!ok) throw new EngineError('INVALID_PARAMETER', `invalid filter "${k}": give a list of strings`);
+  }
+  return v as Record<string, string[] | Record<string, boolean>>;
+}
+
+function decodePart(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new EngineError('INVALID_PARAMETER', `malformed escape in the path: "${s}"`, { hint: 'escape "%" as %25' });
+  }
 }
 
 function filterValues(v: string[] | Record<string, boolean> | undefined): string[] {

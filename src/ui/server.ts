@@ -75,7 +75,12 @@ export async function startUi(e: Engine, kernel: Kernel, addr: string, explain: 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     if (isLoopback(host) && !allowedHosts.has(req.headers.host ?? '')) return send(res, 421, 'text/plain', 'unexpected Host header\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n');
-    const url = new URL(req.url ?? '/', 'http://ui');
+    let url: URL;
+    try {
+      url = new URL(`http://ui${req.url?.startsWith('/') ? req.url : '/'}`);
+    } catch {
+      url = new URL('http://ui/invalid-url');
+    }
     const file = files.get(url.pathname === '/index.html' ? '/' : url.pathname);
     if (file) {
       res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
