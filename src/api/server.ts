@@ -224,6 +224,11 @@ export function createApi(e: Engine): http.Server {
     };
   });
 
+  // ctrnet's own: re-apply the firewall rules now (they are also restored on their own when removed).
+  route('POST', '/ctrnet/system/reload', async () => {
+    await e.firewall.reapply();
+    return { Reloaded: ['nftables'] };
+  });
   // ctrnet's own: what gives a container its network, read from the kernel.
   route('GET', '/ctrnet/containers/{id}/explain', async ({ params }) => explain(e, e.kernel, params[0]));
   // ctrnet's own: the host's topology (networks, bridge ports, containers, ports, overlay peers).

@@ -47,7 +47,7 @@ Networks:
   network connect [--ip IP] [--alias A] NET CONTAINER | network disconnect [-f] NET CONTAINER
   rename CONTAINER NEW_NAME
 Daemon:
-  version, info
+  version, info, system reload (re-apply the firewall rules)
 
 run/create options: -d, --rm, -i, -t, --name NAME, -e K=V, -w DIR, -h/--hostname NAME,
   -p [IP:][HOST_PORT:]CTR_PORT[/tcp|udp], --network bridge|host|none|container:NAME|NET,
@@ -419,6 +419,12 @@ async function main2(argv: string[]): Promise<number> {
     }
     case 'explain':
       return explainCommand(c, rest);
+    case 'system': {
+      if (rest[0] !== 'reload') throw new UsageError('unknown system command: use `ctrnet system reload`');
+      await c.call('POST', '/ctrnet/system/reload');
+      out('reloaded: nftables rules re-applied');
+      return 0;
+    }
     case 'topology':
       return topologyCommand(c, rest);
     case 'rename': {

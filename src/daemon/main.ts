@@ -188,6 +188,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   if (overlay) await overlay.start();
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
   await networks.restoreResolvers();
+  const unwatch = firewall.watch(log);
   if (overlay) await overlay.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
 
@@ -216,6 +217,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   return async () => {
     await ui?.close();
     containers.close();
+    unwatch();
     resolver.closeAll();
     await overlay?.close();
     server.close();

@@ -46,6 +46,8 @@ export interface Firewall {
   newNetwork(cfg: NetworkFirewallConfig): Promise<NetworkFirewall>;
   /** Re-applies the whole desired state: at start, and when someone removed our rules. */
   reapply(): Promise<void>;
+  /** Restores our rules whenever someone else removes them; returns the stop function. */
+  watch(log: (m: string) => void): () => void;
   /** Removes everything of ours from the kernel (used when the last network goes, and in tests). */
   removeAll(): Promise<void>;
 }
@@ -58,5 +60,8 @@ export class NoneFirewall implements Firewall {
   async removeAll(): Promise<void> {}
   async describe(): Promise<FirewallFacts> {
     return { present: false, rules: [], ports: [] };
+  }
+  watch(): () => void {
+    return () => {};
   }
 }

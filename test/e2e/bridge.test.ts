@@ -136,6 +136,18 @@ describe('default bridge network', () => {
     assert.match(await a.ctl(['exec', 'web', 'ip', 'addr', 'show', 'eth0']), /172\.17\.0\.\d+\/16/);
   });
 
+  it('nft flush ruleset (in the test host) is undone within a second, without a restart; system reload re-applies', async () => {
+    for (const wipe of [['nft', 'flush', 'ruleset'], ['nft', 'delete', 'table', 'ip', 'ctrnet']]) {
+      await a.run(wipe);
+      const t0 = Date.now();
+      await until(async () => (await a.exec(['nft', 'list', 'table', 'ip', 'ctrnet'])).code === 0, 1000);
+      assert.ok(Date.now() - t0 <= 1000, `${wipe.join(' ')}: restored after ${Date.now() - t0} ms`);
+      assert.match((await wget(b, 'http://10.210.0.1:8080/')).body, PAGE);
+    }
+    assert.match(await a.ctl(['system', 'reload']), /reloaded/);
+    assert.match(await a.run(['nft', 'list', 'table', 'ip', 'ctrnet']), /tcp \. 8080/);
+  });
+
   it('rm removes the veth, the namespace and the published port', async () => {
     const before = await snapshot(a);
     assert.ok(before.elements.some((e) => e.includes('8080')));

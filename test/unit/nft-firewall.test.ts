@@ -32,6 +32,9 @@ function fakeNft(fail: (script: string) => boolean = () => false): NftRunner & {
     async list() {
       return '';
     },
+    monitor() {
+      return () => {};
+    },
   };
 }
 

@@ -17,6 +17,7 @@
  *
  * Limitations: IPv4 only.
  */
+import { spawn } from 'node:child_process';
 import { run } from '../../kernel/exec';
 import { NFT_FAMILY, NFT_TABLE } from '../../core/names';
 import { Firewall, FirewallFacts, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
@@ -26,6 +27,8 @@ export interface NftRunner {
   apply(script: string): Promise<void>;
   /** `nft [-j] list table ip ctrnet` */
   list(json: boolean): Promise<string>;
+  /** `nft monitor tables`: calls back with each event line; returns the stop function. */
+  monitor(onLine: (line: string) => void): () => void;
 }
 
 export const nftCommand: NftRunner = {
@@ -34,6 +37,21 @@ export const nftCommand: NftRunner = {
   },
   async list(json: boolean): Promise<string> {
     return run(['nft', ...(json ? ['-j'] : []), 'list', 'table', NFT_FAMILY, NFT_TABLE]);
+  },
+  monitor(onLine: (line: string) => void): () => void {
+    // --pdeathsig: the monitor dies with the daemon, even when the daemon is SIGKILLed.
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'nft', 'monitor', 'tables'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let buf = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      buf += d;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        onLine(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    child.on('error', () => {}); // without setpriv or nft the firewall still works, unwatched
+    return () => child.kill();
   },
 };
 
@@ -145,6 +163,26 @@ export class NftFirewall implements Firewall {
 
   async reapply(): Promise<void> {
     await this.nft.apply(renderTable([...this.nets.values()], [...this.ports.values()]));
+  }
+
+  /**
+   * Restores our table within a second when someone else removes it (`nft flush ruleset`,
+   * `nft delete table ip ctrnet`). Our own re-render deletes and re-adds it in one transaction,
+   * so a deletion is acted on only if the table is still missing a moment later.
+   */
+  watch(log: (m: string) => void): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    const check = async () => {
+      timer = undefined;
+      if (this.nets.size === 0 || (await this.nft.list(false).then(() => true, () => false))) return;
+      log('nftables table ip ctrnet was removed by someone else: restoring it');
+      await this.reapply().catch((e: Error) => log(`restoring nftables rules: ${e.message}`));
+    };
+    return this.nft.monitor((line) => {
+      if (line.trim() !== `delete table ${T}`) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void check(), 100);
+    });
   }
 
   /** What the kernel has now: rule lines (with counters) and published-port elements (with counters). */
