@@ -83,9 +83,15 @@ export class Overlay {
   /** Full read: republish this host's endpoints, drop stale ones of ours, program every network. */
   async resync(): Promise<void> {
     if (!this.started) return;
+    await this.syncNetworks();
     const mine = this.localPeers();
     const all = await this.cluster.peers();
-    for (const p of mine) await this.cluster.republish(p);
+    for (const p of mine) {
+      if (!(await this.cluster.republish(p))) {
+        // Taken by another host while ours was unreachable: never advertise it again.
+        this.log(`!! address ${p.ip} of ${p.name} on overlay ${p.networkId.slice(0, 12)} now belongs to another host: not advertising it; restart ${p.name} to get a new one`);
+      }
+    }
     for (const p of all) {
       if (p.host === this.cluster.advertise && !mine.some((m) => m.networkId === p.networkId && m.ip === p.ip)) {
         await this.cluster.deletePeer(p.networkId, p.ip);

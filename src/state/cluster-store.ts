@@ -53,8 +53,8 @@ export interface ClusterStore {
   allocateAddress(networkId: string, containerId: string, pick: (used: Set<string>) => string): Promise<string>;
   releaseAddress(networkId: string, ip: string): Promise<void>;
   putPeer(p: Peer): Promise<void>;
-  /** Re-takes an allocation and a peer under the current lease (after a restart or a lost lease). */
-  republish(p: Peer): Promise<void>;
+  /** Re-takes an allocation and a peer if the address is free or still ours; false when another owns it. */
+  republish(p: Peer): Promise<boolean>;
   deletePeer(networkId: string, ip: string): Promise<void>;
   peers(networkId?: string): Promise<Peer[]>;
   /** Calls back on every change of networks or peers, and with `resync` after each (re)connection. */
@@ -207,10 +207,19 @@ export class EtcdClusterStore implements ClusterStore {
     await this.bounded('withdrawing an endpoint', this.client.delete().key(`${P}/peers/${networkId}/${ip}`).exec());
   }
 
-  /** Re-takes an allocation and a peer under the current lease (after a restart or a lost lease). */
-  async republish(p: Peer): Promise<void> {
-    await this.bounded('republishing an endpoint', this.client.put(`${P}/ipam/${p.networkId}/${p.ip}`).value(p.containerId).lease(this.leaseId).exec());
-    await this.putPeer(p);
+  /**
+   * Re-takes an allocation and a peer under the current lease (after a restart or a lost lease),
+   * in one transaction that succeeds only if the address is free or still ours: a host coming
+   * back with stale state never takes an address another host owns now. False when it is taken.
+   */
+  async republish(p: Peer): Promise<boolean> {
+    const key = `${P}/ipam/${p.networkId}/${p.ip}`;
+    const peerKey = `${P}/peers/${p.networkId}/${p.ip}`;
+    const put = () => [this.client.put(key).value(p.containerId).lease(this.leaseId), this.client.put(peerKey).value(JSON.stringify(p)).lease(this.leaseId)];
+    const free = await this.bounded('republishing an endpoint', this.client.if(key, 'Create', '==', 0).then(...put()).commit());
+    if (free.succeeded) return true;
+    const mine = await this.bounded('republishing an endpoint', this.client.if(key, 'Value', '==', p.containerId).then(...put()).commit());
+    return mine.succeeded;
   }
 
   async peers(networkId?: string): Promise<Peer[]> {
@@ -236,6 +245,15 @@ export class EtcdClusterStore implements ClusterStore {
         return;
       }
       cb.resync();
+    });
+    // Network events missed while disconnected are caught up the same way.
+    let firstNets = true;
+    nets.on('connected', () => {
+      if (firstNets) {
+        firstNets = false;
+        return;
+      }
+      cb.networks();
     });
     peers.on('disconnected', () => this.log(`cluster store ${this.url}: watch disconnected, retrying`));
     nets.on('error', () => {});
