@@ -177,7 +177,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const networks = new Networks(store, { bridge: new BridgeDriver(kernel, firewall) }, { bridge: o.bridge, bip: o.bip, mtu, pools: o.pools.length ? o.pools : DEFAULT_POOLS, overlayMtu }, kernel, resolver);
   if (o.clusterStore && o.advertiseAddr) {
     const cluster = new EtcdClusterStore(o.clusterStore, o.advertiseAddr, o.clusterTtl, log);
-    overlay = new Overlay(store, cluster, new OverlayDriver(kernel, o.advertiseAddr, (n) => Number(JSON.parse(store.network(n.id)?.options ?? '{}')[OPT_VNI])), (row) => networks.info(row), log);
+    overlay = new Overlay(store, cluster, new OverlayDriver(kernel, firewall, o.advertiseAddr, (n) => Number(JSON.parse(store.network(n.id)?.options ?? '{}')[OPT_VNI])), (row) => networks.info(row), log);
     networks.setOverlay(overlay);
   }
   const sandboxes = new Sandboxes(p, kernel, store, networks);

@@ -83,8 +83,13 @@ export class BridgeDriver implements NetworkDriver {
       // enable_icc=false: isolated bridge ports cannot talk to each other, only to the bridge (the
       // host), so published ports and the gateway still work.
       if (!net.icc) host.linkSetIsolated(ep.hostIf);
+      // Anti-spoofing first: the port passes only the container's own MAC and address.
+      const port = { port: ep.hostIf, ip: ep.ip, mac: ep.mac };
+      await this.firewall.addEndpoint(port);
+      undo.push(() => this.firewall.delEndpoint(port));
+      // Pushed before the commit: a batch that fails half-way may have made the veth already.
+      undo.push(() => this.removeLink(ep.hostIf));
       await host.linkSetUp(ep.hostIf).commit();
-      undo.push(() => this.kernel.batch().linkDel(ep.hostIf).commit());
       const inside = this.kernel.at(req.sandbox).batch();
       inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${net.subnet!.prefixLen}`).linkSetUp(ep.ifName);
       if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
@@ -101,8 +106,15 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 
+  private async removeLink(name: string): Promise<void> {
+    await this.kernel.batch().linkDel(name).commit().catch((e) => {
+      if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
+    });
+  }
+
   async leave(req: JoinRequest): Promise<void> {
     const errors: unknown[] = [];
+    await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac }).catch((e) => errors.push(e));
     if (req.ports.length) await (await this.netFirewall(req.network)).delPorts(req.ports).catch((e) => errors.push(e));
     await this.kernel
       .batch()
@@ -130,6 +142,7 @@ export class BridgeDriver implements NetworkDriver {
         await this.kernel.batch().linkSetMaster(req.endpoint.hostIf, net.bridge!).linkSetUp(req.endpoint.hostIf).commit();
       }
       if (req.ports.length) await fw.addPorts(req.ports);
+      if (link) await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
     }
   }
 }

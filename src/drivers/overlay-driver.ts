@@ -14,6 +14,7 @@ import { EngineError } from '../core/errors';
 import { KeyedMutex } from '../core/mutex';
 import { overlayBridgeName, vxlanName } from '../core/names';
 import { Kernel, KernelError } from '../kernel/kernel';
+import { Firewall } from '../firewall/firewall';
 import { JoinRequest, NetworkDriver, NetworkInfo } from './driver';
 
 export const VXLAN_PORT = 4789;
@@ -32,6 +33,7 @@ export class OverlayDriver implements NetworkDriver {
 
   constructor(
     private readonly kernel: Kernel,
+    private readonly firewall: Firewall,
     /** the advertise address: VXLAN's local end */
     private readonly local: string,
     private readonly vni: (net: NetworkInfo) => number,
@@ -70,6 +72,7 @@ export class OverlayDriver implements NetworkDriver {
   async join(req: JoinRequest): Promise<void> {
     const { network: net, endpoint: ep } = req;
     await this.createNetwork(net);
+    await this.firewall.addEndpoint({ port: ep.hostIf, ip: ep.ip, mac: ep.mac });
     await this.kernel
       .batch()
       .linkAddVeth(ep.hostIf, ep.ifName, { mtu: net.mtu, peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
@@ -84,11 +87,15 @@ export class OverlayDriver implements NetworkDriver {
       await this.kernel.batch().linkDel(ep.hostIf).commit().catch(() => {
         // the original error says what went wrong; the veth may already be gone with it
       });
+      await this.firewall.delEndpoint({ port: ep.hostIf, ip: ep.ip, mac: ep.mac }).catch(() => {
+        // as above: the join's error is the one to report
+      });
       throw e;
     }
   }
 
   async leave(req: JoinRequest): Promise<void> {
+    await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
     await this.kernel
       .batch()
       .linkDel(req.endpoint.hostIf)
@@ -102,7 +109,10 @@ export class OverlayDriver implements NetworkDriver {
     if (endpoints.length === 0) return;
     await this.createNetwork(net);
     const links = new Set((await this.kernel.linkList()).map((l) => l.name));
-    for (const req of endpoints) if (!links.has(req.endpoint.hostIf)) await this.join(req);
+    for (const req of endpoints) {
+      if (!links.has(req.endpoint.hostIf)) await this.join(req);
+      else await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
+    }
   }
 
   /** Makes the remote entries of a network exactly `peers` (FDB and neighbours on its VXLAN device). */

@@ -24,6 +24,14 @@ export interface NetworkFirewallConfig {
   internal: boolean;
 }
 
+/** A container's port on a bridge: frames from it must carry its own MAC and address. */
+export interface EndpointPort {
+  /** the host end of the veth */
+  port: string;
+  ip: string;
+  mac: string;
+}
+
 export interface NetworkFirewall {
   addPorts(ports: readonly PortMapping[]): Promise<void>;
   delPorts(ports: readonly PortMapping[]): Promise<void>;
@@ -40,6 +48,9 @@ export interface FirewallFacts {
 }
 
 export interface Firewall {
+  /** Anti-spoofing: from now on, frames from this port must come from its MAC and address. */
+  addEndpoint(ep: EndpointPort): Promise<void>;
+  delEndpoint(ep: EndpointPort): Promise<void>;
   /** Reads back what the kernel has. */
   describe(): Promise<FirewallFacts>;
   /** Registers a network's rules (idempotent) and returns its handle. */
@@ -61,6 +72,8 @@ export class NoneFirewall implements Firewall {
   async describe(): Promise<FirewallFacts> {
     return { present: false, rules: [], ports: [] };
   }
+  async addEndpoint(): Promise<void> {}
+  async delEndpoint(): Promise<void> {}
   watch(): () => void {
     return () => {};
   }

@@ -159,6 +159,8 @@ describe('isolation', () => {
     await a.ctl(['run', '-d', '--name', 'i2', '--network', 'int1', 'busybox', 'sleep', '300']);
     assert.doesNotMatch(await a.ctl(['exec', 'i1', 'ip', 'route']), /default/);
     assert.notEqual((await a.cli(['exec', 'i1', 'ping', '-c1', '-W1', '10.213.0.2'])).code, 0);
+    assert.notEqual((await a.cli(['exec', 'i1', 'ping', '-c1', '-W1', '10.213.0.1'])).code, 0, "the host's other addresses are out of reach too");
+    assert.notEqual((await a.cli(['exec', 'i1', 'ping', '-c1', '-W1', '172.17.0.1'])).code, 0);
     const i2 = (await a.ctl(['exec', 'i2', 'ip', '-o', '-4', 'addr', 'show', 'eth0'])).match(/inet ([\d.]+)/)![1];
     assert.equal((await a.cli(['exec', 'i1', 'ping', '-c1', '-W2', i2])).code, 0);
     const r = await a.cli(['run', '--rm', '--network', 'int1', '-p', '8099:80', 'busybox', 'true']);

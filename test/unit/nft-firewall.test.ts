@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NetworkFirewallConfig, PortMapping } from '../../src/firewall/firewall';
-import { NftFirewall, NftRunner, renderTable } from '../../src/firewall/nft/nft-firewall';
+import { NftFirewall, NftRunner, renderBridgeTable, renderTable } from '../../src/firewall/nft/nft-firewall';
 
 // Compiled tests run from dist/test/unit/; golden files stay in the source tree.
 const GOLDEN = path.resolve(__dirname, '../../../test/unit/golden');
@@ -21,6 +21,9 @@ const anyPort: PortMapping = { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, 
 const loPort: PortMapping = { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '172.17.0.3', containerPort: 53 };
 
 /** An NftRunner that records scripts; `fail` decides which scripts are rejected. */
+/** What reapply() applies: both tables. */
+const full = (nets: NetworkFirewallConfig[], ports: PortMapping[]) => renderTable(nets, ports) + renderBridgeTable([]);
+
 function fakeNft(fail: (script: string) => boolean = () => false): NftRunner & { scripts: string[] } {
   const scripts: string[] = [];
   return {
@@ -55,7 +58,7 @@ test('NftFirewall.newNetwork() applies the full table once and not again for the
   await fw.newNetwork(defaultNet);
   await fw.newNetwork({ ...defaultNet });
   assert.equal(nft.scripts.length, 1);
-  assert.equal(nft.scripts[0], renderTable([defaultNet], []));
+  assert.equal(nft.scripts[0], full([defaultNet], []));
 });
 
 test('NftFirewall addPorts() adds map elements only', async () => {
@@ -82,7 +85,7 @@ test('NftFirewall addPorts() falls back to a full render when the incremental ap
   const net = await new NftFirewall(nft).newNetwork(defaultNet);
   await net.addPorts([anyPort]);
   assert.equal(nft.scripts.length, 3);
-  assert.equal(nft.scripts[2], renderTable([defaultNet], [anyPort]));
+  assert.equal(nft.scripts[2], full([defaultNet], [anyPort]));
 });
 
 test('NftFirewall delPorts() falls back to a full render without the deleted port', async () => {
@@ -91,7 +94,7 @@ test('NftFirewall delPorts() falls back to a full render without the deleted por
   await net.addPorts([anyPort, loPort]);
   await net.delPorts([anyPort]);
   assert.equal(nft.scripts.length, 4);
-  assert.equal(nft.scripts[3], renderTable([defaultNet], [loPort]));
+  assert.equal(nft.scripts[3], full([defaultNet], [loPort]));
 });
 
 test('NftFirewall addPorts() rejects with AggregateError and forgets the ports when the full render fails too', async () => {
@@ -103,7 +106,7 @@ test('NftFirewall addPorts() rejects with AggregateError and forgets the ports w
   await assert.rejects(net.addPorts([anyPort]), AggregateError);
   broken = false;
   await fw.reapply();
-  assert.equal(nft.scripts.at(-1), renderTable([defaultNet], []));
+  assert.equal(nft.scripts.at(-1), full([defaultNet], []));
 });
 
 test('NftFirewall delNetworkRules() re-renders without that network', async () => {
@@ -112,11 +115,30 @@ test('NftFirewall delNetworkRules() re-renders without that network', async () =
   await fw.newNetwork(defaultNet);
   const n2 = await fw.newNetwork(internalNet);
   await n2.delNetworkRules();
-  assert.equal(nft.scripts.at(-1), renderTable([defaultNet], []));
+  assert.equal(nft.scripts.at(-1), full([defaultNet], []));
 });
 
-test('NftFirewall removeAll() deletes only our table', async () => {
+test('NftFirewall removeAll() deletes only our two tables', async () => {
   const nft = fakeNft();
   await new NftFirewall(nft).removeAll();
-  assert.deepEqual(nft.scripts, ['table ip ctrnet\ndelete table ip ctrnet\n']);
+  assert.deepEqual(nft.scripts, ['table ip ctrnet\ndelete table ip ctrnet\ntable bridge ctrnet\ndelete table bridge ctrnet\n']);
+});
+
+test('renderBridgeTable() lets each container port pass only its own MAC and address', () => {
+  const text = renderBridgeTable([{ port: 'veth1234567', ip: '172.17.0.2', mac: '02:42:ac:11:00:02' }]);
+  assert.match(text, /set port_mac \{\n\t\ttype ifname \. ether_addr\n\t\telements = \{ "veth1234567" \. 02:42:ac:11:00:02 \}/);
+  assert.match(text, /set port_ip \{\n\t\ttype ifname \. ipv4_addr\n\t\telements = \{ "veth1234567" \. 172\.17\.0\.2 \}/);
+  assert.match(text, /iifname != @ports accept\n\t\tiifname \. ether saddr != @port_mac counter drop/);
+});
+
+test('NftFirewall addEndpoint() adds the three set elements; delEndpoint() removes them', async () => {
+  const nft = fakeNft();
+  const fw = new NftFirewall(nft);
+  const ep = { port: 'veth1234567', ip: '172.17.0.2', mac: '02:42:ac:11:00:02' };
+  await fw.addEndpoint(ep);
+  assert.equal(nft.scripts[0], 'add element bridge ctrnet ports { "veth1234567" }\nadd element bridge ctrnet port_mac { "veth1234567" . 02:42:ac:11:00:02 }\nadd element bridge ctrnet port_ip { "veth1234567" . 172.17.0.2 }\n');
+  await fw.delEndpoint(ep);
+  assert.match(nft.scripts[1], /^delete element bridge ctrnet ports \{ "veth1234567" \}/);
+  await fw.delEndpoint(ep);
+  assert.equal(nft.scripts.length, 2, 'deleting twice does nothing');
 });

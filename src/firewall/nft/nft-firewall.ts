@@ -15,18 +15,23 @@
  * DNATed to a published port), and so are packets to another network's gateway address; an
  * internal network forwards nothing to or from other interfaces.
  *
- * Limitations: IPv4 only.
+ * Anti-spoofing (table `bridge ctrnet`): a frame entering a bridge from a container's port must
+ * carry that container's MAC, and its ARP and IPv4 sender address must be the container's: no
+ * ARP spoofing of the gateway, no spoofed source addresses. Ports are set elements, one per
+ * endpoint, added and removed with the endpoint.
+ *
+ * Limitations: IPv4 only; an address added by hand inside a container is dropped as spoofed.
  */
 import { spawn } from 'node:child_process';
 import { run } from '../../kernel/exec';
 import { NFT_FAMILY, NFT_TABLE } from '../../core/names';
-import { Firewall, FirewallFacts, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
+import { EndpointPort, Firewall, FirewallFacts, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
 
 /** The only seam to the nft program. */
 export interface NftRunner {
   apply(script: string): Promise<void>;
-  /** `nft [-j] list table ip ctrnet` */
-  list(json: boolean): Promise<string>;
+  /** `nft [-j] list table ip ctrnet` (or `bridge ctrnet`) */
+  list(json: boolean, family?: 'ip' | 'bridge'): Promise<string>;
   /** `nft monitor tables`: calls back with each event line; returns the stop function. */
   monitor(onLine: (line: string) => void): () => void;
 }
@@ -35,8 +40,8 @@ export const nftCommand: NftRunner = {
   async apply(script: string): Promise<void> {
     await run(['nft', '-f', '-'], { input: script });
   },
-  async list(json: boolean): Promise<string> {
-    return run(['nft', ...(json ? ['-j'] : []), 'list', 'table', NFT_FAMILY, NFT_TABLE]);
+  async list(json: boolean, family: 'ip' | 'bridge' = NFT_FAMILY): Promise<string> {
+    return run(['nft', ...(json ? ['-j'] : []), 'list', 'table', family, NFT_TABLE]);
   },
   monitor(onLine: (line: string) => void): () => void {
     // --pdeathsig: the monitor dies with the daemon, even when the daemon is SIGKILLed.
@@ -56,6 +61,37 @@ export const nftCommand: NftRunner = {
 };
 
 const T = `${NFT_FAMILY} ${NFT_TABLE}`;
+/** the anti-spoofing table, in the bridge family */
+const B = `bridge ${NFT_TABLE}`;
+
+const q = (s: string) => `"${s}"`;
+const portElems = (eps: readonly EndpointPort[]) => ({
+  ports: eps.map((e) => q(e.port)),
+  mac: eps.map((e) => `${q(e.port)} . ${e.mac}`),
+  ip: eps.map((e) => `${q(e.port)} . ${e.ip}`),
+});
+
+/** The anti-spoofing table (replaced whole, like the other). */
+export function renderBridgeTable(eps: readonly EndpointPort[]): string {
+  const el = portElems(eps);
+  const set = (name: string, type: string, items: string[]) => `\tset ${name} {\n\t\ttype ${type}${items.length ? `\n\t\telements = { ${items.join(', ')} }` : ''}\n\t}`;
+  return [
+    `table ${B}`,
+    `delete table ${B}`,
+    `table ${B} {`,
+    set('ports', 'ifname', el.ports),
+    set('port_mac', 'ifname . ether_addr', el.mac),
+    set('port_ip', 'ifname . ipv4_addr', el.ip),
+    `\tchain prerouting {\n\t\ttype filter hook prerouting priority filter; policy accept;`,
+    `\t\tiifname != @ports accept`,
+    `\t\tiifname . ether saddr != @port_mac counter drop comment "spoofed MAC"`,
+    `\t\tether type arp iifname . arp saddr ip != @port_ip counter drop comment "spoofed ARP sender"`,
+    `\t\tether type ip ip saddr != 0.0.0.0 iifname . ip saddr != @port_ip counter drop comment "spoofed source address"`,
+    `\t}`,
+    `}`,
+    '',
+  ].join('\n');
+}
 
 function portKey(p: PortMapping): string {
   return p.hostIp === '0.0.0.0' ? `${p.proto} . ${p.hostPort}` : `${p.hostIp} . ${p.proto} . ${p.hostPort}`;
@@ -74,7 +110,6 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     ...(n.internal ? [] : [`\t\tip saddr ${n.subnet} oifname != "${n.bridge}" counter masquerade comment "net ${shortNet(n.id)} outbound"`]),
     `\t\tip saddr ${n.subnet} oifname "${n.bridge}" ct status dnat counter masquerade comment "net ${shortNet(n.id)} hairpin"`,
   ]);
-  const q = (s: string) => `"${s}"`;
   const forward = nets.flatMap((n) => {
     const others = nets.filter((o) => o.id !== n.id).map((o) => q(o.bridge));
     return [
@@ -88,6 +123,8 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     ];
   });
   const input = nets.flatMap((n) => {
+    // An internal network reaches its gateway (the resolver) and nothing else of the host.
+    if (n.internal) return [`\t\tiifname "${n.bridge}" ip daddr != ${n.gateway} drop comment "net ${shortNet(n.id)} internal"`];
     const others = nets.filter((o) => o.id !== n.id).map((o) => o.gateway);
     return others.length ? [`\t\tiifname "${n.bridge}" ip daddr { ${others.join(', ')} } drop comment "net ${shortNet(n.id)} other gateways"`] : [];
   });
@@ -119,6 +156,7 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
 export class NftFirewall implements Firewall {
   private readonly nets = new Map<string, NetworkFirewallConfig>();
   private readonly ports = new Map<string, PortMapping>();
+  private readonly endpoints = new Map<string, EndpointPort>();
 
   constructor(private readonly nft: NftRunner = nftCommand) {}
 
@@ -162,7 +200,24 @@ export class NftFirewall implements Firewall {
   }
 
   async reapply(): Promise<void> {
-    await this.nft.apply(renderTable([...this.nets.values()], [...this.ports.values()]));
+    await this.nft.apply(renderTable([...this.nets.values()], [...this.ports.values()]) + renderBridgeTable([...this.endpoints.values()]));
+  }
+
+  async addEndpoint(ep: EndpointPort): Promise<void> {
+    this.endpoints.set(ep.port, ep);
+    await this.endpointElements('add', ep);
+  }
+
+  async delEndpoint(ep: EndpointPort): Promise<void> {
+    if (!this.endpoints.delete(ep.port)) return;
+    await this.endpointElements('delete', ep);
+  }
+
+  private async endpointElements(op: 'add' | 'delete', ep: EndpointPort): Promise<void> {
+    const el = portElems([ep]);
+    const script = [`${op} element ${B} ports { ${el.ports[0]} }`, `${op} element ${B} port_mac { ${el.mac[0]} }`, `${op} element ${B} port_ip { ${el.ip[0]} }`].join('\n') + '\n';
+    // Missing table (someone removed it) or element (already gone): the full render fixes both.
+    await this.nft.apply(script).catch(() => this.reapply());
   }
 
   /**
@@ -174,12 +229,13 @@ export class NftFirewall implements Firewall {
     let timer: NodeJS.Timeout | undefined;
     const check = async () => {
       timer = undefined;
-      if (this.nets.size === 0 || (await this.nft.list(false).then(() => true, () => false))) return;
-      log('nftables table ip ctrnet was removed by someone else: restoring it');
+      const has = (family: 'ip' | 'bridge') => this.nft.list(false, family).then(() => true, () => false);
+      if (this.nets.size === 0 || ((await has('ip')) && (await has('bridge')))) return;
+      log('nftables tables of ctrnet were removed by someone else: restoring them');
       await this.reapply().catch((e: Error) => log(`restoring nftables rules: ${e.message}`));
     };
     return this.nft.monitor((line) => {
-      if (line.trim() !== `delete table ${T}`) return;
+      if (line.trim() !== `delete table ${T}` && line.trim() !== `delete table ${B}`) return;
       clearTimeout(timer);
       timer = setTimeout(() => void check(), 100);
     });
@@ -208,6 +264,7 @@ export class NftFirewall implements Firewall {
   async removeAll(): Promise<void> {
     this.nets.clear();
     this.ports.clear();
-    await this.nft.apply(`table ${T}\ndelete table ${T}\n`);
+    this.endpoints.clear();
+    await this.nft.apply(`table ${T}\ndelete table ${T}\ntable ${B}\ndelete table ${B}\n`);
   }
 }
