@@ -188,8 +188,15 @@ export class Containers extends EventEmitter {
       }
       this.checkEndpointConfig(net.name, cfg);
       const next = { ...spec, networks: { ...spec.networks, [net.name]: cfg } };
-      if (c.status === 'running') await this.sandboxes.connect(c, next, net.name);
+      // Recorded before the kernel is touched, undone on failure: a crash in between leaves a
+      // record that the next start (or reconcile) completes, never an unexplained interface.
       this.store.updateContainer(c.id, { spec: JSON.stringify(next) });
+      try {
+        if (c.status === 'running') await this.sandboxes.connect(c, next, net.name);
+      } catch (e) {
+        this.store.updateContainer(c.id, { spec: c.spec });
+        throw e;
+      }
       this.emit('connect', c.id);
     });
   }
@@ -203,13 +210,13 @@ export class Containers extends EventEmitter {
       if (!attachments(spec).includes(net.name)) {
         throw new EngineError('INVALID_PARAMETER', `container ${c.name} is not connected to network ${net.name}`);
       }
-      if (c.status === 'running') await this.sandboxes.disconnect(c, net.id);
       const networks = { ...spec.networks };
       delete networks[net.name];
       // Leaving the primary network: the next one becomes primary, as its interface order says.
       const remaining = attachments({ ...spec, networks }).filter((n) => n !== net.name);
       const networkMode = spec.networkMode === net.name ? (remaining[0] ?? 'none') : spec.networkMode;
       this.store.updateContainer(c.id, { spec: JSON.stringify({ ...spec, networks, networkMode }) });
+      if (c.status === 'running') await this.sandboxes.disconnect(c, net.id);
       this.emit('disconnect', c.id);
     });
   }
@@ -593,16 +600,45 @@ export class Containers extends EventEmitter {
         await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exit_code)).catch((e) => this.log(`finishing removal of ${c.name}: ${describe(e)}`));
         continue;
       }
-      if (c.status !== 'running') continue;
+      if (c.status !== 'running') {
+        // A start the crash interrupted leaves leases, ports, a namespace, a mount or a runc
+        // container of a container that is not running: undo them (idempotent).
+        if (this.store.endpoints({ containerId: c.id }).length || this.store.ports(c.id).length) this.log(`undoing the interrupted start of ${c.name}`);
+        await this.cleanup(c);
+        continue;
+      }
       const dir = this.runtime.shimDir(c.id);
       try {
         await this.watch(c.id, dir);
+        await this.completeConnects(c);
       } catch {
         // The shim is gone: the container ended while no daemon was watching.
         const code = (await readExitFile(dir)) ?? 255;
         this.log(`container ${c.name} exited (${code}) while the daemon was down`);
         await this.exited(c.id, code);
       }
+    }
+  }
+
+  /**
+   * A connect is recorded before the kernel is touched: after a crash, a running container may be
+   * recorded on a network it has no interface on yet. Finish those; forget networks that are gone.
+   */
+  private async completeConnects(c: ContainerRow): Promise<void> {
+    const spec = this.spec(c);
+    if (modeOf(spec.networkMode).kind !== 'network') return;
+    const have = new Set(this.store.endpoints({ containerId: c.id }).map((e) => e.network_id));
+    for (const name of attachments(spec)) {
+      const net = this.store.network(name);
+      if (!net) {
+        const networks = { ...spec.networks };
+        delete networks[name];
+        this.store.updateContainer(c.id, { spec: JSON.stringify({ ...spec, networks }) });
+        continue;
+      }
+      if (have.has(net.id)) continue;
+      this.log(`finishing the interrupted connect of ${c.name} to ${name}`);
+      await this.sandboxes.connect(c, spec, name).catch((e) => this.log(`connecting ${c.name} to ${name}: ${describe(e)}`));
     }
   }
 

@@ -2,7 +2,7 @@
  * ctrnetd: parses dockerd-like flags, chooses the adapters (kernel, firewall, runtime), reconciles
  * state with the kernel, and serves the API on a unix socket. Containers keep running when it stops.
  */
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createApi } from '../api/server';
 import { parseUiAddr, startUi } from '../ui/server';
@@ -18,6 +18,15 @@ import { Overlay, OPT_VNI } from '../core/overlay';
 import { OverlayDriver, VXLAN_OVERHEAD } from '../drivers/overlay-driver';
 import { EtcdClusterStore } from '../state/cluster-store';
 import { readFileSync } from 'node:fs';
+
+function groupId(name: string): number | undefined {
+  try {
+    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+    return line ? Number(line.split(':')[2]) : undefined;
+  } catch {
+    return undefined; // no /etc/group: root only
+  }
+}
 
 function readHostResolvConf(): string {
   try {
@@ -207,6 +216,9 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     server.listen(o.socket, () => resolve());
   });
   await chmod(o.socket, 0o660);
+  // Members of the group `ctrnet` (when it exists) may use the socket, as with Docker's group.
+  const gid = groupId('ctrnet');
+  if (gid !== undefined) await chown(o.socket, 0, gid);
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
   let ui: { close(): Promise<void> } | undefined;
   if (o.ui) {
