@@ -255,6 +255,10 @@ export class Networks {
     }
     const id = newId();
     const bridge = req.options[OPT_BRIDGE_NAME] ?? userBridgeName(id);
+    // Kernel-visible names are built from validated parts only: this one goes into ip and nft scripts.
+    if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) {
+      throw new EngineError('INVALID_PARAMETER', `invalid ${OPT_BRIDGE_NAME} "${bridge}"`, { hint: 'use 1 to 15 letters, digits, "_", "." or "-"' });
+    }
     if (this.list().some((n) => n.bridge === bridge)) throw new EngineError('CONFLICTING_OPTIONS', `bridge ${bridge} is used by another network`, { hint: 'choose another bridge name' });
     const row: NetworkRow = {
       id, name: req.name, driver: req.driver, subnet: subnet.cidr, gateway, ip_range: ipRange?.cidr ?? null, bridge,

@@ -107,7 +107,11 @@ export function parseFlags(argv: string[]): DaemonOptions {
         o.socket = h.slice('unix://'.length);
         break;
       }
-      case '--bridge': o.bridge = next(); break;
+      case '--bridge': {
+        o.bridge = next();
+        if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(o.bridge)) throw new Error(`--bridge ${o.bridge}: use 1 to 15 letters, digits, "_", "." or "-"`);
+        break;
+      }
       case '--bip': o.bip = next(); break;
       case '--mtu': {
         const v = next();

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, copyFileSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, copyFileSync, mkdirSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { CTRNET, LabHost, linkHosts, must } from '../../scripts/lab';
 import { assertNoLeftovers, ipOf, PAGE, snapshot, until, wget } from './_util';
@@ -157,6 +157,35 @@ describe('default bridge network', () => {
     assert.ok(!now.links.some((l) => l.startsWith('veth')), now.links.join());
     assert.deepEqual(now.netns, []);
     assert.deepEqual(now.mounts, []);
+  });
+});
+
+describe('host changes', () => {
+  it("a new default-route interface and a smaller uplink MTU do not break a running container's way out", async () => {
+    const www = `${b.dir}/www`;
+    mkdirSync(www, { recursive: true });
+    writeFileSync(`${www}/big`, Buffer.alloc(512 * 1024, 7));
+    const server = spawn('nsenter', [`--net=${b.netnsPath}`, 'busybox', 'httpd', '-f', '-p', '8099', '-h', www], { stdio: 'ignore' });
+    try {
+      await a.ctl(['run', '-d', '--name', 'out', 'busybox', 'sleep', '300']);
+      const fetch = async (ip: string) => (await a.cli(['exec', 'out', 'sh', '-c', `timeout 10 wget -qO- http://${ip}:8099/big | wc -c`])).stdout.trim();
+      await until(async () => (await fetch('10.210.0.2')) === '524288');
+      // A second uplink takes the default route; the first one shrinks to MTU 1300.
+      await must(['ip', 'link', 'add', 'up9', 'netns', a.ns, 'type', 'veth', 'peer', 'name', 'dn9', 'netns', b.ns]);
+      await a.run(['ip', 'addr', 'add', '10.219.0.1/24', 'dev', 'up9']);
+      await a.run(['ip', 'link', 'set', 'up9', 'up']);
+      await b.run(['ip', 'addr', 'add', '10.219.0.2/24', 'dev', 'dn9']);
+      await b.run(['ip', 'link', 'set', 'dn9', 'up']);
+      await a.run(['ip', 'route', 'replace', 'default', 'via', '10.219.0.2', 'dev', 'up9']);
+      assert.equal(await fetch('10.219.0.2'), '524288', 'through the new default-route interface');
+      const uplink = (await a.run(['ip', '-o', 'addr', 'show', 'to', '10.210.0.1'])).split(/\s+/)[1];
+      await a.run(['ip', 'link', 'set', uplink, 'mtu', '1300']);
+      await b.run(['ip', 'link', 'set', (await b.run(['ip', '-o', 'addr', 'show', 'to', '10.210.0.2'])).split(/\s+/)[1], 'mtu', '1300']);
+      assert.equal(await fetch('10.210.0.2'), '524288', 'full-size transfers over the smaller MTU (path MTU discovery)');
+      await a.ctl(['rm', '-f', 'out']);
+    } finally {
+      server.kill();
+    }
   });
 });
 

@@ -79,6 +79,7 @@ describe('network create, ls, inspect, rm, prune', () => {
       [['network', 'create', '-o', 'com.docker.network.driver.mtu=abc', 'x5'], /invalid com\.docker\.network\.driver\.mtu/],
       [['network', 'create', '-d', 'macvlan', 'x6'], /driver "macvlan" is not supported/],
       [['network', 'rm', 'bridge'], /pre-defined network/],
+      [['network', 'create', '-o', 'com.docker.network.bridge.name=br0\nlink del lo', 'x7'], /invalid com\.docker\.network\.bridge\.name/],
     ];
     const base = await snapshot(a);
     for (const [args, msg] of cases) {
