@@ -163,7 +163,7 @@ export class Containers extends EventEmitter {
   /** Docker's rule: addresses and aliases are chosen on user-defined networks only. */
   private checkEndpointConfig(network: string, cfg: { ipv4?: string; aliases: string[] }): void {
     const row = this.networks.get(network);
-    if (this.networks.isUserDefined(row)) return;
+    if (!this.networks.isPredefined(row)) return;
     if (cfg.ipv4) throw new EngineError('INVALID_PARAMETER', 'user specified IP address is supported on user defined networks only', { hint: 'create a network with `ctrnet network create` and use --network NAME --ip IP' });
     if (cfg.aliases.length) throw new EngineError('INVALID_PARAMETER', 'network-scoped alias is supported only for containers in user defined networks', { hint: 'use a user-defined network' });
   }

@@ -193,6 +193,11 @@ export class Networks {
     return this.store.networks();
   }
 
+  /** bridge, host, none: the networks Docker always has (no --ip, no aliases, cannot be removed). */
+  isPredefined(row: NetworkRow): boolean {
+    return PREDEFINED.includes(row.name);
+  }
+
   /** User-defined networks get the embedded DNS resolver; the default bridge does not (as Docker). */
   isUserDefined(row: NetworkRow): boolean {
     return !PREDEFINED.includes(row.name) && row.driver === 'bridge';

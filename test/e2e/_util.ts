@@ -31,13 +31,13 @@ export async function wget(h: LabHost, url: string): Promise<{ code: number; bod
 }
 
 /** Waits until fn returns true (a server coming up), at most `ms`. */
-export async function until(fn: () => Promise<boolean>, ms = 5000): Promise<void> {
+export async function until(fn: () => Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await fn()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.fail('condition not met in time');
+  assert.fail(`${what} not met in ${ms} ms`);
 }
 
 export function assertNoLeftovers(hosts: LabHost[]): void {
