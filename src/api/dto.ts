@@ -2,7 +2,7 @@
  * Docker Engine API (v1.41) JSON shapes: the only place where Docker's PascalCase lives.
  * Requests are converted to engine types here, engine rows to responses.
  */
-import { ContainerSpec, CONTAINER_MODE_PREFIX } from '../core/container-spec';
+import { ContainerSpec } from '../core/container-spec';
 import { Engine } from '../core/engine';
 import { EngineError } from '../core/errors';
 import { PortSpec } from '../core/ports';
@@ -331,9 +331,4 @@ export function networkCreateRequest(body: Json): CreateNetwork {
     labels: stringMap(body.Labels, 'Labels'),
     options: stringMap(body.Options, 'Options'),
   };
-}
-
-/** For `ctrnet inspect`: which container's namespace a container-mode container uses. */
-export function joinedTarget(spec: ContainerSpec): string | undefined {
-  return spec.networkMode.startsWith(CONTAINER_MODE_PREFIX) ? spec.networkMode.slice(CONTAINER_MODE_PREFIX.length) : undefined;
 }

@@ -357,13 +357,18 @@ export class Containers extends EventEmitter {
 
   /** Resolves with the exit code at the container's next exit. */
   private nextExit(id: string): Promise<number> {
+    return this.next('exit', id);
+  }
+
+  /** Resolves with the exit code at the next `exit` or `removed` event of a container. */
+  private next(event: 'exit' | 'removed', id: string): Promise<number> {
     return new Promise((resolve) => {
       const on = (cid: string, code: number) => {
         if (cid !== id) return;
-        this.off('exit', on);
+        this.off(event, on);
         resolve(code);
       };
-      this.on('exit', on);
+      this.on(event, on);
     });
   }
 
@@ -443,16 +448,7 @@ export class Containers extends EventEmitter {
   /** Docker's wait conditions: not-running (default), next-exit, removed. */
   async wait(idOrName: string, condition = 'not-running'): Promise<number> {
     const c = this.get(idOrName);
-    if (condition === 'removed') {
-      return new Promise((resolve) => {
-        const on = (cid: string, code: number) => {
-          if (cid !== c.id) return;
-          this.off('removed', on);
-          resolve(code);
-        };
-        this.on('removed', on);
-      });
-    }
+    if (condition === 'removed') return this.next('removed', c.id);
     if (condition === 'next-exit' || c.status === 'running') return this.nextExit(c.id);
     return c.exit_code;
   }

@@ -7,7 +7,6 @@
 import { readFile } from 'node:fs/promises';
 import { ContainerSpec } from './container-spec';
 import { Engine } from './engine';
-import { EngineError } from './errors';
 import { paths, vxlanName } from './names';
 import { modeOf } from './sandbox';
 import { Kernel } from '../kernel/kernel';
@@ -121,10 +120,6 @@ export async function explain(e: Engine, kernel: Kernel, idOrName: string): Prom
     x.overlays.push({ network: net.name, vxlan: vx, vni: Number(JSON.parse(net.options)[OPT_VNI]), fdb, neighbours });
   }
   return x;
-}
-
-export function requireRunning(x: Explanation): void {
-  if (x.container.status !== 'running') throw new EngineError('CONTAINER_NOT_RUNNING', `container ${x.container.name} is ${x.container.status}: it has no network to explain`, { hint: 'start it first' });
 }
 
 /** The explanation as text: what the web UI shows when a container is clicked. */

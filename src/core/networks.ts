@@ -155,8 +155,9 @@ export class Networks {
   }
 
   /** After a successful join: other hosts learn the endpoint (overlay only). */
-  async published(row: NetworkRow, ep: EndpointRow, containerName: string): Promise<void> {
+  async published(row: NetworkRow, endpointId: string, containerName: string): Promise<void> {
     if (row.driver !== 'overlay') return;
+    const ep = this.store.endpoints({ networkId: row.id }).find((e) => e.id === endpointId)!;
     await this.requireOverlay().publish({ networkId: row.id, ip: ep.ip, mac: ep.mac, containerId: ep.container_id, name: containerName, aliases: JSON.parse(ep.aliases) as string[] });
   }
 

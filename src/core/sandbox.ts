@@ -87,7 +87,7 @@ export class Sandboxes {
         });
         await this.networks.driver(row)!.join({ ...req, sandbox: ns });
         undo.push(() => this.networks.driver(row)!.leave({ ...req, sandbox: ns }));
-        await this.networks.published(row, this.store.endpoints({ containerId: c.id }).find((e) => e.id === req.endpoint.id)!, c.name);
+        await this.networks.published(row, req.endpoint.id, c.name);
       }
       return ns;
     } catch (e) {
@@ -123,7 +123,7 @@ export class Sandboxes {
     const req = await this.reserve(c, spec, row, n, false);
     try {
       await this.networks.driver(row)!.join({ ...req, sandbox: paths.netns(this.p, c.id) });
-      await this.networks.published(row, this.store.endpoints({ containerId: c.id }).find((e) => e.id === req.endpoint.id)!, c.name);
+      await this.networks.published(row, req.endpoint.id, c.name);
     } catch (e) {
       await this.networks.driver(row)!.leave({ ...req, sandbox: paths.netns(this.p, c.id) }).catch(() => {
         // the join's own error is the one to report
@@ -203,7 +203,7 @@ export class Sandboxes {
       chosen.push({ proto: b.proto, hostIp: b.hostIp, hostPort, containerIp: ip, containerPort: b.containerPort });
     }
     // Recorded in one transaction, checked again there: a concurrent start may have won a port meanwhile.
-    this.store.reservePorts(c.id, (used) => {
+    this.store.reservePorts((used) => {
       for (const m of chosen) {
         const u = used.find((r) => collides({ proto: r.proto, hostIp: r.host_ip, hostPort: r.host_port }, m));
         if (u) throw new EngineError('PORT_IN_USE', `Bind for ${m.hostIp}:${m.hostPort} failed: port is already allocated`, { hint: 'choose another host port' });

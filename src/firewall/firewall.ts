@@ -59,7 +59,7 @@ export interface Firewall {
   reapply(): Promise<void>;
   /** Restores our rules whenever someone else removes them; returns the stop function. */
   watch(log: (m: string) => void): () => void;
-  /** Removes everything of ours from the kernel (used when the last network goes, and in tests). */
+  /** Removes everything of ours from the kernel (the nft backend's two tables). */
   removeAll(): Promise<void>;
 }
 

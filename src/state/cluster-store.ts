@@ -65,6 +65,15 @@ export interface ClusterStore {
 }
 
 const P = '/ctrnet';
+
+/** Calls `fn` each time the watcher connects again (not the first time). */
+function onReconnect(w: Watcher, fn: () => void): void {
+  let first = true;
+  w.on('connected', () => {
+    if (first) first = false;
+    else fn();
+  });
+}
 const TIMEOUT_MS = 5000;
 const FIRST_VNI = 4096;
 
@@ -246,23 +255,8 @@ export class EtcdClusterStore implements ClusterStore {
       cb.peer({ type: 'delete', networkId, ip });
     });
     // After a reconnection, events may have been missed: the owner reads everything again.
-    let first = true;
-    peers.on('connected', () => {
-      if (first) {
-        first = false;
-        return;
-      }
-      cb.resync();
-    });
-    // Network events missed while disconnected are caught up the same way.
-    let firstNets = true;
-    nets.on('connected', () => {
-      if (firstNets) {
-        firstNets = false;
-        return;
-      }
-      cb.networks();
-    });
+    onReconnect(peers, cb.resync);
+    onReconnect(nets, cb.networks);
     peers.on('disconnected', () => this.log(`cluster store ${this.url}: watch disconnected, retrying`));
     nets.on('error', () => {});
     peers.on('error', () => {});

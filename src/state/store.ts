@@ -206,7 +206,7 @@ export class Store {
     return this.db.prepare('SELECT * FROM ports').all() as PortRow[];
   }
   /** Records a container's ports in one transaction; `choose` sees the ports in use and returns the rows. */
-  reservePorts(containerId: string, choose: (used: PortRow[]) => PortRow[]): PortRow[] {
+  reservePorts(choose: (used: PortRow[]) => PortRow[]): PortRow[] {
     return this.tx(() => {
       const used = this.db.prepare('SELECT * FROM ports').all() as PortRow[];
       const rows = choose(used);
