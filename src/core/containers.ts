@@ -597,10 +597,16 @@ export class Containers extends EventEmitter {
         continue;
       }
       if (c.status !== 'running') {
-        // A start the crash interrupted leaves leases, ports, a namespace, a mount or a runc
-        // container of a container that is not running: undo them (idempotent).
-        if (this.store.endpoints({ containerId: c.id }).length || this.store.ports(c.id).length) this.log(`undoing the interrupted start of ${c.name}`);
-        await this.cleanup(c);
+        // A start the crash interrupted leaves leases, ports or a mounted root filesystem of a
+        // container that is not running: undo them. (Namespaces and runc containers that no
+        // running container explains are removed by reconcile's orphan passes.) Checked from the
+        // records first, so a daemon with many stopped containers spawns nothing for them.
+        if (this.store.endpoints({ containerId: c.id }).length || this.store.ports(c.id).length) {
+          this.log(`undoing the interrupted start of ${c.name}`);
+          await this.cleanup(c);
+        } else {
+          await this.runtime.unmountRootfs(c.id).catch((e) => this.log(`unmounting ${c.name}: ${describe(e)}`));
+        }
         continue;
       }
       const dir = this.runtime.shimDir(c.id);
