@@ -256,7 +256,7 @@ export class Sandboxes {
     for (const req of this.requests(c)) {
       const row = this.store.network(req.network.id);
       const driver = row && this.networks.driver(row);
-      if (driver) await driver.leave(req).catch((e) => errors.push(e));
+      if (driver) await driver.leave({ ...req, sandboxGoing: true }).catch((e) => errors.push(e));
       await this.networks.release(row, req.endpoint).catch((e) => errors.push(e));
     }
     this.store.releasePorts(c.id);

@@ -39,6 +39,9 @@ import { Sandboxes } from '../core/sandbox';
 import { BridgeDriver } from '../drivers/bridge-driver';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { IpKernel } from '../kernel/ip-kernel';
+import { KernelHelper } from '../kernel/helper';
+import { NativeKernel } from '../kernel/native-kernel';
+import { nativeNft } from '../firewall/nft/nft-native';
 import { Kernel } from '../kernel/kernel';
 import { ImageStore } from '../runtime/image-store';
 import { RuncRuntime } from '../runtime/runc';
@@ -180,10 +183,13 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   await mkdir(o.root, { recursive: true, mode: 0o711 });
   await mkdir(paths.netnsDir(p), { recursive: true });
   await mkdir(path.dirname(o.socket), { recursive: true });
-  const kernel = new IpKernel();
+  // The fast path (ctrnet-kernel: netlink and libnftables in one long-lived process) unless it was
+  // not built or CTRNET_KERNEL=ip asks for the iproute2/nft programs (the reference adapters).
+  const helper = process.env.CTRNET_KERNEL !== 'ip' && KernelHelper.available() ? new KernelHelper() : undefined;
+  const kernel = helper ? new NativeKernel(helper) : new IpKernel();
   const mtu = o.mtu ?? (await defaultMtu(kernel));
   const store = new Store(paths.db(p));
-  const firewall = new NftFirewall();
+  const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
   let overlay: Overlay | undefined;
   const resolver = new Resolver(storeNames(store, () => overlay), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
   const overlayMtu = o.advertiseAddr ? (await mtuOfAddress(kernel, o.advertiseAddr)) - VXLAN_OVERHEAD : mtu;
@@ -242,6 +248,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
       // already gone: nothing to clean
     });
     store.close();
+    helper?.stop();
   };
 }
 

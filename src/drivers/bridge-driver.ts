@@ -116,13 +116,7 @@ export class BridgeDriver implements NetworkDriver {
     const errors: unknown[] = [];
     await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac }).catch((e) => errors.push(e));
     if (req.ports.length) await (await this.netFirewall(req.network)).delPorts(req.ports).catch((e) => errors.push(e));
-    await this.kernel
-      .batch()
-      .linkDel(req.endpoint.hostIf)
-      .commit()
-      .catch((e) => {
-        if (!(e instanceof KernelError && e.errno === 'ENOENT')) errors.push(e);
-      });
+    if (!req.sandboxGoing) await this.removeLink(req.endpoint.hostIf).catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `leaving ${req.network.name}`);
   }
 

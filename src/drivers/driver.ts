@@ -38,6 +38,12 @@ export interface JoinRequest {
   /** the first network of a container holds its default route */
   defaultRoute: boolean;
   ports: PortMapping[];
+  /**
+   * leave() only: the sandbox is deleted right after, and its links go with it. The driver then
+   * leaves the veth to the kernel, which destroys a namespace's links in the background: deleting
+   * a veth by hand waits for an RCU grace period (~25 ms), the bulk of a teardown.
+   */
+  sandboxGoing?: boolean;
 }
 
 export interface NetworkDriver {

@@ -96,6 +96,7 @@ export class OverlayDriver implements NetworkDriver {
 
   async leave(req: JoinRequest): Promise<void> {
     await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
+    if (req.sandboxGoing) return;
     await this.kernel
       .batch()
       .linkDel(req.endpoint.hostIf)

@@ -1,0 +1,84 @@
+/**
+ * Runs inside a test host (the bench starts it with nsenter): sets up and tears down N bridge
+ * endpoints with one published TCP port through ctrnet's BridgeDriver, exactly as the daemon
+ * does (namespace, veth with its peer made inside, addresses, route, anti-spoofing and port-map
+ * elements), and prints the per-endpoint times as JSON.
+ *
+ * Usage: node endpoint-worker.js N native|ip DIR
+ *   native: ctrnet-kernel (netlink + libnftables in one long-lived process), the daemon's default
+ *   ip:     the reference adapters (ip -batch and nft -f processes)
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { BridgeDriver } from '../src/drivers/bridge-driver';
+import { JoinRequest, NetworkInfo } from '../src/drivers/driver';
+import { NftFirewall } from '../src/firewall/nft/nft-firewall';
+import { nativeNft } from '../src/firewall/nft/nft-native';
+import { macFromIp, parseCidr } from '../src/ipam/ipam';
+import { KernelHelper } from '../src/kernel/helper';
+import { IpKernel } from '../src/kernel/ip-kernel';
+import { NativeKernel } from '../src/kernel/native-kernel';
+import { run } from '../src/kernel/exec';
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+async function main(): Promise<void> {
+  const [n, mode, dir] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
+  const helper = mode === 'native' ? new KernelHelper() : undefined;
+  const kernel = helper ? new NativeKernel(helper) : new IpKernel();
+  const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
+  const driver = new BridgeDriver(kernel, firewall);
+  const { ip: _ip, ...subnet } = parseCidr('10.77.0.0/16');
+  const net: NetworkInfo = { id: 'b'.repeat(64), name: 'bench', driver: 'bridge', subnet, gateway: '10.77.0.1', bridge: 'ctb0', internal: false, mtu: 1500, icc: true };
+  mkdirSync(dir, { recursive: true });
+  await driver.createNetwork(net);
+  const request = (i: number): JoinRequest => {
+    const ip = `10.77.${(i + 2) >> 8}.${(i + 2) & 255}`;
+    return {
+      network: net,
+      endpoint: { id: `e${i}`, containerId: `c${i}`.padEnd(64, '0'), ifName: 'eth0', hostIf: `vethb${i.toString(16).padStart(6, '0')}`, ip, mac: macFromIp(ip) },
+      sandbox: `${dir}/ns${i}`,
+      defaultRoute: true,
+      ports: [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: ip, containerPort: 80 }],
+    };
+  };
+  const setup: number[] = [];
+  const teardown: number[] = [];
+  let current: JoinRequest | undefined;
+  try {
+    for (let i = 0; i < n; i++) {
+      const req = (current = request(i));
+      const t0 = now();
+      await kernel.netnsAdd(req.sandbox);
+      await driver.join(req);
+      const t1 = now();
+      if (i === 0) {
+        // Untimed: the figure must be of a working endpoint. The host reaches the container's
+        // address, and the published port is an element of the port map.
+        await run(['ping', '-c1', '-W2', req.endpoint.ip]);
+        const table = await run(['nft', 'list', 'map', 'ip', 'ctrnet', 'pub_any']);
+        if (!new RegExp(`tcp \\. 8080 .*: ${req.endpoint.ip.replace(/\./g, '\\.')} \\. 80\\b`).test(table)) throw new Error(`port map lacks the published port:\n${table}`);
+      }
+      const t2 = now();
+      await driver.leave({ ...req, sandboxGoing: true });
+      await kernel.netnsDel(req.sandbox);
+      teardown.push(now() - t2);
+      current = undefined;
+      setup.push(t1 - t0);
+    }
+  } finally {
+    if (current) {
+      await driver.leave(current).catch(() => {});
+      await kernel.netnsDel(current.sandbox).catch(() => {});
+    }
+    await driver.deleteNetwork(net).catch(() => {});
+    await firewall.removeAll().catch(() => {});
+    helper?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(JSON.stringify({ setup, teardown }) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

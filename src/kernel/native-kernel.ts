@@ -1,0 +1,119 @@
+/**
+ * The fast Kernel adapter: writes go to ctrnet-kernel (rtnetlink in the target namespace, one
+ * pipe round trip per Batch); reads stay with iproute2's JSON (they are off the hot path: explain,
+ * topology, restarts). Same interface and semantics as IpKernel, which remains the reference
+ * adapter and the fallback when the helper was not built.
+ */
+import { KernelHelper } from './helper';
+import { IpKernel } from './ip-kernel';
+import { AddrInfo, Batch, Kernel, LinkInfo, RouteInfo, VethOptions } from './kernel';
+
+/** One token of an op line: the helper splits on spaces, so a token must hold none. */
+function tok(s: string | number): string {
+  const t = String(s);
+  if (t === '' || /\s/.test(t)) throw new Error(`kernel op argument ${JSON.stringify(t)} is empty or holds white space`);
+  return t;
+}
+
+class NativeBatch implements Batch {
+  private ops: string[] = [];
+  constructor(private readonly kernel: NativeKernel) {}
+
+  get empty(): boolean {
+    return this.ops.length === 0;
+  }
+  private push(...parts: (string | number)[]): this {
+    this.ops.push(parts.map(tok).join(' '));
+    return this;
+  }
+  linkAddBridge(name: string, opts: { mtu?: number; mac?: string } = {}): this {
+    return this.push('bridge', name, opts.mtu ?? 0, opts.mac ?? '-');
+  }
+  linkAddVeth(name: string, peer: string, o: VethOptions): this {
+    return this.push('veth', name, peer, o.mtu, o.peerMac ?? '-', o.peerNetns ?? '-', o.singleQueue ? 1 : 0);
+  }
+  linkAddVxlan(name: string, o: { vni: number; local: string; port: number; mtu: number }): this {
+    return this.push('vxlan', name, o.vni, o.local, o.port, o.mtu);
+  }
+  linkSetMaster(name: string, master: string): this {
+    return this.push('master', name, master);
+  }
+  linkSetIsolated(name: string): this {
+    return this.push('isolated', name);
+  }
+  linkSetUp(name: string): this {
+    return this.push('up', name);
+  }
+  linkDel(name: string): this {
+    return this.push('del', name);
+  }
+  neighReplace(dev: string, ip: string, mac: string): this {
+    return this.push('neigh', dev, ip, mac);
+  }
+  neighDel(dev: string, ip: string): this {
+    return this.push('neighdel', dev, ip);
+  }
+  fdbReplace(dev: string, mac: string, dst: string): this {
+    return this.push('fdb', dev, mac, dst);
+  }
+  fdbDel(dev: string, mac: string): this {
+    return this.push('fdbdel', dev, mac);
+  }
+  addrReplace(dev: string, cidr: string): this {
+    return this.push('addr', dev, cidr);
+  }
+  routeReplace(dst: string, o: { via?: string; dev?: string }): this {
+    return this.push('route', dst, o.via ?? '-', o.dev ?? '-');
+  }
+  async commit(): Promise<void> {
+    const ops = this.ops;
+    this.ops = [];
+    if (ops.length === 0) return;
+    await this.kernel.helper.request(`batch ${tok(this.kernel.netns ?? '-')} ${ops.length}`, ops.join('\n') + '\n');
+  }
+}
+
+export class NativeKernel implements Kernel {
+  private readonly reads: IpKernel;
+
+  constructor(
+    readonly helper: KernelHelper,
+    readonly netns?: string,
+  ) {
+    this.reads = new IpKernel(netns);
+  }
+
+  at(path: string): Kernel {
+    return new NativeKernel(this.helper, path);
+  }
+  batch(): Batch {
+    return new NativeBatch(this);
+  }
+  linkList(): Promise<LinkInfo[]> {
+    return this.reads.linkList();
+  }
+  fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
+    return this.reads.fdbList(dev);
+  }
+  neighList(dev: string): Promise<{ ip: string; mac: string }[]> {
+    return this.reads.neighList(dev);
+  }
+  addrList(): Promise<AddrInfo[]> {
+    return this.reads.addrList();
+  }
+  routeList(): Promise<RouteInfo[]> {
+    return this.reads.routeList();
+  }
+  sysctlSet(key: string, value: string): Promise<void> {
+    return this.helper.request(`sysctl ${tok(this.netns ?? '-')} ${tok(key)} ${tok(value)}`);
+  }
+  netnsAdd(path: string): Promise<void> {
+    return this.helper.request(`netns-add ${tok(path)}`);
+  }
+  netnsDel(path: string): Promise<void> {
+    return this.helper.request(`netns-del ${tok(path)}`);
+  }
+  netnsList(dir: string): Promise<string[]> {
+    return this.reads.netnsList(dir);
+  }
+}
