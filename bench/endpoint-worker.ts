@@ -4,9 +4,11 @@
  * does (namespace, veth with its peer made inside, addresses, route, anti-spoofing and port-map
  * elements), and prints the per-endpoint times as JSON.
  *
- * Usage: node endpoint-worker.js N native|ip DIR
+ * Usage: node endpoint-worker.js N native|ip DIR [PORTS] [keep]
  *   native: ctrnet-kernel (netlink + libnftables in one long-lived process), the daemon's default
  *   ip:     the reference adapters (ip -batch and nft -f processes)
+ *   PORTS:  published TCP ports per endpoint (default 1)
+ *   keep:   set up all N before tearing any down (the scale test: N endpoints live at once)
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { BridgeDriver } from '../src/drivers/bridge-driver';
@@ -23,7 +25,20 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 async function main(): Promise<void> {
   const [n, mode, dir] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
+  const perEndpoint = Number(process.argv[5] ?? 1);
+  const keep = process.argv[6] === 'keep';
   const helper = mode === 'native' ? new KernelHelper() : undefined;
+  // CTRNET_BENCH_PHASES=1: time each request to the helper by verb, printed on stderr at the end.
+  const phases = new Map<string, number[]>();
+  if (helper && process.env.CTRNET_BENCH_PHASES === '1') {
+    const request = helper.request.bind(helper);
+    helper.request = async (header: string, body?: string) => {
+      const t = now();
+      await request(header, body);
+      const key = header.startsWith('nft') ? `nft ${body?.split(' ')[0]} ${body?.split(' ')[3]}` : header.startsWith('batch') ? `batch ${body?.split('\n')[0].split(' ')[0]}` : header.split(' ')[0];
+      phases.set(key, [...(phases.get(key) ?? []), now() - t]);
+    };
+  }
   const kernel = helper ? new NativeKernel(helper) : new IpKernel();
   const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
   const driver = new BridgeDriver(kernel, firewall);
@@ -38,12 +53,18 @@ async function main(): Promise<void> {
       endpoint: { id: `e${i}`, containerId: `c${i}`.padEnd(64, '0'), ifName: 'eth0', hostIf: `vethb${i.toString(16).padStart(6, '0')}`, ip, mac: macFromIp(ip) },
       sandbox: `${dir}/ns${i}`,
       defaultRoute: true,
-      ports: [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: ip, containerPort: 80 }],
+      // Kept endpoints need host ports of their own; a one-at-a-time loop reuses 8080.
+      ports: Array.from({ length: perEndpoint }, (_, k) => ({ proto: 'tcp' as const, hostIp: '0.0.0.0', hostPort: keep ? 10000 + i * perEndpoint + k : 8080 + k, containerIp: ip, containerPort: 80 + k })),
     };
   };
   const setup: number[] = [];
   const teardown: number[] = [];
   let current: JoinRequest | undefined;
+  const live: JoinRequest[] = [];
+  const down = async (req: JoinRequest) => {
+    await driver.leave({ ...req, sandboxGoing: true });
+    await kernel.netnsDel(req.sandbox);
+  };
   try {
     for (let i = 0; i < n; i++) {
       const req = (current = request(i));
@@ -56,25 +77,33 @@ async function main(): Promise<void> {
         // address, and the published port is an element of the port map.
         await run(['ping', '-c1', '-W2', req.endpoint.ip]);
         const table = await run(['nft', 'list', 'map', 'ip', 'ctrnet', 'pub_any']);
-        if (!new RegExp(`tcp \\. 8080 .*: ${req.endpoint.ip.replace(/\./g, '\\.')} \\. 80\\b`).test(table)) throw new Error(`port map lacks the published port:\n${table}`);
+        if (!new RegExp(`tcp \\. ${req.ports[0].hostPort} .*: ${req.endpoint.ip.replace(/\./g, '\\.')} \\. 80\\b`).test(table)) throw new Error(`port map lacks the published port:\n${table}`);
+      }
+      setup.push(t1 - t0);
+      current = undefined;
+      if (keep) {
+        live.push(req);
+        continue;
       }
       const t2 = now();
-      await driver.leave({ ...req, sandboxGoing: true });
-      await kernel.netnsDel(req.sandbox);
+      await down(req);
       teardown.push(now() - t2);
-      current = undefined;
-      setup.push(t1 - t0);
+    }
+    while (live.length) {
+      const t2 = now();
+      await down(live[live.length - 1]);
+      live.pop();
+      teardown.push(now() - t2);
     }
   } finally {
-    if (current) {
-      await driver.leave(current).catch(() => {});
-      await kernel.netnsDel(current.sandbox).catch(() => {});
-    }
+    for (const req of live) await down(req).catch(() => {});
+    if (current) await down(current).catch(() => {});
     await driver.deleteNetwork(net).catch(() => {});
     await firewall.removeAll().catch(() => {});
     helper?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  for (const [k, v] of phases) process.stderr.write(`${k}: first ${v.slice(0, 20).reduce((a, b) => a + b, 0) / Math.min(20, v.length)} ms, last ${v.slice(-20).reduce((a, b) => a + b, 0) / Math.min(20, v.length)} ms (${v.length})\n`);
   process.stdout.write(JSON.stringify({ setup, teardown }) + '\n');
 }
 

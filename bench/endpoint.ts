@@ -14,10 +14,11 @@ export interface EndpointTimes {
 const WORKER = path.join(__dirname, 'endpoint-worker.js');
 
 /** N endpoints in a fresh test host; the first one is a warm-up and not counted. */
-export async function ctrnetEndpoint(n: number, mode: 'native' | 'ip'): Promise<EndpointTimes> {
+export async function ctrnetEndpoint(n: number, mode: 'native' | 'ip', opts: { ports?: number; keep?: boolean } = {}): Promise<EndpointTimes> {
   const host = await LabHost.create('bench-ep');
   try {
-    const out = await host.run([process.execPath, WORKER, String(n + 1), mode, `${host.execRoot}/eps`], { timeoutMs: 600_000 });
+    const args = [String(n + 1), mode, `${host.execRoot}/eps`, String(opts.ports ?? 1), opts.keep ? 'keep' : 'once'];
+    const out = await host.run([process.execPath, WORKER, ...args], { timeoutMs: 900_000 });
     const t = JSON.parse(out) as EndpointTimes;
     return { setup: t.setup.slice(1), teardown: t.teardown.slice(1) };
   } finally {

@@ -9,7 +9,7 @@
  *   request   "<id> <verb> [args...]\n" then, for some verbs, a body
  *   answer    "<id> ok\n" or "<id> err <ERRNO> <message>\n"
  * Verbs:
- *   netns-add PATH          new namespace bind-mounted at PATH (PATH must not exist)
+ *   netns-add PATH          new namespace bind-mounted at PATH (PATH must not exist), IPv6 off
  *   netns-del PATH          unmount and unlink PATH; "already gone" is success
  *   sysctl NS KEY VALUE     NS is a namespace path or "-" (ours); KEY like net.ipv4.ip_forward
  *   batch NS COUNT          then COUNT op lines, applied in order in namespace NS,
@@ -335,24 +335,6 @@ static void leave(const char *ns) {
   }
 }
 
-static int netns_add(const char *path) {
-  int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-  if (fd < 0) return fail(errno, "%s: %s", path, strerror(errno));
-  close(fd);
-  int r = 0;
-  if (unshare(CLONE_NEWNET)) r = fail(errno, "unshare: %s", strerror(errno));
-  else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL)) r = fail(errno, "bind mount %s: %s", path, strerror(errno));
-  leave("/proc/self/ns/net"); /* any path but "-": always go back */
-  if (r) unlink(path);
-  return r;
-}
-
-static int netns_del(const char *path) {
-  if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT) return fail(errno, "unmount %s: %s", path, strerror(errno));
-  if (unlink(path) && errno != ENOENT) return fail(errno, "unlink %s: %s", path, strerror(errno));
-  return 0;
-}
-
 static int sysctl_set(const char *key, const char *value) {
   char path[256] = "/proc/sys/";
   if (strlen(key) > 200 || strstr(key, "..")) return fail(EINVAL, "bad sysctl key %s", key);
@@ -365,6 +347,27 @@ static int sysctl_set(const char *key, const char *value) {
   int e = errno;
   close(fd);
   if (w < 0) return fail(e, "%s: %s", path, strerror(e));
+  return 0;
+}
+
+static int netns_add(const char *path) {
+  int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) return fail(errno, "%s: %s", path, strerror(errno));
+  close(fd);
+  int r = 0;
+  if (unshare(CLONE_NEWNET)) r = fail(errno, "unshare: %s", strerror(errno));
+  else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL)) r = fail(errno, "bind mount %s: %s", path, strerror(errno));
+  /* ctrnet's networks are IPv4-only: without IPv6 a new interface sends no router solicitations,
+   * MLD reports or DAD probes, which a bridge would flood to every other container. */
+  else if (sysctl_set("net.ipv6.conf.all.disable_ipv6", "1") || sysctl_set("net.ipv6.conf.default.disable_ipv6", "1")) r = -1;
+  leave("/proc/self/ns/net"); /* any path but "-": always go back */
+  if (r) unlink(path);
+  return r;
+}
+
+static int netns_del(const char *path) {
+  if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT) return fail(errno, "unmount %s: %s", path, strerror(errno));
+  if (unlink(path) && errno != ENOENT) return fail(errno, "unlink %s: %s", path, strerror(errno));
   return 0;
 }
 

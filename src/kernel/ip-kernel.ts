@@ -181,7 +181,7 @@ export class IpKernel implements Kernel {
     const fh = await open(path, 'wx');
     await fh.close();
     try {
-      await run(['unshare', `--net=${path}`, 'true']);
+      await run(['unshare', `--net=${path}`, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     } catch (e) {
       await unlink(path).catch(() => {}); // best effort: the netns was not made, the empty file is ours
       throw new KernelError(`creating network namespace ${path}`, 'UNKNOWN', { cause: e });

@@ -104,7 +104,11 @@ export interface Kernel {
   routeList(): Promise<RouteInfo[]>;
   /** Equivalent to: `sysctl -w KEY=VALUE` in this namespace (KEY like net.ipv4.ip_forward) */
   sysctlSet(key: string, value: string): Promise<void>;
-  /** Creates a network namespace bind-mounted at `path`. Equivalent to: `unshare --net=PATH true` */
+  /**
+   * Creates a network namespace bind-mounted at `path`, with IPv6 off (ctrnet's networks are
+   * IPv4-only; a quiet interface sends nothing the bridge would flood to every container).
+   * Equivalent to: `unshare --net=PATH sysctl -w net.ipv6.conf.{all,default}.disable_ipv6=1`
+   */
   netnsAdd(path: string): Promise<void>;
   /** Unmounts and deletes the namespace file at `path`; accepts "already gone". */
   netnsDel(path: string): Promise<void>;
