@@ -127,7 +127,8 @@ const NETAVARK_SUBNET = '10.213.0';
 export async function netavarkEndpoint(n: number, opts: { keepBridge?: boolean } = {}): Promise<EndpointTimes> {
   need(['netavark', 'iptables']);
   const bin = findBin('netavark', ['/usr/lib/podman/netavark', '/usr/libexec/podman/netavark']);
-  const version = (await must([bin, '--version'])).trim();
+  const deb = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'netavark']).stdout.toString().trim();
+  const version = `${(await must([bin, '--version'])).trim()}${deb ? ` (Debian ${deb})` : ''}`;
   const host = await LabHost.create('nv');
   try {
     const cfg = `${host.dir}/netavark`;
@@ -316,14 +317,14 @@ const DOCKER_MODES: Record<DockerMode, string[]> = {
 };
 
 /** What of the root network namespace a stray docker.service would change. */
-interface RootState {
+export interface RootState {
   ruleset: string;
   links: string[];
   /** dockerd/containerd processes in the root network namespace */
   daemons: Map<number, string>;
 }
 
-function rootState(): RootState {
+export function rootState(): RootState {
   const ruleset = spawnSync('nft', ['list', 'ruleset']).stdout?.toString() ?? '';
   const links = (spawnSync('ip', ['-o', 'link', 'show']).stdout?.toString() ?? '')
     .split('\n')
@@ -388,7 +389,7 @@ async function stopPid(pid: number, graceMs = 15_000): Promise<void> {
  * docker.service/containerd.service did: stops the daemons that appeared (by PID), deletes a docker0
  * that appeared and the nft tables that appeared. Returns what was found (empty: nothing started).
  */
-async function undoStrayServices(before: RootState): Promise<string[]> {
+export async function undoStrayServices(before: RootState): Promise<string[]> {
   const after = rootState();
   const found: string[] = [];
   for (const [pid, args] of after.daemons) {
@@ -396,10 +397,13 @@ async function undoStrayServices(before: RootState): Promise<string[]> {
     found.push(`process ${pid} (${args}) started in the root namespace: stopped`);
     await stopPid(pid);
   }
+  // Only what docker makes is removed; anything else that changed is reported, not touched.
   for (const l of after.links) {
     if (before.links.includes(l)) continue;
-    found.push(`link ${l} appeared in the root namespace: deleted`);
-    spawnSync('ip', ['link', 'del', l]);
+    if (/^(docker0|br-[0-9a-f]{12}|veth[0-9a-f]{7})$/.test(l)) {
+      found.push(`link ${l} appeared in the root namespace: deleted`);
+      spawnSync('ip', ['link', 'del', l]);
+    } else found.push(`link ${l} appeared in the root namespace: left alone (not docker's)`);
   }
   if (after.ruleset !== before.ruleset) {
     const tables = (r: string) => new Set(r.split('\n').filter((l) => l.startsWith('table ')).map((l) => l.replace(/\s*\{\s*$/, '')));
@@ -407,10 +411,13 @@ async function undoStrayServices(before: RootState): Promise<string[]> {
     for (const t of tables(after.ruleset)) {
       if (old.has(t)) continue;
       const [, family, name] = t.split(/\s+/);
-      found.push(`nft ${t} appeared in the root namespace: deleted`);
-      spawnSync('nft', ['delete', 'table', family, name]);
+      const body = spawnSync('nft', ['list', 'table', family, name]).stdout?.toString() ?? '';
+      if (/DOCKER/.test(body)) {
+        found.push(`nft ${t} (docker's chains) appeared in the root namespace: deleted`);
+        spawnSync('nft', ['delete', 'table', family, name]);
+      } else found.push(`nft ${t} appeared in the root namespace: left alone (no docker chains)`);
     }
-    if (rootState().ruleset !== before.ruleset) found.push('the root namespace ruleset still differs from before the install (a table that existed before was changed): not restored, needs a look');
+    if (rootState().ruleset !== before.ruleset) found.push('the root namespace ruleset still differs from before the install: not restored, needs a look');
   }
   return found;
 }
