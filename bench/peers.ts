@@ -14,7 +14,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { LabHost, RUN_ID, sh, must, type Result } from '../scripts/lab';
-import { now } from './common';
+import { installDebs, now } from './common';
 
 export interface EndpointTimes {
   /** wall time of each setup (ms), warm-up discarded */
@@ -22,31 +22,6 @@ export interface EndpointTimes {
   /** wall time of each teardown (ms), warm-up discarded */
   teardown: number[];
   version: string;
-}
-
-/**
- * Installs missing Debian packages. Like ensureDebs (bench/common.ts), but waits for the dpkg lock
- * (other sessions on this machine may be installing at the same time) and never lets a package's
- * maintainer scripts start a service: a policy-rc.d that answers 101 ("action forbidden") is put in
- * place for the install when none exists, and removed again afterwards.
- */
-export function installDebs(pkgs: string[]): { ok: boolean; error?: string } {
-  const missing = pkgs.filter((p) => !/ok installed/.test(spawnSync('dpkg-query', ['-W', '-f=${Status}', p]).stdout?.toString() ?? ''));
-  if (missing.length === 0) return { ok: true };
-  process.stderr.write(`bench: installing ${missing.join(' ')}\n`);
-  const policy = '/usr/sbin/policy-rc.d';
-  const ours = !existsSync(policy);
-  if (ours) writeFileSync(policy, '#!/bin/sh\n# temporary, from ctrnet bench/peers.ts: no service starts during the install\nexit 101\n', { mode: 0o755 });
-  try {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const lock = ['-o', 'DPkg::Lock::Timeout=300'];
-    spawnSync('apt-get', [...lock, 'update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env, timeout: 300_000 });
-    const r = spawnSync('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'pipe'], env, timeout: 540_000 });
-    if (r.status !== 0) return { ok: false, error: `apt-get install ${missing.join(' ')} failed: ${r.stderr?.toString().trim().split('\n').slice(-3).join(' / ') || `status ${r.status}`}` };
-    return { ok: true };
-  } finally {
-    if (ours) spawnSync('rm', ['-f', policy]);
-  }
 }
 
 function need(pkgs: string[]): void {

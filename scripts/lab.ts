@@ -115,6 +115,11 @@ export class LabHost {
     return this.daemonLog;
   }
 
+  /** The PID of the nsenter that runs the daemon; nsenter execs it, so it is the daemon's own. */
+  get daemonPid(): number | undefined {
+    return this.daemon?.pid;
+  }
+
   /** Stops the daemon like an admin would (SIGTERM), or as a crash (SIGKILL). Containers keep running. */
   async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const d = this.daemon;

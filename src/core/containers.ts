@@ -341,7 +341,7 @@ export class Containers extends EventEmitter {
       this.store.updateContainer(id, { status: 'exited', exit_code: code, pid: 0, finished_at: new Date().toISOString() });
       await this.cleanup(c);
       this.emit('exit', id, code);
-      if (this.spec(c).autoRemove) await this.removeLocked(id, code);
+      if (this.spec(c).autoRemove) await this.removeLocked(id, code, true);
     });
   }
 
@@ -432,12 +432,13 @@ export class Containers extends EventEmitter {
     await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exit_code));
   }
 
-  private async removeLocked(id: string, code: number): Promise<void> {
+  /** `cleaned`: the exit's cleanup just ran (--rm): a second one would only spawn runc again. */
+  private async removeLocked(id: string, code: number, cleaned = false): Promise<void> {
     const c = this.store.container(id);
     if (!c) return;
     if (c.status === 'running') throw new EngineError('CONTAINER_RUNNING', `container ${c.name} is running`);
     this.store.updateContainer(id, { status: 'removing' });
-    await this.cleanup(c);
+    if (!cleaned) await this.cleanup(c);
     await rm(paths.containerData(this.p, id), { recursive: true, force: true });
     this.store.deleteContainer(id);
     this.emit('removed', id, code);

@@ -35,7 +35,11 @@ export class KernelHelper {
   private nextId = 1;
   private buf = '';
 
-  constructor(private readonly bin = KERNEL_HELPER_BIN) {}
+  /** `wrap`: argv the helper runs under, e.g. `nsenter --net=PATH` to make another namespace its own. */
+  constructor(
+    private readonly bin = KERNEL_HELPER_BIN,
+    private readonly wrap: string[] = [],
+  ) {}
 
   /** True when the helper binary was built (`npm run build`). */
   static available(bin = KERNEL_HELPER_BIN): boolean {
@@ -62,7 +66,8 @@ export class KernelHelper {
   }
 
   private start(): ChildProcess {
-    const child = spawn(this.bin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const argv = [...this.wrap, this.bin];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
     child.stdout!.setEncoding('utf8');
@@ -96,6 +101,11 @@ export class KernelHelper {
     const pending = this.pending;
     this.pending = [];
     for (const p of pending) p.reject(new KernelError(`ctrnet-kernel ${why}`, 'UNKNOWN'));
+  }
+
+  /** The running helper's PID, if one runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Stops the helper (the daemon's shutdown). */

@@ -1,0 +1,132 @@
+/**
+ * `npm run bench [-- SECTION...]`: the benchmark suite. Measures ctrnet and the tools people use
+ * today in one run on this machine, prints one table and writes it, with the machine's details,
+ * to bench/RESULTS.md. Sections: endpoint start scale dataplane overlay (default: all).
+ * Peers (netavark, CNI plugins, docker.io, iperf3) are installed from Debian when missing.
+ * Everything happens inside throwaway test hosts (network namespaces).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { leftovers } from '../scripts/lab';
+import { median, ms, percentile, Row } from './common';
+import { ctrnetEndpoint } from './endpoint';
+import { cniEndpoint, dockerStart, netavarkEndpoint } from './peers';
+import { ctrnetStart, Mode, MODES, runcFloor } from './start';
+import { daemonScale } from './scale';
+import { dataplane } from './dataplane';
+import { overlayConvergence } from './overlay';
+
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(3)}×`;
+const sum = (t: { setup: number[]; teardown: number[] }) => median(t.setup) + median(t.teardown);
+const st = (t: { setup: number[]; teardown: number[] }) => `${ms(median(t.setup))} + ${ms(median(t.teardown))}`;
+
+async function endpointSection(): Promise<Row[]> {
+  const S = '1. Endpoint (setup + teardown, one published TCP port)';
+  const N = 50;
+  const nv = await netavarkEndpoint(N);
+  const cni = await cniEndpoint(N);
+  const ipPath = await ctrnetEndpoint(N, 'ip');
+  const ours = await ctrnetEndpoint(N, 'native');
+  const r = sum(ours) / sum(nv);
+  return [
+    { section: S, what: `netavark ${nv.version} (setup + teardown, medians)`, value: st(nv), note: `n=${N}, bridge already present` },
+    { section: S, what: `CNI plugins ${cni.version}: bridge + host-local + portmap`, value: st(cni), note: `n=${N}` },
+    { section: S, what: 'ctrnet driver, reference adapters (ip -batch, nft -f processes)', value: st(ipPath), note: `n=${N}` },
+    { section: S, what: 'ctrnet driver, ctrnet-kernel (netlink + libnftables, one process)', value: st(ours), target: '≤ 0.05× netavark', met: r <= 0.05, note: `${ratio(sum(ours), sum(nv))} netavark, ${ratio(sum(ours), sum(cni))} CNI; n=${N}` },
+  ];
+}
+
+async function startSection(): Promise<Row[]> {
+  const S = '2. Container start (`run --rm busybox true`, median)';
+  const N = 10;
+  const ours = await ctrnetStart(N);
+  const floor = median(await runcFloor(N));
+  const docker = await dockerStart(N);
+  const rows: Row[] = [
+    { section: S, what: 'floor: `runc run` of a busybox bundle, no engine', value: ms(floor), note: `n=${N}` },
+    { section: S, what: 'ctrnet CLI start-up (`ctrnet version`) / bare `node -e ""`', value: `${ms(median(ours.cliVersion))} / ${ms(median(ours.nodeBare))}`, note: 'inside every ctrnet figure below' },
+  ];
+  for (const m of Object.keys(MODES) as Mode[]) {
+    const o = median(ours.modes[m]);
+    if ('skipped' in docker) {
+      rows.push({ section: S, what: `ctrnet ${m}`, value: ms(o), target: '≤ 0.5× Docker', note: `Docker not measured: ${docker.skipped}; +${ms(o - floor)} over the floor` });
+      continue;
+    }
+    const d = median(docker.modes[m]);
+    rows.push({ section: S, what: `ctrnet ${m} vs Docker ${docker.version}`, value: `${ms(o)} vs ${ms(d)}`, target: '≤ 0.5× Docker', met: o <= 0.5 * d, note: `${ratio(o, d)}; ctrnet +${ms(o - floor)} over the floor, Docker +${ms(d - floor)}` });
+  }
+  return rows;
+}
+
+async function scaleSection(): Promise<Row[]> {
+  const S = '3. Scale (1000 containers on one network, 5000 published ports)';
+  const ep = await ctrnetEndpoint(1000, 'native', { ports: 5, keep: true });
+  const epFirst = median(ep.setup.slice(0, 20));
+  const epLast = median(ep.setup.slice(-20));
+  const d = await daemonScale(1000, 5);
+  const first = median(d.run.slice(0, 20));
+  const last = median(d.run.slice(-20));
+  return [
+    { section: S, what: 'driver endpoint setup (5 ports), endpoints 981–1000 vs 1–20', value: `${ms(epLast)} vs ${ms(epFirst)}`, target: '≤ 1.2×', met: epLast <= 1.2 * epFirst, note: ratio(epLast, epFirst) },
+    { section: S, what: '`run -d` (5 ports), containers 981–1000 vs 1–20', value: `${ms(last)} vs ${ms(first)}`, target: '≤ 1.2×', met: last <= 1.2 * first, note: `${ratio(last, first)}; p99 of all ${ms(percentile(d.run, 99))}` },
+    { section: S, what: '`ps` with 1000 containers', value: ms(median(d.ps)) },
+    { section: S, what: '`network inspect` with 1000 endpoints', value: ms(median(d.inspect)) },
+    { section: S, what: 'daemon RSS idle → with 1000 containers, 5000 ports', value: `${d.rssIdleMb.toFixed(0)} MB → ${d.rssLoadedMb.toFixed(0)} MB` },
+  ];
+}
+
+const SECTIONS: Record<string, () => Promise<Row[]>> = {
+  endpoint: endpointSection,
+  start: startSection,
+  scale: scaleSection,
+  dataplane,
+  overlay: overlayConvergence,
+};
+
+function machine(): string[] {
+  const v = (argv: string[]) => spawnSync(argv[0], argv.slice(1)).stdout?.toString().trim().split('\n')[0] ?? '?';
+  return [
+    `- date: ${new Date().toISOString()}`,
+    `- kernel: ${v(['uname', '-r'])}; CPU: ${cpus()[0]?.model} × ${cpus().length}; RAM: ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    `- node ${process.version}; ${v(['nft', '--version'])}; ${v(['runc', '--version'])}; ${v(['ip', '-V'])}`,
+  ];
+}
+
+function table(rows: Row[]): string {
+  const out = ['| section | measured | value | target | met | note |', '|---|---|---|---|---|---|'];
+  const cell = (s: string | undefined) => (s ?? '').replace(/\|/g, '\\|');
+  for (const r of rows) out.push(`| ${cell(r.section)} | ${cell(r.what)} | ${cell(r.value)} | ${cell(r.target)} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} | ${cell(r.note)} |`);
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  for (const w of wanted) if (!SECTIONS[w]) throw new Error(`unknown section ${w}: choose from ${Object.keys(SECTIONS).join(' ')}`);
+  const rows: Row[] = [];
+  for (const [name, f] of Object.entries(SECTIONS)) {
+    if (wanted.length && !wanted.includes(name)) continue;
+    process.stderr.write(`bench: ${name}\n`);
+    try {
+      rows.push(...(await f()));
+    } catch (e) {
+      rows.push({ section: name, what: 'section failed', value: '', note: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+    }
+    process.stderr.write(`${table(rows)}\n`);
+  }
+  const text = ['# ctrnet benchmark results', '', 'Written by `npm run bench`. All figures measured in this run on this machine.', '', ...machine(), '', table(rows), ''].join('\n');
+  process.stdout.write(`${table(rows)}\n`);
+  if (wanted.length === 0) writeFileSync(path.join(__dirname, '../../bench/RESULTS.md'), text);
+  else writeFileSync(path.join(__dirname, '../../bench/RESULTS.partial.md'), text);
+  const left = leftovers();
+  if (left.length) {
+    process.stderr.write(`bench: left behind: ${left.join(', ')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
