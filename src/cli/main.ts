@@ -8,8 +8,6 @@ import { bool, FlagDef, list, parseArgs, Parsed, str, UsageError } from './args'
 import { FrameReader, STREAM_STDERR, STREAM_SYSTEMERR } from '../core/frames';
 import { parsePortSpec } from '../core/ports';
 import { humanDuration } from '../core/duration';
-import { explainCommand } from './explain';
-import { topologyCommand } from './topology';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -418,7 +416,8 @@ async function main2(argv: string[]): Promise<number> {
       return 0;
     }
     case 'explain':
-      return explainCommand(c, rest);
+      // Loaded on demand: every other command starts faster without them (CLI start-up counts).
+      return (await import('./explain.js')).explainCommand(c, rest);
     case 'system': {
       if (rest[0] !== 'reload') throw new UsageError('unknown system command: use `ctrnet system reload`');
       await c.call('POST', '/ctrnet/system/reload');
@@ -426,7 +425,7 @@ async function main2(argv: string[]): Promise<number> {
       return 0;
     }
     case 'topology':
-      return topologyCommand(c, rest);
+      return (await import('./topology.js')).topologyCommand(c, rest);
     case 'rename': {
       const p = parseArgs(rest, {});
       if (p.args.length !== 2) throw new UsageError('"rename" requires 2 arguments: ctrnet rename CONTAINER NEW_NAME');

@@ -347,9 +347,17 @@ export class Containers extends EventEmitter {
 
   private async cleanup(c: ContainerRow): Promise<void> {
     const errors: unknown[] = [];
-    await this.sandboxes.teardown(c).catch((e) => errors.push(e));
-    await this.runtime.delete(c.id).catch((e) => errors.push(e));
-    await this.runtime.unmountRootfs(c.id).catch((e) => errors.push(e));
+    // The network and the runtime are independent: in parallel. The root filesystem is unmounted
+    // only after runc delete, which ends any process still holding it.
+    await Promise.all([
+      // Containers joined to this one (container:NAME) keep its namespace alive: their view of it
+      // must lose the interfaces now, so they are deleted by hand rather than left to the kernel.
+      this.sandboxes.teardown(c, { held: this.joinedTo(c.id).some((o) => o.status === 'running') }).catch((e) => errors.push(e)),
+      (async () => {
+        await this.runtime.delete(c.id).catch((e) => errors.push(e));
+        await this.runtime.unmountRootfs(c.id).catch((e) => errors.push(e));
+      })(),
+    ]);
     for (const e of errors) this.log(`cleanup of ${c.name}: ${describe(e)}`);
   }
 

@@ -247,8 +247,11 @@ export class Sandboxes {
     });
   }
 
-  /** Removes everything setup() made; idempotent, keeps going after errors. */
-  async teardown(c: ContainerRow): Promise<void> {
+  /**
+   * Removes everything setup() made; idempotent, keeps going after errors. `held`: another
+   * process still holds the namespace (a container:NAME joiner), so it outlives its unmounting.
+   */
+  async teardown(c: ContainerRow, opts: { held?: boolean } = {}): Promise<void> {
     const spec = JSON.parse(c.spec) as ContainerSpec;
     const mode = modeOf(spec.networkMode);
     if (mode.kind === 'host' || mode.kind === 'container') return;
@@ -256,7 +259,7 @@ export class Sandboxes {
     for (const req of this.requests(c)) {
       const row = this.store.network(req.network.id);
       const driver = row && this.networks.driver(row);
-      if (driver) await driver.leave({ ...req, sandboxGoing: true }).catch((e) => errors.push(e));
+      if (driver) await driver.leave({ ...req, sandboxGoing: !opts.held }).catch((e) => errors.push(e));
       await this.networks.release(row, req.endpoint).catch((e) => errors.push(e));
     }
     this.store.releasePorts(c.id);

@@ -30,6 +30,13 @@ export interface RemotePeer {
 export class OverlayDriver implements NetworkDriver {
   readonly name = 'overlay';
   private readonly mutex = new KeyedMutex();
+  /** Networks whose bridge and VXLAN device this process made or found: joins skip the kernel read. */
+  private readonly ensured = new Set<string>();
+  /**
+   * What syncPeers last programmed per network (remote MAC → peer): later syncs apply only the
+   * difference, without reading the kernel. Forgotten after a failure, so the next sync reads it.
+   */
+  private readonly programmed = new Map<string, Map<string, RemotePeer>>();
 
   constructor(
     private readonly kernel: Kernel,
@@ -46,7 +53,11 @@ export class OverlayDriver implements NetworkDriver {
   /** Idempotent: bridge, VXLAN device as its port, both up. Called at the first local join. */
   async createNetwork(net: NetworkInfo): Promise<void> {
     // Concurrent first joins on this host must not both create the devices.
-    await this.mutex.run(net.id, () => this.ensureDevices(net));
+    await this.mutex.run(net.id, async () => {
+      if (this.ensured.has(net.id)) return;
+      await this.ensureDevices(net);
+      this.ensured.add(net.id);
+    });
   }
 
   private async ensureDevices(net: NetworkInfo): Promise<void> {
@@ -60,6 +71,8 @@ export class OverlayDriver implements NetworkDriver {
   }
 
   async deleteNetwork(net: NetworkInfo): Promise<void> {
+    this.ensured.delete(net.id);
+    this.programmed.delete(net.id);
     const errors: unknown[] = [];
     for (const name of [vxlanName(net.id), overlayBridgeName(net.id)]) {
       await this.kernel.batch().linkDel(name).commit().catch((e) => {
@@ -118,19 +131,45 @@ export class OverlayDriver implements NetworkDriver {
 
   /** Makes the remote entries of a network exactly `peers` (FDB and neighbours on its VXLAN device). */
   async syncPeers(net: NetworkInfo, peers: RemotePeer[]): Promise<void> {
+    await this.mutex.run(`peers ${net.id}`, async () => {
+      try {
+        await this.syncPeersLocked(net, peers);
+      } catch (e) {
+        // The kernel was not as last programmed (entries removed by hand?): read it and redo.
+        if (!(e instanceof KernelError)) throw e;
+        await this.syncPeersLocked(net, peers);
+      }
+    });
+  }
+
+  private async syncPeersLocked(net: NetworkInfo, peers: RemotePeer[]): Promise<void> {
     const vx = vxlanName(net.id);
-    const links = new Set((await this.kernel.linkList()).map((l) => l.name));
-    if (!links.has(vx)) return; // no local container on it: nothing to program
-    const fdb = await this.kernel.fdbList(vx);
-    const neigh = await this.kernel.neighList(vx);
-    const want = new Map(peers.filter((p) => p.host !== this.local).map((p) => [p.mac, p]));
-    const b = this.kernel.batch();
-    for (const f of fdb) if (!want.has(f.mac) || want.get(f.mac)!.host !== f.dst) b.fdbDel(vx, f.mac);
-    for (const n of neigh) if (![...want.values()].some((p) => p.ip === n.ip && p.mac === n.mac)) b.neighDel(vx, n.ip);
-    for (const p of want.values()) {
-      if (!fdb.some((f) => f.mac === p.mac && f.dst === p.host)) b.fdbReplace(vx, p.mac, p.host);
-      if (!neigh.some((n) => n.ip === p.ip && n.mac === p.mac)) b.neighReplace(vx, p.ip, p.mac);
+    if (!this.ensured.has(net.id)) {
+      const links = new Set((await this.kernel.linkList()).map((l) => l.name));
+      if (!links.has(vx)) return; // no local container on it: nothing to program
     }
+    const want = new Map(peers.filter((p) => p.host !== this.local).map((p) => [p.mac, p]));
+    let had = this.programmed.get(net.id);
+    if (!had) {
+      // First sync of this network in this process: start from what the kernel has.
+      const fdb = await this.kernel.fdbList(vx);
+      const neigh = new Map((await this.kernel.neighList(vx)).map((n) => [n.mac, n.ip]));
+      had = new Map(fdb.map((f) => [f.mac, { mac: f.mac, host: f.dst, ip: neigh.get(f.mac) ?? '' }]));
+      for (const [mac, ip] of neigh) if (!had.has(mac)) had.set(mac, { mac, ip, host: '' });
+    }
+    const b = this.kernel.batch();
+    for (const [mac, p] of had) {
+      const w = want.get(mac);
+      if (p.host && (!w || w.host !== p.host)) b.fdbDel(vx, mac);
+      if (p.ip && (!w || w.ip !== p.ip)) b.neighDel(vx, p.ip);
+    }
+    for (const [mac, p] of want) {
+      const h = had.get(mac);
+      if (!h || h.host !== p.host) b.fdbReplace(vx, mac, p.host);
+      if (!h || h.ip !== p.ip) b.neighReplace(vx, p.ip, mac);
+    }
+    this.programmed.delete(net.id);
     await b.commit();
+    this.programmed.set(net.id, want);
   }
 }
