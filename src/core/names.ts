@@ -5,6 +5,8 @@
 
 export const NFT_FAMILY = 'ip';
 export const NFT_TABLE = 'ctrnet';
+/** The admin's chain in table `ip ctrnet` (Docker's DOCKER-USER): `forward` jumps to it first; ctrnet never flushes or deletes it. */
+export const NFT_USER_CHAIN = 'user';
 /** Host end of a container's veth pair: "veth" + 7 hex digits, as Docker names them. */
 export const VETH_PREFIX = 'veth';
 /** Interface name inside the sandbox for the n-th network: eth0, eth1, … */

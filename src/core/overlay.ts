@@ -80,24 +80,30 @@ export class Overlay {
     }
   }
 
-  /** Full read: republish this host's endpoints, drop stale ones of ours, program every network. */
+  /**
+   * Full read: republish this host's endpoints, drop stale ones of ours, program every network.
+   * The cache is replaced from a read made after every write of ours and without waiting in
+   * between: a watch event handled while this runs is either in that read or comes after it.
+   * (Replacing it from an earlier read would undo events that arrived meanwhile, such as a
+   * container started elsewhere while the watch was catching up after a partition.)
+   */
   async resync(): Promise<void> {
     if (!this.started) return;
     await this.syncNetworks();
     const mine = this.localPeers();
-    const all = await this.cluster.peers();
     for (const p of mine) {
       if (!(await this.cluster.republish(p))) {
         // Taken by another host while ours was unreachable: never advertise it again.
         this.log(`!! address ${p.ip} of ${p.name} on overlay ${p.networkId.slice(0, 12)} now belongs to another host: not advertising it; restart ${p.name} to get a new one`);
       }
     }
-    for (const p of all) {
+    for (const p of await this.cluster.peers()) {
       if (p.host === this.cluster.advertise && !mine.some((m) => m.networkId === p.networkId && m.ip === p.ip)) {
         await this.cluster.deletePeer(p.networkId, p.ip);
         await this.cluster.releaseAddress(p.networkId, p.ip);
       }
     }
+    const all = await this.cluster.peers();
     this.peers.clear();
     for (const p of [...all.filter((p) => p.host !== this.cluster.advertise), ...mine]) this.cache(p);
     for (const row of this.store.networks().filter((r) => r.driver === 'overlay')) await this.program(row.id);

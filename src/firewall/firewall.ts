@@ -59,7 +59,11 @@ export interface Firewall {
   reapply(): Promise<void>;
   /** Restores our rules whenever someone else removes them; returns the stop function. */
   watch(log: (m: string) => void): () => void;
-  /** Removes everything of ours from the kernel (the nft backend's two tables). */
+  /**
+   * Removes everything of ours from the kernel; the admin's user chain (nft backend) stays, rules
+   * included, as Docker keeps DOCKER-USER. Not called by the daemon, which leaves the rules in
+   * place when it stops (running containers keep their published ports).
+   */
   removeAll(): Promise<void>;
 }
 

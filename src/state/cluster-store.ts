@@ -10,6 +10,10 @@
  * Keys under a host's lease vanish when it stops renewing it (it died): the others then remove
  * their FDB and neighbour entries. A daemon whose lease was lost republishes its own keys.
  * Every call is bounded: an unreachable etcd is an UNAVAILABLE error, never a hang.
+ *
+ * Limitations: a bound gives up waiting, it does not withdraw the request: a write sent just
+ * before a partition may still be applied when it heals (an address allocated for a container
+ * whose start failed stays taken until the host's lease ends).
  */
 import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, Lease, Watcher } from 'etcd3';
@@ -98,6 +102,12 @@ export class EtcdClusterStore implements ClusterStore {
       // peers reconverge quickly after an outage or a partition.
       // (etcd3 types this as a cockatiel 2 backoff; at run time it calls `.next()`, which cockatiel 3's factory has.)
       faultHandling: { watchBackoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2000 }) as never },
+      // A partition drops packets silently: without pings the watch stream would just stall (no
+      // error, no reconnection, no resync) until TCP gives up, and heal only when TCP's
+      // retransmission backoff lets it. With pings a dead connection is noticed within ~13 s; the
+      // watch then reconnects as soon as etcd answers and the owner reads everything again.
+      // (etcd refuses pings more often than every 5 s: --grpc-keepalive-min-time.)
+      grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 3000 },
     });
   }
 

@@ -14,7 +14,7 @@ const hosts: LabHost[] = [];
 let etcd: LabEtcd;
 const TTL = 4;
 
-const daemonArgs = (i: number) => ['--cluster-store', 'etcd://10.220.0.254:2379', '--advertise-addr', `10.220.0.${i + 1}`, '--cluster-lease-ttl', String(TTL)];
+const daemonArgs = (i: number, ttl = TTL) => ['--cluster-store', 'etcd://10.220.0.254:2379', '--advertise-addr', `10.220.0.${i + 1}`, '--cluster-lease-ttl', String(ttl)];
 const addrOf = async (h: LabHost, ctr: string, dev = 'eth0') => (await h.ctl(['exec', ctr, 'ip', '-o', '-4', 'addr', 'show', dev])).match(/inet ([\d.]+)/)![1];
 /** Bytes of VXLAN (UDP 4789) crossing the switch; packets are GSO aggregates, so bytes tell more. */
 const vxlanBytes = async () => {
@@ -23,6 +23,27 @@ const vxlanBytes = async () => {
     .flatMap((o) => o.rule?.expr ?? [])
     .reduce((n, e) => n + (e.counter?.bytes ?? 0), 0);
 };
+
+/**
+ * Cuts a host off etcd in the switch, both ways. etcd listens on the switch's own address, so the
+ * host's packets to it end in the switch's input hook, and etcd's answers leave by its output hook;
+ * the host's VXLAN traffic is only bridged and passes.
+ */
+const partition = (ip: string) =>
+  sw.run(['nft', '-f', '-'], { input: `table ip partition {\n chain in {\n  type filter hook input priority -10; policy accept;\n  ip saddr ${ip} tcp dport 2379 counter drop\n }\n chain out {\n  type filter hook output priority -10; policy accept;\n  ip daddr ${ip} tcp sport 2379 counter drop\n }\n}\n` });
+const heal = () => sw.run(['nft', 'delete', 'table', 'ip', 'partition']);
+/** Packets the partition dropped so far (host → etcd). */
+const dropped = async () => Number(/tcp dport 2379 counter packets (\d+)/.exec(await sw.run(['nft', 'list', 'table', 'ip', 'partition']))?.[1]);
+/** The VXLAN device of network ov1 on host h. */
+const vxOf = async (h: LabHost) => `vx-${(await h.ctl(['network', 'inspect', '-f', '{{.Id}}', 'ov1'])).trim().slice(0, 12)}`;
+/** Whether host h has remote entries (FDB and neighbour) for the address ip on its VXLAN device. */
+const programmed = async (h: LabHost, ip: string) => {
+  const vx = await vxOf(h);
+  const neigh = await h.run(['ip', 'neigh', 'show', 'dev', vx]);
+  const mac = new RegExp(`^${ip.replace(/\./g, '\\.')} lladdr (\\S+)`, 'm').exec(neigh)?.[1];
+  return mac !== undefined && (await h.run(['bridge', 'fdb', 'show', 'dev', vx])).includes(mac);
+};
+const pings = async (h: LabHost, ctr: string, ip: string) => (await h.cli(['exec', ctr, 'ping', '-c1', '-W2', ip])).code === 0;
 
 before(async () => {
   sw = await LabHost.create('sw');
@@ -144,6 +165,78 @@ describe('overlay networks', () => {
     const late = await addrOf(h3, 'late');
     await until(async () => (await h1.cli(['exec', 'a', 'ping', '-c1', '-W1', late])).code === 0, 20_000);
     assert.equal((await h1.cli(['exec', 'a', 'ping', '-c1', '-W2', 'late'])).code, 0);
+  });
+
+  it('a host cut off etcd for less than its lease keeps its data plane both ways; after the partition heals it programs what changed meanwhile', async () => {
+    const [h1, h2, h3] = hosts;
+    // The others keep a host's endpoints as long as its lease lives; with the file's 4 s they
+    // would drop it as dead during this test (the next test covers that): 60 s for host 2.
+    await h2.stopDaemon();
+    await h2.startDaemon(daemonArgs(1, 60));
+    await h2.ctl(['run', '-d', '--name', 'px', '--network', 'ov1', 'busybox', 'sleep', '300']);
+    await h3.ctl(['run', '-d', '--name', 'gone', '--network', 'ov1', 'busybox', 'sleep', '300']);
+    const [a, b, px, gone] = [await addrOf(h1, 'a'), await addrOf(h3, 'b'), await addrOf(h2, 'px'), await addrOf(h3, 'gone')];
+    await until(async () => (await pings(h2, 'px', a)) && (await pings(h2, 'px', gone)) && (await pings(h3, 'b', px)), 20_000, 'px reaches a and gone, b reaches px');
+
+    const mark = h2.log.length;
+    await partition('10.220.0.2');
+    try {
+      const r = await h2.cli(['run', '--rm', '--network', 'ov1', 'busybox', 'true'], { timeoutMs: 30_000 });
+      assert.equal(r.code, 125, 'host 2 cannot reach etcd');
+      assert.match(r.stderr, /cluster store etcd:\/\/10\.220\.0\.254:2379/);
+      assert.ok((await dropped()) > 0, 'the switch dropped host 2 → etcd packets');
+      // Meanwhile, on the hosts that see etcd: a container starts, another goes.
+      await h1.ctl(['run', '-d', '--name', 'dur', '--network', 'ov1', 'busybox', 'sleep', '300']);
+      const dur = await addrOf(h1, 'dur');
+      await h3.ctl(['rm', '-f', 'gone']);
+      await until(async () => !(await programmed(h1, gone)) && (await pings(h3, 'b', dur)), 20_000, 'hosts 1 and 3 see the change');
+      // The silent partition must be noticed (keepalive pings), and the watch error flushes nothing.
+      await until(async () => h2.log.slice(mark).includes('watch disconnected'), 30_000, 'host 2 notices it lost etcd');
+      assert.ok(await pings(h2, 'px', a), 'px (partitioned) still reaches a');
+      assert.ok(await pings(h1, 'a', px), 'a still reaches px (partitioned)');
+      assert.ok(await pings(h3, 'b', px), 'b still reaches px (partitioned)');
+      assert.ok(await programmed(h2, a), 'host 2 kept its entries');
+      assert.ok(!(await programmed(h2, dur)), 'host 2 did not learn of dur while cut off (or the partition leaks)');
+      await heal();
+      await until(async () => (await programmed(h2, dur)) && !(await programmed(h2, gone)), 60_000, 'host 2 programs dur and forgets gone after the heal');
+      assert.ok(await pings(h2, 'px', dur), 'px reaches dur');
+      assert.ok(await pings(h1, 'dur', px), 'dur reaches px');
+      await until(async () => (await h2.cli(['run', '--rm', '--network', 'ov1', 'busybox', 'ping', '-c1', '-W2', 'dur'], { timeoutMs: 30_000 })).code === 0, 30_000, 'host 2 runs overlay containers again');
+    } finally {
+      await heal().catch(() => {
+        // already healed
+      });
+    }
+    await h2.ctl(['rm', '-f', 'px']);
+  });
+
+  it('a host cut off etcd for longer than its lease is dropped by the others, keeps its own entries, and comes back when the partition heals', async () => {
+    const [h1, , h3] = hosts;
+    const [a, b, dur] = [await addrOf(h1, 'a'), await addrOf(h3, 'b'), await addrOf(h1, 'dur')];
+    assert.ok(await programmed(h1, b));
+    const mark = h3.log.length;
+    await partition('10.220.0.3');
+    try {
+      // The others cannot tell a cut-off host from a dead one: its endpoints go with its lease.
+      await until(async () => !(await programmed(h1, b)), (TTL + 15) * 1000, 'host 1 drops b when the lease of host 3 expires');
+      await h1.ctl(['rm', '-f', 'dur']);
+      // A fixed address: the lowest free one may be b's, released with the lease (the stale-state case).
+      await h1.ctl(['run', '-d', '--name', 'dur2', '--network', 'ov1', '--ip', '10.0.9.200', 'busybox', 'sleep', '300']);
+      const dur2 = await addrOf(h1, 'dur2');
+      await until(async () => !(await programmed(h1, dur)), 10_000, 'host 1 forgets dur');
+      const since = () => h3.log.slice(mark);
+      await until(async () => since().includes('watch disconnected') && since().includes('cluster lease lost'), 30_000, 'host 3 notices it lost etcd and its lease');
+      assert.ok((await programmed(h3, a)) && (await programmed(h3, dur)), 'host 3 kept its entries through watch errors and the lost lease');
+      await heal();
+      await until(async () => (await programmed(h1, b)) && (await programmed(h3, dur2)) && !(await programmed(h3, dur)), 60_000, 'host 3 republishes b, programs dur2, forgets dur');
+      assert.ok(await pings(h1, 'a', b), 'a reaches b again');
+      assert.ok(await pings(h3, 'b', dur2), 'b reaches dur2');
+    } finally {
+      await heal().catch(() => {
+        // already healed
+      });
+    }
+    await h1.ctl(['rm', '-f', 'dur2']);
   });
 
   it('a network in use cannot be removed; once empty it is removed everywhere', async () => {

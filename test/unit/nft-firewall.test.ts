@@ -118,10 +118,34 @@ test('NftFirewall delNetworkRules() re-renders without that network', async () =
   assert.equal(nft.scripts.at(-1), full([defaultNet], []));
 });
 
-test('NftFirewall removeAll() deletes only our two tables', async () => {
+test('renderTable() never deletes or flushes the table or the user chain, and deletes each of its own chains and maps once', () => {
+  const text = renderTable([defaultNet], [anyPort]);
+  assert.doesNotMatch(text, /delete table|flush/);
+  assert.doesNotMatch(text, /delete chain ip ctrnet user\b/);
+  assert.match(text, /^add table ip ctrnet\nadd chain ip ctrnet user\n/);
+  const deleted = [...text.matchAll(/^delete (chain|map) ip ctrnet (\w+)$/gm)].map((m) => m[2]);
+  const declared = [...text.matchAll(/^\t(?:chain|map) (\w+) \{$/gm)].map((m) => m[1]);
+  assert.deepEqual([...deleted].sort(), [...declared].sort(), 'everything declared is replaced, nothing else');
+  for (const name of deleted) assert.ok(text.indexOf(`add ${/^pub_/.test(name) ? 'map' : 'chain'} ip ctrnet ${name}`) < text.indexOf(`delete ${/^pub_/.test(name) ? 'map' : 'chain'} ip ctrnet ${name}`), `${name} is added before it is deleted`);
+  // Base chains hold the jumps to publish: they go first, or the kernel refuses (EBUSY).
+  assert.ok(deleted.indexOf('publish') > deleted.indexOf('prerouting') && deleted.indexOf('publish') > deleted.indexOf('output'));
+});
+
+test('renderTable() jumps to the user chain first in forward', () => {
+  const text = renderTable([defaultNet, internalNet], []);
+  assert.match(text, /chain forward \{\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tjump user\n\t\tiifname/);
+  assert.equal(text.match(/jump user/g)?.length, 1);
+});
+
+test('NftFirewall removeAll() removes our chains, maps and the bridge table, and keeps the user chain', async () => {
   const nft = fakeNft();
   await new NftFirewall(nft).removeAll();
-  assert.deepEqual(nft.scripts, ['table ip ctrnet\ndelete table ip ctrnet\ntable bridge ctrnet\ndelete table bridge ctrnet\n']);
+  assert.equal(nft.scripts.length, 1);
+  const script = nft.scripts[0];
+  assert.match(script, /\ntable bridge ctrnet\ndelete table bridge ctrnet\n$/);
+  assert.doesNotMatch(script, /delete table ip ctrnet|delete chain ip ctrnet user\b/);
+  for (const own of ['chain ip ctrnet forward', 'chain ip ctrnet publish', 'map ip ctrnet pub_any', 'map ip ctrnet pub_ip']) assert.match(script, new RegExp(`^delete ${own}$`, 'm'));
+  assert.doesNotMatch(script, /^table ip ctrnet \{/m, 'nothing of ours is added back');
 });
 
 test('renderBridgeTable() lets each container port pass only its own MAC and address', () => {

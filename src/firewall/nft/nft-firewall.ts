@@ -1,8 +1,18 @@
 /**
  * The nftables backend. ctrnet owns one table, `ip ctrnet`, and never touches any other. The desired
- * state (networks and published ports) is kept in memory; `reapply()` renders the whole table and
- * replaces it in one atomic `nft -f -` transaction; adding or removing published ports only adds or
- * deletes elements of two maps, so the cost of a port does not grow with the number of ports.
+ * state (networks and published ports) is kept in memory; `reapply()` renders ctrnet's chains and
+ * maps and replaces each of them in one atomic `nft -f -` transaction; adding or removing published
+ * ports only adds or deletes elements of two maps, so the cost of a port does not grow with the
+ * number of ports.
+ *
+ * The user chain (`user`, Docker's DOCKER-USER idea): a regular chain of table `ip ctrnet` that
+ * ctrnet creates when it is missing and never flushes or deletes, so an admin's rules there survive
+ * every re-render (network create/rm, restart, `ctrnet system reload`, restoring removed rules).
+ * `forward` jumps to it before anything else: every packet ctrnet forwards, published ports
+ * included (after DNAT: match `ct original proto-dst` or `ct status dnat`), passes it first. The
+ * re-render therefore does not replace the table whole: it adds each of ctrnet's chains and maps
+ * (so that each exists), deletes them (base chains first: deleting them drops the jumps and map
+ * lookups that would keep the others busy) and adds them again, all in one transaction.
  *
  * Published ports:
  *   pub_any: proto . port → container ip . port   (published on every host address)
@@ -20,11 +30,16 @@
  * ARP spoofing of the gateway, no spoofed source addresses. Ports are set elements, one per
  * endpoint, added and removed with the endpoint.
  *
- * Limitations: IPv4 only; an address added by hand inside a container is dropped as spoofed.
+ * Limitations: IPv4 only; an address added by hand inside a container is dropped as spoofed. The
+ * user chain is not consulted for the host's own connections to published ports (they are not
+ * forwarded: an `output` hook of the admin's filters those). A table removed whole (`nft flush
+ * ruleset`) is restored with an empty user chain: its rules were the admin's and went with it.
+ * Objects of ctrnet whose definition changed (a map's type) are replaced only if the table is
+ * deleted once: `add map` refuses an existing map of another type.
  */
 import { spawn } from 'node:child_process';
 import { run } from '../../kernel/exec';
-import { NFT_FAMILY, NFT_TABLE } from '../../core/names';
+import { NFT_FAMILY, NFT_TABLE, NFT_USER_CHAIN } from '../../core/names';
 import { EndpointPort, Firewall, FirewallFacts, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
 
 /** The only seam to the nft program. */
@@ -129,12 +144,10 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     return others.length ? [`\t\tiifname "${n.bridge}" ip daddr { ${others.join(', ')} } drop comment "net ${shortNet(n.id)} other gateways"`] : [];
   });
   return [
-    `table ${T}`,
-    `delete table ${T}`,
+    ...replaceOwn(),
     `table ${T} {`,
     // Each element counts the connections it published (`ctrnet explain` shows them).
-    `\tmap pub_any {\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n\t\tcounter${elems('pub_any')}\n\t}`,
-    `\tmap pub_ip {\n\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service\n\t\tcounter${elems('pub_ip')}\n\t}`,
+    ...Object.entries(MAPS).map(([name, type]) => `\tmap ${name} {\n\t\ttype ${type}\n\t\tcounter${elems(name)}\n\t}`),
     `\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local ip daddr != 127.0.0.0/8 jump publish\n\t}`,
     `\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump publish\n\t}`,
     `\tchain publish {\n\t\tdnat ip to ip daddr . meta l4proto . th dport map @pub_ip\n\t\tdnat ip to meta l4proto . th dport map @pub_any\n\t}`,
@@ -143,6 +156,8 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     ...netRules,
     `\t}`,
     `\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;`,
+    // The admin's rules come first, like DOCKER-USER: a drop there wins over everything below.
+    `\t\tjump ${NFT_USER_CHAIN}`,
     ...forward,
     `\t}`,
     `\tchain input {\n\t\ttype filter hook input priority filter; policy accept;`,
@@ -151,6 +166,34 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
     `}`,
     '',
   ].join('\n');
+}
+
+/** ctrnet's maps in table `ip ctrnet`, with their types. */
+const MAPS: Record<string, string> = {
+  pub_any: 'inet_proto . inet_service : ipv4_addr . inet_service',
+  pub_ip: 'ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service',
+};
+/**
+ * ctrnet's chains in table `ip ctrnet`, in the order they can be deleted: base chains first (they
+ * hold the jumps to `publish` and the user chain), then `publish` (it holds the map lookups).
+ */
+const CHAINS = ['prerouting', 'output', 'postrouting', 'forward', 'input', 'publish'];
+
+/**
+ * The first lines of a render: the table and the user chain are created if missing and otherwise
+ * left alone; each of ctrnet's chains and maps is added (a no-op when present, so that the delete
+ * cannot fail on a table someone took apart) and deleted, to be added again by the rest of the
+ * script. The kernel applies it all or nothing.
+ */
+function replaceOwn(): string[] {
+  return [
+    `add table ${T}`,
+    `add chain ${T} ${NFT_USER_CHAIN}`,
+    ...CHAINS.map((c) => `add chain ${T} ${c}`),
+    ...Object.entries(MAPS).map(([name, type]) => `add map ${T} ${name} { type ${type}; counter; }`),
+    ...CHAINS.map((c) => `delete chain ${T} ${c}`),
+    ...Object.keys(MAPS).map((m) => `delete map ${T} ${m}`),
+  ];
 }
 
 export class NftFirewall implements Firewall {
@@ -222,8 +265,8 @@ export class NftFirewall implements Firewall {
 
   /**
    * Restores our table within a second when someone else removes it (`nft flush ruleset`,
-   * `nft delete table ip ctrnet`). Our own re-render deletes and re-adds it in one transaction,
-   * so a deletion is acted on only if the table is still missing a moment later.
+   * `nft delete table ip ctrnet`). Our own re-render deletes and re-adds the bridge table in one
+   * transaction, so a deletion is acted on only if a table is still missing a moment later.
    */
   watch(log: (m: string) => void): () => void {
     let timer: NodeJS.Timeout | undefined;
@@ -261,10 +304,15 @@ export class NftFirewall implements Firewall {
     return { present: text !== '', rules, ports };
   }
 
+  /**
+   * Removes ctrnet's chains and maps and the anti-spoofing table. Table `ip ctrnet` stays with the
+   * user chain in it, rules included, as Docker keeps DOCKER-USER: they are the admin's (`nft
+   * delete table ip ctrnet` removes them).
+   */
   async removeAll(): Promise<void> {
     this.nets.clear();
     this.ports.clear();
     this.endpoints.clear();
-    await this.nft.apply(`table ${T}\ndelete table ${T}\ntable ${B}\ndelete table ${B}\n`);
+    await this.nft.apply([...replaceOwn(), `table ${B}`, `delete table ${B}`, ''].join('\n'));
   }
 }
