@@ -88,12 +88,12 @@ Options:
                           the etcd cluster shared by the hosts of overlay networks
       --advertise-addr IP this host's address for VXLAN traffic (needed with --cluster-store)
       --cluster-lease-ttl N
-                          seconds before a dead host's endpoints vanish from the others (default 15)
+                          seconds before a dead host's endpoints vanish from the others (default 6)
       --ui IP:PORT        serve the live topology page there, e.g. 127.0.0.1:7777 (default: no web UI)
 `;
 
 export function parseFlags(argv: string[]): DaemonOptions {
-  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 15 };
+  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 6 };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const next = () => {

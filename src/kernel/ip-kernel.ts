@@ -22,7 +22,7 @@ function errnoOf(stderr: string): KernelError['errno'] {
 
 class IpBatch implements Batch {
   private lines: string[] = [];
-  /** `bridge` commands (FDB), run after the `ip` ones */
+  /** `bridge` commands (FDB), run before the `ip` ones */
   private fdbLines: string[] = [];
   constructor(private readonly kernel: IpKernel) {}
 
@@ -84,7 +84,9 @@ class IpBatch implements Batch {
     return this;
   }
   async commit(): Promise<void> {
-    const scripts: [string, string[]][] = [['ip', this.lines], ['bridge', this.fdbLines]];
+    // FDB first: a neighbour entry answers ARP for a remote container, so its FDB entry (where to
+    // send the frames) must already be there, or the first frames are dropped.
+    const scripts: [string, string[]][] = [['bridge', this.fdbLines], ['ip', this.lines]];
     this.lines = [];
     this.fdbLines = [];
     for (const [tool, lines] of scripts) {

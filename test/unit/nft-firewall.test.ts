@@ -153,14 +153,17 @@ test('renderBridgeTable() lets each container port pass only its own MAC and add
   assert.match(text, /set port_mac \{\n\t\ttype ifname \. ether_addr\n\t\telements = \{ "veth1234567" \. 02:42:ac:11:00:02 \}/);
   assert.match(text, /set port_ip \{\n\t\ttype ifname \. ipv4_addr\n\t\telements = \{ "veth1234567" \. 172\.17\.0\.2 \}/);
   assert.match(text, /iifname != @ports accept\n\t\tiifname \. ether saddr != @port_mac counter drop/);
+  // The common case first: a container's own MAC and address pass with one lookup.
+  assert.match(text, /elements = \{ "veth1234567" \. 02:42:ac:11:00:02 \. 172\.17\.0\.2 \}/);
+  assert.match(text, /policy accept;\n\t\tether type ip iifname \. ether saddr \. ip saddr @port_mac_ip accept\n/);
 });
 
-test('NftFirewall addEndpoint() adds the three set elements; delEndpoint() removes them', async () => {
+test('NftFirewall addEndpoint() adds the four set elements; delEndpoint() removes them', async () => {
   const nft = fakeNft();
   const fw = new NftFirewall(nft);
   const ep = { port: 'veth1234567', ip: '172.17.0.2', mac: '02:42:ac:11:00:02' };
   await fw.addEndpoint(ep);
-  assert.equal(nft.scripts[0], 'add element bridge ctrnet ports { "veth1234567" }\nadd element bridge ctrnet port_mac { "veth1234567" . 02:42:ac:11:00:02 }\nadd element bridge ctrnet port_ip { "veth1234567" . 172.17.0.2 }\n');
+  assert.equal(nft.scripts[0], 'add element bridge ctrnet ports { "veth1234567" }\nadd element bridge ctrnet port_mac { "veth1234567" . 02:42:ac:11:00:02 }\nadd element bridge ctrnet port_ip { "veth1234567" . 172.17.0.2 }\nadd element bridge ctrnet port_mac_ip { "veth1234567" . 02:42:ac:11:00:02 . 172.17.0.2 }\n');
   await fw.delEndpoint(ep);
   assert.match(nft.scripts[1], /^delete element bridge ctrnet ports \{ "veth1234567" \}/);
   await fw.delEndpoint(ep);

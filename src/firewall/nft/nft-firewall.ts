@@ -84,7 +84,10 @@ const portElems = (eps: readonly EndpointPort[]) => ({
   ports: eps.map((e) => q(e.port)),
   mac: eps.map((e) => `${q(e.port)} . ${e.mac}`),
   ip: eps.map((e) => `${q(e.port)} . ${e.ip}`),
+  all: eps.map((e) => `${q(e.port)} . ${e.mac} . ${e.ip}`),
 });
+/** set name → its elements */
+const elemsOf = (el: ReturnType<typeof portElems>): Record<string, string[]> => ({ ports: el.ports, port_mac: el.mac, port_ip: el.ip, port_mac_ip: el.all });
 
 /** The anti-spoofing table (replaced whole, like the other). */
 export function renderBridgeTable(eps: readonly EndpointPort[]): string {
@@ -97,7 +100,11 @@ export function renderBridgeTable(eps: readonly EndpointPort[]): string {
     set('ports', 'ifname', el.ports),
     set('port_mac', 'ifname . ether_addr', el.mac),
     set('port_ip', 'ifname . ipv4_addr', el.ip),
+    set('port_mac_ip', 'ifname . ether_addr . ipv4_addr', el.all),
     `\tchain prerouting {\n\t\ttype filter hook prerouting priority filter; policy accept;`,
+    // Nearly every frame is an IPv4 packet from a container with its own MAC and address: one
+    // lookup lets it through (this chain runs for every frame crossing the bridge).
+    `\t\tether type ip iifname . ether saddr . ip saddr @port_mac_ip accept`,
     `\t\tiifname != @ports accept`,
     `\t\tiifname . ether saddr != @port_mac counter drop comment "spoofed MAC"`,
     `\t\tether type arp iifname . arp saddr ip != @port_ip counter drop comment "spoofed ARP sender"`,
@@ -258,7 +265,7 @@ export class NftFirewall implements Firewall {
 
   private async endpointElements(op: 'add' | 'delete', ep: EndpointPort): Promise<void> {
     const el = portElems([ep]);
-    const script = [`${op} element ${B} ports { ${el.ports[0]} }`, `${op} element ${B} port_mac { ${el.mac[0]} }`, `${op} element ${B} port_ip { ${el.ip[0]} }`].join('\n') + '\n';
+    const script = Object.entries(elemsOf(el)).map(([set, items]) => `${op} element ${B} ${set} { ${items[0]} }`).join('\n') + '\n';
     // Missing table (someone removed it) or element (already gone): the full render fixes both.
     await this.nft.apply(script).catch(() => this.reapply());
   }
