@@ -128,7 +128,7 @@ async function bridgeCases(): Promise<Row[]> {
       () => iperf(rb.netnsPath, ra.netnsPath, '10.233.0.2'),
       () => iperf(k1, k2, ip1),
     );
-    rows.push(...tputRows('container ↔ container, ctrnet bridge', 'raw veth pair', 95, raw, br, `MTU ${mtu} both; Docker's bridge: 74 % here`));
+    rows.push(...tputRows('container ↔ container, ctrnet bridge', 'raw veth pair', 95, raw, br, `MTU ${mtu} both; Docker's bridge, cited from the issue: 74 %`));
 
     const [direct, published] = await alternate(
       () => iperf(k1, cl.netnsPath, ip1),
@@ -185,7 +185,7 @@ async function overlayCases(): Promise<Row[]> {
       () => iperf(h1.netnsPath, h2.netnsPath, lab.ip(0)),
       () => iperf(k1, k2, ip1),
     );
-    rows.push(...tputRows('overlay container ↔ container across 2 hosts', 'underlay host ↔ host', 90, under, over, `VXLAN, container MTU ${mtu} on a 1500 underlay; Docker's overlay: 75–80 % here`));
+    rows.push(...tputRows('overlay container ↔ container across 2 hosts', 'underlay host ↔ host', 90, under, over, `VXLAN, container MTU ${mtu} on a 1500 underlay; Docker's overlay, cited: 75–80 %`));
     const [underRtt, overRtt] = await alternate(
       () => rtt(h2.netnsPath, lab.ip(0)),
       () => rtt(k2, ip1),

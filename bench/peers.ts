@@ -375,7 +375,7 @@ export async function undoStrayServices(before: RootState): Promise<string[]> {
   // Only what docker makes is removed; anything else that changed is reported, not touched.
   for (const l of after.links) {
     if (before.links.includes(l)) continue;
-    if (/^(docker0|br-[0-9a-f]{12}|veth[0-9a-f]{7})$/.test(l)) {
+    if (/^(docker0|br-[0-9a-f]{12})$/.test(l)) {
       found.push(`link ${l} appeared in the root namespace: deleted`);
       spawnSync('ip', ['link', 'del', l]);
     } else found.push(`link ${l} appeared in the root namespace: left alone (not docker's)`);

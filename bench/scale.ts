@@ -19,7 +19,13 @@ export interface ScaleFigures {
   rssLoadedMb: number;
 }
 
-const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+/** The daemon and its ctrnet-kernel helper (its child), in MB. */
+function rssMb(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const helpers = children.filter((c) => readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'ctrnet-kernel');
+  return rssOf(pid) + helpers.reduce((n, c) => n + rssOf(c), 0);
+}
 
 export async function daemonScale(containers: number, portsPer: number): Promise<ScaleFigures> {
   const h = await LabHost.create('bench-scale');

@@ -53,6 +53,7 @@
 #endif
 
 static char errmsg[1024];
+static int errnum; /* the errno of the last failure, kept apart from errno (later calls change it) */
 static int own_ns = -1;
 static struct nft_ctx *nft;
 
@@ -62,7 +63,7 @@ static int fail(int e, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(errmsg, sizeof errmsg, fmt, ap);
   va_end(ap);
-  errno = e;
+  errno = errnum = e;
   return -1;
 }
 
@@ -82,6 +83,11 @@ static void *msg_init(struct msg *m, int type, int flags, size_t hdrlen) {
 }
 
 static struct rtattr *attr(struct msg *m, int type, const void *data, size_t len) {
+  if (NLMSG_ALIGN(N(m)->nlmsg_len) + RTA_SPACE(len) > sizeof m->raw) {
+    /* Never with names of at most 15 bytes; a request that large is refused whole. */
+    fprintf(stderr, "ctrnet-kernel: netlink message too large\n");
+    exit(1);
+  }
   struct rtattr *a = (struct rtattr *)((char *)N(m) + NLMSG_ALIGN(N(m)->nlmsg_len));
   a->rta_type = type;
   a->rta_len = RTA_LENGTH(len);
@@ -350,18 +356,27 @@ static int sysctl_set(const char *key, const char *value) {
   return 0;
 }
 
+/* A sysctl that may not exist: IPv6 keys are absent on a host booted with ipv6.disable=1. */
+static int sysctl_optional(const char *key, const char *value) {
+  if (sysctl_set(key, value) && errnum != ENOENT) return -1;
+  return 0;
+}
+
 static int netns_add(const char *path) {
   int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
   if (fd < 0) return fail(errno, "%s: %s", path, strerror(errno));
   close(fd);
-  int r = 0;
+  int r = 0, mounted = 0;
   if (unshare(CLONE_NEWNET)) r = fail(errno, "unshare: %s", strerror(errno));
   else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL)) r = fail(errno, "bind mount %s: %s", path, strerror(errno));
   /* ctrnet's networks are IPv4-only: without IPv6 a new interface sends no router solicitations,
    * MLD reports or DAD probes, which a bridge would flood to every other container. */
-  else if (sysctl_set("net.ipv6.conf.all.disable_ipv6", "1") || sysctl_set("net.ipv6.conf.default.disable_ipv6", "1")) r = -1;
+  else if ((mounted = 1, sysctl_optional("net.ipv6.conf.all.disable_ipv6", "1") || sysctl_optional("net.ipv6.conf.default.disable_ipv6", "1"))) r = -1;
   leave("/proc/self/ns/net"); /* any path but "-": always go back */
-  if (r) unlink(path);
+  if (r) {
+    if (mounted) umount2(path, MNT_DETACH);
+    unlink(path);
+  }
   return r;
 }
 
@@ -372,8 +387,11 @@ static int netns_del(const char *path) {
 }
 
 static int nft_apply(const char *script) {
-  if (nft_run_cmd_from_buffer(nft, script) == 0) return 0;
+  int r = nft_run_cmd_from_buffer(nft, script);
+  /* Reading a buffer empties it: a warning of this run never becomes the next run's message. */
+  nft_ctx_get_output_buffer(nft);
   const char *err = nft_ctx_get_error_buffer(nft);
+  if (r == 0) return 0;
   char first[900] = "";
   if (err) {
     /* nft's message: the first line names the problem, the rest draws where */
@@ -391,7 +409,7 @@ static void answer(const char *id, int ok) {
   } else {
     for (char *p = errmsg; *p; p++)
       if (*p == '\n') *p = ' ';
-    const char *name = strerrorname_np(errno);
+    const char *name = strerrorname_np(errnum);
     printf("%s err %s %s\n", id, name ? name : "EUNKNOWN", errmsg);
   }
   fflush(stdout);
@@ -399,7 +417,9 @@ static void answer(const char *id, int ok) {
 
 int main(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() == 1) return 1; /* the daemon died before the prctl */
+  /* The daemon may have died before the prctl: then our parent is no longer the one it named. */
+  const char *parent = getenv("CTRNET_KERNEL_PARENT");
+  if (parent && atoi(parent) != getppid()) return 1;
   own_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   nft = nft_ctx_new(NFT_CTX_DEFAULT);
   if (own_ns < 0 || !nft) {
@@ -412,7 +432,8 @@ int main(void) {
   size_t cap = 0;
   while (getline(&line, &cap, stdin) > 0) {
     char *save = NULL, *id = strtok_r(line, " \n", &save), *verb = strtok_r(NULL, " \n", &save);
-    if (!id || !verb) continue;
+    if (!id) continue; /* an empty line: nothing to answer */
+    if (!verb) verb = "";
     char *a[4] = {0};
     for (int i = 0; i < 4; i++) a[i] = strtok_r(NULL, " \n", &save);
     int ok;
@@ -431,7 +452,7 @@ int main(void) {
       script[len] = 0;
       ok = !nft_apply(script);
       free(script);
-    } else if (!strcmp(verb, "batch") && a[1]) {
+    } else if (!strcmp(verb, "batch") && a[1] && atoi(a[1]) >= 0 && atoi(a[1]) <= 1000000) {
       int count = atoi(a[1]);
       char **ops = calloc(count, sizeof *ops);
       for (int i = 0; i < count; i++) {
@@ -460,7 +481,7 @@ int main(void) {
       for (int i = 0; i < count; i++) free(ops[i]);
       free(ops);
     } else {
-      ok = !fail(EINVAL, "bad request: %s", verb);
+      ok = !fail(EINVAL, "bad request: \"%s\"", verb);
     }
     answer(id, ok);
   }

@@ -339,13 +339,14 @@ export class Containers extends EventEmitter {
       const c = this.store.container(id);
       if (!c || c.status !== 'running') return;
       this.store.updateContainer(id, { status: 'exited', exit_code: code, pid: 0, finished_at: new Date().toISOString() });
-      await this.cleanup(c);
+      const clean = await this.cleanup(c);
       this.emit('exit', id, code);
-      if (this.spec(c).autoRemove) await this.removeLocked(id, code, true);
+      if (this.spec(c).autoRemove) await this.removeLocked(id, code, clean);
     });
   }
 
-  private async cleanup(c: ContainerRow): Promise<void> {
+  /** Frees what a stopped container holds; true when nothing failed. */
+  private async cleanup(c: ContainerRow): Promise<boolean> {
     const errors: unknown[] = [];
     // The network and the runtime are independent: in parallel. The root filesystem is unmounted
     // only after runc delete, which ends any process still holding it.
@@ -359,6 +360,7 @@ export class Containers extends EventEmitter {
       })(),
     ]);
     for (const e of errors) this.log(`cleanup of ${c.name}: ${describe(e)}`);
+    return errors.length === 0;
   }
 
   // ---------------------------------------------------------------- stop, kill, remove
@@ -440,7 +442,7 @@ export class Containers extends EventEmitter {
     await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exit_code));
   }
 
-  /** `cleaned`: the exit's cleanup just ran (--rm): a second one would only spawn runc again. */
+  /** `cleaned`: the exit's cleanup just ran without errors (--rm): a second one would only spawn runc again. */
   private async removeLocked(id: string, code: number, cleaned = false): Promise<void> {
     const c = this.store.container(id);
     if (!c) return;

@@ -106,7 +106,7 @@ export class Overlay {
     const all = await this.cluster.peers();
     this.peers.clear();
     for (const p of [...all.filter((p) => p.host !== this.cluster.advertise), ...mine]) this.cache(p);
-    for (const row of this.store.networks().filter((r) => r.driver === 'overlay')) await this.program(row.id);
+    for (const row of this.store.networks().filter((r) => r.driver === 'overlay')) await this.program(row.id, true);
   }
 
   /** This host's endpoints on overlay networks, from the local records. */
@@ -137,11 +137,11 @@ export class Overlay {
     void this.program(id).catch((err) => this.log(`programming overlay ${id}: ${describe(err)}`));
   }
 
-  /** Programs one network's remote entries from the cache (serialised per network). */
-  private async program(networkId: string): Promise<void> {
+  /** Programs one network's remote entries from the cache (serialised per network); `fresh`: against the kernel's. */
+  private async program(networkId: string, fresh = false): Promise<void> {
     const row = this.store.network(networkId);
     if (!row || row.driver !== 'overlay') return;
-    await this.mutex.run(networkId, () => this.driver.syncPeers(this.info(row), [...(this.peers.get(networkId)?.values() ?? [])]));
+    await this.mutex.run(networkId, () => this.driver.syncPeers(this.info(row), [...(this.peers.get(networkId)?.values() ?? [])], fresh));
   }
 
   // ------------------------------------------------------------ used by Networks and the sandbox layer

@@ -88,12 +88,13 @@ Options:
                           the etcd cluster shared by the hosts of overlay networks
       --advertise-addr IP this host's address for VXLAN traffic (needed with --cluster-store)
       --cluster-lease-ttl N
-                          seconds before a dead host's endpoints vanish from the others (default 6)
+                          seconds before a dead host's endpoints vanish from the others (default 8; an etcd
+                          outage longer than that also drops live hosts' endpoints until they republish)
       --ui IP:PORT        serve the live topology page there, e.g. 127.0.0.1:7777 (default: no web UI)
 `;
 
 export function parseFlags(argv: string[]): DaemonOptions {
-  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 6 };
+  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 8 };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const next = () => {
@@ -185,7 +186,12 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   await mkdir(path.dirname(o.socket), { recursive: true });
   // The fast path (ctrnet-kernel: netlink and libnftables in one long-lived process) unless it was
   // not built or CTRNET_KERNEL=ip asks for the iproute2/nft programs (the reference adapters).
-  const helper = process.env.CTRNET_KERNEL !== 'ip' && KernelHelper.available() ? new KernelHelper() : undefined;
+  let helper = process.env.CTRNET_KERNEL !== 'ip' && KernelHelper.available() ? new KernelHelper() : undefined;
+  // A helper that cannot run here (a missing libnftables, say) must not fail every operation.
+  await helper?.request('batch - 0').catch((e) => {
+    log(`ctrnet-kernel does not work here (${describe(e)}): using the ip and nft programs instead`);
+    helper = undefined;
+  });
   const kernel = helper ? new NativeKernel(helper) : new IpKernel();
   const mtu = o.mtu ?? (await defaultMtu(kernel));
   const store = new Store(paths.db(p));

@@ -14,7 +14,7 @@
 import { EngineError } from '../core/errors';
 import { Firewall, NetworkFirewall } from '../firewall/firewall';
 import { Kernel, KernelError } from '../kernel/kernel';
-import { NetworkDriver, NetworkInfo, JoinRequest } from './driver';
+import { NetworkDriver, NetworkInfo, JoinRequest, removeLater } from './driver';
 import { macFromIp } from '../ipam/ipam';
 
 export class BridgeDriver implements NetworkDriver {
@@ -116,7 +116,8 @@ export class BridgeDriver implements NetworkDriver {
     const errors: unknown[] = [];
     await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac }).catch((e) => errors.push(e));
     if (req.ports.length) await (await this.netFirewall(req.network)).delPorts(req.ports).catch((e) => errors.push(e));
-    if (!req.sandboxGoing) await this.removeLink(req.endpoint.hostIf).catch((e) => errors.push(e));
+    if (req.sandboxGoing) removeLater(this.kernel, req.endpoint.hostIf);
+    else await this.removeLink(req.endpoint.hostIf).catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `leaving ${req.network.name}`);
   }
 

@@ -6,6 +6,28 @@
  */
 import { PortMapping } from '../firewall/firewall';
 import { Subnet } from '../ipam/ipam';
+import { Kernel } from '../kernel/kernel';
+
+/** How long a dying namespace has to take its veth with it before the veth is removed by hand. */
+const LEFT_TO_KERNEL_MS = 2000;
+
+/**
+ * After leave() with sandboxGoing: the kernel normally destroys the veth with its namespace within
+ * milliseconds. If something still holds the namespace (a process that outlived its container,
+ * an outside nsenter), the veth would stay on the bridge: remove it later, off the hot path. Host
+ * interface names come from random endpoint ids, so this can never hit a newer endpoint's veth.
+ */
+export function removeLater(kernel: Kernel, hostIf: string): void {
+  setTimeout(() => {
+    kernel
+      .batch()
+      .linkDel(hostIf)
+      .commit()
+      .catch(() => {
+        // gone with its namespace, as expected; anything else is found by the next reconcile
+      });
+  }, LEFT_TO_KERNEL_MS).unref();
+}
 
 export interface NetworkInfo {
   id: string;

@@ -15,7 +15,7 @@ import { KeyedMutex } from '../core/mutex';
 import { overlayBridgeName, vxlanName } from '../core/names';
 import { Kernel, KernelError } from '../kernel/kernel';
 import { Firewall } from '../firewall/firewall';
-import { JoinRequest, NetworkDriver, NetworkInfo } from './driver';
+import { JoinRequest, NetworkDriver, NetworkInfo, removeLater } from './driver';
 
 export const VXLAN_PORT = 4789;
 /** IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
@@ -71,8 +71,7 @@ export class OverlayDriver implements NetworkDriver {
   }
 
   async deleteNetwork(net: NetworkInfo): Promise<void> {
-    this.ensured.delete(net.id);
-    this.programmed.delete(net.id);
+    await this.forget(net);
     const errors: unknown[] = [];
     for (const name of [vxlanName(net.id), overlayBridgeName(net.id)]) {
       await this.kernel.batch().linkDel(name).commit().catch((e) => {
@@ -86,18 +85,20 @@ export class OverlayDriver implements NetworkDriver {
     const { network: net, endpoint: ep } = req;
     await this.createNetwork(net);
     await this.firewall.addEndpoint({ port: ep.hostIf, ip: ep.ip, mac: ep.mac });
-    await this.kernel
-      .batch()
-      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: net.mtu, peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
-      .linkSetMaster(ep.hostIf, overlayBridgeName(net.id))
-      .linkSetUp(ep.hostIf)
-      .commit();
     try {
+      await this.hostSide(req).catch(async (e) => {
+        // `ensured` is a cache: the devices may have been removed behind our back. Make them again, once.
+        if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
+        await this.removeVeth(ep.hostIf);
+        await this.forget(net);
+        await this.createNetwork(net);
+        await this.hostSide(req);
+      });
       const inside = this.kernel.at(req.sandbox).batch();
       inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${net.subnet!.prefixLen}`).linkSetUp(ep.ifName);
       await inside.commit();
     } catch (e) {
-      await this.kernel.batch().linkDel(ep.hostIf).commit().catch(() => {
+      await this.removeVeth(ep.hostIf).catch(() => {
         // the original error says what went wrong; the veth may already be gone with it
       });
       await this.firewall.delEndpoint({ port: ep.hostIf, ip: ep.ip, mac: ep.mac }).catch(() => {
@@ -107,16 +108,36 @@ export class OverlayDriver implements NetworkDriver {
     }
   }
 
-  async leave(req: JoinRequest): Promise<void> {
-    await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
-    if (req.sandboxGoing) return;
+  private async hostSide(req: JoinRequest): Promise<void> {
+    const { network: net, endpoint: ep } = req;
     await this.kernel
       .batch()
-      .linkDel(req.endpoint.hostIf)
+      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: net.mtu, peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+      .linkSetMaster(ep.hostIf, overlayBridgeName(net.id))
+      .linkSetUp(ep.hostIf)
+      .commit();
+  }
+
+  private async removeVeth(name: string): Promise<void> {
+    await this.kernel
+      .batch()
+      .linkDel(name)
       .commit()
       .catch((e) => {
         if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
       });
+  }
+
+  /** Drops what this process believes of a network's devices and entries: the next use reads the kernel. */
+  private async forget(net: NetworkInfo): Promise<void> {
+    await this.mutex.run(net.id, async () => this.ensured.delete(net.id));
+    await this.mutex.run(`peers ${net.id}`, async () => this.programmed.delete(net.id));
+  }
+
+  async leave(req: JoinRequest): Promise<void> {
+    await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
+    if (req.sandboxGoing) return removeLater(this.kernel, req.endpoint.hostIf);
+    await this.removeVeth(req.endpoint.hostIf);
   }
 
   async restore(net: NetworkInfo, endpoints: JoinRequest[]): Promise<void> {
@@ -129,9 +150,14 @@ export class OverlayDriver implements NetworkDriver {
     }
   }
 
-  /** Makes the remote entries of a network exactly `peers` (FDB and neighbours on its VXLAN device). */
-  async syncPeers(net: NetworkInfo, peers: RemotePeer[]): Promise<void> {
+  /**
+   * Makes the remote entries of a network exactly `peers` (FDB and neighbours on its VXLAN device).
+   * `fresh`: compare with what the kernel has now, not with what was last programmed (a full
+   * resync: entries may have been flushed by hand or with their device).
+   */
+  async syncPeers(net: NetworkInfo, peers: RemotePeer[], fresh = false): Promise<void> {
     await this.mutex.run(`peers ${net.id}`, async () => {
+      if (fresh) this.programmed.delete(net.id);
       try {
         await this.syncPeersLocked(net, peers);
       } catch (e) {
@@ -158,16 +184,13 @@ export class OverlayDriver implements NetworkDriver {
       for (const [mac, ip] of neigh) if (!had.has(mac)) had.set(mac, { mac, ip, host: '' });
     }
     const b = this.kernel.batch();
-    for (const [mac, p] of had) {
-      const w = want.get(mac);
-      if (p.host && (!w || w.host !== p.host)) b.fdbDel(vx, mac);
-      if (p.ip && (!w || w.ip !== p.ip)) b.neighDel(vx, p.ip);
-    }
-    for (const [mac, p] of want) {
-      const h = had.get(mac);
-      if (!h || h.host !== p.host) b.fdbReplace(vx, mac, p.host);
-      if (!h || h.ip !== p.ip) b.neighReplace(vx, p.ip, mac);
-    }
+    for (const [mac, p] of had) if (p.ip && want.get(mac)?.ip !== p.ip) b.neighDel(vx, p.ip);
+    for (const [mac, p] of had) if (p.host && want.get(mac)?.host !== p.host) b.fdbDel(vx, mac);
+    // FDB entries before neighbour entries: a neighbour entry answers ARP for a remote container,
+    // so where to send its frames must be known first.
+    const added = [...want].filter(([mac, p]) => had.get(mac)?.host !== p.host);
+    for (const [mac, p] of added) b.fdbReplace(vx, mac, p.host);
+    for (const [mac, p] of want) if (had.get(mac)?.ip !== p.ip) b.neighReplace(vx, p.ip, mac);
     this.programmed.delete(net.id);
     await b.commit();
     this.programmed.set(net.id, want);

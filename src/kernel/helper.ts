@@ -3,8 +3,9 @@
  * rtnetlink in any namespace and applies nft scripts through libnftables, so a kernel operation
  * is one pipe round trip (~0.1 ms) instead of a process spawn (~5 ms, ~15 ms more for `nft`).
  *
- * Requests are answered in order; the helper is started on first use and again after it died
- * (a request in flight when it dies fails with the exit reason).
+ * Requests are answered in order. The helper is started on first use and again after it died; a
+ * request in flight when it dies, or unanswered after REQUEST_TIMEOUT_MS (the helper is then
+ * killed), fails with a KernelError saying so.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,8 @@ import path from 'node:path';
 import { KernelError } from './kernel';
 
 export const KERNEL_HELPER_BIN = path.resolve(__dirname, '../../../build/ctrnet-kernel');
+/** Kernel operations take micro- to milliseconds; one stuck this long means the helper is. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 const ERRNOS: Record<string, KernelError['errno']> = {
   EEXIST: 'EEXIST',
@@ -29,11 +32,17 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** One running helper process and what it owes. */
+interface Conversation {
+  child: ChildProcess;
+  pending: Pending[];
+  buf: string;
+  timer?: NodeJS.Timeout;
+}
+
 export class KernelHelper {
-  private child?: ChildProcess;
-  private pending: Pending[] = [];
+  private conv?: Conversation;
   private nextId = 1;
-  private buf = '';
 
   /** `wrap`: argv the helper runs under, e.g. `nsenter --net=PATH` to make another namespace its own. */
   constructor(
@@ -48,69 +57,85 @@ export class KernelHelper {
 
   /** Sends one request (header line and optional body); resolves on "ok", rejects with KernelError. */
   request(header: string, body = ''): Promise<void> {
-    const child = this.child ?? this.start();
+    const conv = this.conv ?? this.start();
     const id = this.nextId++;
-    if (this.pending.length === 0) this.hold(child, true);
+    if (conv.pending.length === 0) this.hold(conv, true);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ id, resolve, reject });
-      child.stdin!.write(`${id} ${header}\n${body}`);
+      conv.pending.push({ id, resolve, reject });
+      conv.child.stdin!.write(`${id} ${header}\n${body}`);
     });
   }
 
-  /** An idle helper must not keep a process alive; one with requests in flight must. */
-  private hold(child: ChildProcess, on: boolean): void {
-    for (const h of [child, child.stdin, child.stdout, child.stderr] as unknown as { ref(): void; unref(): void }[]) {
+  /** The running helper's PID, if one runs. */
+  get pid(): number | undefined {
+    return this.conv?.child.pid;
+  }
+
+  /** Stops the helper (the daemon's shutdown); requests still in flight fail. */
+  stop(): void {
+    const conv = this.conv;
+    if (!conv) return;
+    conv.child.stdin!.end();
+    this.end(conv, 'was stopped');
+  }
+
+  private start(): Conversation {
+    const argv = [...this.wrap, this.bin];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, CTRNET_KERNEL_PARENT: String(process.pid) } });
+    const conv: Conversation = { child, pending: [], buf: '' };
+    this.conv = conv;
+    let stderr = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => this.onData(conv, d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin!.on('error', () => {}); // a dead helper is reported by 'close'
+    child.on('error', (e) => this.end(conv, `failed: ${e.message}`));
+    // 'close', not 'exit': answers written just before dying are read first.
+    child.on('close', (code, sig) => this.end(conv, `exited ${code ?? sig}${stderr ? `: ${stderr.trim()}` : ''}`));
+    return conv;
+  }
+
+  /** An idle helper must not keep a process alive; one with requests in flight must, within a bound. */
+  private hold(conv: Conversation, on: boolean): void {
+    for (const h of [conv.child, conv.child.stdin, conv.child.stdout, conv.child.stderr] as unknown as { ref(): void; unref(): void }[]) {
       if (on) h.ref();
       else h.unref();
     }
+    clearTimeout(conv.timer);
+    conv.timer = on ? setTimeout(() => this.timedOut(conv), REQUEST_TIMEOUT_MS) : undefined;
   }
 
-  private start(): ChildProcess {
-    const argv = [...this.wrap, this.bin];
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child = child;
-    let stderr = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => this.onData(d));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin!.on('error', () => {}); // a dead helper is reported by 'exit'
-    child.on('error', (e) => this.died(child, e.message));
-    child.on('exit', (code, sig) => this.died(child, `exited ${code ?? sig}${stderr ? `: ${stderr.trim()}` : ''}`));
-    return child;
+  private timedOut(conv: Conversation): void {
+    this.end(conv, `did not answer within ${REQUEST_TIMEOUT_MS / 1000} s (killed)`);
+    conv.child.kill('SIGKILL');
   }
 
-  private onData(d: string): void {
-    this.buf += d;
-    for (let i = this.buf.indexOf('\n'); i >= 0; i = this.buf.indexOf('\n')) {
-      const line = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 1);
+  private onData(conv: Conversation, d: string): void {
+    conv.buf += d;
+    for (let i = conv.buf.indexOf('\n'); i >= 0; i = conv.buf.indexOf('\n')) {
+      const line = conv.buf.slice(0, i);
+      conv.buf = conv.buf.slice(i + 1);
       const m = /^(\d+) (ok|err (\S+) (.*))$/.exec(line);
-      const p = this.pending[0];
-      if (!m || !p || Number(m[1]) !== p.id) continue;
-      this.pending.shift();
-      if (this.pending.length === 0 && this.child) this.hold(this.child, false);
+      if (!m) continue;
+      const id = Number(m[1]);
+      // Answers come in order: a request older than this answer will never get one.
+      while (conv.pending.length && conv.pending[0].id < id) conv.pending.shift()!.reject(new KernelError('ctrnet-kernel did not answer this request', 'UNKNOWN'));
+      const p = conv.pending[0];
+      if (!p || p.id !== id) continue;
+      conv.pending.shift();
+      if (conv.pending.length === 0) this.hold(conv, false);
+      else this.hold(conv, true); // a new bound for the next request
       if (m[2] === 'ok') p.resolve();
       else p.reject(new KernelError(m[4], ERRNOS[m[3]] ?? 'UNKNOWN'));
     }
   }
 
-  private died(child: ChildProcess, why: string): void {
-    if (this.child !== child) return;
-    this.child = undefined;
-    this.buf = '';
-    const pending = this.pending;
-    this.pending = [];
+  /** The conversation is over: everything it still owes fails, and the next request starts anew. */
+  private end(conv: Conversation, why: string): void {
+    if (this.conv === conv) this.conv = undefined;
+    clearTimeout(conv.timer);
+    const pending = conv.pending;
+    conv.pending = [];
     for (const p of pending) p.reject(new KernelError(`ctrnet-kernel ${why}`, 'UNKNOWN'));
-  }
-
-  /** The running helper's PID, if one runs. */
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  /** Stops the helper (the daemon's shutdown). */
-  stop(): void {
-    this.child?.stdin!.end();
-    this.child = undefined;
   }
 }

@@ -21,76 +21,77 @@ function errnoOf(stderr: string): KernelError['errno'] {
 }
 
 class IpBatch implements Batch {
-  private lines: string[] = [];
-  /** `bridge` commands (FDB), run before the `ip` ones */
-  private fdbLines: string[] = [];
+  /** lines in order, each for `ip` or `bridge` (FDB); consecutive lines of one tool run as one batch */
+  private lines: ['ip' | 'bridge', string][] = [];
   constructor(private readonly kernel: IpKernel) {}
 
   get empty(): boolean {
-    return this.lines.length === 0 && this.fdbLines.length === 0;
+    return this.lines.length === 0;
   }
   linkAddVxlan(name: string, o: { vni: number; local: string; port: number; mtu: number }): this {
-    this.lines.push(`link add ${name} mtu ${o.mtu} type vxlan id ${o.vni} local ${o.local} dstport ${o.port} nolearning proxy`);
+    this.lines.push(['ip', `link add ${name} mtu ${o.mtu} type vxlan id ${o.vni} local ${o.local} dstport ${o.port} nolearning proxy`]);
     return this;
   }
   neighReplace(dev: string, ip: string, mac: string): this {
-    this.lines.push(`neigh replace ${ip} lladdr ${mac} dev ${dev} nud permanent`);
+    this.lines.push(['ip', `neigh replace ${ip} lladdr ${mac} dev ${dev} nud permanent`]);
     return this;
   }
   neighDel(dev: string, ip: string): this {
-    this.lines.push(`neigh del ${ip} dev ${dev}`);
+    this.lines.push(['ip', `neigh del ${ip} dev ${dev}`]);
     return this;
   }
   fdbReplace(dev: string, mac: string, dst: string): this {
-    this.fdbLines.push(`fdb replace ${mac} dev ${dev} dst ${dst} self permanent`);
+    this.lines.push(['bridge', `fdb replace ${mac} dev ${dev} dst ${dst} self permanent`]);
     return this;
   }
   fdbDel(dev: string, mac: string): this {
-    this.fdbLines.push(`fdb del ${mac} dev ${dev} self`);
+    this.lines.push(['bridge', `fdb del ${mac} dev ${dev} self`]);
     return this;
   }
   linkAddBridge(name: string, opts: { mtu?: number; mac?: string } = {}): this {
-    this.lines.push(`link add ${name}${opts.mac ? ` address ${opts.mac}` : ''}${opts.mtu ? ` mtu ${opts.mtu}` : ''} type bridge`);
+    this.lines.push(['ip', `link add ${name}${opts.mac ? ` address ${opts.mac}` : ''}${opts.mtu ? ` mtu ${opts.mtu}` : ''} type bridge`]);
     return this;
   }
   linkAddVeth(name: string, peer: string, o: VethOptions): this {
     const q = o.singleQueue ? ' numtxqueues 1 numrxqueues 1' : '';
     const peerOpts = `${o.peerMac ? ` address ${o.peerMac}` : ''} mtu ${o.mtu}${q}${o.peerNetns ? ` netns ${o.peerNetns}` : ''}`;
-    this.lines.push(`link add ${name} mtu ${o.mtu}${q} type veth peer name ${peer}${peerOpts}`);
+    this.lines.push(['ip', `link add ${name} mtu ${o.mtu}${q} type veth peer name ${peer}${peerOpts}`]);
     return this;
   }
   linkSetMaster(name: string, master: string): this {
-    this.lines.push(`link set ${name} master ${master}`);
+    this.lines.push(['ip', `link set ${name} master ${master}`]);
     return this;
   }
   linkSetIsolated(name: string): this {
-    this.lines.push(`link set ${name} type bridge_slave isolated on`);
+    this.lines.push(['ip', `link set ${name} type bridge_slave isolated on`]);
     return this;
   }
   linkSetUp(name: string): this {
-    this.lines.push(`link set ${name} up`);
+    this.lines.push(['ip', `link set ${name} up`]);
     return this;
   }
   linkDel(name: string): this {
-    this.lines.push(`link del ${name}`);
+    this.lines.push(['ip', `link del ${name}`]);
     return this;
   }
   addrReplace(dev: string, cidr: string): this {
-    this.lines.push(`addr replace ${cidr} dev ${dev}`);
+    this.lines.push(['ip', `addr replace ${cidr} dev ${dev}`]);
     return this;
   }
   routeReplace(dst: string, o: { via?: string; dev?: string }): this {
-    this.lines.push(`route replace ${dst}${o.via ? ` via ${o.via}` : ''}${o.dev ? ` dev ${o.dev}` : ''}`);
+    this.lines.push(['ip', `route replace ${dst}${o.via ? ` via ${o.via}` : ''}${o.dev ? ` dev ${o.dev}` : ''}`]);
     return this;
   }
   async commit(): Promise<void> {
-    // FDB first: a neighbour entry answers ARP for a remote container, so its FDB entry (where to
-    // send the frames) must already be there, or the first frames are dropped.
-    const scripts: [string, string[]][] = [['bridge', this.fdbLines], ['ip', this.lines]];
+    // In order: a run of consecutive lines for one tool is one process.
+    const scripts: [string, string[]][] = [];
+    for (const [tool, line] of this.lines) {
+      const last = scripts[scripts.length - 1];
+      if (last && last[0] === tool) last[1].push(line);
+      else scripts.push([tool, [line]]);
+    }
     this.lines = [];
-    this.fdbLines = [];
     for (const [tool, lines] of scripts) {
-      if (!lines.length) continue;
       const script = lines.join('\n') + '\n';
       try {
         await run(this.kernel.argv([tool, '-batch', '-']), { input: script });
@@ -183,9 +184,12 @@ export class IpKernel implements Kernel {
     const fh = await open(path, 'wx');
     await fh.close();
     try {
-      await run(['unshare', `--net=${path}`, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      await run(['unshare', `--net=${path}`, 'sysctl', '-e', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     } catch (e) {
-      await unlink(path).catch(() => {}); // best effort: the netns was not made, the empty file is ours
+      // Best effort: the mount (if unshare got that far) and the file are ours; a namespace left
+      // mounted would make the next attempt at this path fail.
+      await run(['umount', path]).catch(() => {});
+      await unlink(path).catch(() => {});
       throw new KernelError(`creating network namespace ${path}`, 'UNKNOWN', { cause: e });
     }
   }

@@ -106,7 +106,8 @@ export interface Kernel {
   sysctlSet(key: string, value: string): Promise<void>;
   /**
    * Creates a network namespace bind-mounted at `path`, with IPv6 off (ctrnet's networks are
-   * IPv4-only; a quiet interface sends nothing the bridge would flood to every container).
+   * IPv4-only; a quiet interface sends nothing the bridge would flood to every container; a host
+   * without IPv6 has nothing to turn off).
    * Equivalent to: `unshare --net=PATH sysctl -w net.ipv6.conf.{all,default}.disable_ipv6=1`
    */
   netnsAdd(path: string): Promise<void>;

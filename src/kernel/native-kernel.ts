@@ -104,13 +104,14 @@ export class NativeKernel implements Kernel {
   routeList(): Promise<RouteInfo[]> {
     return this.reads.routeList();
   }
-  sysctlSet(key: string, value: string): Promise<void> {
+  // async: a bad token is a rejection, like every other failure of these calls
+  async sysctlSet(key: string, value: string): Promise<void> {
     return this.helper.request(`sysctl ${tok(this.netns ?? '-')} ${tok(key)} ${tok(value)}`);
   }
-  netnsAdd(path: string): Promise<void> {
+  async netnsAdd(path: string): Promise<void> {
     return this.helper.request(`netns-add ${tok(path)}`);
   }
-  netnsDel(path: string): Promise<void> {
+  async netnsDel(path: string): Promise<void> {
     return this.helper.request(`netns-del ${tok(path)}`);
   }
   netnsList(dir: string): Promise<string[]> {

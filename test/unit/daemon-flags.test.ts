@@ -5,13 +5,13 @@ import { parseFlags } from '../../src/daemon/main';
 
 test('parseFlags() defaults', () => {
   assert.deepEqual(parseFlags([]), {
-    root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 15,
+    root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 8,
   });
 });
 
 test('parseFlags() reads --bip, -H unix:///x, --root=DIR, --exec-root DIR, --bridge and --mtu', () => {
   const o = parseFlags(['--bip', '10.20.0.1/24', '-H', 'unix:///x', '--root=/tmp/r', '--exec-root', 'rel/e', '--bridge=br9', '--mtu', '1400']);
-  assert.deepEqual(o, { root: '/tmp/r', execRoot: path.resolve('rel/e'), socket: '/x', bip: '10.20.0.1/24', bridge: 'br9', mtu: 1400, pools: [], dnsUpstreams: [], clusterTtl: 15 });
+  assert.deepEqual(o, { root: '/tmp/r', execRoot: path.resolve('rel/e'), socket: '/x', bip: '10.20.0.1/24', bridge: 'br9', mtu: 1400, pools: [], dnsUpstreams: [], clusterTtl: 8 });
 });
 
 test('parseFlags() reads repeated --default-address-pool and --dns-upstream', () => {
