@@ -93,6 +93,12 @@ Options:
       --ui IP:PORT        serve the live topology page there, e.g. 127.0.0.1:7777 (default: no web UI)
 `;
 
+/** Paths under the roots reach the kernel helper as space-separated tokens (and runc, overlay options). */
+function noSpace(flag: string, dir: string): string {
+  if (/[\s,:]/.test(dir)) throw new Error(`${flag} ${dir}: the directory must not contain white space, commas or colons; choose another`);
+  return dir;
+}
+
 export function parseFlags(argv: string[]): DaemonOptions {
   const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 8 };
   for (let i = 0; i < argv.length; i++) {
@@ -103,8 +109,8 @@ export function parseFlags(argv: string[]): DaemonOptions {
       return argv[++i];
     };
     switch (flag) {
-      case '--root': o.root = path.resolve(next()); break;
-      case '--exec-root': o.execRoot = path.resolve(next()); break;
+      case '--root': o.root = noSpace('--root', path.resolve(next())); break;
+      case '--exec-root': o.execRoot = noSpace('--exec-root', path.resolve(next())); break;
       case '-H': case '--host': {
         const h = next();
         if (!h.startsWith('unix://')) throw new Error(`-H ${h}: only unix:///PATH sockets are supported`);
@@ -207,7 +213,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   }
   const sandboxes = new Sandboxes(p, kernel, store, networks);
   const images = new ImageStore(p, store);
-  const runtime = new RuncRuntime(p);
+  const runtime = new RuncRuntime(p, kernel);
   const containers = new Containers(p, store, images, runtime, sandboxes, networks, log);
   // The overlay's network records come from the cluster: read them before reconciling.
   if (overlay) await overlay.start();

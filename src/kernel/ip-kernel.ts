@@ -206,6 +206,14 @@ export class IpKernel implements Kernel {
     });
   }
 
+  async mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void> {
+    await run(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target]);
+  }
+
+  async unmount(target: string): Promise<void> {
+    await run(['umount', target]);
+  }
+
   async netnsList(dir: string): Promise<string[]> {
     const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return [] as string[];

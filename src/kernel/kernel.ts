@@ -1,6 +1,6 @@
 /**
  * The kernel port: everything ctrnet asks of the Linux network stack (namespaces, links, addresses,
- * routes, sysctls). Drivers and the engine use this interface only; the adapter is chosen in
+ * routes, sysctls), and the two mounts of a container's root filesystem. Drivers and the engine use this interface only; the adapter is chosen in
  * daemon/main.ts. A Kernel is bound to one network namespace: the daemon's own, or a sandbox's
  * through `at(path)`. Writes are grouped in a Batch so that one operation is one conversation
  * with the kernel, whatever the adapter.
@@ -113,6 +113,10 @@ export interface Kernel {
   netnsAdd(path: string): Promise<void>;
   /** Unmounts and deletes the namespace file at `path`; accepts "already gone". */
   netnsDel(path: string): Promise<void>;
+  /** Equivalent to: `mount -t overlay overlay -o lowerdir=L,upperdir=U,workdir=W TARGET` (a container's root) */
+  mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void>;
+  /** Equivalent to: `umount TARGET` */
+  unmount(target: string): Promise<void>;
   /** Network namespace files (bind mounts) present in `dir`. */
   netnsList(dir: string): Promise<string[]>;
 }

@@ -114,6 +114,12 @@ export class NativeKernel implements Kernel {
   async netnsDel(path: string): Promise<void> {
     return this.helper.request(`netns-del ${tok(path)}`);
   }
+  async mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void> {
+    return this.helper.request(`mount-overlay ${tok(lower)} ${tok(upper)} ${tok(work)} ${tok(target)}`);
+  }
+  async unmount(target: string): Promise<void> {
+    return this.helper.request(`umount ${tok(target)}`);
+  }
   netnsList(dir: string): Promise<string[]> {
     return this.reads.netnsList(dir);
   }

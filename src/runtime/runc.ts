@@ -9,13 +9,18 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandFailedError, run } from '../kernel/exec';
 import { Paths, paths } from '../core/names';
+import { Kernel } from '../kernel/kernel';
 import { BundleSpec, ProcessSpec, processJson, writeBundle } from './bundle';
 import { PendingShim, startShim } from './shim';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 
 export class RuncRuntime {
-  constructor(private readonly p: Paths) {}
+  constructor(
+    private readonly p: Paths,
+    /** mounts the root filesystems */
+    private readonly kernel: Kernel,
+  ) {}
 
   private runc(...args: string[]): string[] {
     return ['runc', '--root', paths.runcRoot(this.p), ...args];
@@ -27,13 +32,13 @@ export class RuncRuntime {
     const merged = `${d}/rootfs`;
     await Promise.all([mkdir(`${d}/upper`, { recursive: true }), mkdir(`${d}/work`, { recursive: true }), mkdir(merged, { recursive: true })]);
     if (await isMountPoint(merged)) return merged;
-    await run(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${imageRootfs},upperdir=${d}/upper,workdir=${d}/work`, merged]);
+    await this.kernel.mountOverlay(imageRootfs, `${d}/upper`, `${d}/work`, merged);
     return merged;
   }
 
   async unmountRootfs(id: string): Promise<void> {
     const merged = `${paths.containerData(this.p, id)}/rootfs`;
-    if (await isMountPoint(merged)) await run(['umount', merged]);
+    if (await isMountPoint(merged)) await this.kernel.unmount(merged);
   }
 
   /** Writes the bundle and starts a shim that will `runc run -d` it on `go`. */

@@ -39,3 +39,9 @@ test('parseFlags() reads --cluster-store with --advertise-addr, and refuses one 
   assert.throws(() => parseFlags(['--advertise-addr', '10.0.0.11']), /goes with --cluster-store/);
   assert.throws(() => parseFlags(['--cluster-store', 'http://x']), /etcd:\/\/HOST:PORT/);
 });
+
+test('parseFlags() refuses roots with white space, commas or colons, naming the flag', () => {
+  assert.throws(() => parseFlags(['--root', '/var/lib/my ctrnet']), /--root \/var\/lib\/my ctrnet: the directory must not contain white space/);
+  assert.throws(() => parseFlags(['--exec-root', '/run/a,b']), /--exec-root/);
+  assert.equal(parseFlags(['--root', '/srv/ctrnet']).root, '/srv/ctrnet');
+});
