@@ -157,8 +157,9 @@ function endpointJson(netId: string, epId: string, gw: string, ip: string, plen:
 
 export function containerSummary(e: Engine, c: ContainerRow): Json {
   const spec = JSON.parse(c.spec) as ContainerSpec;
-  const ports = e.store.ports(c.id).map((r) => ({ IP: r.host_ip, PrivatePort: r.container_port, PublicPort: r.host_port, Type: r.proto }));
-  const published = new Set(e.store.ports(c.id).map((r) => `${r.container_port}/${r.proto}`));
+  const rows = e.store.ports(c.id);
+  const ports = rows.map((r) => ({ IP: r.host_ip, PrivatePort: r.container_port, PublicPort: r.host_port, Type: r.proto }));
+  const published = new Set(rows.map((r) => `${r.container_port}/${r.proto}`));
   for (const p of spec.exposedPorts) {
     const { port, proto } = portKey(p);
     if (!published.has(`${port}/${proto}`)) ports.push({ PrivatePort: port, Type: proto } as (typeof ports)[number]);

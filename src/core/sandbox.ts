@@ -184,16 +184,23 @@ export class Sandboxes {
 
   private async reservePorts(c: ContainerRow, spec: ContainerSpec, ip: string): Promise<PortMapping[]> {
     if (spec.portBindings.length === 0) return [];
-    const taken = this.store.ports().map((r) => ({ proto: r.proto, hostIp: r.host_ip, hostPort: r.host_port, owner: r.container_id }));
+    // Looked up by host port (an index), not by reading every published port: the cost of a start
+    // must not grow with the number of ports on the host.
+    const taken = (m: { proto: string; hostIp: string; hostPort: number }, chosen: PortMapping[]) =>
+      this.store
+        .portsAt(m.proto, m.hostPort)
+        .map((r) => ({ proto: r.proto, hostIp: r.host_ip, hostPort: r.host_port, owner: r.container_id as string | undefined }))
+        .concat(chosen.map((x) => ({ ...x, owner: undefined })))
+        .find((t) => collides(t, m));
     const chosen: PortMapping[] = [];
     for (const b of spec.portBindings) {
       let hostPort = b.hostPort;
       if (hostPort === 0) {
-        hostPort = await this.freeEphemeral(b.proto, b.hostIp, [...taken, ...chosen]);
+        hostPort = await this.freeEphemeral(b.proto, b.hostIp, (m) => !!taken(m, chosen));
       } else {
-        const clash = [...taken, ...chosen].find((t) => collides(t, { ...b, hostPort }));
+        const clash = taken({ ...b, hostPort }, chosen);
         if (clash) {
-          const owner = 'owner' in clash ? this.store.container(clash.owner as string)?.name : c.name;
+          const owner = clash.owner ? this.store.container(clash.owner)?.name : c.name;
           throw new EngineError('PORT_IN_USE', `Bind for ${b.hostIp}:${hostPort} failed: port is already allocated (published by container ${owner})`, { hint: 'choose another host port, or -p CONTAINER_PORT for a free one' });
         }
         if (!(await hostPortFree(b.proto, b.hostIp, hostPort))) {
@@ -203,9 +210,9 @@ export class Sandboxes {
       chosen.push({ proto: b.proto, hostIp: b.hostIp, hostPort, containerIp: ip, containerPort: b.containerPort });
     }
     // Recorded in one transaction, checked again there: a concurrent start may have won a port meanwhile.
-    this.store.reservePorts((used) => {
+    this.store.reservePorts((usedAt) => {
       for (const m of chosen) {
-        const u = used.find((r) => collides({ proto: r.proto, hostIp: r.host_ip, hostPort: r.host_port }, m));
+        const u = usedAt(m.proto, m.hostPort).find((r) => collides({ proto: r.proto, hostIp: r.host_ip, hostPort: r.host_port }, m));
         if (u) throw new EngineError('PORT_IN_USE', `Bind for ${m.hostIp}:${m.hostPort} failed: port is already allocated`, { hint: 'choose another host port' });
       }
       return chosen.map((m): PortRow => ({ container_id: c.id, proto: m.proto, host_ip: m.hostIp, host_port: m.hostPort, container_ip: m.containerIp, container_port: m.containerPort }));
@@ -213,12 +220,12 @@ export class Sandboxes {
     return chosen;
   }
 
-  private async freeEphemeral(proto: 'tcp' | 'udp', hostIp: string, taken: { proto: string; hostIp: string; hostPort: number }[]): Promise<number> {
+  private async freeEphemeral(proto: 'tcp' | 'udp', hostIp: string, isTaken: (m: { proto: string; hostIp: string; hostPort: number }) => boolean): Promise<number> {
     const span = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
     const start = Math.floor(Math.random() * span);
     for (let i = 0; i < span; i++) {
       const port = EPHEMERAL_FIRST + ((start + i) % span);
-      if (taken.some((t) => collides(t, { proto, hostIp, hostPort: port }))) continue;
+      if (isTaken({ proto, hostIp, hostPort: port })) continue;
       if (await hostPortFree(proto, hostIp, port)) return port;
     }
     throw new EngineError('PORT_IN_USE', `no free host port in ${EPHEMERAL_FIRST}-${EPHEMERAL_LAST}`);

@@ -29,6 +29,10 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (proto, host_ip, host_port));
    CREATE TABLE images (id TEXT PRIMARY KEY, created TEXT NOT NULL, size INTEGER NOT NULL, comment TEXT NOT NULL DEFAULT '');
    CREATE TABLE tags (tag TEXT PRIMARY KEY, image_id TEXT NOT NULL);`,
+  // A container's ports (ps, inspect, teardown) and the ports on one host port (collision checks)
+  // without scanning every published port.
+  `CREATE INDEX ports_by_container ON ports (container_id);
+   CREATE INDEX ports_by_port ON ports (proto, host_port);`,
 ];
 
 export interface NetworkRow {
@@ -93,6 +97,18 @@ export interface ImageRow {
 export class Store {
   readonly db: Database.Database;
 
+  /** Prepared statements by SQL text: preparing costs more than running one of these queries. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -121,34 +137,34 @@ export class Store {
 
   // networks
   networks(): NetworkRow[] {
-    return this.db.prepare('SELECT * FROM networks ORDER BY created').all() as NetworkRow[];
+    return this.sql('SELECT * FROM networks ORDER BY created').all() as NetworkRow[];
   }
   network(idOrName: string): NetworkRow | undefined {
-    return (this.db.prepare('SELECT * FROM networks WHERE id = ? OR name = ?').get(idOrName, idOrName) ??
+    return (this.sql('SELECT * FROM networks WHERE id = ? OR name = ?').get(idOrName, idOrName) ??
       this.uniquePrefix<NetworkRow>('networks', idOrName)) as NetworkRow | undefined;
   }
   insertNetwork(n: NetworkRow): void {
-    this.db
-      .prepare(`INSERT INTO networks VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created)`)
+    this
+      .sql(`INSERT INTO networks VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created)`)
       .run(n);
   }
   deleteNetwork(id: string): void {
-    this.db.prepare('DELETE FROM networks WHERE id = ?').run(id);
+    this.sql('DELETE FROM networks WHERE id = ?').run(id);
   }
 
   // containers
   containers(): ContainerRow[] {
-    return this.db.prepare('SELECT * FROM containers ORDER BY created DESC').all() as ContainerRow[];
+    return this.sql('SELECT * FROM containers ORDER BY created DESC').all() as ContainerRow[];
   }
   container(idOrName: string): ContainerRow | undefined {
     const name = idOrName.startsWith('/') ? idOrName.slice(1) : idOrName;
-    return (this.db.prepare('SELECT * FROM containers WHERE id = ? OR name = ?').get(name, name) ??
+    return (this.sql('SELECT * FROM containers WHERE id = ? OR name = ?').get(name, name) ??
       this.uniquePrefix<ContainerRow>('containers', name)) as ContainerRow | undefined;
   }
   insertContainer(c: ContainerRow): void {
     try {
-      this.db
-        .prepare(`INSERT INTO containers VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at)`)
+      this
+        .sql(`INSERT INTO containers VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at)`)
         .run(c);
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -163,21 +179,21 @@ export class Store {
   updateContainer(id: string, fields: Partial<Omit<ContainerRow, 'id'>>): void {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
-    this.db.prepare(`UPDATE containers SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...fields, id });
+    this.sql(`UPDATE containers SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...fields, id });
   }
   deleteContainer(id: string): void {
     this.tx(() => {
-      this.db.prepare('DELETE FROM ports WHERE container_id = ?').run(id);
-      this.db.prepare('DELETE FROM endpoints WHERE container_id = ?').run(id);
-      this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+      this.sql('DELETE FROM ports WHERE container_id = ?').run(id);
+      this.sql('DELETE FROM endpoints WHERE container_id = ?').run(id);
+      this.sql('DELETE FROM containers WHERE id = ?').run(id);
     });
   }
 
   // endpoints: a row is the address lease
   endpoints(filter: { containerId?: string; networkId?: string } = {}): EndpointRow[] {
-    if (filter.containerId) return this.db.prepare('SELECT * FROM endpoints WHERE container_id = ? ORDER BY if_name').all(filter.containerId) as EndpointRow[];
-    if (filter.networkId) return this.db.prepare('SELECT * FROM endpoints WHERE network_id = ?').all(filter.networkId) as EndpointRow[];
-    return this.db.prepare('SELECT * FROM endpoints').all() as EndpointRow[];
+    if (filter.containerId) return this.sql('SELECT * FROM endpoints WHERE container_id = ? ORDER BY if_name').all(filter.containerId) as EndpointRow[];
+    if (filter.networkId) return this.sql('SELECT * FROM endpoints WHERE network_id = ?').all(filter.networkId) as EndpointRow[];
+    return this.sql('SELECT * FROM endpoints').all() as EndpointRow[];
   }
   /**
    * Leases an address and records the endpoint in one transaction: `pick` sees every address in use
@@ -185,74 +201,77 @@ export class Store {
    */
   leaseAddress(e: Omit<EndpointRow, 'ip'>, pick: (used: Set<string>) => string): EndpointRow {
     return this.tx(() => {
-      const used = new Set((this.db.prepare('SELECT ip FROM endpoints WHERE network_id = ?').all(e.network_id) as { ip: string }[]).map((r) => r.ip));
+      const used = new Set((this.sql('SELECT ip FROM endpoints WHERE network_id = ?').all(e.network_id) as { ip: string }[]).map((r) => r.ip));
       const row = { ...e, ip: pick(used) };
-      this.db.prepare(`INSERT INTO endpoints VALUES (@id, @container_id, @network_id, @if_name, @host_if, @ip, @mac, @aliases)`).run(row);
+      this.sql(`INSERT INTO endpoints VALUES (@id, @container_id, @network_id, @if_name, @host_if, @ip, @mac, @aliases)`).run(row);
       return row;
     });
   }
   updateEndpoint(id: string, fields: Partial<Pick<EndpointRow, 'mac' | 'host_if'>>): void {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
-    this.db.prepare(`UPDATE endpoints SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...fields, id });
+    this.sql(`UPDATE endpoints SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...fields, id });
   }
   deleteEndpoint(id: string): void {
-    this.db.prepare('DELETE FROM endpoints WHERE id = ?').run(id);
+    this.sql('DELETE FROM endpoints WHERE id = ?').run(id);
   }
 
   // published ports
   ports(containerId?: string): PortRow[] {
-    if (containerId) return this.db.prepare('SELECT * FROM ports WHERE container_id = ?').all(containerId) as PortRow[];
-    return this.db.prepare('SELECT * FROM ports').all() as PortRow[];
+    if (containerId) return this.sql('SELECT * FROM ports WHERE container_id = ?').all(containerId) as PortRow[];
+    return this.sql('SELECT * FROM ports').all() as PortRow[];
   }
-  /** Records a container's ports in one transaction; `choose` sees the ports in use and returns the rows. */
-  reservePorts(choose: (used: PortRow[]) => PortRow[]): PortRow[] {
+  /** The published ports on one host port (any host address). */
+  portsAt(proto: string, hostPort: number): PortRow[] {
+    return this.sql('SELECT * FROM ports WHERE proto = ? AND host_port = ?').all(proto, hostPort) as PortRow[];
+  }
+  /** Records a container's ports in one transaction; `choose` looks up the ports in use there and returns the rows. */
+  reservePorts(choose: (usedAt: (proto: string, hostPort: number) => PortRow[]) => PortRow[]): PortRow[] {
     return this.tx(() => {
-      const used = this.db.prepare('SELECT * FROM ports').all() as PortRow[];
-      const rows = choose(used);
-      const ins = this.db.prepare('INSERT INTO ports VALUES (@container_id, @proto, @host_ip, @host_port, @container_ip, @container_port)');
+      const rows = choose((proto, hostPort) => this.portsAt(proto, hostPort));
+      const ins = this.sql('INSERT INTO ports VALUES (@container_id, @proto, @host_ip, @host_port, @container_ip, @container_port)');
       for (const r of rows) ins.run(r);
       return rows;
     });
   }
   releasePorts(containerId: string): void {
-    this.db.prepare('DELETE FROM ports WHERE container_id = ?').run(containerId);
+    this.sql('DELETE FROM ports WHERE container_id = ?').run(containerId);
   }
 
   // images
   images(): ImageRow[] {
-    return this.db.prepare('SELECT * FROM images ORDER BY created DESC').all() as ImageRow[];
+    return this.sql('SELECT * FROM images ORDER BY created DESC').all() as ImageRow[];
   }
   image(id: string): ImageRow | undefined {
-    return this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    return this.sql('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
   }
   insertImage(i: ImageRow): void {
-    this.db.prepare('INSERT OR REPLACE INTO images VALUES (@id, @created, @size, @comment)').run(i);
+    this.sql('INSERT OR REPLACE INTO images VALUES (@id, @created, @size, @comment)').run(i);
   }
   deleteImage(id: string): void {
     this.tx(() => {
-      this.db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
-      this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
+      this.sql('DELETE FROM tags WHERE image_id = ?').run(id);
+      this.sql('DELETE FROM images WHERE id = ?').run(id);
     });
   }
   tags(imageId?: string): { tag: string; image_id: string }[] {
-    if (imageId) return this.db.prepare('SELECT * FROM tags WHERE image_id = ? ORDER BY tag').all(imageId) as { tag: string; image_id: string }[];
-    return this.db.prepare('SELECT * FROM tags ORDER BY tag').all() as { tag: string; image_id: string }[];
+    if (imageId) return this.sql('SELECT * FROM tags WHERE image_id = ? ORDER BY tag').all(imageId) as { tag: string; image_id: string }[];
+    return this.sql('SELECT * FROM tags ORDER BY tag').all() as { tag: string; image_id: string }[];
   }
   tagImage(tag: string, imageId: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO tags VALUES (?, ?)').run(tag, imageId);
+    this.sql('INSERT OR REPLACE INTO tags VALUES (?, ?)').run(tag, imageId);
   }
   untag(tag: string): void {
-    this.db.prepare('DELETE FROM tags WHERE tag = ?').run(tag);
+    this.sql('DELETE FROM tags WHERE tag = ?').run(tag);
   }
   imageIdByTag(tag: string): string | undefined {
-    return (this.db.prepare('SELECT image_id FROM tags WHERE tag = ?').get(tag) as { image_id: string } | undefined)?.image_id;
+    return (this.sql('SELECT image_id FROM tags WHERE tag = ?').get(tag) as { image_id: string } | undefined)?.image_id;
   }
 
   /** Docker resolves an unambiguous id prefix too. */
   private uniquePrefix<T>(table: 'containers' | 'networks', prefix: string): T | undefined {
     if (!/^[0-9a-f]{1,64}$/.test(prefix)) return undefined;
-    const rows = this.db.prepare(`SELECT * FROM ${table} WHERE id LIKE ? LIMIT 2`).all(`${prefix}%`) as T[];
+    const rows = this.sql(`SELECT * FROM ${table} WHERE id LIKE ? LIMIT 2`).all(`${prefix}%`) as T[];
     return rows.length === 1 ? rows[0] : undefined;
   }
 }
