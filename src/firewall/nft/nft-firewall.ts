@@ -108,7 +108,7 @@ export function renderBridgeTable(eps: readonly EndpointPort[]): string {
     `\t\tiifname != @ports accept`,
     `\t\tiifname . ether saddr != @port_mac counter drop comment "spoofed MAC"`,
     `\t\tether type arp iifname . arp saddr ip != @port_ip counter drop comment "spoofed ARP sender"`,
-    `\t\tether type ip ip saddr != 0.0.0.0 iifname . ip saddr != @port_ip counter drop comment "spoofed source address"`,
+    `\t\tether type ip iifname . ip saddr != @port_ip counter drop comment "spoofed source address"`,
     `\t}`,
     `}`,
     '',
