@@ -2,7 +2,7 @@
  * Section 2: `ctrnet run --rm busybox true` in each network mode, as a user types it (the CLI's
  * own start-up included), and the floor: `runc run` of an equivalent bundle without any engine.
  */
-import { mkdirSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { LabHost, must } from '../scripts/lab';
 import { now } from './common';
 
@@ -61,7 +61,6 @@ export async function runcFloor(n: number): Promise<number[]> {
     copyFileSync('/bin/busybox', `${b}/rootfs/bin/busybox`);
     symlinkSync('busybox', `${b}/rootfs/bin/true`);
     await must(['runc', 'spec', '--bundle', b]);
-    const { readFileSync } = await import('node:fs');
     const spec = JSON.parse(readFileSync(`${b}/config.json`, 'utf8'));
     spec.process.terminal = false;
     spec.process.args = ['true'];

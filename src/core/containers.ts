@@ -411,7 +411,9 @@ export class Containers extends EventEmitter {
 
   /** Containers whose network is this container's namespace, directly or through a chain. */
   joinedTo(id: string): ContainerRow[] {
-    const all = this.store.containers();
+    // Only containers in container: mode can be joined; skip parsing everyone else's spec (this runs
+    // at every container's exit).
+    const all = this.store.containers().filter((o) => o.spec.includes(CONTAINER_MODE_PREFIX));
     const found: ContainerRow[] = [];
     for (let frontier = [id]; frontier.length; ) {
       const next = all.filter((o) => frontier.some((f) => this.spec(o).networkMode === `${CONTAINER_MODE_PREFIX}${f}`) && !found.includes(o));

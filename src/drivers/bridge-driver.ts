@@ -13,8 +13,8 @@
  */
 import { EngineError } from '../core/errors';
 import { Firewall, NetworkFirewall } from '../firewall/firewall';
-import { Kernel, KernelError } from '../kernel/kernel';
-import { NetworkDriver, NetworkInfo, JoinRequest, removeLater } from './driver';
+import { Kernel } from '../kernel/kernel';
+import { NetworkDriver, NetworkInfo, JoinRequest, removeLater, removeLink } from './driver';
 import { macFromIp } from '../ipam/ipam';
 
 export class BridgeDriver implements NetworkDriver {
@@ -56,9 +56,7 @@ export class BridgeDriver implements NetworkDriver {
     const errors: unknown[] = [];
     await (await this.netFirewall(net)).delNetworkRules().catch((e) => errors.push(e));
     this.fw.delete(net.id);
-    await this.kernel.batch().linkDel(net.bridge!).commit().catch((e) => {
-      if (!(e instanceof KernelError && e.errno === 'ENOENT')) errors.push(e);
-    });
+    await removeLink(this.kernel, net.bridge!).catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `deleting network ${net.name}`);
   }
 
@@ -88,7 +86,7 @@ export class BridgeDriver implements NetworkDriver {
       await this.firewall.addEndpoint(port);
       undo.push(() => this.firewall.delEndpoint(port));
       // Pushed before the commit: a batch that fails half-way may have made the veth already.
-      undo.push(() => this.removeLink(ep.hostIf));
+      undo.push(() => removeLink(this.kernel, ep.hostIf));
       await host.linkSetUp(ep.hostIf).commit();
       const inside = this.kernel.at(req.sandbox).batch();
       inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${net.subnet!.prefixLen}`).linkSetUp(ep.ifName);
@@ -106,18 +104,12 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 
-  private async removeLink(name: string): Promise<void> {
-    await this.kernel.batch().linkDel(name).commit().catch((e) => {
-      if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
-    });
-  }
-
   async leave(req: JoinRequest): Promise<void> {
     const errors: unknown[] = [];
     await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac }).catch((e) => errors.push(e));
     if (req.ports.length) await (await this.netFirewall(req.network)).delPorts(req.ports).catch((e) => errors.push(e));
     if (req.sandboxGoing) removeLater(this.kernel, req.endpoint.hostIf);
-    else await this.removeLink(req.endpoint.hostIf).catch((e) => errors.push(e));
+    else await removeLink(this.kernel, req.endpoint.hostIf).catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `leaving ${req.network.name}`);
   }
 

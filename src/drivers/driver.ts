@@ -6,7 +6,18 @@
  */
 import { PortMapping } from '../firewall/firewall';
 import { Subnet } from '../ipam/ipam';
-import { Kernel } from '../kernel/kernel';
+import { Kernel, KernelError } from '../kernel/kernel';
+
+/** Deletes a link; one that is already gone is not an error (deletes are idempotent). */
+export async function removeLink(kernel: Kernel, name: string): Promise<void> {
+  await kernel
+    .batch()
+    .linkDel(name)
+    .commit()
+    .catch((e) => {
+      if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
+    });
+}
 
 /** How long a dying namespace has to take its veth with it before the veth is removed by hand. */
 const LEFT_TO_KERNEL_MS = 2000;
@@ -19,13 +30,9 @@ const LEFT_TO_KERNEL_MS = 2000;
  */
 export function removeLater(kernel: Kernel, hostIf: string): void {
   setTimeout(() => {
-    kernel
-      .batch()
-      .linkDel(hostIf)
-      .commit()
-      .catch(() => {
-        // gone with its namespace, as expected; anything else is found by the next reconcile
-      });
+    removeLink(kernel, hostIf).catch(() => {
+      // anything but "gone with its namespace" is found by the next reconcile
+    });
   }, LEFT_TO_KERNEL_MS).unref();
 }
 

@@ -15,7 +15,7 @@ import { KeyedMutex } from '../core/mutex';
 import { overlayBridgeName, vxlanName } from '../core/names';
 import { Kernel, KernelError } from '../kernel/kernel';
 import { Firewall } from '../firewall/firewall';
-import { JoinRequest, NetworkDriver, NetworkInfo, removeLater } from './driver';
+import { JoinRequest, NetworkDriver, NetworkInfo, removeLater, removeLink } from './driver';
 
 export const VXLAN_PORT = 4789;
 /** IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
@@ -73,11 +73,7 @@ export class OverlayDriver implements NetworkDriver {
   async deleteNetwork(net: NetworkInfo): Promise<void> {
     await this.forget(net);
     const errors: unknown[] = [];
-    for (const name of [vxlanName(net.id), overlayBridgeName(net.id)]) {
-      await this.kernel.batch().linkDel(name).commit().catch((e) => {
-        if (!(e instanceof KernelError && e.errno === 'ENOENT')) errors.push(e);
-      });
-    }
+    for (const name of [vxlanName(net.id), overlayBridgeName(net.id)]) await removeLink(this.kernel, name).catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `deleting overlay network ${net.name}`);
   }
 
@@ -89,7 +85,7 @@ export class OverlayDriver implements NetworkDriver {
       await this.hostSide(req).catch(async (e) => {
         // `ensured` is a cache: the devices may have been removed behind our back. Make them again, once.
         if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
-        await this.removeVeth(ep.hostIf);
+        await removeLink(this.kernel, ep.hostIf);
         await this.forget(net);
         await this.createNetwork(net);
         await this.hostSide(req);
@@ -98,7 +94,7 @@ export class OverlayDriver implements NetworkDriver {
       inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${net.subnet!.prefixLen}`).linkSetUp(ep.ifName);
       await inside.commit();
     } catch (e) {
-      await this.removeVeth(ep.hostIf).catch(() => {
+      await removeLink(this.kernel, ep.hostIf).catch(() => {
         // the original error says what went wrong; the veth may already be gone with it
       });
       await this.firewall.delEndpoint({ port: ep.hostIf, ip: ep.ip, mac: ep.mac }).catch(() => {
@@ -118,16 +114,6 @@ export class OverlayDriver implements NetworkDriver {
       .commit();
   }
 
-  private async removeVeth(name: string): Promise<void> {
-    await this.kernel
-      .batch()
-      .linkDel(name)
-      .commit()
-      .catch((e) => {
-        if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
-      });
-  }
-
   /** Drops what this process believes of a network's devices and entries: the next use reads the kernel. */
   private async forget(net: NetworkInfo): Promise<void> {
     await this.mutex.run(net.id, async () => this.ensured.delete(net.id));
@@ -137,7 +123,7 @@ export class OverlayDriver implements NetworkDriver {
   async leave(req: JoinRequest): Promise<void> {
     await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
     if (req.sandboxGoing) return removeLater(this.kernel, req.endpoint.hostIf);
-    await this.removeVeth(req.endpoint.hostIf);
+    await removeLink(this.kernel, req.endpoint.hostIf);
   }
 
   async restore(net: NetworkInfo, endpoints: JoinRequest[]): Promise<void> {
