@@ -2,15 +2,15 @@
  * Docker Engine API (v1.41) JSON shapes: the only place where Docker's PascalCase lives.
  * Requests are converted to engine types here, engine rows to responses.
  */
-import { ContainerSpec } from '../core/container-spec';
+import { ContainerSpec } from '../base/container-spec';
 import { Engine } from '../core/engine';
-import { EngineError } from '../core/errors';
-import { PortSpec } from '../core/ports';
+import { EngineError } from '../base/errors';
+import { PortSpec } from '../base/port-spec';
 import { CreateNetwork } from '../core/networks';
 import { ContainerRow, NetworkRow } from '../state/store';
 import { isIPv4 } from '../ipam/ipam';
 import { attachments, modeOf } from '../core/sandbox';
-import { humanDuration } from '../core/duration';
+import { humanDuration } from '../base/time';
 
 export { humanDuration };
 

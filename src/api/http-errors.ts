@@ -1,5 +1,5 @@
 /** The only place that maps an error kind to an HTTP status. Bodies are Docker's {"message": …}. */
-import { EngineError, ErrorKind, describe } from '../core/errors';
+import { EngineError, ErrorKind, describe } from '../base/errors';
 
 const STATUS: Record<ErrorKind, number> = {
   notFound: 404,

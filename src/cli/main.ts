@@ -5,9 +5,9 @@ import { createReadStream } from 'node:fs';
 import net from 'node:net';
 import { ApiError, Client } from './client';
 import { bool, FlagDef, list, parseArgs, Parsed, str, UsageError } from './args';
-import { FrameReader, STREAM_STDERR, STREAM_SYSTEMERR } from '../core/frames';
-import { parsePortSpec } from '../core/ports';
-import { humanDuration } from '../core/duration';
+import { FrameReader, STREAM_STDERR, STREAM_SYSTEMERR } from '../base/frames';
+import { parsePortSpec } from '../base/port-spec';
+import { humanDuration } from '../base/time';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -10,18 +10,18 @@ import { EventEmitter } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
-import { EngineError, describe } from './errors';
-import { CONTAINER_MODE_PREFIX, ContainerSpec, randomName, VALID_NAME } from './container-spec';
-import { readLog, LogLine } from './logs';
-import { KeyedMutex } from './mutex';
-import { GATEWAY_BRIDGE, Paths, paths, shortId } from './names';
+import { EngineError, describe } from '../base/errors';
+import { CONTAINER_MODE_PREFIX, ContainerSpec, randomName, VALID_NAME } from '../base/container-spec';
+import { readLog, LogLine } from '../runtime/logs';
+import { KeyedMutex } from '../base/mutex';
+import { GATEWAY_BRIDGE, Paths, paths, shortId } from '../base/names';
 import { Networks, newId } from './networks';
 import { Sandboxes, attachments, modeOf } from './sandbox';
 import { containerResolvConf, DEFAULT_PATH, ProcessSpec } from '../runtime/bundle';
 import { ImageStore } from '../runtime/image-store';
 import { RuncRuntime } from '../runtime/runc';
 import { connectShim, readExitFile, resizeShim } from '../runtime/shim';
-import { FrameReader, frame, STREAM_EXIT, STREAM_STDERR, STREAM_STDOUT } from './frames';
+import { FrameReader, frame, STREAM_EXIT, STREAM_STDERR, STREAM_STDOUT } from '../base/frames';
 import { ContainerRow, Store } from '../state/store';
 
 export interface StreamFlags {

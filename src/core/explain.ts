@@ -5,9 +5,9 @@
  * tampering). Facts are plain data (`--json`); core/explain-text.ts says them in English or Chinese.
  */
 import { readFile } from 'node:fs/promises';
-import { ContainerSpec } from './container-spec';
+import { ContainerSpec } from '../base/container-spec';
 import { Engine } from './engine';
-import { paths, vxlanName } from './names';
+import { paths, vxlanName } from '../base/names';
 import { modeOf } from './sandbox';
 import { Kernel } from '../kernel/kernel';
 import { OPT_VNI } from './overlay';

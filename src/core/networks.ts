@@ -9,16 +9,16 @@
  * network or a route of the host is refused, naming the overlap.
  */
 import { randomBytes } from 'node:crypto';
-import { EngineError } from './errors';
-import { VALID_NAME } from './container-spec';
-import { KeyedMutex } from './mutex';
-import { userBridgeName } from './names';
+import { EngineError } from '../base/errors';
+import { VALID_NAME } from '../base/container-spec';
+import { KeyedMutex } from '../base/mutex';
+import { userBridgeName } from '../base/names';
 import { NetworkDriver, NetworkInfo } from '../drivers/driver';
 import { contains, intToIp, overlaps, parseCidr, Subnet, subnetSize } from '../ipam/ipam';
 import { Kernel } from '../kernel/kernel';
 import { EndpointRow, NetworkRow, Store } from '../state/store';
 import { Overlay } from './overlay';
-import { GATEWAY_BRIDGE } from './names';
+import { GATEWAY_BRIDGE } from '../base/names';
 import { Resolver } from '../dns/resolver';
 
 export interface AddressPool {

@@ -4,9 +4,9 @@
  * neighbour entries through the driver whenever its peers change (watch events), after a
  * reconnection (full read), and after the lease was renewed (republishing this host's endpoints).
  */
-import { describe, EngineError } from './errors';
-import { KeyedMutex } from './mutex';
-import { overlayBridgeName } from './names';
+import { describe, EngineError } from '../base/errors';
+import { KeyedMutex } from '../base/mutex';
+import { overlayBridgeName } from '../base/names';
 import { NetworkInfo } from '../drivers/driver';
 import { OverlayDriver } from '../drivers/overlay-driver';
 import { ClusterStore, OverlayNetwork, Peer, PeerEvent } from '../state/cluster-store';

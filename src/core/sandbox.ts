@@ -9,11 +9,11 @@
  * it made. teardown() keeps going after errors and reports them together.
  */
 import { randomBytes } from 'node:crypto';
-import { EngineError } from './errors';
-import { CONTAINER_MODE_PREFIX, ContainerSpec } from './container-spec';
-import { containerIfName, Paths, paths, vethName } from './names';
+import { EngineError } from '../base/errors';
+import { CONTAINER_MODE_PREFIX, ContainerSpec } from '../base/container-spec';
+import { containerIfName, Paths, paths, vethName } from '../base/names';
 import { Networks } from './networks';
-import { EPHEMERAL_FIRST, EPHEMERAL_LAST, collides, hostPortFree } from './ports';
+import { EPHEMERAL_FIRST, EPHEMERAL_LAST, collides } from '../base/port-spec';
 import { JoinRequest } from '../drivers/driver';
 import { PortMapping } from '../firewall/firewall';
 import { checkRequested, macFromIp, pickAddress } from '../ipam/ipam';
@@ -203,7 +203,7 @@ export class Sandboxes {
           const owner = clash.owner ? this.store.container(clash.owner)?.name : c.name;
           throw new EngineError('PORT_IN_USE', `Bind for ${b.hostIp}:${hostPort} failed: port is already allocated (published by container ${owner})`, { hint: 'choose another host port, or -p CONTAINER_PORT for a free one' });
         }
-        if (!(await hostPortFree(b.proto, b.hostIp, hostPort))) {
+        if (!(await this.kernel.portFree(b.proto, b.hostIp, hostPort))) {
           throw new EngineError('PORT_IN_USE', `Bind for ${b.hostIp}:${hostPort} failed: port is already in use by a process on the host`, { hint: 'stop that process or choose another host port' });
         }
       }
@@ -226,7 +226,7 @@ export class Sandboxes {
     for (let i = 0; i < span; i++) {
       const port = EPHEMERAL_FIRST + ((start + i) % span);
       if (isTaken({ proto, hostIp, hostPort: port })) continue;
-      if (await hostPortFree(proto, hostIp, port)) return port;
+      if (await this.kernel.portFree(proto, hostIp, port)) return port;
     }
     throw new EngineError('PORT_IN_USE', `no free host port in ${EPHEMERAL_FIRST}-${EPHEMERAL_LAST}`);
   }

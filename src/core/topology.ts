@@ -13,10 +13,10 @@
  */
 import os from 'node:os';
 import { Engine } from './engine';
-import { ContainerSpec } from './container-spec';
+import { ContainerSpec } from '../base/container-spec';
 import { OPT_ICC } from './networks';
 import { OPT_VNI } from './overlay';
-import { vxlanName } from './names';
+import { vxlanName } from '../base/names';
 import { attachments, modeOf } from './sandbox';
 import { Kernel, LinkInfo } from '../kernel/kernel';
 import { ContainerStatus } from '../state/store';

@@ -4,11 +4,11 @@
  * (namespaces under EXEC_ROOT/netns, veths on our bridges, runc containers under our runc root).
  */
 import { Containers } from '../core/containers';
-import { describe } from '../core/errors';
-import { Paths, paths, VETH_PREFIX } from '../core/names';
+import { describe } from '../base/errors';
+import { Paths, paths, VETH_PREFIX } from '../base/names';
 import { Networks } from '../core/networks';
 import { modeOf, Sandboxes } from '../core/sandbox';
-import { ContainerSpec } from '../core/container-spec';
+import { ContainerSpec } from '../base/container-spec';
 import { Kernel } from '../kernel/kernel';
 import { RuncRuntime } from '../runtime/runc';
 import { Store } from '../state/store';

@@ -5,7 +5,7 @@
  * bridge excepted; from an unknown source, to the resolver's own network.
  */
 import { NameSource } from './resolver';
-import { GATEWAY_BRIDGE } from '../core/names';
+import { GATEWAY_BRIDGE } from '../base/names';
 import { Store } from '../state/store';
 
 export interface OverlayNames {

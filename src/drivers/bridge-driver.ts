@@ -11,7 +11,7 @@
  *   5. route_localnet    — on the bridge, so 127.0.0.1 can be DNATed to a container (host-only ports)
  *   6. firewall rules    — masquerade and hairpin for the subnet
  */
-import { EngineError } from '../core/errors';
+import { EngineError } from '../base/errors';
 import { Firewall, NetworkFirewall } from '../firewall/firewall';
 import { Kernel } from '../kernel/kernel';
 import { NetworkDriver, NetworkInfo, JoinRequest, removeLater, removeLink } from './driver';

@@ -10,9 +10,9 @@
  * Beyond the NetworkDriver methods, `syncPeers` replaces the remote entries of a network with a
  * given set: the single seam through which the control plane programs the data plane.
  */
-import { EngineError } from '../core/errors';
-import { KeyedMutex } from '../core/mutex';
-import { overlayBridgeName, vxlanName } from '../core/names';
+import { EngineError } from '../base/errors';
+import { KeyedMutex } from '../base/mutex';
+import { overlayBridgeName, vxlanName } from '../base/names';
 import { Kernel, KernelError } from '../kernel/kernel';
 import { Firewall } from '../firewall/firewall';
 import { JoinRequest, NetworkDriver, NetworkInfo, removeLater, removeLink } from './driver';

@@ -4,7 +4,9 @@
  * "no firewall".
  */
 
-export type Proto = 'tcp' | 'udp';
+import { Proto } from '../base/port-spec';
+
+export type { Proto };
 
 /** One published port: HOST_IP:HOST_PORT/proto → CONTAINER_IP:CONTAINER_PORT. hostIp "0.0.0.0" = every address. */
 export interface PortMapping {

@@ -3,7 +3,7 @@
  * caller records the pick in the same SQLite transaction in which it read what is in use
  * (state/store.ts `leaseAddress`), so two allocations can never hand out one address.
  */
-import { EngineError } from '../core/errors';
+import { EngineError } from '../base/errors';
 
 export interface Subnet {
   /** network address as an integer */
@@ -25,14 +25,7 @@ export function intToIp(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
-export function isIPv4(s: string): boolean {
-  try {
-    ipToInt(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isIPv4 } from '../base/ip';
 
 export function parseCidr(cidr: string): Subnet & { ip: number } {
   const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr);

@@ -6,6 +6,7 @@
  * - Each batch costs a process spawn (~2-5 ms); a netlink adapter behind the same interface removes it.
  * - IPv4 only.
  */
+import { portFree } from './port-probe';
 import { readdir, writeFile, unlink, open } from 'node:fs/promises';
 import { CommandFailedError, run } from './exec';
 import { AddrInfo, Batch, Kernel, KernelError, LinkInfo, RouteInfo, VethOptions } from './kernel';
@@ -220,5 +221,8 @@ export class IpKernel implements Kernel {
       throw e;
     });
     return names.map((n) => `${dir}/${n}`);
+  }
+  portFree(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<boolean> {
+    return portFree(proto, hostIp, port);
   }
 }

@@ -119,4 +119,9 @@ export interface Kernel {
   unmount(target: string): Promise<void>;
   /** Network namespace files (bind mounts) present in `dir`. */
   netnsList(dir: string): Promise<string[]>;
+  /**
+   * True when no socket of this (the daemon's) namespace holds the port: it is bound for an
+   * instant. Equivalent to: `ss -lnH '( sport = :PORT )'` finding nothing.
+   */
+  portFree(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<boolean>;
 }

@@ -4,6 +4,7 @@
  * topology, restarts). Same interface and semantics as IpKernel, which remains the reference
  * adapter and the fallback when the helper was not built.
  */
+import { portFree } from './port-probe';
 import { KernelHelper } from './helper';
 import { IpKernel } from './ip-kernel';
 import { AddrInfo, Batch, Kernel, LinkInfo, RouteInfo, VethOptions } from './kernel';
@@ -122,5 +123,8 @@ export class NativeKernel implements Kernel {
   }
   netnsList(dir: string): Promise<string[]> {
     return this.reads.netnsList(dir);
+  }
+  portFree(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<boolean> {
+    return portFree(proto, hostIp, port);
   }
 }

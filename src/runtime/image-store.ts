@@ -10,8 +10,8 @@ import { chmod, copyFile, mkdir, rename, rm, stat, symlink, writeFile } from 'no
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { EngineError } from '../core/errors';
-import { Paths, paths } from '../core/names';
+import { EngineError } from '../base/errors';
+import { Paths, paths } from '../base/names';
 import { run } from '../kernel/exec';
 import { Store } from '../state/store';
 

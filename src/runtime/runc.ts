@@ -8,7 +8,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandFailedError, run } from '../kernel/exec';
-import { Paths, paths } from '../core/names';
+import { Paths, paths } from '../base/names';
 import { Kernel } from '../kernel/kernel';
 import { BundleSpec, ProcessSpec, processJson, writeBundle } from './bundle';
 import { PendingShim, startShim } from './shim';

@@ -17,7 +17,7 @@
  */
 import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, Lease, Watcher } from 'etcd3';
-import { EngineError } from '../core/errors';
+import { EngineError } from '../base/errors';
 
 export interface OverlayNetwork {
   id: string;

@@ -5,7 +5,7 @@
  * multi-step changes use `tx()`.
  */
 import Database from 'better-sqlite3';
-import { EngineError } from '../core/errors';
+import { EngineError } from '../base/errors';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE networks (

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EngineError } from '../../src/core/errors';
+import { EngineError } from '../../src/base/errors';
 import { createRequest, humanDuration } from '../../src/api/dto';
 
 const invalid = (code = 'INVALID_PARAMETER') => (e: unknown) => e instanceof EngineError && e.code === code;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ERROR_CODES, EngineError, ErrorCode } from '../../src/core/errors';
+import { ERROR_CODES, EngineError, ErrorCode } from '../../src/base/errors';
 import { httpError } from '../../src/api/http-errors';
 
 // Compiled tests run from dist/test/unit/; the doc stays in the source tree.

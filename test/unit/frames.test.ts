@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameReader, STREAM_STDERR, STREAM_STDOUT, frame } from '../../src/core/frames';
+import { FrameReader, STREAM_STDERR, STREAM_STDOUT, frame } from '../../src/base/frames';
 
 function collect(): { reader: FrameReader; got: [number, string][] } {
   const got: [number, string][] = [];

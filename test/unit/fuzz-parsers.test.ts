@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseArgs, UsageError } from '../../src/cli/args';
-import { parsePortSpec } from '../../src/core/ports';
+import { parsePortSpec } from '../../src/base/port-spec';
 import { createRequest, networkCreateRequest } from '../../src/api/dto';
-import { EngineError } from '../../src/core/errors';
+import { EngineError } from '../../src/base/errors';
 
 const DEFS = { detach: { kind: 'bool', short: 'd' }, name: { kind: 'string' }, publish: { kind: 'list', short: 'p' }, env: { kind: 'list', short: 'e' } } as const;
 const ours = (e: unknown) => e instanceof UsageError || e instanceof EngineError;

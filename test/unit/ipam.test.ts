@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EngineError } from '../../src/core/errors';
+import { EngineError } from '../../src/base/errors';
 import { checkRequested, contains, intToIp, ipToInt, macFromIp, overlaps, parseCidr, pickAddress } from '../../src/ipam/ipam';
 
 const isInvalidParameter = (e: unknown): boolean => e instanceof EngineError && e.code === 'INVALID_PARAMETER';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogLine, parseLog, rfc3339Nano } from '../../src/core/logs';
+import { LogLine, parseLog } from '../../src/runtime/logs';
+import { rfc3339Nano } from '../../src/base/time';
 
 /** One record as the shim writes it: [stream][0 0 0][len u32 BE][time u64 BE ns][payload]. */
 function rec(stream: number, time: bigint, text: string): Buffer {

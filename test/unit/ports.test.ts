@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EngineError } from '../../src/core/errors';
-import { collides, parsePortSpec } from '../../src/core/ports';
+import { EngineError } from '../../src/base/errors';
+import { collides, parsePortSpec } from '../../src/base/port-spec';
 
 test('parsePortSpec() reads CONTAINER_PORT as tcp on every address with a port chosen at start', () => {
   assert.deepEqual(parsePortSpec('80'), [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 80 }]);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineError } from '../../src/core/errors';
+import { EngineError } from '../../src/base/errors';
 import { parseCidr, pickAddress } from '../../src/ipam/ipam';
 import { ContainerRow, Store } from '../../src/state/store';
 

@@ -39,7 +39,7 @@
  */
 import { spawn } from 'node:child_process';
 import { run } from '../../kernel/exec';
-import { NFT_FAMILY, NFT_TABLE, NFT_USER_CHAIN } from '../../core/names';
+import { NFT_FAMILY, NFT_TABLE, NFT_USER_CHAIN } from '../../base/names';
 import { EndpointPort, Firewall, FirewallFacts, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
 
 /** The only seam to the nft program. */

@@ -2,7 +2,7 @@
  * What a user asked for when creating a container, as stored with it (JSON in the containers table).
  * Docker's PascalCase request is converted to this at the API boundary (api/dto.ts).
  */
-import { PortSpec } from './ports';
+import { PortSpec } from './port-spec';
 
 export interface ContainerSpec {
   cmd: string[];

@@ -1,3 +1,5 @@
+/** Docker's time strings: human durations (`Up 5 minutes`) and RFC3339 with nanoseconds. */
+
 /** Docker's units.HumanDuration: truncates, except hours, which it rounds. */
 export function humanDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -14,4 +16,11 @@ export function humanDuration(ms: number): string {
   if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
   if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
   return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
+}
+
+/** RFC3339 with nanoseconds, as Docker prints timestamps. */
+export function rfc3339Nano(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const iso = new Date(ms).toISOString(); // 2026-11-29T07:24:52.543Z
+  return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
 }

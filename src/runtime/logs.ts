@@ -47,10 +47,3 @@ export async function readLog(file: string): Promise<LogLine[]> {
   });
   return parseLog(buf);
 }
-
-/** RFC3339 with nanoseconds, as Docker prints timestamps. */
-export function rfc3339Nano(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n);
-  const iso = new Date(ms).toISOString(); // 2026-11-29T07:24:52.543Z
-  return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
-}

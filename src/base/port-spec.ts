@@ -3,11 +3,10 @@
  *   -p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp], HOST_PORT may be a range "8080-8081"
  *   (with an equal container range) or empty ("-p 127.0.0.1::80"): a free port is chosen at start.
  */
-import net from 'node:net';
-import dgram from 'node:dgram';
 import { EngineError } from './errors';
-import { isIPv4 } from '../ipam/ipam';
-import { Proto } from '../firewall/firewall';
+import { isIPv4 } from './ip';
+
+export type Proto = 'tcp' | 'udp';
 
 export interface PortSpec {
   proto: Proto;
@@ -70,22 +69,4 @@ const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1
 /** Two bindings collide when protocol and port match and either listens on every address or both on the same one. */
 export function collides(a: { proto: string; hostIp: string; hostPort: number }, b: { proto: string; hostIp: string; hostPort: number }): boolean {
   return a.proto === b.proto && a.hostPort === b.hostPort && (a.hostIp === '0.0.0.0' || b.hostIp === '0.0.0.0' || a.hostIp === b.hostIp);
-}
-
-/**
- * True when no socket of the host holds the port: we bind it for an instant. DNAT would take the
- * traffic from a server already listening there without telling anyone, so Docker refuses it too.
- */
-export function hostPortFree(proto: Proto, hostIp: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (proto === 'udp') {
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, hostIp, () => s.close(() => resolve(true)));
-      return;
-    }
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: hostIp, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
 }
