@@ -12,10 +12,12 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { BridgeDriver } from '../src/drivers/bridge-driver';
-import { JoinRequest, NetworkInfo } from '../src/drivers/driver';
+import { JoinRequest } from '../src/drivers/driver';
+import { OPT_BRIDGE_NAME } from '../src/base/network-options';
+import { SqliteStore } from '../src/state/sqlite-store';
 import { NftFirewall } from '../src/firewall/nft/nft-firewall';
 import { nativeNft } from '../src/firewall/nft/nft-native';
-import { macFromIp, parseCidr } from '../src/ipam/ipam';
+import { macFromIp } from '../src/ipam/ipam';
 import { KernelHelper } from '../src/kernel/helper';
 import { IpKernel } from '../src/kernel/ip-kernel';
 import { NativeKernel } from '../src/kernel/native-kernel';
@@ -41,16 +43,20 @@ async function main(): Promise<void> {
   }
   const kernel = helper ? new NativeKernel(helper) : new IpKernel();
   const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
-  const driver = new BridgeDriver(kernel, firewall);
-  const { ip: _ip, ...subnet } = parseCidr('10.77.0.0/16');
-  const net: NetworkInfo = { id: 'b'.repeat(64), name: 'bench', driver: 'bridge', subnet, gateway: '10.77.0.1', bridge: 'ctb0', internal: false, mtu: 1500, icc: true };
+  // The driver's records in memory: the bench measures the kernel work, as the daemon does it.
+  const store = new SqliteStore(':memory:');
+  const driver = new BridgeDriver(kernel, firewall, store, { mtu: 1500, pools: [] });
   mkdirSync(dir, { recursive: true });
-  await driver.createNetwork(net);
+  const net = await driver.createNetwork(
+    { id: 'b'.repeat(64), name: 'bench', driver: 'bridge', subnet: '10.77.0.0/16', gateway: '10.77.0.1', internal: false, labels: {}, options: { [OPT_BRIDGE_NAME]: 'ctb0' } },
+    [],
+  );
   const request = (i: number): JoinRequest => {
     const ip = `10.77.${(i + 2) >> 8}.${(i + 2) & 255}`;
     return {
       network: net,
-      endpoint: { id: `e${i}`, containerId: `c${i}`.padEnd(64, '0'), ifName: 'eth0', hostIf: `vethb${i.toString(16).padStart(6, '0')}`, ip, mac: macFromIp(ip) },
+      endpoint: { id: `e${i}`, containerId: `c${i}`.padEnd(64, '0'), networkId: net.id, ifName: 'eth0', hostIf: `vethb${i.toString(16).padStart(6, '0')}`, ip, mac: macFromIp(ip), aliases: [] },
+      containerName: `c${i}`,
       sandbox: `${dir}/ns${i}`,
       defaultRoute: true,
       // Kept endpoints need host ports of their own; a one-at-a-time loop reuses 8080.
@@ -101,6 +107,7 @@ async function main(): Promise<void> {
     await driver.deleteNetwork(net).catch(() => {});
     await firewall.removeAll().catch(() => {});
     helper?.stop();
+    store.close();
     rmSync(dir, { recursive: true, force: true });
   }
   for (const [k, v] of phases) process.stderr.write(`${k}: first ${v.slice(0, 20).reduce((a, b) => a + b, 0) / Math.min(20, v.length)} ms, last ${v.slice(-20).reduce((a, b) => a + b, 0) / Math.min(20, v.length)} ms (${v.length})\n`);

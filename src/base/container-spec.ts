@@ -4,6 +4,13 @@
  */
 import { PortSpec } from './port-spec';
 
+/** What a container asks of one of its networks (Docker's EndpointSettings). */
+export interface EndpointConfig {
+  /** a fixed address (--ip) */
+  ipv4?: string;
+  aliases: string[];
+}
+
 export interface ContainerSpec {
   cmd: string[];
   entrypoint: string[];
@@ -25,7 +32,7 @@ export interface ContainerSpec {
   /** --mac-address; empty: derived from the address */
   macAddress: string;
   /** per-network settings (requested address, aliases), by network name */
-  networks: Record<string, { ipv4?: string; aliases: string[] }>;
+  networks: Record<string, EndpointConfig>;
 }
 
 export const CONTAINER_MODE_PREFIX = 'container:';
@@ -45,3 +52,21 @@ export function randomName(taken: (name: string) => boolean): string {
 
 /** Container and network names Docker accepts. */
 export const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** A container's network mode, parsed. */
+export type Mode = { kind: 'host' } | { kind: 'none' } | { kind: 'container'; target: string } | { kind: 'network'; network: string };
+
+export function modeOf(networkMode: string): Mode {
+  if (networkMode === 'host') return { kind: 'host' };
+  if (networkMode === 'none') return { kind: 'none' };
+  if (networkMode.startsWith(CONTAINER_MODE_PREFIX)) return { kind: 'container', target: networkMode.slice(CONTAINER_MODE_PREFIX.length) };
+  return { kind: 'network', network: networkMode === 'default' || networkMode === '' ? 'bridge' : networkMode };
+}
+
+/** The networks a container in network mode joins, the primary (its network mode) first. */
+export function attachments(spec: ContainerSpec): string[] {
+  const mode = modeOf(spec.networkMode);
+  if (mode.kind !== 'network') return [];
+  const rest = Object.keys(spec.networks).filter((n) => n !== mode.network);
+  return spec.networks[mode.network] || Object.keys(spec.networks).length === 0 ? [mode.network, ...rest] : rest;
+}

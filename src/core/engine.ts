@@ -1,12 +1,16 @@
-/** The engine as the API sees it: the services, wired together in daemon/main.ts. */
-import { Containers } from './containers';
-import { EngineEvents } from './events';
-import { Firewall } from '../firewall/firewall';
-import { Kernel } from '../kernel/kernel';
+/**
+ * The engine as the API and the live views see it: the services, wired together in one pass in
+ * daemon/main.ts, and the two whole-host reads (explain, topology).
+ */
+import { EngineEvents } from '../base/events';
+import { ImageStore } from '../images/image-store';
+import { Containers } from './containers/containers';
+import { Execs } from './containers/execs';
+import { Stdio } from './containers/stdio';
+import type { Explanation } from './explain';
 import { Networks } from './networks';
-import { Sandboxes } from './sandbox';
-import { ImageStore } from '../runtime/image-store';
-import { Store } from '../state/store';
+import { Queries } from './queries';
+import type { Topology } from './topology';
 
 export interface EngineInfo {
   version: string;
@@ -18,14 +22,17 @@ export interface EngineInfo {
 }
 
 export interface Engine {
-  store: Store;
   containers: Containers;
+  stdio: Stdio;
+  execs: Execs;
   networks: Networks;
-  sandboxes: Sandboxes;
   images: ImageStore;
-  info: EngineInfo;
+  queries: Queries;
   events: EngineEvents;
-  /** read back by `explain` */
-  firewall: Firewall;
-  kernel: Kernel;
+  info: EngineInfo;
+  /** what gives a container its network, read from the kernel */
+  explain(idOrName: string): Promise<Explanation>;
+  topology(): Promise<Topology>;
+  /** re-applies the firewall's whole desired state (`ctrnet system reload`) */
+  reloadFirewall(): Promise<void>;
 }

@@ -5,13 +5,15 @@
  * tampering). Facts are plain data (`--json`); core/explain-text.ts says them in English or Chinese.
  */
 import { readFile } from 'node:fs/promises';
-import { ContainerSpec } from '../base/container-spec';
-import { Engine } from './engine';
-import { paths, vxlanName } from '../base/names';
-import { modeOf } from './sandbox';
+import { modeOf } from '../base/container-spec';
+import { EngineError } from '../base/errors';
+import { Container } from '../base/model';
+import { Paths, paths } from '../base/names';
+import { Firewall } from '../firewall/firewall';
 import { Kernel } from '../kernel/kernel';
-import { OPT_VNI } from './overlay';
-import { Lang, sayExplanation } from './explain-text';
+import { Repos } from '../state/repos';
+import { Networks } from './networks';
+import { Sandboxes } from './sandbox';
 
 export interface InterfaceFacts {
   name: string;
@@ -39,10 +41,20 @@ export interface Explanation {
   mismatches: string[];
 }
 
-export async function explain(e: Engine, kernel: Kernel, idOrName: string): Promise<Explanation> {
-  const c = e.containers.get(idOrName);
-  const spec = JSON.parse(c.spec) as ContainerSpec;
-  const mode = modeOf(spec.networkMode);
+/** What explain reads: the records (through the services), the kernel and the firewall. */
+export interface ExplainDeps {
+  p: Paths;
+  repo: Pick<Repos, 'containers' | 'endpoints' | 'ports'>;
+  networks: Networks;
+  sandboxes: Sandboxes;
+  firewall: Firewall;
+  kernel: Kernel;
+}
+
+export async function explain(d: ExplainDeps, idOrName: string): Promise<Explanation> {
+  const c = d.repo.containers.get(idOrName);
+  if (!c) throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${idOrName}`);
+  const mode = modeOf(c.spec.networkMode);
   const x: Explanation = {
     container: { id: c.id, name: c.name, status: c.status },
     mode: mode.kind === 'network' ? (mode.network === 'bridge' ? 'bridge' : 'network') : mode.kind,
@@ -54,75 +66,67 @@ export async function explain(e: Engine, kernel: Kernel, idOrName: string): Prom
     mismatches: [],
   };
   if (c.status !== 'running') return x;
-  if (mode.kind === 'container') x.joinedTo = e.store.container(mode.target)?.name ?? mode.target;
-  const resolv = await readFile(`${paths.bundle({ root: e.info.root, execRoot: e.info.execRoot }, c.id)}/resolv.conf`, 'utf8').catch(() => '');
+  if (mode.kind === 'container') x.joinedTo = d.repo.containers.get(mode.target)?.name ?? mode.target;
+  const resolv = await readFile(`${paths.bundle(d.p, c.id)}/resolv.conf`, 'utf8').catch(() => '');
   x.dns = [...resolv.matchAll(/^nameserver\s+(\S+)/gm)].map((m) => m[1]);
   if (mode.kind === 'host') return x;
 
-  const ns = e.sandboxes.netnsOf(c);
-  const owner = e.store.containers().find((o) => o.status === 'running' && e.sandboxes.netnsOf(o) === ns && modeOf((JSON.parse(o.spec) as ContainerSpec).networkMode).kind !== 'container');
-  x.namespace = {
-    path: ns,
-    sharedWith: e.store.containers().filter((o) => o.id !== c.id && o.status === 'running' && e.sandboxes.netnsOf(o) === ns).map((o) => o.name),
-  };
-  const inside = kernel.at(ns);
-  const [links, addrs, routes, hostLinks] = await Promise.all([inside.linkList(), inside.addrList(), inside.routeList(), kernel.linkList()]);
+  const ns = d.sandboxes.netnsOf(c);
+  const running = d.repo.containers.list().filter((o) => o.status === 'running');
+  const owner: Container | undefined = running.find((o) => d.sandboxes.netnsOf(o) === ns && modeOf(o.spec.networkMode).kind !== 'container');
+  x.namespace = { path: ns, sharedWith: running.filter((o) => o.id !== c.id && d.sandboxes.netnsOf(o) === ns).map((o) => o.name) };
+  const inside = d.kernel.at(ns);
+  const [links, addrs, routes, hostLinks] = await Promise.all([inside.linkList(), inside.addrList(), inside.routeList(), d.kernel.linkList()]);
   x.routes = routes.map((r) => ({ dst: r.dst, via: r.gateway, dev: r.dev }));
-  const endpoints = owner ? e.store.endpoints({ containerId: owner.id }) : [];
+  const endpoints = owner ? d.repo.endpoints.list({ containerId: owner.id }) : [];
+  const netOf = (networkId: string) => d.networks.find(networkId);
   for (const l of links) {
     if (l.name === 'lo' && addrs.filter((a) => a.dev === 'lo').length === 0 && !l.up) continue;
-    const ep = endpoints.find((p) => p.if_name === l.name);
-    const peer = ep ? hostLinks.find((h) => h.name === ep.host_if) : undefined;
+    const ep = endpoints.find((p) => p.ifName === l.name);
+    const peer = ep ? hostLinks.find((h) => h.name === ep.hostIf) : undefined;
     x.interfaces.push({
       name: l.name,
       mac: l.mac,
       mtu: l.mtu,
       up: l.up,
       addresses: addrs.filter((a) => a.dev === l.name).map((a) => `${a.address}/${a.prefixLen}`),
-      network: ep ? e.store.network(ep.network_id)?.name : undefined,
+      network: ep ? netOf(ep.networkId)?.name : undefined,
       hostPeer: peer ? { name: peer.name, bridge: peer.master, up: peer.up } : undefined,
     });
   }
 
   // The store against the kernel.
   for (const ep of endpoints) {
-    const net = e.store.network(ep.network_id);
-    const i = x.interfaces.find((f) => f.name === ep.if_name);
+    const net = netOf(ep.networkId);
+    const i = x.interfaces.find((f) => f.name === ep.ifName);
     if (!i) {
-      x.mismatches.push(`the store has ${ep.if_name} (${ep.ip}) on ${net?.name}, the namespace has no such interface`);
+      x.mismatches.push(`the store has ${ep.ifName} (${ep.ip}) on ${net?.name}, the namespace has no such interface`);
       continue;
     }
-    if (!i.addresses.some((a) => a.startsWith(`${ep.ip}/`))) x.mismatches.push(`${ep.if_name} should have ${ep.ip}, it has ${i.addresses.join(', ') || 'no address'}`);
-    if (i.mac !== ep.mac) x.mismatches.push(`${ep.if_name} should have MAC ${ep.mac}, it has ${i.mac}`);
-    if (!i.hostPeer) x.mismatches.push(`the host end ${ep.host_if} of ${ep.if_name} is missing`);
-    else if (net?.bridge && i.hostPeer.bridge !== net.bridge) x.mismatches.push(`${ep.host_if} should be a port of ${net.bridge}, it is ${i.hostPeer.bridge ? `a port of ${i.hostPeer.bridge}` : 'on no bridge'}`);
+    if (!i.addresses.some((a) => a.startsWith(`${ep.ip}/`))) x.mismatches.push(`${ep.ifName} should have ${ep.ip}, it has ${i.addresses.join(', ') || 'no address'}`);
+    if (i.mac !== ep.mac) x.mismatches.push(`${ep.ifName} should have MAC ${ep.mac}, it has ${i.mac}`);
+    if (!i.hostPeer) x.mismatches.push(`the host end ${ep.hostIf} of ${ep.ifName} is missing`);
+    else if (net?.bridge && i.hostPeer.bridge !== net.bridge) x.mismatches.push(`${ep.hostIf} should be a port of ${net.bridge}, it is ${i.hostPeer.bridge ? `a port of ${i.hostPeer.bridge}` : 'on no bridge'}`);
   }
 
-  const fw = await e.firewall.describe();
-  const subnets = endpoints.map((ep) => e.store.network(ep.network_id)?.subnet).filter((s): s is string => !!s);
+  const fw = await d.firewall.describe();
+  const subnets = endpoints.map((ep) => netOf(ep.networkId)?.subnet).filter((s): s is string => !!s);
   x.nat.rules = fw.rules.filter((r) => subnets.some((s) => r.includes(s)));
   const ips = new Set(endpoints.map((ep) => ep.ip));
   x.nat.ports = fw.ports.filter((p) => ips.has(p.containerIp)).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, target: `${p.containerIp}:${p.containerPort}`, packets: p.packets }));
   if (owner) {
-    for (const p of e.store.ports(owner.id)) {
-      if (!x.nat.ports.some((k) => k.hostPort === p.host_port && k.proto === p.proto && k.hostIp === p.host_ip)) {
-        x.mismatches.push(`published port ${p.host_ip}:${p.host_port}/${p.proto} → ${p.container_ip}:${p.container_port} is in the store but not in nftables`);
+    for (const p of d.repo.ports.list(owner.id)) {
+      if (!x.nat.ports.some((k) => k.hostPort === p.hostPort && k.proto === p.proto && k.hostIp === p.hostIp)) {
+        x.mismatches.push(`published port ${p.hostIp}:${p.hostPort}/${p.proto} → ${p.containerIp}:${p.containerPort} is in the store but not in nftables`);
       }
     }
   }
-  if (!fw.present && endpoints.some((ep) => e.store.network(ep.network_id)?.driver === 'bridge')) x.mismatches.push('the nftables table ip ctrnet is missing');
+  if (!fw.present && fw.expected) x.mismatches.push('the nftables table ip ctrnet is missing');
 
   for (const ep of endpoints) {
-    const net = e.store.network(ep.network_id);
-    if (net?.driver !== 'overlay') continue;
-    const vx = vxlanName(net.id);
-    const [fdb, neighbours] = await Promise.all([kernel.fdbList(vx).catch(() => []), kernel.neighList(vx).catch(() => [])]);
-    x.overlays.push({ network: net.name, vxlan: vx, vni: Number(JSON.parse(net.options)[OPT_VNI]), fdb, neighbours });
+    const net = netOf(ep.networkId);
+    const facts = net && (await d.networks.driver(net).describe(net));
+    if (net && facts) x.overlays.push({ network: net.name, vxlan: facts.device, vni: facts.vni, fdb: facts.fdb, neighbours: facts.neighbours });
   }
   return x;
-}
-
-/** The explanation as text: what the web UI shows when a container is clicked. */
-export async function explainText(e: Engine, kernel: Kernel, idOrName: string, lang: Lang): Promise<string> {
-  return sayExplanation(await explain(e, kernel, idOrName), lang);
 }

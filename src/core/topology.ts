@@ -12,14 +12,13 @@
  * peer cache (etcd watch), and empty without a cluster store.
  */
 import os from 'node:os';
-import { Engine } from './engine';
-import { ContainerSpec } from '../base/container-spec';
-import { OPT_ICC } from './networks';
-import { OPT_VNI } from './overlay';
+import { attachments, modeOf } from '../base/container-spec';
+import { ContainerStatus } from '../base/model';
 import { vxlanName } from '../base/names';
-import { attachments, modeOf } from './sandbox';
+import { OPT_ICC, OPT_VNI } from '../base/network-options';
 import { Kernel, LinkInfo } from '../kernel/kernel';
-import { ContainerStatus } from '../state/store';
+import { Repos } from '../state/repos';
+import { Networks } from './networks';
 
 export interface TopoBridgePort {
   /** the link's name, as the kernel reports it */
@@ -106,83 +105,87 @@ export interface Topology {
   containers: TopoContainer[];
 }
 
-/** Builds the model from the store and the kernel's link list (in the daemon's namespace). */
-export async function buildTopology(e: Engine, kernel: Kernel): Promise<Topology> {
-  const store = e.store;
-  const links = await kernel.linkList();
-  const byName = new Map<string, LinkInfo>(links.map((l) => [l.name, l]));
-  const endpoints = store.endpoints();
-  const containerOfHostIf = new Map(endpoints.map((ep) => [ep.host_if, ep.container_id]));
-  const overlay = e.networks.overlayNames();
-  const advertise = overlay?.cluster.advertise;
+/** What the topology reads: the records, the drivers (other hosts' endpoints) and the kernel's links. */
+export interface TopologyDeps {
+  repo: Pick<Repos, 'containers' | 'endpoints' | 'ports'>;
+  networks: Networks;
+  kernel: Kernel;
+  version: string;
+  /** this host's advertise address, with a cluster store */
+  advertise?: string;
+}
 
-  const networks: TopoNetwork[] = store.networks().map((n) => {
-    const opts = JSON.parse(n.options) as Record<string, string>;
+/** Builds the model from the store and the kernel's link list (in the daemon's namespace). */
+export async function buildTopology(d: TopologyDeps): Promise<Topology> {
+  const links = await d.kernel.linkList();
+  const byName = new Map<string, LinkInfo>(links.map((l) => [l.name, l]));
+  const endpoints = d.repo.endpoints.list();
+  const containerOfHostIf = new Map(endpoints.map((ep) => [ep.hostIf, ep.containerId]));
+
+  const networks: TopoNetwork[] = d.networks.list().map((n) => {
     const br = n.bridge ? byName.get(n.bridge) : undefined;
     const ports = n.bridge
       ? links.filter((l) => l.master === n.bridge).map((l) => ({ name: l.name, kind: l.kind, up: l.up, ...(containerOfHostIf.has(l.name) ? { containerId: containerOfHostIf.get(l.name) } : {}) }))
       : [];
     const net: TopoNetwork = {
-      id: n.id, name: n.name, driver: n.driver, internal: n.internal === 1, icc: opts[OPT_ICC] !== 'false',
+      id: n.id, name: n.name, driver: n.driver, internal: n.internal, icc: n.options[OPT_ICC] !== 'false',
       bridgePresent: !!br, bridgeUp: !!br?.up, ports, remoteHosts: [],
       ...(n.subnet ? { subnet: n.subnet } : {}),
       ...(n.gateway ? { gateway: n.gateway } : {}),
       ...(n.bridge ? { bridge: n.bridge } : {}),
     };
-    if (n.driver === 'overlay') {
-      net.vni = Number(opts[OPT_VNI]);
+    if (n.options[OPT_VNI]) {
+      net.vni = Number(n.options[OPT_VNI]);
       net.vxlan = vxlanName(n.id);
-      const hosts = new Map<string, TopoRemoteHost>();
-      for (const p of overlay?.peersOf(n.id) ?? []) {
-        if (p.host === advertise) continue;
-        if (!hosts.has(p.host)) hosts.set(p.host, { address: p.host, containers: [] });
-        hosts.get(p.host)!.containers.push({ id: p.containerId, name: p.name, ip: p.ip, mac: p.mac });
-      }
-      net.remoteHosts = [...hosts.values()].sort((a, b) => a.address.localeCompare(b.address));
-      for (const h of net.remoteHosts) h.containers.sort((a, b) => a.name.localeCompare(b.name));
     }
+    const hosts = new Map<string, TopoRemoteHost>();
+    for (const p of d.networks.driver(n).remotes(n)) {
+      if (!hosts.has(p.host)) hosts.set(p.host, { address: p.host, containers: [] });
+      hosts.get(p.host)!.containers.push({ id: p.containerId, name: p.name, ip: p.ip, mac: p.mac });
+    }
+    net.remoteHosts = [...hosts.values()].sort((a, b) => a.address.localeCompare(b.address));
+    for (const h of net.remoteHosts) h.containers.sort((a, b) => a.name.localeCompare(b.name));
     return net;
   });
   const netById = new Map(networks.map((n) => [n.id, n]));
   const netByName = new Map(networks.map((n) => [n.name, n]));
 
-  const rows = store.containers();
-  const specs = new Map(rows.map((c) => [c.id, JSON.parse(c.spec) as ContainerSpec]));
+  const rows = d.repo.containers.list();
+  const byId = new Map(rows.map((c) => [c.id, c]));
   const owner = (id: string): string => {
     // Follows container:X chains to the container that owns the namespace; a cycle cannot be
     // created (the target must exist first), the bound is only a guard against bad records.
     let cur = id;
     for (let i = 0; i < rows.length; i++) {
-      const m = modeOf(specs.get(cur)?.networkMode ?? 'none');
+      const m = modeOf(byId.get(cur)?.spec.networkMode ?? 'none');
       if (m.kind !== 'container') return cur;
       cur = m.target;
     }
     return cur;
   };
-  const ports = store.ports();
+  const ports = d.repo.ports.list();
 
   const containers: TopoContainer[] = rows
     .map((c): TopoContainer => {
-      const spec = specs.get(c.id)!;
-      const mode = modeOf(spec.networkMode);
+      const mode = modeOf(c.spec.networkMode);
       const ifaces = endpoints
-        .filter((ep) => ep.container_id === c.id)
-        .sort((a, b) => ifIndex(a.if_name) - ifIndex(b.if_name))
+        .filter((ep) => ep.containerId === c.id)
+        .sort((a, b) => ifIndex(a.ifName) - ifIndex(b.ifName))
         .map((ep): TopoInterface => {
-          const net = netById.get(ep.network_id);
+          const net = netById.get(ep.networkId);
           const prefix = net?.subnet ? Number(net.subnet.split('/')[1]) : undefined;
           return {
-            name: ep.if_name, ip: ep.ip, mac: ep.mac, networkId: ep.network_id, networkName: net?.name ?? ep.network_id.slice(0, 12), hostIf: ep.host_if,
-            onBridge: !!net?.bridge && byName.get(ep.host_if)?.master === net.bridge,
+            name: ep.ifName, ip: ep.ip, mac: ep.mac, networkId: ep.networkId, networkName: net?.name ?? ep.networkId.slice(0, 12), hostIf: ep.hostIf,
+            onBridge: !!net?.bridge && byName.get(ep.hostIf)?.master === net.bridge,
             ...(prefix !== undefined ? { prefixLen: prefix } : {}),
           };
         });
       // Configured networks first (they survive a stop), then any the sandbox added (the gateway bridge).
-      const configured = attachments(spec).map((name) => netByName.get(name)?.id).filter((id): id is string => !!id);
+      const configured = attachments(c.spec).map((name) => netByName.get(name)?.id).filter((id): id is string => !!id);
       const nets = [...new Set([...configured, ...ifaces.map((i) => i.networkId)])];
       const base = {
         id: c.id, name: c.name, image: c.image, status: c.status, networks: nets, interfaces: ifaces,
-        ports: ports.filter((p) => p.container_id === c.id).map((p) => ({ proto: p.proto, hostIp: p.host_ip, hostPort: p.host_port, containerIp: p.container_ip, containerPort: p.container_port })),
+        ports: ports.filter((p) => p.containerId === c.id).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: p.containerIp, containerPort: p.containerPort })),
       };
       if (mode.kind === 'container') return { ...base, mode: 'container', joins: mode.target, netnsOwner: owner(c.id) };
       return { ...base, mode: mode.kind };
@@ -190,7 +193,7 @@ export async function buildTopology(e: Engine, kernel: Kernel): Promise<Topology
     .sort((a, b) => a.name.localeCompare(b.name));
 
   return {
-    host: { name: os.hostname(), version: e.info.version, ...(advertise ? { advertise } : {}) },
+    host: { name: os.hostname(), version: d.version, ...(d.advertise ? { advertise: d.advertise } : {}) },
     generated: new Date().toISOString(),
     networks,
     containers,

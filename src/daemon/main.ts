@@ -1,23 +1,55 @@
 /**
- * ctrnetd: parses dockerd-like flags, chooses the adapters (kernel, firewall, runtime), reconciles
- * state with the kernel, and serves the API on a unix socket. Containers keep running when it stops.
+ * ctrnetd: the composition root. Parses the flags (daemon/flags.ts), chooses the adapters
+ * (kernel, firewall, runtime, store, drivers), wires the object graph in one pass, reconciles
+ * state with the kernel (daemon/reconcile.ts), and serves the API on a unix socket. Containers
+ * keep running when it stops.
  */
+import { readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createApi } from '../api/server';
-import { parseUiAddr, startUi } from '../ui/server';
-import { explainText } from '../core/explain';
-import { Containers } from '../core/containers';
-import { describe } from '../base/errors';
+import { describe, EngineError } from '../base/errors';
+import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
-import { AddressPool, DEFAULT_POOLS, Networks, parsePool } from '../core/networks';
-import { Resolver, Upstream, upstreamsFrom } from '../dns/resolver';
-import { storeNames } from '../dns/names';
-import { EngineEvents } from '../core/events';
-import { Overlay, OPT_VNI } from '../core/overlay';
-import { OverlayDriver, VXLAN_OVERHEAD } from '../drivers/overlay-driver';
+import { Containers } from '../core/containers/containers';
+import { Execs } from '../core/containers/execs';
+import { Stdio } from '../core/containers/stdio';
+import { NetworkNames } from '../core/dns-names';
+import { Engine } from '../core/engine';
+import { explain } from '../core/explain';
+import { sayExplanation } from '../core/explain-text';
+import { Networks } from '../core/networks';
+import { PortPublisher } from '../core/publish';
+import { Queries } from '../core/queries';
+import { Sandboxes } from '../core/sandbox';
+import { buildTopology } from '../core/topology';
+import { Resolver, upstreamsFrom } from '../dns/resolver';
+import { BridgeDriver } from '../drivers/bridge-driver';
+import { NetworkDriver } from '../drivers/driver';
+import { RecordOnlyDriver } from '../drivers/host-driver';
+import { ControlPlane } from '../drivers/overlay/control-plane';
+import { OverlayDriver } from '../drivers/overlay/overlay-driver';
+import { VXLAN_OVERHEAD, VxlanPlane } from '../drivers/overlay/vxlan';
+import { UnavailableDriver } from '../drivers/unavailable-driver';
+import { NftFirewall } from '../firewall/nft/nft-firewall';
+import { nativeNft } from '../firewall/nft/nft-native';
+import { LocalImageStore } from '../images/local-image-store';
+import { DEFAULT_POOLS } from '../ipam/pools';
+import { KernelHelper } from '../kernel/helper';
+import { IpKernel } from '../kernel/ip-kernel';
+import { Kernel } from '../kernel/kernel';
+import { NativeKernel } from '../kernel/native-kernel';
+import { RuncRuntime } from '../runtime/runc-runtime';
 import { EtcdClusterStore } from '../state/cluster-store';
-import { readFileSync } from 'node:fs';
+import { SqliteStore } from '../state/sqlite-store';
+import { startUi } from '../ui/server';
+import { DaemonOptions, parseFlags } from './flags';
+import { reconcile } from './reconcile';
+
+export { parseFlags };
+export type { DaemonOptions };
+
+export const VERSION = '0.1.0';
 
 function groupId(name: string): number | undefined {
   try {
@@ -35,141 +67,6 @@ function readHostResolvConf(): string {
     return ''; // no resolv.conf: nothing to forward to, lookups of other names answer SERVFAIL
   }
 }
-import { Sandboxes } from '../core/sandbox';
-import { BridgeDriver } from '../drivers/bridge-driver';
-import { NftFirewall } from '../firewall/nft/nft-firewall';
-import { IpKernel } from '../kernel/ip-kernel';
-import { KernelHelper } from '../kernel/helper';
-import { NativeKernel } from '../kernel/native-kernel';
-import { nativeNft } from '../firewall/nft/nft-native';
-import { Kernel } from '../kernel/kernel';
-import { ImageStore } from '../runtime/image-store';
-import { RuncRuntime } from '../runtime/runc';
-import { Store } from '../state/store';
-import { reconcile } from './reconcile';
-
-export const VERSION = '0.1.0';
-
-export interface DaemonOptions {
-  root: string;
-  execRoot: string;
-  socket: string;
-  bridge: string;
-  bip: string;
-  mtu?: number;
-  pools: AddressPool[];
-  /** name servers the embedded resolver forwards to; empty: those of /etc/resolv.conf */
-  dnsUpstreams: Upstream[];
-  /** etcd://HOST:PORT, for overlay networks */
-  clusterStore?: string;
-  advertiseAddr?: string;
-  /** seconds before a dead host's keys vanish from the cluster store */
-  clusterTtl: number;
-  /** IP:PORT of the web UI (--ui); no web UI without it */
-  ui?: string;
-}
-
-const USAGE = `Usage: ctrnetd [OPTIONS]
-
-A container network engine: runs containers with runc and wires them like Docker.
-
-Options:
-      --root DIR          state and images (default /var/lib/ctrnet)
-      --exec-root DIR     runtime files and network namespaces (default /run/ctrnet)
-  -H, --host unix:///P    API socket (default unix:///run/ctrnet/ctrnet.sock)
-      --bridge NAME       default bridge (default ctrnet0)
-      --bip CIDR          default bridge address (default 172.17.0.1/16)
-      --mtu N             container MTU (default: the MTU of the default-route interface)
-      --default-address-pool base=CIDR,size=N
-                          pools for new networks (repeatable; default 172.17-31.0.0/16, then 192.168.0.0/16 in /20s)
-      --dns-upstream IP[:PORT]
-                          where the embedded resolver forwards other names (repeatable; default: /etc/resolv.conf)
-      --cluster-store etcd://HOST:PORT
-                          the etcd cluster shared by the hosts of overlay networks
-      --advertise-addr IP this host's address for VXLAN traffic (needed with --cluster-store)
-      --cluster-lease-ttl N
-                          seconds before a dead host's endpoints vanish from the others (default 8; an etcd
-                          outage longer than that also drops live hosts' endpoints until they republish)
-      --ui IP:PORT        serve the live topology page there, e.g. 127.0.0.1:7777 (default: no web UI)
-`;
-
-/** Paths under the roots reach the kernel helper as space-separated tokens (and runc, overlay options). */
-function noSpace(flag: string, dir: string): string {
-  if (/[\s,:]/.test(dir)) throw new Error(`${flag} ${dir}: the directory must not contain white space, commas or colons; choose another`);
-  return dir;
-}
-
-export function parseFlags(argv: string[]): DaemonOptions {
-  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 8 };
-  for (let i = 0; i < argv.length; i++) {
-    let [flag, value] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
-    const next = () => {
-      if (value !== undefined) return value;
-      if (i + 1 >= argv.length) throw new Error(`flag ${flag} needs a value\n\n${USAGE}`);
-      return argv[++i];
-    };
-    switch (flag) {
-      case '--root': o.root = noSpace('--root', path.resolve(next())); break;
-      case '--exec-root': o.execRoot = noSpace('--exec-root', path.resolve(next())); break;
-      case '-H': case '--host': {
-        const h = next();
-        if (!h.startsWith('unix://')) throw new Error(`-H ${h}: only unix:///PATH sockets are supported`);
-        o.socket = h.slice('unix://'.length);
-        break;
-      }
-      case '--bridge': {
-        o.bridge = next();
-        if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(o.bridge)) throw new Error(`--bridge ${o.bridge}: use 1 to 15 letters, digits, "_", "." or "-"`);
-        break;
-      }
-      case '--bip': o.bip = next(); break;
-      case '--mtu': {
-        const v = next();
-        o.mtu = /^\d+$/.test(v) ? Number(v) : NaN;
-        if (!(o.mtu >= 576 && o.mtu <= 65535)) throw new Error(`--mtu ${v}: give a number from 576 to 65535`);
-        break;
-      }
-      case '--default-address-pool': o.pools.push(parsePool(next())); break;
-      case '--dns-upstream': {
-        const v = next();
-        const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(v);
-        if (!m) throw new Error(`--dns-upstream ${v}: give IP or IP:PORT`);
-        o.dnsUpstreams.push({ host: m[1], port: m[2] ? Number(m[2]) : 53 });
-        break;
-      }
-      case '--cluster-store': {
-        const v = next();
-        if (!/^etcd:\/\/[^/]+:\d+$/.test(v)) throw new Error(`--cluster-store ${v}: write it as etcd://HOST:PORT`);
-        o.clusterStore = v;
-        break;
-      }
-      case '--advertise-addr': {
-        const v = next();
-        if (!/^\d+\.\d+\.\d+\.\d+$/.test(v)) throw new Error(`--advertise-addr ${v}: give this host's IPv4 address`);
-        o.advertiseAddr = v;
-        break;
-      }
-      case '--cluster-lease-ttl': {
-        const v = next();
-        o.clusterTtl = Number(v);
-        if (!Number.isInteger(o.clusterTtl) || o.clusterTtl < 2) throw new Error(`--cluster-lease-ttl ${v}: give whole seconds, at least 2`);
-        break;
-      }
-      case '--ui': {
-        const v = next();
-        parseUiAddr(v);
-        o.ui = v;
-        break;
-      }
-      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough
-      default: throw new Error(`unknown flag ${flag}\n\n${USAGE}`);
-    }
-    value = undefined;
-  }
-  if (o.clusterStore && !o.advertiseAddr) throw new Error('--cluster-store needs --advertise-addr IP (this host\'s address that the other hosts reach)');
-  if (o.advertiseAddr && !o.clusterStore) throw new Error('--advertise-addr goes with --cluster-store etcd://HOST:PORT');
-  return o;
-}
 
 /** The MTU of the interface holding `address` (the advertise address). */
 async function mtuOfAddress(kernel: Kernel, address: string): Promise<number> {
@@ -185,50 +82,83 @@ async function defaultMtu(kernel: Kernel): Promise<number> {
   return link?.mtu ?? 1500;
 }
 
+/** The fast kernel path (ctrnet-kernel: netlink and libnftables in one long-lived process), or the iproute2/nft programs. */
+async function kernelHelper(log: (m: string) => void): Promise<KernelHelper | undefined> {
+  // Not built, or CTRNET_KERNEL=ip asks for the reference adapters.
+  if (process.env.CTRNET_KERNEL === 'ip' || !KernelHelper.available()) return undefined;
+  const helper = new KernelHelper();
+  // A helper that cannot run here (a missing libnftables, say) must not fail every operation.
+  try {
+    await helper.request('batch - 0');
+    return helper;
+  } catch (e) {
+    log(`ctrnet-kernel does not work here (${describe(e)}): using the ip and nft programs instead`);
+    helper.stop();
+    return undefined;
+  }
+}
+
 export async function startDaemon(o: DaemonOptions, log: (m: string) => void): Promise<() => Promise<void>> {
   const p: Paths = { root: o.root, execRoot: o.execRoot };
   await mkdir(o.root, { recursive: true, mode: 0o711 });
   await mkdir(paths.netnsDir(p), { recursive: true });
   await mkdir(path.dirname(o.socket), { recursive: true });
-  // The fast path (ctrnet-kernel: netlink and libnftables in one long-lived process) unless it was
-  // not built or CTRNET_KERNEL=ip asks for the iproute2/nft programs (the reference adapters).
-  let helper = process.env.CTRNET_KERNEL !== 'ip' && KernelHelper.available() ? new KernelHelper() : undefined;
-  // A helper that cannot run here (a missing libnftables, say) must not fail every operation.
-  await helper?.request('batch - 0').catch((e) => {
-    log(`ctrnet-kernel does not work here (${describe(e)}): using the ip and nft programs instead`);
-    helper = undefined;
-  });
-  const kernel = helper ? new NativeKernel(helper) : new IpKernel();
-  const mtu = o.mtu ?? (await defaultMtu(kernel));
-  const store = new Store(paths.db(p));
-  const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
-  let overlay: Overlay | undefined;
-  const resolver = new Resolver(storeNames(store, () => overlay), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
-  const overlayMtu = o.advertiseAddr ? (await mtuOfAddress(kernel, o.advertiseAddr)) - VXLAN_OVERHEAD : mtu;
-  const networks = new Networks(store, { bridge: new BridgeDriver(kernel, firewall) }, { bridge: o.bridge, bip: o.bip, mtu, pools: o.pools.length ? o.pools : DEFAULT_POOLS, overlayMtu }, kernel, resolver);
-  if (o.clusterStore && o.advertiseAddr) {
-    const cluster = new EtcdClusterStore(o.clusterStore, o.advertiseAddr, o.clusterTtl, log);
-    overlay = new Overlay(store, cluster, new OverlayDriver(kernel, firewall, o.advertiseAddr, (n) => Number(JSON.parse(store.network(n.id)?.options ?? '{}')[OPT_VNI])), (row) => networks.info(row), log);
-    networks.setOverlay(overlay);
-  }
-  const sandboxes = new Sandboxes(p, kernel, store, networks);
-  const images = new ImageStore(p, store);
-  const runtime = new RuncRuntime(p, kernel);
-  const containers = new Containers(p, store, images, runtime, sandboxes, networks, log);
-  // The overlay's network records come from the cluster: read them before reconciling.
-  if (overlay) await overlay.start();
-  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
-  await networks.restoreResolvers();
-  const unwatch = firewall.watch(log);
-  if (overlay) await overlay.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
-  await images.ensureBusybox();
 
+  // Adapters.
+  const helper = await kernelHelper(log);
+  const kernel: Kernel = helper ? new NativeKernel(helper) : new IpKernel();
+  const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
+  const store = new SqliteStore(paths.db(p));
+  const runtime = new RuncRuntime(p, kernel);
+  const images = new LocalImageStore(p, store.images);
   const events = new EngineEvents();
+  const mtu = o.mtu ?? (await defaultMtu(kernel));
+
+  // Drivers: every network type, host and none included.
+  const drivers = new Map<string, NetworkDriver>();
+  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools: o.pools.length ? o.pools : DEFAULT_POOLS }, log));
+  drivers.set('host', new RecordOnlyDriver('host', store.networks));
+  drivers.set('null', new RecordOnlyDriver('null', store.networks));
+  const overlay = o.clusterStore && o.advertiseAddr ? await overlayDriver(o.clusterStore, o.advertiseAddr) : undefined;
+  drivers.set('overlay', overlay?.driver ?? new UnavailableDriver('overlay', 'swarm', () => new EngineError('NO_CLUSTER_STORE', 'overlay networks need a cluster store', {
+    hint: 'start ctrnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP (on every host)',
+  })));
+
+  async function overlayDriver(clusterStore: string, advertise: string) {
+    const plane = new VxlanPlane(kernel, firewall, advertise, (await mtuOfAddress(kernel, advertise)) - VXLAN_OVERHEAD);
+    const control = new ControlPlane(store, new EtcdClusterStore(clusterStore, advertise, o.clusterTtl, log), plane, events, log);
+    return { control, driver: new OverlayDriver(store, plane, control, log) };
+  }
+
+  // The engine.
+  const resolver = new Resolver(new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
+  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip }, kernel, resolver, events);
+  const sandboxes = new Sandboxes(p, kernel, store, networks, new PortPublisher(store, kernel));
+  const stdio = new Stdio(runtime);
+  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
+  const execs = new Execs(runtime, (id) => containers.get(id));
+  const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel };
+  const engine: Engine = {
+    containers, stdio, execs, networks, images, events, info,
+    queries: new Queries(store, networks, sandboxes, runtime, execs),
+    explain: (id) => explain(explainDeps, id),
+    topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
+    reloadFirewall: () => firewall.reapply(),
+  };
   for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
     containers.on(from, (id: string) => events.emit('container', action, id));
   }
-  if (overlay) overlay.onPeersChanged = (id) => events.emit('network', 'peers', id);
-  const engine = { store, containers, networks, sandboxes, images, events, firewall, kernel, info: { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() } };
+
+  // State against the kernel. The overlay's network records come from the cluster: read them first.
+  await overlay?.control.start();
+  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
+  await networks.restoreResolvers();
+  const unwatch = firewall.watch(log);
+  await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
+  await images.ensureBusybox();
+
+  // Serving.
   const server = createApi(engine);
   await unlink(o.socket).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
@@ -244,7 +174,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
   let ui: { close(): Promise<void> } | undefined;
   if (o.ui) {
-    ui = await startUi(engine, kernel, o.ui, (id, lang) => explainText(engine, kernel, id, lang === 'zh' ? 'zh' : 'en'));
+    ui = await startUi(engine, o.ui, async (id, lang) => sayExplanation(await engine.explain(id), lang === 'zh' ? 'zh' : 'en'));
     log(`web UI on http://${o.ui}/`);
   }
 
@@ -253,7 +183,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     containers.close();
     unwatch();
     resolver.closeAll();
-    await overlay?.close();
+    await overlay?.control.close();
     server.close();
     server.closeAllConnections();
     await unlink(o.socket).catch(() => {

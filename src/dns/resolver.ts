@@ -24,7 +24,15 @@ export interface Upstream {
 
 const FORWARD_TIMEOUT_MS = 2000;
 
-export class Resolver {
+/** The resolver as the engine drives it: one listening socket per network that has embedded DNS. */
+export interface DnsServer {
+  /** Starts answering for a network on its gateway address (idempotent). */
+  listen(networkId: string, address: string): Promise<void>;
+  close(networkId: string): void;
+  closeAll(): void;
+}
+
+export class Resolver implements DnsServer {
   private readonly sockets = new Map<string, dgram.Socket>();
 
   constructor(

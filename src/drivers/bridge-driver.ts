@@ -1,7 +1,7 @@
 /**
  * The bridge driver: a Linux bridge holding the gateway address, one veth pair per endpoint (host
  * end `vethXXXXXXX` on the bridge, the other end `ethN` in the sandbox), outbound masquerade and
- * published ports through the firewall.
+ * published ports through the firewall. Networks and leases are local: the state store only.
  *
  * Network setup is an ordered list of idempotent steps:
  *   1. bridge link       — when no link of that name exists
@@ -12,61 +12,143 @@
  *   6. firewall rules    — masquerade and hairpin for the subnet
  */
 import { EngineError } from '../base/errors';
+import { Endpoint, Network } from '../base/model';
+import { userBridgeName, VETH_PREFIX } from '../base/names';
 import { Firewall, NetworkFirewall } from '../firewall/firewall';
+import { macFromIp, parseCidr } from '../ipam/ipam';
+import { AddressPool, settleSubnet } from '../ipam/pools';
 import { Kernel } from '../kernel/kernel';
-import { NetworkDriver, NetworkInfo, JoinRequest, removeLater, removeLink } from './driver';
-import { macFromIp } from '../ipam/ipam';
+import { EndpointDraft, EndpointRepo, NetworkRepo } from '../state/repos';
+import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_HOST_BINDING_IPV4, OPT_ICC, OPT_IP_MASQUERADE, OPT_MTU } from '../base/network-options';
+import { JoinRequest, mtuOf, NetworkDriver, NetworkRequest, removeLater, removeLink, RestoreSet, TakenSubnet, WayOut } from './driver';
+
+const KNOWN_OPTIONS = [OPT_BRIDGE_NAME, OPT_ICC, OPT_MTU, OPT_DEFAULT_BRIDGE, OPT_IP_MASQUERADE, OPT_HOST_BINDING_IPV4];
+
+export interface BridgeConfig {
+  /** MTU of interfaces when the network does not set one */
+  mtu: number;
+  /** where subnets come from when none is given */
+  pools: AddressPool[];
+}
+
+/** Kernel names reach ip and nft scripts: only validated parts. */
+const VALID_IFNAME = /^[a-zA-Z0-9_.-]{1,15}$/;
 
 export class BridgeDriver implements NetworkDriver {
   readonly name = 'bridge';
+  readonly scope = 'local' as const;
+  readonly endpoints = true;
   private readonly fw = new Map<string, NetworkFirewall>();
 
   constructor(
     private readonly kernel: Kernel,
     private readonly firewall: Firewall,
+    private readonly repo: { networks: NetworkRepo; endpoints: EndpointRepo },
+    private readonly cfg: BridgeConfig,
+    private readonly log: (m: string) => void = () => {},
   ) {}
 
-  async validate(net: NetworkInfo): Promise<void> {
-    if (!net.subnet || !net.gateway || !net.bridge) {
-      throw new EngineError('INVALID_PARAMETER', `bridge network ${net.name} needs a subnet, a gateway and a bridge name`);
-    }
-    if (net.bridge.length > 15) throw new EngineError('INVALID_PARAMETER', `bridge name "${net.bridge}" is longer than 15 characters`, { hint: 'choose a shorter name' });
+  servesDns(net: Network): boolean {
+    // The default bridge has no embedded DNS, as in Docker.
+    return net.options[OPT_DEFAULT_BRIDGE] !== 'true';
   }
 
-  async createNetwork(net: NetworkInfo): Promise<void> {
-    await this.validate(net);
-    const links = await this.kernel.linkList();
-    const existing = links.find((l) => l.name === net.bridge);
+  wayOut(net: Network): WayOut {
+    return net.internal ? { kind: 'none' } : { kind: 'self' };
+  }
+
+  remotes(): [] {
+    return [];
+  }
+
+  async describe(): Promise<undefined> {
+    return undefined;
+  }
+
+  async createNetwork(req: NetworkRequest, taken: TakenSubnet[]): Promise<Network> {
+    const net = this.settle(req, taken);
+    this.repo.networks.insert(net);
+    try {
+      await this.ensure(net);
+    } catch (e) {
+      await this.deleteNetwork(net).catch(() => {
+        // best effort: the original error is what the user needs to see
+      });
+      throw e;
+    }
+    return net;
+  }
+
+  /** Checks a request and settles it into a network record; applies nothing. */
+  private settle(req: NetworkRequest, taken: TakenSubnet[]): Network {
+    for (const k of Object.keys(req.options)) {
+      if (!KNOWN_OPTIONS.includes(k)) throw new EngineError('INVALID_PARAMETER', `unknown network option "${k}"`, { hint: `known options: ${OPT_BRIDGE_NAME}, ${OPT_ICC}, ${OPT_MTU}` });
+    }
+    const mtu = req.options[OPT_MTU];
+    if (mtu !== undefined && (!/^\d+$/.test(mtu) || Number(mtu) < 576 || Number(mtu) > 65535)) {
+      throw new EngineError('INVALID_PARAMETER', `invalid ${OPT_MTU} "${mtu}"`, { hint: 'give a number from 576 to 65535' });
+    }
+    const icc = req.options[OPT_ICC];
+    if (icc !== undefined && icc !== 'true' && icc !== 'false') throw new EngineError('INVALID_PARAMETER', `${OPT_ICC} must be true or false`);
+    const { subnet, gateway, ipRange } = settleSubnet(req, taken, this.cfg.pools);
+    const bridge = req.options[OPT_BRIDGE_NAME] ?? userBridgeName(req.id);
+    if (!VALID_IFNAME.test(bridge)) {
+      throw new EngineError('INVALID_PARAMETER', `invalid ${OPT_BRIDGE_NAME} "${bridge}"`, { hint: 'use 1 to 15 letters, digits, "_", "." or "-"' });
+    }
+    if (this.repo.networks.list().some((n) => n.bridge === bridge)) throw new EngineError('CONFLICTING_OPTIONS', `bridge ${bridge} is used by another network`, { hint: 'choose another bridge name' });
+    return {
+      id: req.id, name: req.name, driver: this.name, subnet: subnet.cidr, gateway, ipRange: ipRange?.cidr, bridge,
+      internal: req.internal, options: req.options, labels: req.labels, created: new Date().toISOString(),
+    };
+  }
+
+  /** Steps 1-6 (see the header): idempotent. */
+  private async ensure(net: Network): Promise<void> {
+    const bridge = net.bridge!;
+    const existing = (await this.kernel.linkList()).find((l) => l.name === bridge);
     if (existing && existing.kind !== 'bridge') {
-      throw new EngineError('CONFLICTING_OPTIONS', `interface ${net.bridge} exists and is not a bridge`, { hint: 'choose another bridge name or remove that interface' });
+      throw new EngineError('CONFLICTING_OPTIONS', `interface ${bridge} exists and is not a bridge`, { hint: 'choose another bridge name or remove that interface' });
     }
     const b = this.kernel.batch();
     // A bridge without its own MAC takes the lowest of its ports' and changes as containers come and
     // go, leaving stale gateway entries in the containers' ARP caches: give it one, derived from the
     // gateway address like the containers' (stable across restarts, never a container's).
-    if (!existing) b.linkAddBridge(net.bridge!, { mtu: net.mtu, mac: macFromIp(net.gateway!) });
-    b.addrReplace(net.bridge!, `${net.gateway}/${net.subnet!.prefixLen}`).linkSetUp(net.bridge!);
+    if (!existing) b.linkAddBridge(bridge, { mtu: mtuOf(net, this.cfg.mtu), mac: macFromIp(net.gateway!) });
+    b.addrReplace(bridge, `${net.gateway}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(bridge);
     await b.commit();
     await this.kernel.sysctlSet('net.ipv4.ip_forward', '1');
-    await this.kernel.sysctlSet(`net.ipv4.conf.${net.bridge}.route_localnet`, '1');
-    this.fw.set(net.id, await this.firewall.newNetwork({ id: net.id, bridge: net.bridge!, subnet: net.subnet!.cidr, gateway: net.gateway!, internal: net.internal }));
+    await this.kernel.sysctlSet(`net.ipv4.conf.${bridge}.route_localnet`, '1');
+    this.fw.set(net.id, await this.firewall.newNetwork(this.fwConfig(net)));
   }
 
-  async deleteNetwork(net: NetworkInfo): Promise<void> {
+  private fwConfig(net: Network) {
+    return { id: net.id, bridge: net.bridge!, subnet: net.subnet!, gateway: net.gateway!, internal: net.internal };
+  }
+
+  async deleteNetwork(net: Network): Promise<void> {
     const errors: unknown[] = [];
     await (await this.netFirewall(net)).delNetworkRules().catch((e) => errors.push(e));
     this.fw.delete(net.id);
     await removeLink(this.kernel, net.bridge!).catch((e) => errors.push(e));
+    this.repo.networks.delete(net.id);
     if (errors.length) throw new AggregateError(errors, `deleting network ${net.name}`);
   }
 
-  private async netFirewall(net: NetworkInfo): Promise<NetworkFirewall> {
+  private async netFirewall(net: Network): Promise<NetworkFirewall> {
     let f = this.fw.get(net.id);
     if (!f) {
-      f = await this.firewall.newNetwork({ id: net.id, bridge: net.bridge!, subnet: net.subnet!.cidr, gateway: net.gateway!, internal: net.internal });
+      f = await this.firewall.newNetwork(this.fwConfig(net));
       this.fw.set(net.id, f);
     }
     return f;
+  }
+
+  async lease(_net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint> {
+    return this.repo.endpoints.lease(draft, pick);
+  }
+
+  async release(_net: Network, ep: Endpoint): Promise<void> {
+    this.repo.endpoints.delete(ep.id);
   }
 
   async join(req: JoinRequest): Promise<void> {
@@ -76,11 +158,11 @@ export class BridgeDriver implements NetworkDriver {
       // The peer is created directly inside the sandbox under its final name: no rename, no move.
       const host = this.kernel
         .batch()
-        .linkAddVeth(ep.hostIf, ep.ifName, { mtu: net.mtu, peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+        .linkAddVeth(ep.hostIf, ep.ifName, { mtu: mtuOf(net, this.cfg.mtu), peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
         .linkSetMaster(ep.hostIf, net.bridge!);
       // enable_icc=false: isolated bridge ports cannot talk to each other, only to the bridge (the
       // host), so published ports and the gateway still work.
-      if (!net.icc) host.linkSetIsolated(ep.hostIf);
+      if (net.options[OPT_ICC] === 'false') host.linkSetIsolated(ep.hostIf);
       // Anti-spoofing first: the port passes only the container's own MAC and address.
       const port = { port: ep.hostIf, ip: ep.ip, mac: ep.mac };
       await this.firewall.addEndpoint(port);
@@ -89,7 +171,7 @@ export class BridgeDriver implements NetworkDriver {
       undo.push(() => removeLink(this.kernel, ep.hostIf));
       await host.linkSetUp(ep.hostIf).commit();
       const inside = this.kernel.at(req.sandbox).batch();
-      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${net.subnet!.prefixLen}`).linkSetUp(ep.ifName);
+      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
       if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
       await inside.commit();
       if (req.ports.length) {
@@ -113,23 +195,33 @@ export class BridgeDriver implements NetworkDriver {
     if (errors.length) throw new AggregateError(errors, `leaving ${req.network.name}`);
   }
 
-  async restore(net: NetworkInfo, endpoints: JoinRequest[]): Promise<void> {
-    await this.createNetwork(net);
+  async restore(sets: RestoreSet[]): Promise<void> {
+    for (const { network: net } of sets) await this.ensure(net);
     const links = new Map((await this.kernel.linkList()).map((l) => [l.name, l]));
-    const fw = await this.netFirewall(net);
-    for (const req of endpoints) {
-      const link = links.get(req.endpoint.hostIf);
-      if (!link) {
-        // The host end is gone (deleted by hand): rebuild the whole endpoint in the sandbox.
-        await this.kernel.at(req.sandbox).batch().linkDel(req.endpoint.ifName).commit().catch(() => {
-          // the sandbox end normally went with its peer; a missing one is what we want
-        });
-        await this.join({ ...req, ports: [] });
-      } else if (link.master !== net.bridge || !link.up) {
-        await this.kernel.batch().linkSetMaster(req.endpoint.hostIf, net.bridge!).linkSetUp(req.endpoint.hostIf).commit();
+    for (const { network: net, endpoints } of sets) {
+      const fw = await this.netFirewall(net);
+      for (const req of endpoints) {
+        const link = links.get(req.endpoint.hostIf);
+        if (!link) {
+          // The host end is gone (deleted by hand): rebuild the whole endpoint in the sandbox.
+          await this.kernel.at(req.sandbox).batch().linkDel(req.endpoint.ifName).commit().catch(() => {
+            // the sandbox end normally went with its peer; a missing one is what we want
+          });
+          await this.join({ ...req, ports: [] });
+        } else if (link.master !== net.bridge || !link.up) {
+          await this.kernel.batch().linkSetMaster(req.endpoint.hostIf, net.bridge!).linkSetUp(req.endpoint.hostIf).commit();
+        }
+        if (req.ports.length) await fw.addPorts(req.ports);
+        if (link) await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
       }
-      if (req.ports.length) await fw.addPorts(req.ports);
-      if (link) await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
+    }
+    // Veths on our bridges that no endpoint explains (a crash between a join and its record).
+    const bridges = new Set(sets.map((s) => s.network.bridge));
+    const explained = new Set(this.repo.endpoints.list().map((e) => e.hostIf));
+    for (const l of links.values()) {
+      if (!l.name.startsWith(VETH_PREFIX) || !l.master || !bridges.has(l.master) || explained.has(l.name)) continue;
+      this.log(`removing stale veth ${l.name}`);
+      await removeLink(this.kernel, l.name).catch((e) => this.log(`removing ${l.name}: ${(e as Error).message}`));
     }
   }
 }

@@ -1,12 +1,136 @@
 /**
- * The driver interface every network type implements. A driver turns a network record into kernel
- * objects (createNetwork/deleteNetwork) and an endpoint record into an interface inside a sandbox
- * (join/leave). `restore` re-ensures a network and its endpoints after a daemon restart.
- * All operations are idempotent; a failed join leaves nothing behind.
+ * The driver interface every network type implements, host and null included. What differs
+ * between network types is the driver's answer, never an `if` in core/:
+ *   - validation of a create request and the settled network (subnet, gateway, kernel names);
+ *   - where networks and address leases are kept: the local store only (bridge), or cluster-wide
+ *     first (overlay: etcd, so two hosts never take the same name, VNI or address);
+ *   - the kernel objects of a network (createNetwork/deleteNetwork) and of an endpoint inside a
+ *     sandbox (join/leave), and their repair after a restart (restore);
+ *   - the way out of a network: itself (a bridge with masquerade), another network (an overlay's
+ *     gateway bridge), or none (internal networks, host, null);
+ *   - what other hosts have on the network (for DNS and the topology).
+ * All operations are idempotent; a failed create or join leaves nothing behind.
+ *
+ * This is more than STYLE.md's six methods (validate, create, delete, join, leave, restore): the
+ * address scope, the way out and the remote endpoints are the three questions core/ used to
+ * answer by testing `driver === 'overlay'`; they are here so that it no longer does.
  */
-import { PortMapping } from '../firewall/firewall';
-import { Subnet } from '../ipam/ipam';
+import { Endpoint, Network, PortMapping } from '../base/model';
+import { OPT_MTU } from '../base/network-options';
 import { Kernel, KernelError } from '../kernel/kernel';
+import { Subnet } from '../ipam/ipam';
+import { EndpointDraft } from '../state/repos';
+
+/** What a user asks for in `network create`, with the id core chose for it. */
+export interface NetworkRequest {
+  id: string;
+  name: string;
+  driver: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+}
+
+/** A subnet that a new network must not overlap, and what holds it (for the error message). */
+export interface TakenSubnet {
+  what: string;
+  subnet: Subnet;
+}
+
+export interface JoinRequest {
+  network: Network;
+  endpoint: Endpoint;
+  /** the container's name: other hosts' resolvers learn it with the endpoint (overlay) */
+  containerName: string;
+  /** the sandbox: a bind-mounted network namespace path */
+  sandbox: string;
+  /** this endpoint holds the container's default route */
+  defaultRoute: boolean;
+  /** published ports DNATed to this endpoint */
+  ports: PortMapping[];
+  /**
+   * leave() only: the sandbox is deleted right after, and its links go with it. The driver then
+   * leaves the veth to the kernel, which destroys a namespace's links in the background: deleting
+   * a veth by hand waits for an RCU grace period (~25 ms), the bulk of a teardown.
+   */
+  sandboxGoing?: boolean;
+}
+
+/** How containers on a network reach other networks and the outside. */
+export type WayOut =
+  /** through this network's own gateway: it holds the default route and the published ports */
+  | { kind: 'self' }
+  /** through a second interface on a local network made on demand (an overlay's gateway bridge) */
+  | { kind: 'via'; network: Omit<NetworkRequest, 'id'> }
+  /** none: internal networks, host and null */
+  | { kind: 'none' };
+
+/** An endpoint of the network on another host (overlay), as this host knows it. */
+export interface RemoteEndpoint {
+  ip: string;
+  mac: string;
+  /** the other host's advertise address */
+  host: string;
+  containerId: string;
+  name: string;
+  aliases: string[];
+}
+
+/** Kernel objects of a network beyond bridges and veths, read back for `explain`. */
+export interface VxlanFacts {
+  device: string;
+  vni: number;
+  fdb: { mac: string; dst: string }[];
+  neighbours: { ip: string; mac: string }[];
+}
+
+/** A network and its endpoints on this host, for restore(). */
+export interface RestoreSet {
+  network: Network;
+  endpoints: JoinRequest[];
+}
+
+export interface NetworkDriver {
+  readonly name: string;
+  /** Docker's Scope: local, or swarm for a network shared by the hosts of a cluster */
+  readonly scope: 'local' | 'swarm';
+  /** false for host and null: a container on them has no endpoint of its own */
+  readonly endpoints: boolean;
+  /** whether the embedded resolver serves this network on its gateway (user-defined bridges) */
+  servesDns(net: Network): boolean;
+
+  /**
+   * Creates a network: checks the request (options, subnet, gateway, names) against the subnets
+   * already `taken`, settles what was left out (a subnet from the pools), records it (a cluster
+   * first, then the local store) and builds what it needs in the kernel. All or nothing.
+   */
+  createNetwork(req: NetworkRequest, taken: TakenSubnet[]): Promise<Network>;
+  /**
+   * Removes a network that has no local endpoints: kernel objects and records. A cluster-scoped
+   * driver refuses (NETWORK_IN_USE) while another host has endpoints on it.
+   */
+  deleteNetwork(net: Network): Promise<void>;
+  /** Leases the endpoint's address in the driver's scope and records the endpoint: all or nothing. */
+  lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint>;
+  /** Frees the endpoint's record and address (in every scope it was leased in). */
+  release(net: Network, ep: Endpoint): Promise<void>;
+  /** Builds the endpoint's interface in the sandbox (and announces it, cluster-scoped). */
+  join(req: JoinRequest): Promise<void>;
+  leave(req: JoinRequest): Promise<void>;
+  /**
+   * After a restart: re-ensures every network of this driver and repairs its endpoints; removes
+   * kernel objects of this driver that none of them explains (stale veths, devices of removed networks).
+   */
+  restore(sets: RestoreSet[]): Promise<void>;
+  wayOut(net: Network): WayOut;
+  /** endpoints of the network on other hosts (empty for local drivers) */
+  remotes(net: Network): RemoteEndpoint[];
+  /** extra kernel facts for `explain` (the overlay's VXLAN device), read from the kernel */
+  describe(net: Network): Promise<VxlanFacts | undefined>;
+}
 
 /** Deletes a link; one that is already gone is not an error (deletes are idempotent). */
 export async function removeLink(kernel: Kernel, name: string): Promise<void> {
@@ -36,53 +160,7 @@ export function removeLater(kernel: Kernel, hostIf: string): void {
   }, LEFT_TO_KERNEL_MS).unref();
 }
 
-export interface NetworkInfo {
-  id: string;
-  name: string;
-  driver: string;
-  subnet?: Subnet;
-  gateway?: string;
-  ipRange?: Subnet;
-  bridge?: string;
-  internal: boolean;
-  mtu: number;
-  /** default-bridge only options of Docker (com.docker.network.bridge.*) parsed to a typed form */
-  icc: boolean;
-}
-
-export interface EndpointInfo {
-  id: string;
-  containerId: string;
-  ifName: string;
-  hostIf: string;
-  ip: string;
-  mac: string;
-}
-
-export interface JoinRequest {
-  network: NetworkInfo;
-  endpoint: EndpointInfo;
-  /** the sandbox: a bind-mounted network namespace path */
-  sandbox: string;
-  /** the first network of a container holds its default route */
-  defaultRoute: boolean;
-  ports: PortMapping[];
-  /**
-   * leave() only: the sandbox is deleted right after, and its links go with it. The driver then
-   * leaves the veth to the kernel, which destroys a namespace's links in the background: deleting
-   * a veth by hand waits for an RCU grace period (~25 ms), the bulk of a teardown.
-   */
-  sandboxGoing?: boolean;
-}
-
-export interface NetworkDriver {
-  readonly name: string;
-  /** Checks a network's settings before anything is applied. */
-  validate(net: NetworkInfo): Promise<void>;
-  createNetwork(net: NetworkInfo): Promise<void>;
-  deleteNetwork(net: NetworkInfo): Promise<void>;
-  join(req: JoinRequest): Promise<void>;
-  leave(req: JoinRequest): Promise<void>;
-  /** After a restart: re-ensures the network and repairs what is missing of its endpoints. */
-  restore(net: NetworkInfo, endpoints: JoinRequest[]): Promise<void>;
+/** The MTU a network's interfaces get: its option, or the driver's default. */
+export function mtuOf(net: Network, fallback: number): number {
+  return net.options[OPT_MTU] ? Number(net.options[OPT_MTU]) : fallback;
 }

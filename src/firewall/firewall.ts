@@ -4,18 +4,10 @@
  * "no firewall".
  */
 
+import { PortMapping } from '../base/model';
 import { Proto } from '../base/port-spec';
 
-export type { Proto };
-
-/** One published port: HOST_IP:HOST_PORT/proto → CONTAINER_IP:CONTAINER_PORT. hostIp "0.0.0.0" = every address. */
-export interface PortMapping {
-  proto: Proto;
-  hostIp: string;
-  hostPort: number;
-  containerIp: string;
-  containerPort: number;
-}
+export type { PortMapping, Proto };
 
 export interface NetworkFirewallConfig {
   id: string;
@@ -44,6 +36,8 @@ export interface NetworkFirewall {
 export interface FirewallFacts {
   /** false when our table is missing */
   present: boolean;
+  /** whether the desired state has rules there (a network is registered) */
+  expected: boolean;
   /** rule lines as nft prints them, counters included */
   rules: string[];
   ports: (Omit<PortMapping, 'proto'> & { proto: string; packets: number; bytes: number })[];
@@ -76,7 +70,7 @@ export class NoneFirewall implements Firewall {
   async reapply(): Promise<void> {}
   async removeAll(): Promise<void> {}
   async describe(): Promise<FirewallFacts> {
-    return { present: false, rules: [], ports: [] };
+    return { present: false, expected: false, rules: [], ports: [] };
   }
   async addEndpoint(): Promise<void> {}
   async delEndpoint(): Promise<void> {}

@@ -4,7 +4,7 @@
  * The network namespace is never made here: the caller passes the path of the sandbox it made,
  * the path of another container's sandbox (container mode), or "host".
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 
 export interface ProcessSpec {
   args: string[];
@@ -24,8 +24,6 @@ export interface BundleSpec {
   hosts: string[];
   resolvConf: string;
 }
-
-export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
@@ -87,16 +85,4 @@ export async function writeBundle(dir: string, b: BundleSpec, hostHostname: stri
   await writeFile(`${dir}/hostname`, `${hostname}\n`);
   await writeFile(`${dir}/resolv.conf`, b.resolvConf);
   await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir), null, 1));
-}
-
-/**
- * The host's resolv.conf as Docker hands it to bridge containers: loopback name servers cannot be
- * reached from another namespace, so they are dropped, and Google's servers stand in when none is left.
- */
-export async function containerResolvConf(hostNet: boolean): Promise<string> {
-  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  if (hostNet) return host;
-  const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l));
-  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
-  return lines.join('\n').trim() + '\n';
 }

@@ -18,8 +18,6 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../core/engine';
-import { buildTopology } from '../core/topology';
-import { Kernel } from '../kernel/kernel';
 import { httpError } from '../api/http-errors';
 import { MIN_WIDTH } from './layout';
 import { renderSvg } from './svg';
@@ -61,7 +59,7 @@ function loadStatic(): Map<string, StaticFile> {
   return out;
 }
 
-export async function startUi(e: Engine, kernel: Kernel, addr: string, explain: (id: string, lang: string) => Promise<string>): Promise<{ close(): Promise<void> }> {
+export async function startUi(e: Engine, addr: string, explain: (id: string, lang: string) => Promise<string>): Promise<{ close(): Promise<void> }> {
   const { host, port } = parseUiAddr(addr);
   const files = loadStatic();
   const streams = new Set<http.ServerResponse>();
@@ -86,11 +84,11 @@ export async function startUi(e: Engine, kernel: Kernel, addr: string, explain: 
       res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
       return send(res, 200, file.type, file.body);
     }
-    if (url.pathname === '/api/topology') return send(res, 200, 'application/json', JSON.stringify(await buildTopology(e, kernel)));
+    if (url.pathname === '/api/topology') return send(res, 200, 'application/json', JSON.stringify(await e.topology()));
     if (url.pathname === '/api/topology.svg') {
       const w = Number(url.searchParams.get('width') ?? 1400);
       const width = Number.isFinite(w) ? Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, w)) : 1400;
-      return send(res, 200, 'image/svg+xml', renderSvg(await buildTopology(e, kernel), width));
+      return send(res, 200, 'image/svg+xml', renderSvg(await e.topology(), width));
     }
     if (url.pathname === '/api/events') return events(req, res);
     const m = /^\/api\/explain\/([^/]+)$/.exec(url.pathname);

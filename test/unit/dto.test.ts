@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineError } from '../../src/base/errors';
-import { createRequest, humanDuration } from '../../src/api/dto';
+import { createRequest } from '../../src/api/dto/container';
+import { humanDuration } from '../../src/base/time';
 
 const invalid = (code = 'INVALID_PARAMETER') => (e: unknown) => e instanceof EngineError && e.code === code;
 

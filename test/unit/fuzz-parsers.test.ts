@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseArgs, UsageError } from '../../src/cli/args';
 import { parsePortSpec } from '../../src/base/port-spec';
-import { createRequest, networkCreateRequest } from '../../src/api/dto';
+import { createRequest } from '../../src/api/dto/container';
+import { networkCreateRequest } from '../../src/api/dto/network';
 import { EngineError } from '../../src/base/errors';
 
 const DEFS = { detach: { kind: 'bool', short: 'd' }, name: { kind: 'string' }, publish: { kind: 'list', short: 'p' }, env: { kind: 'list', short: 'e' } } as const;

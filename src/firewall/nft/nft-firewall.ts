@@ -308,7 +308,7 @@ export class NftFirewall implements Firewall {
         }
       }
     }
-    return { present: text !== '', rules, ports };
+    return { present: text !== '', expected: this.nets.size > 0, rules, ports };
   }
 
   /**

@@ -1,29 +1,35 @@
 /**
- * The overlay control plane on one host: keeps the local network records in step with the cluster
+ * The overlay's control plane on one host: keeps the local network records in step with the cluster
  * store, caches every endpoint (peer) of the cluster, and programs each overlay network's FDB and
  * neighbour entries through the driver whenever its peers change (watch events), after a
  * reconnection (full read), and after the lease was renewed (republishing this host's endpoints).
  */
-import { describe, EngineError } from '../base/errors';
-import { KeyedMutex } from '../base/mutex';
-import { overlayBridgeName } from '../base/names';
-import { NetworkInfo } from '../drivers/driver';
-import { OverlayDriver } from '../drivers/overlay-driver';
-import { ClusterStore, OverlayNetwork, Peer, PeerEvent } from '../state/cluster-store';
-import { NetworkRow, Store } from '../state/store';
+import { describe, EngineError } from '../../base/errors';
+import { EngineEvents } from '../../base/events';
+import { Network } from '../../base/model';
+import { KeyedMutex } from '../../base/mutex';
+import { overlayBridgeName } from '../../base/names';
+import { ClusterStore, OverlayNetwork, Peer, PeerEvent } from '../../state/cluster-store';
+import { ContainerRepo, EndpointRepo, NetworkRepo } from '../../state/repos';
+import { OPT_VNI } from '../../base/network-options';
+import { VxlanPlane } from './vxlan';
 
-export const OPT_VNI = 'com.docker.network.driver.overlay.vxlanid_list';
+export interface OverlayRepos {
+  networks: NetworkRepo;
+  endpoints: EndpointRepo;
+  containers: ContainerRepo;
+}
 
-export class Overlay {
+export class ControlPlane {
   /** network id → ip → peer, for the whole cluster */
   private readonly peers = new Map<string, Map<string, Peer>>();
   private readonly mutex = new KeyedMutex();
 
   constructor(
-    private readonly store: Store,
+    private readonly repo: OverlayRepos,
     readonly cluster: ClusterStore,
-    readonly driver: OverlayDriver,
-    private readonly info: (row: NetworkRow) => NetworkInfo,
+    private readonly plane: VxlanPlane,
+    private readonly events: EngineEvents,
     private readonly log: (m: string) => void,
   ) {}
 
@@ -71,12 +77,12 @@ export class Overlay {
   async syncNetworks(): Promise<void> {
     const remote = await this.cluster.networks();
     const ids = new Set(remote.map((n) => n.id));
-    for (const n of remote) if (!this.store.network(n.id)) this.store.insertNetwork(rowOf(n));
-    for (const row of this.store.networks().filter((r) => r.driver === 'overlay' && !ids.has(r.id))) {
-      if (this.store.endpoints({ networkId: row.id }).length) continue; // cannot happen: rm refuses while endpoints exist
-      await this.driver.deleteNetwork(this.info(row)).catch((e) => this.log(`removing overlay ${row.name}: ${describe(e)}`));
-      this.store.deleteNetwork(row.id);
-      this.peers.delete(row.id);
+    for (const n of remote) if (!this.repo.networks.get(n.id)) this.repo.networks.put(networkOf(n));
+    for (const net of this.overlays().filter((r) => !ids.has(r.id))) {
+      if (this.repo.endpoints.list({ networkId: net.id }).length) continue; // cannot happen: rm refuses while endpoints exist
+      await this.plane.remove(net).catch((e) => this.log(`removing overlay ${net.name}: ${describe(e)}`));
+      this.repo.networks.delete(net.id);
+      this.peers.delete(net.id);
     }
   }
 
@@ -106,16 +112,21 @@ export class Overlay {
     const all = await this.cluster.peers();
     this.peers.clear();
     for (const p of [...all.filter((p) => p.host !== this.cluster.advertise), ...mine]) this.cache(p);
-    for (const row of this.store.networks().filter((r) => r.driver === 'overlay')) await this.program(row.id, true);
+    for (const net of this.overlays()) await this.program(net.id, true);
+  }
+
+  /** The overlay networks this host knows (mirrored from the cluster). */
+  private overlays(): Network[] {
+    return this.repo.networks.list().filter((r) => r.driver === 'overlay');
   }
 
   /** This host's endpoints on overlay networks, from the local records. */
   private localPeers(): Peer[] {
     const out: Peer[] = [];
-    for (const row of this.store.networks().filter((r) => r.driver === 'overlay')) {
-      for (const ep of this.store.endpoints({ networkId: row.id })) {
-        const c = this.store.container(ep.container_id);
-        if (c) out.push({ networkId: row.id, ip: ep.ip, mac: ep.mac, host: this.cluster.advertise, containerId: c.id, name: c.name, aliases: JSON.parse(ep.aliases) as string[] });
+    for (const net of this.overlays()) {
+      for (const ep of this.repo.endpoints.list({ networkId: net.id })) {
+        const c = this.repo.containers.get(ep.containerId);
+        if (c) out.push({ networkId: net.id, ip: ep.ip, mac: ep.mac, host: this.cluster.advertise, containerId: c.id, name: c.name, aliases: ep.aliases });
       }
     }
     return out;
@@ -126,44 +137,41 @@ export class Overlay {
     this.peers.get(p.networkId)!.set(p.ip, p);
   }
 
-  /** Called when a network's remote endpoints changed (live views). */
-  onPeersChanged: (networkId: string) => void = () => {};
-
   private onPeer(e: PeerEvent): void {
     if (e.type === 'put') this.cache(e.peer);
     else this.peers.get(e.networkId)?.delete(e.ip);
     const id = e.type === 'put' ? e.peer.networkId : e.networkId;
-    this.onPeersChanged(id);
+    this.events.emit('network', 'peers', id);
     void this.program(id).catch((err) => this.log(`programming overlay ${id}: ${describe(err)}`));
   }
 
   /** Programs one network's remote entries from the cache (serialised per network); `fresh`: against the kernel's. */
   private async program(networkId: string, fresh = false): Promise<void> {
-    const row = this.store.network(networkId);
-    if (!row || row.driver !== 'overlay') return;
-    await this.mutex.run(networkId, () => this.driver.syncPeers(this.info(row), [...(this.peers.get(networkId)?.values() ?? [])], fresh));
+    const net = this.repo.networks.get(networkId);
+    if (!net || net.driver !== 'overlay') return;
+    await this.mutex.run(networkId, () => this.plane.syncPeers(net, [...(this.peers.get(networkId)?.values() ?? [])], fresh));
   }
 
-  // ------------------------------------------------------------ used by Networks and the sandbox layer
+  // ------------------------------------------------------------ used by the driver
 
-  async createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => { subnet: string; gateway: string }): Promise<NetworkRow> {
-    const net = await this.cluster.createNetwork(n, decide);
-    const row = rowOf(net);
-    if (!this.store.network(row.id)) this.store.insertNetwork(row);
-    return row;
+  /** Creates a network cluster-wide (unique name and VNI; `decide` chooses its subnet) and mirrors it locally. */
+  async createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => { subnet: string; gateway: string }): Promise<Network> {
+    const net = networkOf(await this.cluster.createNetwork(n, decide));
+    if (!this.repo.networks.get(net.id)) this.repo.networks.put(net);
+    return net;
   }
 
-  async removeNetwork(row: NetworkRow): Promise<void> {
-    const users = await this.cluster.peers(row.id);
+  async removeNetwork(net: Network): Promise<void> {
+    const users = await this.cluster.peers(net.id);
     if (users.length) {
-      throw new EngineError('NETWORK_IN_USE', `error while removing network: network ${row.name} id ${row.id} has active endpoints (${users.map((u) => `${u.name} on ${u.host}`).join(', ')})`, {
+      throw new EngineError('NETWORK_IN_USE', `error while removing network: network ${net.name} id ${net.id} has active endpoints (${users.map((u) => `${u.name} on ${u.host}`).join(', ')})`, {
         hint: 'stop or disconnect those containers first, on every host',
       });
     }
-    await this.cluster.deleteNetwork(row.id);
-    await this.driver.deleteNetwork(this.info(row));
-    this.store.deleteNetwork(row.id);
-    this.peers.delete(row.id);
+    await this.cluster.deleteNetwork(net.id);
+    await this.plane.remove(net);
+    this.repo.networks.delete(net.id);
+    this.peers.delete(net.id);
   }
 
   allocate(networkId: string, containerId: string, pick: (used: Set<string>) => string): Promise<string> {
@@ -183,20 +191,9 @@ export class Overlay {
     await this.cluster.releaseAddress(networkId, ip);
   }
 
-  /** Names on an overlay network, across all hosts: container names, aliases, short ids. */
-  lookup(networkId: string, name: string): string[] {
-    return [...(this.peers.get(networkId)?.values() ?? [])]
-      .filter((p) => p.name.toLowerCase() === name || p.containerId.slice(0, 12) === name || p.aliases.some((a) => a.toLowerCase() === name))
-      .map((p) => p.ip);
-  }
-
-  /** Every endpoint of an overlay network known to this host, on all hosts (read-only, for the topology). */
+  /** Every endpoint of an overlay network known to this host, on all hosts. */
   peersOf(networkId: string): Peer[] {
     return [...(this.peers.get(networkId)?.values() ?? [])];
-  }
-
-  reverse(networkId: string, ip: string): string | undefined {
-    return this.peers.get(networkId)?.get(ip)?.name;
   }
 
   async close(): Promise<void> {
@@ -205,9 +202,9 @@ export class Overlay {
   }
 }
 
-function rowOf(n: OverlayNetwork): NetworkRow {
+function networkOf(n: OverlayNetwork): Network {
   return {
-    id: n.id, name: n.name, driver: 'overlay', subnet: n.subnet, gateway: n.gateway, ip_range: n.ipRange, bridge: overlayBridgeName(n.id),
-    internal: n.internal ? 1 : 0, options: JSON.stringify({ ...n.options, [OPT_VNI]: String(n.vni) }), labels: JSON.stringify(n.labels), created: n.created,
+    id: n.id, name: n.name, driver: 'overlay', subnet: n.subnet, gateway: n.gateway, ipRange: n.ipRange ?? undefined, bridge: overlayBridgeName(n.id),
+    internal: n.internal, options: { ...n.options, [OPT_VNI]: String(n.vni) }, labels: n.labels, created: n.created,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Local images: an image is an imported root filesystem tarball, unpacked once under
+ * The local image store: an image is an imported root filesystem tarball, unpacked once under
  * ROOT/images/<id>/rootfs and used read-only as the lower layer of its containers. The id is the
  * sha256 of the tarball, as `docker import` makes it. A `busybox` image is built from Debian's
  * busybox-static when absent (there is no registry).
@@ -13,45 +13,29 @@ import { pipeline } from 'node:stream/promises';
 import { EngineError } from '../base/errors';
 import { Paths, paths } from '../base/names';
 import { run } from '../kernel/exec';
-import { Store } from '../state/store';
+import { ImageRepo } from '../state/repos';
+import { Image, ImageStore, normalizeRef } from './image-store';
 
-export interface Image {
-  id: string;
-  tags: string[];
-  created: string;
-  size: number;
-  rootfs: string;
-}
-
-/** "busybox" → "busybox:latest"; "sha256:…" and ids stay as they are. */
-export function normalizeRef(ref: string): string {
-  if (/^(sha256:)?[0-9a-f]{12,64}$/.test(ref)) return ref;
-  // The docker CLI spells references in full: docker.io/library/busybox is our busybox.
-  ref = ref.replace(/^docker\.io\/(library\/)?/, '');
-  const lastColon = ref.lastIndexOf(':');
-  return lastColon > ref.lastIndexOf('/') ? ref : `${ref}:latest`;
-}
-
-export class ImageStore {
-  constructor(private readonly p: Paths, private readonly store: Store) {}
+export class LocalImageStore implements ImageStore {
+  constructor(private readonly p: Paths, private readonly repo: ImageRepo) {}
 
   list(): Image[] {
-    return this.store.images().map((r) => this.toImage(r.id));
+    return this.repo.list().map((r) => this.toImage(r.id));
   }
 
   private toImage(id: string): Image {
-    const row = this.store.image(id)!;
-    return { id, tags: this.store.tags(id).map((t) => t.tag), created: row.created, size: row.size, rootfs: `${paths.image(this.p, id)}/rootfs` };
+    const row = this.repo.get(id)!;
+    return { id, tags: this.repo.tags(id).map((t) => t.tag), created: row.created, size: row.size, layers: [`${paths.image(this.p, id)}/rootfs`] };
   }
 
   /** Finds an image by name[:tag], full id or unambiguous id prefix. */
   find(ref: string): Image | undefined {
     const norm = normalizeRef(ref);
-    const byTag = this.store.imageIdByTag(norm);
+    const byTag = this.repo.byTag(norm);
     if (byTag) return this.toImage(byTag);
     const hex = norm.replace(/^sha256:/, '');
     if (/^[0-9a-f]{12,64}$/.test(hex)) {
-      const ids = this.store.images().filter((i) => i.id.replace(/^sha256:/, '').startsWith(hex));
+      const ids = this.repo.list().filter((i) => i.id.replace(/^sha256:/, '').startsWith(hex));
       if (ids.length === 1) return this.toImage(ids[0].id);
     }
     return undefined;
@@ -83,7 +67,7 @@ export class ImageStore {
       await pipeline(body, createWriteStream(`${tmp}/layer.tar`));
       if (size === 0) throw new EngineError('INVALID_PARAMETER', 'the image tarball is empty', { hint: 'pass a tar archive of a root filesystem' });
       const id = `sha256:${hash.digest('hex')}`;
-      if (!this.store.image(id)) {
+      if (!this.repo.get(id)) {
         await mkdir(`${tmp}/rootfs`);
         try {
           await run(['tar', '-x', '--numeric-owner', '-f', `${tmp}/layer.tar`, '-C', `${tmp}/rootfs`]);
@@ -94,9 +78,9 @@ export class ImageStore {
         const final = paths.image(this.p, id);
         await rm(final, { recursive: true, force: true });
         await rename(tmp, final);
-        this.store.insertImage({ id, created: new Date().toISOString(), size, comment: 'imported' });
+        this.repo.put({ id, created: new Date().toISOString(), size, comment: 'imported' });
       }
-      if (tag) this.store.tagImage(normalizeRef(tag), id);
+      if (tag) this.repo.tag(normalizeRef(tag), id);
       return this.toImage(id);
     } finally {
       await rm(tmp, { recursive: true, force: true });
@@ -104,7 +88,7 @@ export class ImageStore {
   }
 
   tag(ref: string, tag: string): void {
-    this.store.tagImage(normalizeRef(tag), this.get(ref).id);
+    this.repo.tag(normalizeRef(tag), this.get(ref).id);
   }
 
   /**
@@ -117,7 +101,7 @@ export class ImageStore {
     const result: { Untagged?: string; Deleted?: string }[] = [];
     const isTag = img.tags.includes(norm);
     if (isTag && img.tags.length > 1) {
-      this.store.untag(norm);
+      this.repo.untag(norm);
       return [{ Untagged: norm }];
     }
     const users = usedBy(img.id);
@@ -127,7 +111,7 @@ export class ImageStore {
       });
     }
     for (const t of img.tags) result.push({ Untagged: t });
-    this.store.deleteImage(img.id);
+    this.repo.delete(img.id);
     await rm(paths.image(this.p, img.id), { recursive: true, force: true });
     result.push({ Deleted: img.id });
     return result;

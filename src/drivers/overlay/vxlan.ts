@@ -1,21 +1,18 @@
 /**
- * The overlay driver: one virtual network across hosts, carried in VXLAN between the hosts'
- * advertise addresses. On each host with containers on it: a bridge `ov-<id>` without an address
- * and a VXLAN device `vx-<id>` (UDP 4789, local = advertise address, no learning, ARP proxy) as its
- * port; containers' veths on the bridge. Remote containers are static FDB entries (MAC → host) and
- * permanent neighbour entries (IP → MAC) on the VXLAN device, programmed from the cluster store
- * (core/overlay.ts): no multicast, no flooding. The way out is a second interface on the local
- * gateway bridge, which the sandbox layer adds.
- *
- * Beyond the NetworkDriver methods, `syncPeers` replaces the remote entries of a network with a
- * given set: the single seam through which the control plane programs the data plane.
+ * The overlay's data plane on one host: a bridge `ov-<id>` without an address and a VXLAN device
+ * `vx-<id>` (UDP 4789, local = advertise address, no learning, ARP proxy) as its port; containers'
+ * veths on the bridge. Remote containers are static FDB entries (MAC → host) and permanent
+ * neighbour entries (IP → MAC) on the VXLAN device, programmed by the control plane through
+ * `syncPeers`: no multicast, no flooding.
  */
-import { EngineError } from '../base/errors';
-import { KeyedMutex } from '../base/mutex';
-import { overlayBridgeName, vxlanName } from '../base/names';
-import { Kernel, KernelError } from '../kernel/kernel';
-import { Firewall } from '../firewall/firewall';
-import { JoinRequest, NetworkDriver, NetworkInfo, removeLater, removeLink } from './driver';
+import { KeyedMutex } from '../../base/mutex';
+import { Network } from '../../base/model';
+import { overlayBridgeName, vxlanName } from '../../base/names';
+import { OPT_VNI } from '../../base/network-options';
+import { Firewall } from '../../firewall/firewall';
+import { parseCidr } from '../../ipam/ipam';
+import { Kernel, KernelError } from '../../kernel/kernel';
+import { JoinRequest, mtuOf, removeLater, removeLink } from '../driver';
 
 export const VXLAN_PORT = 4789;
 /** IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
@@ -27,8 +24,9 @@ export interface RemotePeer {
   host: string;
 }
 
-export class OverlayDriver implements NetworkDriver {
-  readonly name = 'overlay';
+export const vniOf = (net: Network): number => Number(net.options[OPT_VNI]);
+
+export class VxlanPlane {
   private readonly mutex = new KeyedMutex();
   /** Networks whose bridge and VXLAN device this process made or found: joins skip the kernel read. */
   private readonly ensured = new Set<string>();
@@ -42,56 +40,55 @@ export class OverlayDriver implements NetworkDriver {
     private readonly kernel: Kernel,
     private readonly firewall: Firewall,
     /** the advertise address: VXLAN's local end */
-    private readonly local: string,
-    private readonly vni: (net: NetworkInfo) => number,
+    readonly local: string,
+    /** MTU of overlay interfaces when the network sets none: the underlay's minus VXLAN_OVERHEAD */
+    private readonly mtu: number,
   ) {}
 
-  async validate(net: NetworkInfo): Promise<void> {
-    if (!net.subnet) throw new EngineError('INVALID_PARAMETER', `overlay network ${net.name} needs a subnet`);
+  mtuOf(net: Network): number {
+    return mtuOf(net, this.mtu);
   }
 
   /** Idempotent: bridge, VXLAN device as its port, both up. Called at the first local join. */
-  async createNetwork(net: NetworkInfo): Promise<void> {
+  async ensure(net: Network): Promise<void> {
     // Concurrent first joins on this host must not both create the devices.
     await this.mutex.run(net.id, async () => {
       if (this.ensured.has(net.id)) return;
-      await this.ensureDevices(net);
+      const br = overlayBridgeName(net.id);
+      const vx = vxlanName(net.id);
+      const links = new Set((await this.kernel.linkList()).map((l) => l.name));
+      const b = this.kernel.batch();
+      if (!links.has(br)) b.linkAddBridge(br, { mtu: this.mtuOf(net) });
+      if (!links.has(vx)) b.linkAddVxlan(vx, { vni: vniOf(net), local: this.local, port: VXLAN_PORT, mtu: this.mtuOf(net) }).linkSetMaster(vx, br);
+      await b.linkSetUp(vx).linkSetUp(br).commit();
       this.ensured.add(net.id);
     });
   }
 
-  private async ensureDevices(net: NetworkInfo): Promise<void> {
-    const br = overlayBridgeName(net.id);
-    const vx = vxlanName(net.id);
-    const links = new Set((await this.kernel.linkList()).map((l) => l.name));
-    const b = this.kernel.batch();
-    if (!links.has(br)) b.linkAddBridge(br, { mtu: net.mtu });
-    if (!links.has(vx)) b.linkAddVxlan(vx, { vni: this.vni(net), local: this.local, port: VXLAN_PORT, mtu: net.mtu }).linkSetMaster(vx, br);
-    await b.linkSetUp(vx).linkSetUp(br).commit();
-  }
-
-  async deleteNetwork(net: NetworkInfo): Promise<void> {
-    await this.forget(net);
+  /** Removes the network's devices from this host (idempotent). */
+  async remove(net: Network): Promise<void> {
+    await this.forget(net.id);
     const errors: unknown[] = [];
     for (const name of [vxlanName(net.id), overlayBridgeName(net.id)]) await removeLink(this.kernel, name).catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `deleting overlay network ${net.name}`);
   }
 
+  /** The endpoint's veth on the network's bridge and its address inside the sandbox; all or nothing. */
   async join(req: JoinRequest): Promise<void> {
     const { network: net, endpoint: ep } = req;
-    await this.createNetwork(net);
+    await this.ensure(net);
     await this.firewall.addEndpoint({ port: ep.hostIf, ip: ep.ip, mac: ep.mac });
     try {
       await this.hostSide(req).catch(async (e) => {
         // `ensured` is a cache: the devices may have been removed behind our back. Make them again, once.
         if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
         await removeLink(this.kernel, ep.hostIf);
-        await this.forget(net);
-        await this.createNetwork(net);
+        await this.forget(net.id);
+        await this.ensure(net);
         await this.hostSide(req);
       });
       const inside = this.kernel.at(req.sandbox).batch();
-      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${net.subnet!.prefixLen}`).linkSetUp(ep.ifName);
+      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
       await inside.commit();
     } catch (e) {
       await removeLink(this.kernel, ep.hostIf).catch(() => {
@@ -108,16 +105,10 @@ export class OverlayDriver implements NetworkDriver {
     const { network: net, endpoint: ep } = req;
     await this.kernel
       .batch()
-      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: net.mtu, peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: this.mtuOf(net), peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
       .linkSetMaster(ep.hostIf, overlayBridgeName(net.id))
       .linkSetUp(ep.hostIf)
       .commit();
-  }
-
-  /** Drops what this process believes of a network's devices and entries: the next use reads the kernel. */
-  private async forget(net: NetworkInfo): Promise<void> {
-    await this.mutex.run(net.id, async () => this.ensured.delete(net.id));
-    await this.mutex.run(`peers ${net.id}`, async () => this.programmed.delete(net.id));
   }
 
   async leave(req: JoinRequest): Promise<void> {
@@ -126,9 +117,10 @@ export class OverlayDriver implements NetworkDriver {
     await removeLink(this.kernel, req.endpoint.hostIf);
   }
 
-  async restore(net: NetworkInfo, endpoints: JoinRequest[]): Promise<void> {
+  /** After a restart: the devices of networks with local endpoints, and the endpoints. */
+  async restore(net: Network, endpoints: JoinRequest[]): Promise<void> {
     if (endpoints.length === 0) return;
-    await this.createNetwork(net);
+    await this.ensure(net);
     const links = new Set((await this.kernel.linkList()).map((l) => l.name));
     for (const req of endpoints) {
       if (!links.has(req.endpoint.hostIf)) await this.join(req);
@@ -136,12 +128,36 @@ export class OverlayDriver implements NetworkDriver {
     }
   }
 
+  /** Overlay bridges and VXLAN devices of networks not in `ids` (removed while this host was down). */
+  async sweep(ids: Set<string>, log: (m: string) => void): Promise<void> {
+    const short = new Set([...ids].map((id) => id.slice(0, 12)));
+    for (const l of await this.kernel.linkList()) {
+      const m = /^(ov|vx)-([0-9a-f]{12})$/.exec(l.name);
+      if (!m || short.has(m[2])) continue;
+      log(`removing stale overlay link ${l.name}`);
+      await removeLink(this.kernel, l.name).catch((e) => log(`removing ${l.name}: ${(e as Error).message}`));
+    }
+  }
+
+  /** Drops what this process believes of a network's devices and entries: the next use reads the kernel. */
+  private async forget(id: string): Promise<void> {
+    await this.mutex.run(id, async () => this.ensured.delete(id));
+    await this.mutex.run(`peers ${id}`, async () => this.programmed.delete(id));
+  }
+
+  /** The VXLAN device's remote entries, as the kernel has them (for explain). */
+  async entries(net: Network): Promise<{ fdb: { mac: string; dst: string }[]; neighbours: { ip: string; mac: string }[] }> {
+    const vx = vxlanName(net.id);
+    const [fdb, neighbours] = await Promise.all([this.kernel.fdbList(vx).catch(() => []), this.kernel.neighList(vx).catch(() => [])]);
+    return { fdb, neighbours };
+  }
+
   /**
    * Makes the remote entries of a network exactly `peers` (FDB and neighbours on its VXLAN device).
    * `fresh`: compare with what the kernel has now, not with what was last programmed (a full
    * resync: entries may have been flushed by hand or with their device).
    */
-  async syncPeers(net: NetworkInfo, peers: RemotePeer[], fresh = false): Promise<void> {
+  async syncPeers(net: Network, peers: RemotePeer[], fresh = false): Promise<void> {
     await this.mutex.run(`peers ${net.id}`, async () => {
       if (fresh) this.programmed.delete(net.id);
       try {
@@ -154,7 +170,7 @@ export class OverlayDriver implements NetworkDriver {
     });
   }
 
-  private async syncPeersLocked(net: NetworkInfo, peers: RemotePeer[]): Promise<void> {
+  private async syncPeersLocked(net: Network, peers: RemotePeer[]): Promise<void> {
     const vx = vxlanName(net.id);
     if (!this.ensured.has(net.id)) {
       const links = new Set((await this.kernel.linkList()).map((l) => l.name));

@@ -3,6 +3,8 @@
  * lower layer) and its own upper directory; its stdio belongs to a ctrnet-shim, so containers keep
  * running, logging and answering attach when the daemon stops.
  *
+ * Implements the ContainerRuntime port (runtime/runtime.ts); the shim protocol is runtime/shim.ts.
+ *
  * Limitations: no cgroup resource limits; one user (root) in the container.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -10,12 +12,17 @@ import path from 'node:path';
 import { CommandFailedError, run } from '../kernel/exec';
 import { Paths, paths } from '../base/names';
 import { Kernel } from '../kernel/kernel';
+import { Socket } from 'node:net';
 import { BundleSpec, ProcessSpec, processJson, writeBundle } from './bundle';
-import { PendingShim, startShim } from './shim';
+import { LogLine, readLog } from './logs';
+import { ContainerRuntime, PendingStart, StdioMode } from './runtime';
+import { connectShim, readExitFile, resizeShim, ShimMode, startShim } from './shim';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 
-export class RuncRuntime {
+const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M' };
+
+export class RuncRuntime implements ContainerRuntime {
   constructor(
     private readonly p: Paths,
     /** mounts the root filesystems */
@@ -27,12 +34,12 @@ export class RuncRuntime {
   }
 
   /** Mounts the container's root filesystem (idempotent) and returns its path. */
-  async mountRootfs(id: string, imageRootfs: string): Promise<string> {
+  async mountRootfs(id: string, layers: readonly string[]): Promise<string> {
     const d = paths.containerData(this.p, id);
     const merged = `${d}/rootfs`;
     await Promise.all([mkdir(`${d}/upper`, { recursive: true }), mkdir(`${d}/work`, { recursive: true }), mkdir(merged, { recursive: true })]);
     if (await isMountPoint(merged)) return merged;
-    await this.kernel.mountOverlay(imageRootfs, `${d}/upper`, `${d}/work`, merged);
+    await this.kernel.mountOverlay(layers.join(':'), `${d}/upper`, `${d}/work`, merged);
     return merged;
   }
 
@@ -42,20 +49,21 @@ export class RuncRuntime {
   }
 
   /** Writes the bundle and starts a shim that will `runc run -d` it on `go`. */
-  async prepare(b: BundleSpec, io: { stdin: boolean; logFile: string }): Promise<PendingShim> {
+  async prepare(b: BundleSpec, io: { stdin: boolean }): Promise<PendingStart> {
     const bundle = paths.bundle(this.p, b.id);
     const dir = paths.shimDir(this.p, b.id);
+    await mkdir(paths.containerData(this.p, b.id), { recursive: true });
     await writeBundle(bundle, b, os.hostname());
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const argv = this.runc('--log', `${dir}/runc.log`, 'run', '-d', '--pid-file', `${dir}/pid`);
     if (b.process.tty) argv.push('--console-socket', `${dir}/console.sock`);
     argv.push('--bundle', bundle, b.id);
-    return startShim({ dir, logFile: io.logFile, tty: b.process.tty, stdin: io.stdin, argv });
+    return startShim({ dir, logFile: this.logPath(b.id), tty: b.process.tty, stdin: io.stdin, argv });
   }
 
   /** Starts a shim that will `runc exec -d` a process in a running container on `go`. */
-  async prepareExec(containerId: string, execId: string, proc: ProcessSpec, stdin: boolean): Promise<{ shim: PendingShim; dir: string }> {
+  async prepareExec(containerId: string, execId: string, proc: ProcessSpec, stdin: boolean): Promise<PendingStart> {
     const dir = paths.shimDir(this.p, execId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
@@ -63,11 +71,35 @@ export class RuncRuntime {
     const argv = this.runc('exec', '-d', '--pid-file', `${dir}/pid`, '--process', `${dir}/process.json`);
     if (proc.tty) argv.push('--console-socket', `${dir}/console.sock`);
     argv.push(containerId);
-    return { shim: await startShim({ dir, tty: proc.tty, stdin, argv }), dir };
+    return startShim({ dir, tty: proc.tty, stdin, argv });
   }
 
-  shimDir(id: string): string {
-    return paths.shimDir(this.p, id);
+  connect(id: string, mode: StdioMode): Promise<Socket> {
+    return connectShim(paths.shimDir(this.p, id), SHIM_MODES[mode]);
+  }
+
+  resize(id: string, rows: number, cols: number): Promise<void> {
+    return resizeShim(paths.shimDir(this.p, id), rows, cols);
+  }
+
+  exitCode(id: string): Promise<number | undefined> {
+    return readExitFile(paths.shimDir(this.p, id));
+  }
+
+  logPath(id: string): string {
+    return `${paths.containerData(this.p, id)}/log`;
+  }
+
+  logs(id: string): Promise<LogLine[]> {
+    return readLog(this.logPath(id));
+  }
+
+  async deleteExec(execId: string): Promise<void> {
+    await rm(paths.shimDir(this.p, execId), { recursive: true, force: true });
+  }
+
+  async removeFiles(id: string): Promise<void> {
+    await rm(paths.containerData(this.p, id), { recursive: true, force: true });
   }
 
   /** Equivalent to: `runc kill ID SIGNAL`; a container that is already gone is not an error. */

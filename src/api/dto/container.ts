@@ -1,0 +1,227 @@
+/**
+ * Docker's JSON for containers (Engine API v1.41): the create request converted to a ContainerSpec,
+ * and a container (a core ContainerView) converted to the list summary and to inspect's shape.
+ * Docker's PascalCase exists only in api/dto/.
+ */
+import { ContainerSpec } from '../../base/container-spec';
+import { EngineError } from '../../base/errors';
+import { isIPv4 } from '../../base/ip';
+import { Container } from '../../base/model';
+import { PortSpec } from '../../base/port-spec';
+import { humanDuration } from '../../base/time';
+import { ContainerView } from '../../core/queries';
+import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
+
+// ------------------------------------------------------------------ requests
+
+/** POST /containers/create body → name, image and spec. */
+export function createRequest(body: Json): { image: string; spec: ContainerSpec } {
+  const image = str(body.Image, 'Image');
+  if (!image) throw new EngineError('INVALID_PARAMETER', 'no image given', { hint: 'name an image, e.g. busybox' });
+  const hc = obj(body.HostConfig, 'HostConfig');
+  const portBindings: PortSpec[] = [];
+  for (const [k, v] of Object.entries(obj(hc.PortBindings, 'HostConfig.PortBindings'))) {
+    const { port, proto } = portKey(k);
+    if (v !== null && !Array.isArray(v)) throw new EngineError('INVALID_PARAMETER', `HostConfig.PortBindings["${k}"] must be a list of bindings`);
+    for (const entry of (v ?? []) as unknown[]) {
+      const b = obj(entry, `HostConfig.PortBindings["${k}"][]`);
+      if (entry === null) throw new EngineError('INVALID_PARAMETER', `HostConfig.PortBindings["${k}"] holds a null binding`);
+      const hostIp = str(b.HostIp, 'HostIp') || '0.0.0.0';
+      if (!isIPv4(hostIp)) throw new EngineError('INVALID_PORT_SPEC', `invalid host address "${hostIp}" for port ${k}`, { hint: 'give an IPv4 address' });
+      const hp = str(b.HostPort, 'HostPort');
+      const hostPort = hp === '' ? 0 : /^\d{1,5}$/.test(hp) ? Number(hp) : NaN;
+      if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw new EngineError('INVALID_PORT_SPEC', `invalid host port "${hp}" for ${k}`, { hint: 'use a number from 1 to 65535' });
+      portBindings.push({ proto, hostIp, hostPort, containerPort: port });
+    }
+  }
+  const networks: ContainerSpec['networks'] = {};
+  const nc = obj(body.NetworkingConfig, 'NetworkingConfig');
+  for (const [name, cfg] of Object.entries(obj(nc.EndpointsConfig, 'EndpointsConfig'))) {
+    const c = obj(cfg, `EndpointsConfig.${name}`);
+    const ipv4 = str(obj(c.IPAMConfig, 'IPAMConfig').IPv4Address, 'IPv4Address') || undefined;
+    networks[name] = { ipv4, aliases: strings(c.Aliases, 'Aliases') };
+  }
+  const spec: ContainerSpec = {
+    cmd: strings(body.Cmd, 'Cmd'),
+    entrypoint: strings(body.Entrypoint, 'Entrypoint'),
+    env: strings(body.Env, 'Env'),
+    workingDir: str(body.WorkingDir, 'WorkingDir'),
+    hostname: str(body.Hostname, 'Hostname'),
+    tty: body.Tty === true,
+    openStdin: body.OpenStdin === true,
+    stdinOnce: body.StdinOnce === true,
+    labels: stringMap(body.Labels, 'Labels'),
+    networkMode: str(hc.NetworkMode, 'NetworkMode') || 'bridge',
+    portBindings,
+    exposedPorts: Object.keys(obj(body.ExposedPorts, 'ExposedPorts')),
+    autoRemove: hc.AutoRemove === true,
+    dns: strings(hc.Dns, 'HostConfig.Dns'),
+    macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
+    networks,
+  };
+  for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
+  if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
+    throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${spec.macAddress}"`, { hint: 'write it as 02:42:ac:11:00:02' });
+  }
+  return { image, spec };
+}
+
+// ------------------------------------------------------------------ responses
+
+export function statusText(c: Container, now = Date.now()): string {
+  if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}`;
+  if (c.status === 'exited') return `Exited (${c.exitCode}) ${humanDuration(now - Date.parse(c.finishedAt!))} ago`;
+  if (c.status === 'removing') return 'Removal In Progress';
+  return 'Created';
+}
+
+const command = (s: ContainerSpec): string => [...s.entrypoint, ...s.cmd].join(' ');
+
+function portsMap(v: ContainerView): Json {
+  const out: Json = {};
+  const { spec } = v.container;
+  for (const p of spec.exposedPorts) out[p] = null;
+  for (const b of spec.portBindings) out[`${b.containerPort}/${b.proto}`] = null;
+  for (const r of v.ports) {
+    const k = `${r.containerPort}/${r.proto}`;
+    out[k] = [...((out[k] as Json[] | null) ?? []), { HostIp: r.hostIp, HostPort: String(r.hostPort) }];
+  }
+  return out;
+}
+
+function endpointsJson(v: ContainerView): Json {
+  const nets: Json = {};
+  for (const a of v.networks) {
+    const ep = a.endpoint;
+    const json = ep
+      ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, ep.aliases)
+      : endpointJson(a.network.id, '', '', '', 0, '', a.config?.aliases ?? []);
+    if (a.config?.ipv4) json.IPAMConfig = { IPv4Address: a.config.ipv4 };
+    nets[a.network.name] = json;
+  }
+  return nets;
+}
+
+function endpointJson(netId: string, epId: string, gw: string, ip: string, plen: number, mac: string, aliases: string[]): Json {
+  return {
+    IPAMConfig: null, Links: null, Aliases: aliases.length ? aliases : null, NetworkID: netId, EndpointID: epId, Gateway: gw,
+    IPAddress: ip, IPPrefixLen: plen, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: mac, DriverOpts: null,
+  };
+}
+
+export function containerSummary(v: ContainerView): Json {
+  const c = v.container;
+  const ports = v.ports.map((r) => ({ IP: r.hostIp, PrivatePort: r.containerPort, PublicPort: r.hostPort, Type: r.proto }));
+  const published = new Set(v.ports.map((r) => `${r.containerPort}/${r.proto}`));
+  for (const p of c.spec.exposedPorts) {
+    const { port, proto } = portKey(p);
+    if (!published.has(`${port}/${proto}`)) ports.push({ PrivatePort: port, Type: proto } as (typeof ports)[number]);
+  }
+  return {
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: c.image,
+    ImageID: c.imageId,
+    Command: command(c.spec),
+    Created: Math.floor(Date.parse(c.created) / 1000),
+    Ports: ports,
+    Labels: c.spec.labels,
+    State: c.status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: c.spec.networkMode },
+    NetworkSettings: { Networks: endpointsJson(v) },
+    Mounts: [],
+  };
+}
+
+export function containerInspect(v: ContainerView): Json {
+  const c = v.container;
+  const { spec } = c;
+  const nets = endpointsJson(v);
+  const first = Object.values(nets)[0] as Json | undefined;
+  const defaultBridge = spec.networkMode === 'bridge';
+  const portBindings: Json = {};
+  for (const b of spec.portBindings) {
+    const k = `${b.containerPort}/${b.proto}`;
+    portBindings[k] = [...((portBindings[k] as Json[]) ?? []), { HostIp: b.hostIp === '0.0.0.0' ? '' : b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' }];
+  }
+  return {
+    Id: c.id,
+    Created: c.created,
+    Path: [...spec.entrypoint, ...spec.cmd][0] ?? '',
+    Args: [...spec.entrypoint, ...spec.cmd].slice(1),
+    State: {
+      Status: c.status === 'removing' ? 'removing' : c.status,
+      Running: c.status === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: c.pid,
+      ExitCode: c.exitCode,
+      Error: c.error,
+      StartedAt: c.startedAt ?? ZERO_TIME,
+      FinishedAt: c.finishedAt ?? ZERO_TIME,
+    },
+    Image: c.imageId,
+    ResolvConfPath: '',
+    HostnamePath: '',
+    HostsPath: '',
+    LogPath: v.logPath,
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    Driver: 'overlay',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: v.execIds,
+    HostConfig: {
+      NetworkMode: spec.networkMode,
+      PortBindings: portBindings,
+      AutoRemove: spec.autoRemove,
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      PublishAllPorts: false,
+    },
+    Mounts: [],
+    Config: {
+      Hostname: spec.hostname,
+      Domainname: '',
+      User: '',
+      AttachStdin: spec.openStdin,
+      AttachStdout: true,
+      AttachStderr: true,
+      ExposedPorts: Object.fromEntries([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)].map((k) => [k, {}])),
+      Tty: spec.tty,
+      OpenStdin: spec.openStdin,
+      StdinOnce: spec.stdinOnce,
+      Env: spec.env,
+      Cmd: spec.cmd,
+      Image: c.image,
+      Volumes: null,
+      WorkingDir: spec.workingDir,
+      Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
+      Labels: spec.labels,
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: v.sandboxKey ? c.id : '',
+      SandboxKey: v.sandboxKey,
+      Ports: c.status === 'running' ? portsMap(v) : {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: defaultBridge ? (first?.EndpointID ?? '') : '',
+      Gateway: defaultBridge ? (first?.Gateway ?? '') : '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: defaultBridge ? (first?.IPAddress ?? '') : '',
+      IPPrefixLen: defaultBridge ? (first?.IPPrefixLen ?? 0) : 0,
+      IPv6Gateway: '',
+      MacAddress: defaultBridge ? (first?.MacAddress ?? '') : '',
+      Networks: nets,
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/** Docker's JSON for networks (Engine API v1.41): a network (a core NetworkView) as list and inspect show it, and the create request. */
+import { EngineError } from '../../base/errors';
+import { CreateNetwork } from '../../core/networks';
+import { NetworkView } from '../../core/queries';
+import { Json, obj, str, stringMap } from './common';
+
+export function networkJson(v: NetworkView): Json {
+  const n = v.network;
+  const containers: Json = {};
+  for (const { container: c, endpoint: ep } of v.members) {
+    containers[c.id] = ep
+      ? { Name: c.name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${n.subnet?.split('/')[1] ?? 32}`, IPv6Address: '' }
+      : { Name: c.name, EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' };
+  }
+  return {
+    Name: n.name,
+    Id: n.id,
+    Created: n.created,
+    Scope: v.scope,
+    Driver: n.driver,
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway }] : [] },
+    Internal: n.internal,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: n.options,
+    Labels: n.labels,
+  };
+}
+
+/** POST /networks/create body → what Networks.create takes. */
+export function networkCreateRequest(body: Json): CreateNetwork {
+  const name = str(body.Name, 'Name');
+  if (!name) throw new EngineError('INVALID_PARAMETER', 'a network needs a name');
+  const ipam = obj(body.IPAM, 'IPAM');
+  const configs = Array.isArray(ipam.Config) ? (ipam.Config as unknown[]).map((c) => obj(c, 'IPAM.Config[]')) : [];
+  if (configs.length > 1) throw new EngineError('NOT_IMPLEMENTED', 'one IPAM config (one subnet) per network is supported');
+  const c = configs[0] ?? {};
+  return {
+    name,
+    driver: str(body.Driver, 'Driver') || 'bridge',
+    subnet: str(c.Subnet, 'Subnet') || undefined,
+    gateway: str(c.Gateway, 'Gateway') || undefined,
+    ipRange: str(c.IPRange, 'IPRange') || undefined,
+    internal: body.Internal === true,
+    labels: stringMap(body.Labels, 'Labels'),
+    options: stringMap(body.Options, 'Options'),
+  };
+}

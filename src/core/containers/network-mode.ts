@@ -1,0 +1,144 @@
+/**
+ * A container's network mode and its networks: the checks Docker makes at create (conflicting
+ * options per mode, addresses and aliases only on user-defined networks), and `network connect`
+ * / `disconnect` of created and running containers. A connect is recorded before the kernel is
+ * touched, and finished at restart if a crash came in between.
+ */
+import { attachments, CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf } from '../../base/container-spec';
+import { describe, EngineError } from '../../base/errors';
+import { Container, Network } from '../../base/model';
+import { ContainerRepo } from '../../state/repos';
+import { Networks } from '../networks';
+import { Sandboxes } from '../sandbox';
+
+export interface AttachmentDeps {
+  containers: ContainerRepo;
+  networks: Networks;
+  sandboxes: Sandboxes;
+  /** runs fn holding the container's mutex */
+  locked: <T>(id: string, fn: () => Promise<T>) => Promise<T>;
+  emit: (event: 'connect' | 'disconnect', id: string) => void;
+  log: (m: string) => void;
+}
+
+export class NetworkAttachments {
+  constructor(private readonly d: AttachmentDeps) {}
+
+  /** Validates the network mode and its conflicting options; returns the spec with the mode normalised. */
+  check(spec: ContainerSpec): ContainerSpec {
+    const mode = modeOf(spec.networkMode || 'bridge');
+    const conflict = (what: string) =>
+      new EngineError('CONFLICTING_OPTIONS', `conflicting options: ${what} and the network mode`, { hint: `drop ${what} or use another --network` });
+    switch (mode.kind) {
+      case 'host':
+        return { ...spec, networkMode: 'host' };
+      case 'none':
+        if (spec.portBindings.length) throw conflict('port publishing');
+        return { ...spec, networkMode: 'none' };
+      case 'container': {
+        if (spec.portBindings.length) throw conflict('port publishing');
+        if (spec.hostname) throw conflict('hostname');
+        if (spec.dns.length) throw conflict('DNS servers');
+        if (spec.macAddress) throw conflict('MAC address');
+        if (Object.values(spec.networks).some((n) => n.aliases.length)) throw conflict('network aliases');
+        const target = this.d.containers.get(mode.target);
+        if (!target) throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${mode.target}`);
+        return { ...spec, networkMode: `${CONTAINER_MODE_PREFIX}${target.id}` };
+      }
+      case 'network': {
+        const net = this.d.networks.get(mode.network);
+        if (!this.d.networks.driver(net).endpoints) return this.check({ ...spec, networkMode: net.driver === 'host' ? 'host' : 'none' });
+        // Endpoint settings are keyed by the network's name, the primary network's always present.
+        // (Docker's CLI says "default" for the default bridge, in both places.)
+        const networks = { ...spec.networks };
+        const keys = [spec.networkMode, mode.network, net.name, net.id];
+        const cfg = keys.map((k) => networks[k]).find(Boolean) ?? { aliases: [] };
+        for (const k of keys) delete networks[k];
+        this.checkEndpointConfig(net, cfg);
+        return { ...spec, networkMode: net.name, networks: { [net.name]: cfg, ...networks } };
+      }
+    }
+  }
+
+  /** Docker's rule: addresses and aliases are chosen on user-defined networks only. */
+  private checkEndpointConfig(net: Network, cfg: EndpointConfig): void {
+    if (!this.d.networks.isPredefined(net)) return;
+    if (cfg.ipv4) throw new EngineError('INVALID_PARAMETER', 'user specified IP address is supported on user defined networks only', { hint: 'create a network with `ctrnet network create` and use --network NAME --ip IP' });
+    if (cfg.aliases.length) throw new EngineError('INVALID_PARAMETER', 'network-scoped alias is supported only for containers in user defined networks', { hint: 'use a user-defined network' });
+  }
+
+  async connect(networkRef: string, idOrName: string, cfg: EndpointConfig): Promise<void> {
+    const net = this.d.networks.get(networkRef);
+    const c0 = this.get(idOrName);
+    await this.d.locked(c0.id, async () => {
+      const c = this.get(c0.id);
+      const mode = modeOf(c.spec.networkMode);
+      if (mode.kind === 'container' || mode.kind === 'host') {
+        throw new EngineError('CONFLICTING_OPTIONS', 'container sharing network namespace with another container or host cannot be connected to any other network');
+      }
+      if (mode.kind === 'none' || !this.d.networks.driver(net).endpoints) {
+        throw new EngineError('CONFLICTING_OPTIONS', `container cannot be connected to ${net.name} with network mode ${c.spec.networkMode}`, { hint: 'none, host and container modes cannot be combined with networks' });
+      }
+      if (attachments(c.spec).includes(net.name)) {
+        throw new EngineError('NAME_IN_USE', `endpoint with name ${c.name} already exists in network ${net.name}`);
+      }
+      this.checkEndpointConfig(net, cfg);
+      const next: Container = { ...c, spec: { ...c.spec, networks: { ...c.spec.networks, [net.name]: cfg } } };
+      // Recorded before the kernel is touched, undone on failure: a crash in between leaves a
+      // record that the next start (or reconcile) completes, never an unexplained interface.
+      this.d.containers.update(c.id, { spec: next.spec });
+      try {
+        if (c.status === 'running') await this.d.sandboxes.connect(next, net.name);
+      } catch (e) {
+        this.d.containers.update(c.id, { spec: c.spec });
+        throw e;
+      }
+      this.d.emit('connect', c.id);
+    });
+  }
+
+  async disconnect(networkRef: string, idOrName: string): Promise<void> {
+    const net = this.d.networks.get(networkRef);
+    const c0 = this.get(idOrName);
+    await this.d.locked(c0.id, async () => {
+      const c = this.get(c0.id);
+      if (!attachments(c.spec).includes(net.name)) {
+        throw new EngineError('INVALID_PARAMETER', `container ${c.name} is not connected to network ${net.name}`);
+      }
+      const networks = { ...c.spec.networks };
+      delete networks[net.name];
+      // Leaving the primary network: the next one becomes primary, as its interface order says.
+      const remaining = attachments({ ...c.spec, networks }).filter((n) => n !== net.name);
+      const networkMode = c.spec.networkMode === net.name ? (remaining[0] ?? 'none') : c.spec.networkMode;
+      this.d.containers.update(c.id, { spec: { ...c.spec, networks, networkMode } });
+      if (c.status === 'running') await this.d.sandboxes.disconnect(c, net.id);
+      this.d.emit('disconnect', c.id);
+    });
+  }
+
+  /**
+   * A connect is recorded before the kernel is touched: after a crash, a running container may be
+   * recorded on a network it has no interface on yet. Finish those; forget networks that are gone.
+   */
+  async completeConnects(c: Container, endpointNetworks: Set<string>): Promise<void> {
+    if (modeOf(c.spec.networkMode).kind !== 'network') return;
+    for (const name of attachments(c.spec)) {
+      const net = this.d.networks.find(name);
+      if (!net) {
+        const networks = { ...c.spec.networks };
+        delete networks[name];
+        this.d.containers.update(c.id, { spec: { ...c.spec, networks } });
+        continue;
+      }
+      if (endpointNetworks.has(net.id)) continue;
+      this.d.log(`finishing the interrupted connect of ${c.name} to ${name}`);
+      await this.d.sandboxes.connect(c, name).catch((e) => this.d.log(`connecting ${c.name} to ${name}: ${describe(e)}`));
+    }
+  }
+
+  private get(idOrName: string): Container {
+    const c = this.d.containers.get(idOrName);
+    if (!c) throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${idOrName}`);
+    return c;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * ctrnetd's flags: dockerd-like options parsed into DaemonOptions, with an error naming the flag
+ * and the fix for each bad value.
+ */
+import path from 'node:path';
+import { AddressPool, parsePool } from '../ipam/pools';
+import { Upstream } from '../dns/resolver';
+import { parseUiAddr } from '../ui/server';
+
+export interface DaemonOptions {
+  root: string;
+  execRoot: string;
+  socket: string;
+  bridge: string;
+  bip: string;
+  mtu?: number;
+  pools: AddressPool[];
+  /** name servers the embedded resolver forwards to; empty: those of /etc/resolv.conf */
+  dnsUpstreams: Upstream[];
+  /** etcd://HOST:PORT, for overlay networks */
+  clusterStore?: string;
+  advertiseAddr?: string;
+  /** seconds before a dead host's keys vanish from the cluster store */
+  clusterTtl: number;
+  /** IP:PORT of the web UI (--ui); no web UI without it */
+  ui?: string;
+}
+
+const USAGE = `Usage: ctrnetd [OPTIONS]
+
+A container network engine: runs containers with runc and wires them like Docker.
+
+Options:
+      --root DIR          state and images (default /var/lib/ctrnet)
+      --exec-root DIR     runtime files and network namespaces (default /run/ctrnet)
+  -H, --host unix:///P    API socket (default unix:///run/ctrnet/ctrnet.sock)
+      --bridge NAME       default bridge (default ctrnet0)
+      --bip CIDR          default bridge address (default 172.17.0.1/16)
+      --mtu N             container MTU (default: the MTU of the default-route interface)
+      --default-address-pool base=CIDR,size=N
+                          pools for new networks (repeatable; default 172.17-31.0.0/16, then 192.168.0.0/16 in /20s)
+      --dns-upstream IP[:PORT]
+                          where the embedded resolver forwards other names (repeatable; default: /etc/resolv.conf)
+      --cluster-store etcd://HOST:PORT
+                          the etcd cluster shared by the hosts of overlay networks
+      --advertise-addr IP this host's address for VXLAN traffic (needed with --cluster-store)
+      --cluster-lease-ttl N
+                          seconds before a dead host's endpoints vanish from the others (default 8; an etcd
+                          outage longer than that also drops live hosts' endpoints until they republish)
+      --ui IP:PORT        serve the live topology page there, e.g. 127.0.0.1:7777 (default: no web UI)
+`;
+
+/** Paths under the roots reach the kernel helper as space-separated tokens (and runc, overlay options). */
+function noSpace(flag: string, dir: string): string {
+  if (/[\s,:]/.test(dir)) throw new Error(`${flag} ${dir}: the directory must not contain white space, commas or colons; choose another`);
+  return dir;
+}
+
+export function parseFlags(argv: string[]): DaemonOptions {
+  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 8 };
+  for (let i = 0; i < argv.length; i++) {
+    let [flag, value] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
+    const next = () => {
+      if (value !== undefined) return value;
+      if (i + 1 >= argv.length) throw new Error(`flag ${flag} needs a value\n\n${USAGE}`);
+      return argv[++i];
+    };
+    switch (flag) {
+      case '--root': o.root = noSpace('--root', path.resolve(next())); break;
+      case '--exec-root': o.execRoot = noSpace('--exec-root', path.resolve(next())); break;
+      case '-H': case '--host': {
+        const h = next();
+        if (!h.startsWith('unix://')) throw new Error(`-H ${h}: only unix:///PATH sockets are supported`);
+        o.socket = h.slice('unix://'.length);
+        break;
+      }
+      case '--bridge': {
+        o.bridge = next();
+        if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(o.bridge)) throw new Error(`--bridge ${o.bridge}: use 1 to 15 letters, digits, "_", "." or "-"`);
+        break;
+      }
+      case '--bip': o.bip = next(); break;
+      case '--mtu': {
+        const v = next();
+        o.mtu = /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!(o.mtu >= 576 && o.mtu <= 65535)) throw new Error(`--mtu ${v}: give a number from 576 to 65535`);
+        break;
+      }
+      case '--default-address-pool': o.pools.push(parsePool(next())); break;
+      case '--dns-upstream': {
+        const v = next();
+        const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(v);
+        if (!m) throw new Error(`--dns-upstream ${v}: give IP or IP:PORT`);
+        o.dnsUpstreams.push({ host: m[1], port: m[2] ? Number(m[2]) : 53 });
+        break;
+      }
+      case '--cluster-store': {
+        const v = next();
+        if (!/^etcd:\/\/[^/]+:\d+$/.test(v)) throw new Error(`--cluster-store ${v}: write it as etcd://HOST:PORT`);
+        o.clusterStore = v;
+        break;
+      }
+      case '--advertise-addr': {
+        const v = next();
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(v)) throw new Error(`--advertise-addr ${v}: give this host's IPv4 address`);
+        o.advertiseAddr = v;
+        break;
+      }
+      case '--cluster-lease-ttl': {
+        const v = next();
+        o.clusterTtl = Number(v);
+        if (!Number.isInteger(o.clusterTtl) || o.clusterTtl < 2) throw new Error(`--cluster-lease-ttl ${v}: give whole seconds, at least 2`);
+        break;
+      }
+      case '--ui': {
+        const v = next();
+        parseUiAddr(v);
+        o.ui = v;
+        break;
+      }
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough
+      default: throw new Error(`unknown flag ${flag}\n\n${USAGE}`);
+    }
+    value = undefined;
+  }
+  if (o.clusterStore && !o.advertiseAddr) throw new Error('--cluster-store needs --advertise-addr IP (this host\'s address that the other hosts reach)');
+  if (o.advertiseAddr && !o.clusterStore) throw new Error('--advertise-addr goes with --cluster-store etcd://HOST:PORT');
+  return o;
+}
+

@@ -1,0 +1,110 @@
+/**
+ * The overlay driver: one virtual network across hosts, carried in VXLAN between the hosts'
+ * advertise addresses (the data plane: drivers/overlay/vxlan.ts), kept in step through etcd (the
+ * control plane: drivers/overlay/control-plane.ts). Its scope is the cluster: a network's name,
+ * VNI and subnet, and every endpoint's address, are decided in etcd transactions first and then
+ * mirrored in the local store; a joined endpoint is published for the other hosts to program.
+ * The way out is a second interface on the local gateway bridge (Docker's docker_gwbridge).
+ */
+import { EngineError } from '../../base/errors';
+import { Endpoint, Network } from '../../base/model';
+import { GATEWAY_BRIDGE, vxlanName } from '../../base/names';
+import { parseCidr } from '../../ipam/ipam';
+import { OVERLAY_POOLS, settleSubnet } from '../../ipam/pools';
+import { EndpointDraft } from '../../state/repos';
+import { OPT_BRIDGE_NAME, OPT_ICC, OPT_MTU } from '../../base/network-options';
+import { JoinRequest, NetworkDriver, NetworkRequest, RemoteEndpoint, RestoreSet, TakenSubnet, VxlanFacts, WayOut } from '../driver';
+import { ControlPlane, OverlayRepos } from './control-plane';
+import { vniOf, VxlanPlane } from './vxlan';
+
+export class OverlayDriver implements NetworkDriver {
+  readonly name = 'overlay';
+  readonly scope = 'swarm' as const;
+  readonly endpoints = true;
+
+  constructor(
+    private readonly repo: OverlayRepos,
+    private readonly plane: VxlanPlane,
+    readonly control: ControlPlane,
+    private readonly log: (m: string) => void = () => {},
+  ) {}
+
+  /** An overlay's containers ask the resolver of their way-out network. */
+  servesDns(): boolean {
+    return false;
+  }
+
+  wayOut(net: Network): WayOut {
+    if (net.internal) return { kind: 'none' };
+    return { kind: 'via', network: { name: GATEWAY_BRIDGE, driver: 'bridge', internal: false, labels: {}, options: { [OPT_BRIDGE_NAME]: GATEWAY_BRIDGE, [OPT_ICC]: 'false' } } };
+  }
+
+  remotes(net: Network): RemoteEndpoint[] {
+    return this.control.peersOf(net.id).filter((p) => p.host !== this.plane.local);
+  }
+
+  async describe(net: Network): Promise<VxlanFacts> {
+    return { device: vxlanName(net.id), vni: vniOf(net), ...(await this.plane.entries(net)) };
+  }
+
+  async createNetwork(req: NetworkRequest, taken: TakenSubnet[]): Promise<Network> {
+    for (const k of Object.keys(req.options)) {
+      if (k !== OPT_MTU) throw new EngineError('INVALID_PARAMETER', `unknown overlay network option "${k}"`, { hint: `known: ${OPT_MTU}` });
+    }
+    // Name, VNI and subnet are decided in one etcd transaction, against the networks of every host.
+    return this.control.createNetwork(
+      { id: req.id, name: req.name, ipRange: req.ipRange ?? null, internal: req.internal, labels: req.labels, options: req.options, created: new Date().toISOString() },
+      (others) => {
+        if (others.some((o) => o.name === req.name)) throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name' });
+        const all = [...taken, ...others.map((o) => ({ what: `overlay network ${o.name}`, subnet: parseCidr(o.subnet) }))];
+        const { subnet, gateway } = settleSubnet(req, all, OVERLAY_POOLS);
+        return { subnet: subnet.cidr, gateway };
+      },
+    );
+  }
+
+  deleteNetwork(net: Network): Promise<void> {
+    return this.control.removeNetwork(net);
+  }
+
+  /** The address is taken cluster-wide first (one etcd transaction), then recorded locally. */
+  async lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint> {
+    const ip = await this.control.allocate(net.id, draft.containerId, (used) => pick(new Set([...used, ...this.repo.endpoints.list({ networkId: net.id }).map((e) => e.ip)])));
+    try {
+      return this.repo.endpoints.lease(draft, () => ip);
+    } catch (e) {
+      await this.control.withdraw(net.id, ip).catch(() => {
+        // the local failure is the one to report; an orphan allocation is dropped at the next resync
+      });
+      throw e;
+    }
+  }
+
+  async release(net: Network, ep: Endpoint): Promise<void> {
+    this.repo.endpoints.delete(ep.id);
+    await this.control.withdraw(net.id, ep.ip);
+  }
+
+  /** Devices, veth and address; then the other hosts learn the endpoint. All or nothing. */
+  async join(req: JoinRequest): Promise<void> {
+    await this.plane.join(req);
+    const ep = req.endpoint;
+    try {
+      await this.control.publish({ networkId: req.network.id, ip: ep.ip, mac: ep.mac, containerId: ep.containerId, name: req.containerName, aliases: ep.aliases });
+    } catch (e) {
+      await this.plane.leave(req).catch(() => {
+        // the publication's error is the one to report
+      });
+      throw e;
+    }
+  }
+
+  leave(req: JoinRequest): Promise<void> {
+    return this.plane.leave(req);
+  }
+
+  async restore(sets: RestoreSet[]): Promise<void> {
+    for (const s of sets) await this.plane.restore(s.network, s.endpoints);
+    await this.plane.sweep(new Set(sets.map((s) => s.network.id)), this.log);
+  }
+}

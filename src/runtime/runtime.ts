@@ -1,0 +1,55 @@
+/**
+ * The container runtime's port: what core/ asks of the processes of containers. A container is
+ * prepared (bundle written, a shim waiting) and then told to go, so that attach clients and the
+ * exit monitor connect before the first byte of output; its stdio, logs and exit code belong to
+ * its shim, which outlives the daemon. Execs are processes started the same way inside a running
+ * container, under their own id.
+ */
+import { Socket } from 'node:net';
+import { LogLine } from './logs';
+import { BundleSpec, ProcessSpec } from './bundle';
+
+export type { BundleSpec, LogLine, ProcessSpec };
+
+/** A process that is ready and waits for `go`. */
+export interface PendingStart {
+  /** runs it; resolves with its PID, rejects with what the runtime said */
+  go(): Promise<number>;
+  /** gives up before `go`: nothing runs */
+  abort(): void;
+}
+
+/**
+ * A connection to a container's (or exec's) stdio: `attach` carries stdin as well, `output` only
+ * output, `monitor` only the exit frame. Frames are Docker's stream framing plus STREAM_EXIT.
+ */
+export type StdioMode = 'attach' | 'output' | 'monitor';
+
+export interface ContainerRuntime {
+  /** Mounts a container's root filesystem over its image's layers (idempotent); returns its path. */
+  mountRootfs(id: string, layers: readonly string[]): Promise<string>;
+  unmountRootfs(id: string): Promise<void>;
+  /** Writes the container's bundle and readies its process; its output goes to its log. */
+  prepare(b: BundleSpec, io: { stdin: boolean }): Promise<PendingStart>;
+  /** Readies a process `execId` inside running container `containerId`. */
+  prepareExec(containerId: string, execId: string, proc: ProcessSpec, stdin: boolean): Promise<PendingStart>;
+  /** Connects to the stdio of a container or an exec (by its id). */
+  connect(id: string, mode: StdioMode): Promise<Socket>;
+  resize(id: string, rows: number, cols: number): Promise<void>;
+  /** The exit code a finished process left behind, if it finished. */
+  exitCode(id: string): Promise<number | undefined>;
+  /** A container's output so far, line by line. */
+  logs(id: string): Promise<LogLine[]>;
+  /** Where a container's log is kept (for inspect's LogPath). */
+  logPath(id: string): string;
+  /** Signals the container's process; a container that is already gone is not an error. */
+  kill(id: string, signal: string): Promise<void>;
+  /** Forgets a container's process (runc state, bundle, stdio files); idempotent. */
+  delete(id: string): Promise<void>;
+  /** Forgets an exec's stdio files. */
+  deleteExec(execId: string): Promise<void>;
+  /** Removes a container's own files (writable layer, logs): its removal. */
+  removeFiles(id: string): Promise<void>;
+  /** Ids of the containers the runtime knows. */
+  list(): Promise<string[]>;
+}

@@ -1,0 +1,76 @@
+/**
+ * The repositories: the state store's port. Typed domain records in and out (base/model.ts); how
+ * they are kept (SQLite tables with JSON columns) is the adapter's business (state/sqlite-store.ts).
+ * Every method is atomic; the two that decide something from what is recorded (an address lease,
+ * a set of published ports) take the decision inside their own transaction.
+ */
+import { Container, Endpoint, ImageRecord, Network, PublishedPort } from '../base/model';
+
+export interface NetworkRepo {
+  list(): Network[];
+  /** by id, name or unambiguous id prefix */
+  get(idOrName: string): Network | undefined;
+  insert(n: Network): void;
+  /** inserts, or replaces the record of that id (a cluster's network mirrored locally) */
+  put(n: Network): void;
+  delete(id: string): void;
+}
+
+export type ContainerFields = Partial<Omit<Container, 'id'>>;
+
+export interface ContainerRepo {
+  /** newest first */
+  list(): Container[];
+  /** by id, name (with or without "/") or unambiguous id prefix */
+  get(idOrName: string): Container | undefined;
+  /** NAME_IN_USE when the name is taken */
+  insert(c: Container): void;
+  update(id: string, fields: ContainerFields): void;
+  /** the container with its endpoints and published ports */
+  delete(id: string): void;
+}
+
+/** An endpoint before its address is chosen. */
+export type EndpointDraft = Omit<Endpoint, 'ip'>;
+
+export interface EndpointRepo {
+  list(filter?: { containerId?: string; networkId?: string }): Endpoint[];
+  /**
+   * Records an endpoint and its address in one transaction: `pick` sees every address in use on
+   * the network and returns the one to take (or throws).
+   */
+  lease(draft: EndpointDraft, pick: (used: Set<string>) => string): Endpoint;
+  update(id: string, fields: Partial<Pick<Endpoint, 'mac' | 'hostIf'>>): void;
+  delete(id: string): void;
+}
+
+export interface PortRepo {
+  /** every published port, or a container's */
+  list(containerId?: string): PublishedPort[];
+  /** the published ports on one host port (any host address) */
+  at(proto: string, hostPort: number): PublishedPort[];
+  /** Records ports in one transaction; `choose` looks up the ports in use and returns what to record. */
+  reserve(choose: (usedAt: (proto: string, hostPort: number) => PublishedPort[]) => PublishedPort[]): PublishedPort[];
+  release(containerId: string): void;
+}
+
+export interface ImageRepo {
+  list(): ImageRecord[];
+  get(id: string): ImageRecord | undefined;
+  put(i: ImageRecord): void;
+  /** the image and its tags */
+  delete(id: string): void;
+  tags(imageId?: string): { tag: string; imageId: string }[];
+  tag(tag: string, imageId: string): void;
+  untag(tag: string): void;
+  byTag(tag: string): string | undefined;
+}
+
+export interface Repos {
+  networks: NetworkRepo;
+  containers: ContainerRepo;
+  endpoints: EndpointRepo;
+  ports: PortRepo;
+  images: ImageRepo;
+  close(): void;
+}

@@ -1,0 +1,323 @@
+/**
+ * The state store on SQLite: the desired state and the source of truth; the kernel is derived
+ * from it (daemon/reconcile.ts). It implements the repositories of state/repos.ts: typed records
+ * in and out, JSON text (specs, options, labels, aliases) and 0|1 flags exist only here. Schema
+ * changes are numbered migrations. better-sqlite3 is synchronous, so each method is atomic with
+ * respect to the event loop; decisions taken from the records run in an immediate transaction.
+ */
+import Database from 'better-sqlite3';
+import { EngineError } from '../base/errors';
+import { Container, ContainerStatus, Endpoint, ImageRecord, Network, PublishedPort } from '../base/model';
+import { Proto } from '../base/port-spec';
+import { ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PortRepo, Repos } from './repos';
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE networks (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, driver TEXT NOT NULL,
+     subnet TEXT, gateway TEXT, ip_range TEXT, bridge TEXT,
+     internal INTEGER NOT NULL DEFAULT 0, options TEXT NOT NULL DEFAULT '{}', labels TEXT NOT NULL DEFAULT '{}',
+     created TEXT NOT NULL);
+   CREATE TABLE containers (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image_id TEXT NOT NULL, image TEXT NOT NULL,
+     spec TEXT NOT NULL, status TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,
+     exit_code INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+     created TEXT NOT NULL, started_at TEXT, finished_at TEXT);
+   CREATE TABLE endpoints (
+     id TEXT PRIMARY KEY, container_id TEXT NOT NULL, network_id TEXT NOT NULL,
+     if_name TEXT NOT NULL, host_if TEXT NOT NULL DEFAULT '', ip TEXT NOT NULL, mac TEXT NOT NULL,
+     aliases TEXT NOT NULL DEFAULT '[]',
+     UNIQUE (network_id, ip), UNIQUE (container_id, network_id));
+   CREATE TABLE ports (
+     container_id TEXT NOT NULL, proto TEXT NOT NULL, host_ip TEXT NOT NULL, host_port INTEGER NOT NULL,
+     container_ip TEXT NOT NULL, container_port INTEGER NOT NULL,
+     PRIMARY KEY (proto, host_ip, host_port));
+   CREATE TABLE images (id TEXT PRIMARY KEY, created TEXT NOT NULL, size INTEGER NOT NULL, comment TEXT NOT NULL DEFAULT '');
+   CREATE TABLE tags (tag TEXT PRIMARY KEY, image_id TEXT NOT NULL);`,
+  // A container's ports (ps, inspect, teardown) and the ports on one host port (collision checks)
+  // without scanning every published port.
+  `CREATE INDEX ports_by_container ON ports (container_id);
+   CREATE INDEX ports_by_port ON ports (proto, host_port);`,
+];
+
+// ------------------------------------------------------------------ rows (the columns as SQLite has them)
+
+interface NetworkRow {
+  id: string;
+  name: string;
+  driver: string;
+  subnet: string | null;
+  gateway: string | null;
+  ip_range: string | null;
+  bridge: string | null;
+  internal: number;
+  options: string;
+  labels: string;
+  created: string;
+}
+
+interface ContainerRow {
+  id: string;
+  name: string;
+  image_id: string;
+  image: string;
+  spec: string;
+  status: string;
+  pid: number;
+  exit_code: number;
+  error: string;
+  created: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+interface EndpointRow {
+  id: string;
+  container_id: string;
+  network_id: string;
+  if_name: string;
+  host_if: string;
+  ip: string;
+  mac: string;
+  aliases: string;
+}
+
+interface PortRow {
+  container_id: string;
+  proto: string;
+  host_ip: string;
+  host_port: number;
+  container_ip: string;
+  container_port: number;
+}
+
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+/** Records leave absent optional fields out (rather than holding undefined). */
+function compact<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+const toNetwork = (r: NetworkRow): Network => compact({
+  id: r.id, name: r.name, driver: r.driver, subnet: opt(r.subnet), gateway: opt(r.gateway), ipRange: opt(r.ip_range), bridge: opt(r.bridge),
+  internal: r.internal === 1, options: JSON.parse(r.options) as Record<string, string>, labels: JSON.parse(r.labels) as Record<string, string>, created: r.created,
+} satisfies Network);
+const networkRow = (n: Network): NetworkRow => ({
+  id: n.id, name: n.name, driver: n.driver, subnet: n.subnet ?? null, gateway: n.gateway ?? null, ip_range: n.ipRange ?? null, bridge: n.bridge ?? null,
+  internal: n.internal ? 1 : 0, options: JSON.stringify(n.options), labels: JSON.stringify(n.labels), created: n.created,
+});
+
+const toContainer = (r: ContainerRow): Container => compact({
+  id: r.id, name: r.name, imageId: r.image_id, image: r.image, spec: JSON.parse(r.spec) as Container['spec'], status: r.status as ContainerStatus,
+  pid: r.pid, exitCode: r.exit_code, error: r.error, created: r.created, startedAt: opt(r.started_at), finishedAt: opt(r.finished_at),
+} satisfies Container);
+/** The columns of the fields given (an update writes only those). */
+function containerColumns(c: ContainerFields): Partial<ContainerRow> {
+  const out: Partial<ContainerRow> = {};
+  if (c.name !== undefined) out.name = c.name;
+  if (c.imageId !== undefined) out.image_id = c.imageId;
+  if (c.image !== undefined) out.image = c.image;
+  if (c.spec !== undefined) out.spec = JSON.stringify(c.spec);
+  if (c.status !== undefined) out.status = c.status;
+  if (c.pid !== undefined) out.pid = c.pid;
+  if (c.exitCode !== undefined) out.exit_code = c.exitCode;
+  if (c.error !== undefined) out.error = c.error;
+  if (c.created !== undefined) out.created = c.created;
+  // An explicit undefined clears a time (a start clears finishedAt).
+  if ('startedAt' in c) out.started_at = c.startedAt ?? null;
+  if ('finishedAt' in c) out.finished_at = c.finishedAt ?? null;
+  return out;
+}
+
+const toEndpoint = (r: EndpointRow): Endpoint => ({
+  id: r.id, containerId: r.container_id, networkId: r.network_id, ifName: r.if_name, hostIf: r.host_if, ip: r.ip, mac: r.mac, aliases: JSON.parse(r.aliases) as string[],
+});
+const endpointRow = (e: Endpoint): EndpointRow => ({
+  id: e.id, container_id: e.containerId, network_id: e.networkId, if_name: e.ifName, host_if: e.hostIf, ip: e.ip, mac: e.mac, aliases: JSON.stringify(e.aliases),
+});
+
+const toPort = (r: PortRow): PublishedPort => ({
+  containerId: r.container_id, proto: r.proto as Proto, hostIp: r.host_ip, hostPort: r.host_port, containerIp: r.container_ip, containerPort: r.container_port,
+});
+const portRow = (p: PublishedPort): PortRow => ({
+  container_id: p.containerId, proto: p.proto, host_ip: p.hostIp, host_port: p.hostPort, container_ip: p.containerIp, container_port: p.containerPort,
+});
+
+// ------------------------------------------------------------------ the store
+
+export class SqliteStore implements Repos {
+  private readonly db: Database.Database;
+  /** Prepared statements by SQL text: preparing costs more than running one of these queries. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  readonly networks: NetworkRepo;
+  readonly containers: ContainerRepo;
+  readonly endpoints: EndpointRepo;
+  readonly ports: PortRepo;
+  readonly images: ImageRepo;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.networks = this.networkRepo();
+    this.containers = this.containerRepo();
+    this.endpoints = this.endpointRepo();
+    this.ports = this.portRepo();
+    this.images = this.imageRepo();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** Docker resolves an unambiguous id prefix too. */
+  private uniquePrefix<T>(table: 'containers' | 'networks', prefix: string): T | undefined {
+    if (!/^[0-9a-f]{1,64}$/.test(prefix)) return undefined;
+    const rows = this.sql(`SELECT * FROM ${table} WHERE id LIKE ? LIMIT 2`).all(`${prefix}%`) as T[];
+    return rows.length === 1 ? rows[0] : undefined;
+  }
+
+  private networkRepo(): NetworkRepo {
+    const insert = `INSERT INTO networks VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created)`;
+    return {
+      list: () => (this.sql('SELECT * FROM networks ORDER BY created').all() as NetworkRow[]).map(toNetwork),
+      get: (idOrName) => {
+        const r = (this.sql('SELECT * FROM networks WHERE id = ? OR name = ?').get(idOrName, idOrName) ?? this.uniquePrefix<NetworkRow>('networks', idOrName)) as NetworkRow | undefined;
+        return r && toNetwork(r);
+      },
+      insert: (n) => void this.sql(insert).run(networkRow(n)),
+      put: (n) => void this.sql(insert.replace('INSERT', 'INSERT OR REPLACE')).run(networkRow(n)),
+      delete: (id) => void this.sql('DELETE FROM networks WHERE id = ?').run(id),
+    };
+  }
+
+  private containerRepo(): ContainerRepo {
+    return {
+      list: () => (this.sql('SELECT * FROM containers ORDER BY created DESC').all() as ContainerRow[]).map(toContainer),
+      get: (idOrName) => {
+        const name = idOrName.startsWith('/') ? idOrName.slice(1) : idOrName;
+        const r = (this.sql('SELECT * FROM containers WHERE id = ? OR name = ?').get(name, name) ?? this.uniquePrefix<ContainerRow>('containers', name)) as ContainerRow | undefined;
+        return r && toContainer(r);
+      },
+      insert: (c) => {
+        try {
+          this.sql(`INSERT INTO containers VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at)`).run({
+            ...containerColumns(c), id: c.id, started_at: c.startedAt ?? null, finished_at: c.finishedAt ?? null,
+          });
+        } catch (e) {
+          if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+            const other = this.containers.get(c.name);
+            throw new EngineError('NAME_IN_USE', `Conflict. The container name "/${c.name}" is already in use by container "${other?.id ?? '?'}"`, {
+              hint: 'remove (or rename) that container to be able to reuse that name',
+            });
+          }
+          throw e;
+        }
+      },
+      update: (id, fields) => {
+        const cols = containerColumns(fields);
+        const keys = Object.keys(cols);
+        if (keys.length === 0) return;
+        this.sql(`UPDATE containers SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...cols, id });
+      },
+      delete: (id) =>
+        this.tx(() => {
+          this.sql('DELETE FROM ports WHERE container_id = ?').run(id);
+          this.sql('DELETE FROM endpoints WHERE container_id = ?').run(id);
+          this.sql('DELETE FROM containers WHERE id = ?').run(id);
+        }),
+    };
+  }
+
+  private endpointRepo(): EndpointRepo {
+    return {
+      list: (filter = {}) => {
+        let rows: EndpointRow[];
+        if (filter.containerId) rows = this.sql('SELECT * FROM endpoints WHERE container_id = ? ORDER BY if_name').all(filter.containerId) as EndpointRow[];
+        else if (filter.networkId) rows = this.sql('SELECT * FROM endpoints WHERE network_id = ?').all(filter.networkId) as EndpointRow[];
+        else rows = this.sql('SELECT * FROM endpoints').all() as EndpointRow[];
+        return rows.map(toEndpoint);
+      },
+      lease: (draft: EndpointDraft, pick) =>
+        this.tx(() => {
+          const used = new Set((this.sql('SELECT ip FROM endpoints WHERE network_id = ?').all(draft.networkId) as { ip: string }[]).map((r) => r.ip));
+          const ep: Endpoint = { ...draft, ip: pick(used) };
+          this.sql(`INSERT INTO endpoints VALUES (@id, @container_id, @network_id, @if_name, @host_if, @ip, @mac, @aliases)`).run(endpointRow(ep));
+          return ep;
+        }),
+      update: (id, fields) => {
+        const cols: Partial<EndpointRow> = {};
+        if (fields.mac !== undefined) cols.mac = fields.mac;
+        if (fields.hostIf !== undefined) cols.host_if = fields.hostIf;
+        const keys = Object.keys(cols);
+        if (keys.length === 0) return;
+        this.sql(`UPDATE endpoints SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...cols, id });
+      },
+      delete: (id) => void this.sql('DELETE FROM endpoints WHERE id = ?').run(id),
+    };
+  }
+
+  private portRepo(): PortRepo {
+    const at = (proto: string, hostPort: number) => (this.sql('SELECT * FROM ports WHERE proto = ? AND host_port = ?').all(proto, hostPort) as PortRow[]).map(toPort);
+    return {
+      list: (containerId) =>
+        (containerId ? (this.sql('SELECT * FROM ports WHERE container_id = ?').all(containerId) as PortRow[]) : (this.sql('SELECT * FROM ports').all() as PortRow[])).map(toPort),
+      at,
+      reserve: (choose) =>
+        this.tx(() => {
+          const chosen = choose(at);
+          const ins = this.sql('INSERT INTO ports VALUES (@container_id, @proto, @host_ip, @host_port, @container_ip, @container_port)');
+          for (const p of chosen) ins.run(portRow(p));
+          return chosen;
+        }),
+      release: (containerId) => void this.sql('DELETE FROM ports WHERE container_id = ?').run(containerId),
+    };
+  }
+
+  private imageRepo(): ImageRepo {
+    return {
+      list: () => this.sql('SELECT * FROM images ORDER BY created DESC').all() as ImageRecord[],
+      get: (id) => this.sql('SELECT * FROM images WHERE id = ?').get(id) as ImageRecord | undefined,
+      put: (i) => void this.sql('INSERT OR REPLACE INTO images VALUES (@id, @created, @size, @comment)').run(i),
+      delete: (id) =>
+        this.tx(() => {
+          this.sql('DELETE FROM tags WHERE image_id = ?').run(id);
+          this.sql('DELETE FROM images WHERE id = ?').run(id);
+        }),
+      tags: (imageId) =>
+        (imageId ? this.sql('SELECT * FROM tags WHERE image_id = ? ORDER BY tag').all(imageId) : this.sql('SELECT * FROM tags ORDER BY tag').all()).map((r) => {
+          const t = r as { tag: string; image_id: string };
+          return { tag: t.tag, imageId: t.image_id };
+        }),
+      tag: (tag, imageId) => void this.sql('INSERT OR REPLACE INTO tags VALUES (?, ?)').run(tag, imageId),
+      untag: (tag) => void this.sql('DELETE FROM tags WHERE tag = ?').run(tag),
+      byTag: (tag) => (this.sql('SELECT image_id FROM tags WHERE tag = ?').get(tag) as { image_id: string } | undefined)?.image_id,
+    };
+  }
+}
