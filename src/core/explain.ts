@@ -2,7 +2,8 @@
  * `ctrnet explain`: every kernel object that gives a container its network, read from the kernel
  * (links, addresses, routes, bridge ports, nftables rules and counters, VXLAN FDB and neighbours),
  * then compared with the state store: any difference is reported as a mismatch (a bug or a
- * tampering). Facts are plain data (`--json`); core/explain-text.ts says them in English or Chinese.
+ * tampering). Facts are plain data (`--json`, the types in base/explanation.ts); view/explain-text.ts
+ * says them in English or Chinese.
  */
 import { readFile } from 'node:fs/promises';
 import { ContainerSpec } from '../base/container-spec';
@@ -11,33 +12,7 @@ import { paths, vxlanName } from '../base/names';
 import { modeOf } from './sandbox';
 import { Kernel } from '../kernel/kernel';
 import { OPT_VNI } from './overlay';
-import { Lang, sayExplanation } from './explain-text';
-
-export interface InterfaceFacts {
-  name: string;
-  mac: string;
-  mtu: number;
-  up: boolean;
-  addresses: string[];
-  /** the network the store says this interface belongs to */
-  network?: string;
-  /** the host end of the veth pair, as the kernel has it */
-  hostPeer?: { name: string; bridge?: string; up: boolean };
-}
-
-export interface Explanation {
-  container: { id: string; name: string; status: string };
-  mode: 'bridge' | 'network' | 'host' | 'none' | 'container';
-  /** container mode: whose namespace */
-  joinedTo?: string;
-  namespace?: { path: string; sharedWith: string[] };
-  interfaces: InterfaceFacts[];
-  routes: { dst: string; via?: string; dev?: string }[];
-  dns: string[];
-  nat: { rules: string[]; ports: { proto: string; hostIp: string; hostPort: number; target: string; packets: number }[] };
-  overlays: { network: string; vxlan: string; vni: number; fdb: { mac: string; dst: string }[]; neighbours: { ip: string; mac: string }[] }[];
-  mismatches: string[];
-}
+import { Explanation } from '../base/explanation';
 
 export async function explain(e: Engine, kernel: Kernel, idOrName: string): Promise<Explanation> {
   const c = e.containers.get(idOrName);
@@ -120,9 +95,4 @@ export async function explain(e: Engine, kernel: Kernel, idOrName: string): Prom
     x.overlays.push({ network: net.name, vxlan: vx, vni: Number(JSON.parse(net.options)[OPT_VNI]), fdb, neighbours });
   }
   return x;
-}
-
-/** The explanation as text: what the web UI shows when a container is clicked. */
-export async function explainText(e: Engine, kernel: Kernel, idOrName: string, lang: Lang): Promise<string> {
-  return sayExplanation(await explain(e, kernel, idOrName), lang);
 }

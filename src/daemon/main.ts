@@ -6,7 +6,8 @@ import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createApi } from '../api/server';
 import { parseUiAddr, startUi } from '../ui/server';
-import { explainText } from '../core/explain';
+import { explain } from '../core/explain';
+import { buildTopology } from '../core/topology';
 import { Containers } from '../core/containers';
 import { describe } from '../base/errors';
 import { Paths, paths } from '../base/names';
@@ -244,7 +245,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
   let ui: { close(): Promise<void> } | undefined;
   if (o.ui) {
-    ui = await startUi(engine, kernel, o.ui, (id, lang) => explainText(engine, kernel, id, lang === 'zh' ? 'zh' : 'en'));
+    ui = await startUi(o.ui, { topology: () => buildTopology(engine, kernel), explain: (id) => explain(engine, kernel, id), events: engine.events });
     log(`web UI on http://${o.ui}/`);
   }
 
