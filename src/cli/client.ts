@@ -5,15 +5,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { ApiError } from './api-error';
 
 /** The daemon's error answer: {"message": …}, or its raw text. */
 async function apiError(res: http.IncomingMessage): Promise<ApiError> {

@@ -7,10 +7,10 @@ import { ImageStore } from '../images/image-store';
 import { Containers } from './containers/containers';
 import { Execs } from './containers/execs';
 import { Stdio } from './containers/stdio';
-import type { Explanation } from './explain';
+import type { Explanation } from '../base/explanation';
 import { Networks } from './networks';
 import { Queries } from './queries';
-import type { Topology } from './topology';
+import type { Topology } from '../base/topology';
 
 export interface EngineInfo {
   version: string;

@@ -2,7 +2,8 @@
  * `ctrnet explain`: every kernel object that gives a container its network, read from the kernel
  * (links, addresses, routes, bridge ports, nftables rules and counters, VXLAN FDB and neighbours),
  * then compared with the state store: any difference is reported as a mismatch (a bug or a
- * tampering). Facts are plain data (`--json`); core/explain-text.ts says them in English or Chinese.
+ * tampering). Facts are plain data (`--json`, the types in base/explanation.ts); view/explain-text.ts
+ * says them in English or Chinese.
  */
 import { readFile } from 'node:fs/promises';
 import { modeOf } from '../base/container-spec';
@@ -14,32 +15,7 @@ import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
 import { Sandboxes } from './sandbox';
-
-export interface InterfaceFacts {
-  name: string;
-  mac: string;
-  mtu: number;
-  up: boolean;
-  addresses: string[];
-  /** the network the store says this interface belongs to */
-  network?: string;
-  /** the host end of the veth pair, as the kernel has it */
-  hostPeer?: { name: string; bridge?: string; up: boolean };
-}
-
-export interface Explanation {
-  container: { id: string; name: string; status: string };
-  mode: 'bridge' | 'network' | 'host' | 'none' | 'container';
-  /** container mode: whose namespace */
-  joinedTo?: string;
-  namespace?: { path: string; sharedWith: string[] };
-  interfaces: InterfaceFacts[];
-  routes: { dst: string; via?: string; dev?: string }[];
-  dns: string[];
-  nat: { rules: string[]; ports: { proto: string; hostIp: string; hostPort: number; target: string; packets: number }[] };
-  overlays: { network: string; vxlan: string; vni: number; fdb: { mac: string; dst: string }[]; neighbours: { ip: string; mac: string }[] }[];
-  mismatches: string[];
-}
+import { Explanation } from '../base/explanation';
 
 /** What explain reads: the records (through the services), the kernel and the firewall. */
 export interface ExplainDeps {

@@ -17,7 +17,6 @@ import { Stdio } from '../core/containers/stdio';
 import { NetworkNames } from '../core/dns-names';
 import { Engine } from '../core/engine';
 import { explain } from '../core/explain';
-import { sayExplanation } from '../core/explain-text';
 import { Networks } from '../core/networks';
 import { PortPublisher } from '../core/publish';
 import { Queries } from '../core/queries';
@@ -174,7 +173,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
   let ui: { close(): Promise<void> } | undefined;
   if (o.ui) {
-    ui = await startUi(engine, o.ui, async (id, lang) => sayExplanation(await engine.explain(id), lang === 'zh' ? 'zh' : 'en'));
+    ui = await startUi(o.ui, { topology: () => engine.topology(), explain: (id) => engine.explain(id), events });
     log(`web UI on http://${o.ui}/`);
   }
 

@@ -2,11 +2,12 @@
  * The web UI: a live picture of the host's topology, served by the daemon only when started with
  * `--ui ADDR:PORT`, and only on that address (127.0.0.1 keeps it on the machine).
  *   /                      the page (static/index.html, app.js, app.css: files of the project, no CDN)
- *   /api/topology          the model (core/topology.ts), JSON
- *   /api/topology.svg      the picture (ui/svg.ts), laid out for ?width=PX
+ *   /api/topology          the model (base/topology.ts, built by core/topology.ts), JSON
+ *   /api/topology.svg      the picture (view/topology-svg.ts), laid out for ?width=PX
  *   /api/events            server-sent events: one per engine event, a heartbeat comment every 15 s
- *   /api/explain/ID        a container's explanation, text (?lang=en|zh)
- * Read-only: nothing here changes the engine.
+ *   /api/explain/ID        a container's explanation, text (?lang=en|zh, view/explain-text.ts)
+ * Read-only: nothing here changes the engine. The daemon hands it the model's sources (UiSources);
+ * the page's presentation is view/'s, shared with the CLI.
  *
  * Bound to a loopback address, it also refuses requests whose Host header names anything else, so
  * a web site the user visits cannot read it through DNS rebinding.
@@ -17,10 +18,13 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Engine } from '../core/engine';
+import type { Explanation } from '../base/explanation';
+import type { Topology } from '../base/topology';
+import type { EngineEvents } from '../base/events';
 import { httpError } from '../api/http-errors';
-import { MIN_WIDTH } from './layout';
-import { renderSvg } from './svg';
+import { sayExplanation } from '../view/explain-text';
+import { MIN_WIDTH } from '../view/topology-layout';
+import { renderSvg } from '../view/topology-svg';
 
 const HEARTBEAT_MS = 15_000;
 const MAX_WIDTH = 8000;
@@ -59,7 +63,17 @@ function loadStatic(): Map<string, StaticFile> {
   return out;
 }
 
-export async function startUi(e: Engine, addr: string, explain: (id: string, lang: string) => Promise<string>): Promise<{ close(): Promise<void> }> {
+/** What the page shows, as the daemon provides it (wired in daemon/main.ts). */
+export interface UiSources {
+  /** the host's model, built afresh */
+  topology(): Promise<Topology>;
+  /** a container's explanation, by id or name */
+  explain(idOrName: string): Promise<Explanation>;
+  /** the engine's events, for the live stream */
+  events: Pick<EngineEvents, 'on'>;
+}
+
+export async function startUi(addr: string, src: UiSources): Promise<{ close(): Promise<void> }> {
   const { host, port } = parseUiAddr(addr);
   const files = loadStatic();
   const streams = new Set<http.ServerResponse>();
@@ -84,17 +98,17 @@ export async function startUi(e: Engine, addr: string, explain: (id: string, lan
       res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
       return send(res, 200, file.type, file.body);
     }
-    if (url.pathname === '/api/topology') return send(res, 200, 'application/json', JSON.stringify(await e.topology()));
+    if (url.pathname === '/api/topology') return send(res, 200, 'application/json', JSON.stringify(await src.topology()));
     if (url.pathname === '/api/topology.svg') {
       const w = Number(url.searchParams.get('width') ?? 1400);
       const width = Number.isFinite(w) ? Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, w)) : 1400;
-      return send(res, 200, 'image/svg+xml', renderSvg(await e.topology(), width));
+      return send(res, 200, 'image/svg+xml', renderSvg(await src.topology(), width));
     }
     if (url.pathname === '/api/events') return events(req, res);
     const m = /^\/api\/explain\/([^/]+)$/.exec(url.pathname);
     if (m) {
       const lang = url.searchParams.get('lang') === 'zh' ? 'zh' : 'en';
-      return send(res, 200, 'text/plain; charset=utf-8', await explain(decodeURIComponent(m[1]), lang));
+      return send(res, 200, 'text/plain; charset=utf-8', sayExplanation(await src.explain(decodeURIComponent(m[1])), lang));
     }
     send(res, 404, 'text/plain', 'not found\n');
   };
@@ -104,7 +118,7 @@ export async function startUi(e: Engine, addr: string, explain: (id: string, lan
     // The browser reconnects after 1 s when the stream breaks (daemon restart) and then reloads the picture.
     res.write('retry: 1000\n\n');
     streams.add(res);
-    const off = e.events.on((ev) => res.write(`event: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`));
+    const off = src.events.on((ev) => res.write(`event: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`));
     // Comments keep proxies and idle timeouts from closing a quiet stream.
     const beat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
     req.socket.setTimeout(0);

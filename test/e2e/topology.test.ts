@@ -14,7 +14,7 @@ import { chromium, BrowserContext, Page } from 'playwright-core';
 import { LabHost } from '../../scripts/lab';
 import { assertNoLeftovers } from './_util';
 import { checkXml } from '../helpers/xml';
-import type { Topology } from '../../src/core/topology';
+import type { Topology } from '../../src/base/topology';
 
 const PORT = 7781;
 const URL_ = `http://127.0.0.1:${PORT}/`;

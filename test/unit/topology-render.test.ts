@@ -4,9 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderDot, renderSvg, renderText } from '../../src/cli/topology';
-import { TopoContainer, TopoNetwork, Topology } from '../../src/core/topology';
-import { BOX_H, BOX_W, layout, overlaps, Rect } from '../../src/ui/layout';
+import { renderDot } from '../../src/view/topology-dot';
+import { renderSvg } from '../../src/view/topology-svg';
+import { renderText } from '../../src/view/topology-text';
+import { TopoContainer, TopoNetwork, Topology } from '../../src/base/topology';
+import { BOX_H, BOX_W, layout, overlaps, Rect } from '../../src/view/topology-layout';
 import { checkXml } from '../helpers/xml';
 import { parseUiAddr } from '../../src/ui/server';
 import { parseFlags } from '../../src/daemon/main';

@@ -1,6 +1,6 @@
 /*
- * ctrnet web UI. The picture is laid out and drawn by the daemon (src/ui/svg.ts, the same code as
- * `ctrnet topology --format svg`); this script fetches it for the page's width, redraws it when the
+ * ctrnet web UI. The picture is laid out and drawn by the daemon (src/view/topology-svg.ts, the
+ * same code as `ctrnet topology --format svg`); this script fetches it for the page's width, redraws it when the
  * daemon reports a change (server-sent events: no polling), and opens a container's explanation
  * on click. Everything is looked up by data-* attributes the SVG carries.
  */

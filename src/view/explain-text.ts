@@ -1,8 +1,9 @@
 /**
- * Says an Explanation (core/explain.ts) in plain sentences, in the seed's terms, in English or
- * Chinese (the seed's language). Pure: used by the CLI and by the web UI.
+ * Says an Explanation (base/explanation.ts, produced by core/explain.ts) in plain sentences, in the
+ * seed's terms, in English or Chinese (the seed's language). Pure: used by the CLI (`ctrnet
+ * explain`) and by the web UI (a clicked container).
  */
-import type { Explanation } from './explain';
+import type { Explanation } from '../base/explanation';
 
 export type Lang = 'en' | 'zh';
 

@@ -1,11 +1,11 @@
 /**
- * SVG markup of a topology layout (ui/layout.ts): a self-contained picture (its own <style>, no
- * external fonts or scripts) for `ctrnet topology --format svg`, and the picture the web UI puts in
- * its page. Elements carry data-* attributes (container id and name, network name) so the page can
+ * SVG markup of a topology layout (view/topology-layout.ts): a self-contained picture (its own
+ * <style>, no external fonts or scripts) for `ctrnet topology --format svg`, and the picture the
+ * web UI puts in its page. Elements carry data-* attributes (container id and name, network name) so the page can
  * find, highlight and open them; <title> children give hover tooltips with the full details.
  */
-import { BoxLayout, FrameLayout, LaneLayout, Layout, layout } from './layout';
-import { TopoContainer, Topology } from '../core/topology';
+import { BoxLayout, FrameLayout, LaneLayout, Layout, layout, portText } from './topology-layout';
+import type { TopoContainer, Topology } from '../base/topology';
 
 const STYLE = `
 .tp-root{font-family:system-ui,-apple-system,"Segoe UI","DejaVu Sans",sans-serif;font-size:12px;fill:#0f172a}
@@ -35,10 +35,6 @@ function fit(s: string, px: number, charPx: number): string {
 const STUB_LABEL_PX = 150;
 
 const STATUS_COLOR: Record<string, string> = { running: '#16a34a', created: '#94a3b8', exited: '#94a3b8', removing: '#f59e0b' };
-
-export function portText(p: { proto: string; hostIp: string; hostPort: number; containerPort: number }): string {
-  return `${p.hostIp === '0.0.0.0' ? '' : p.hostIp + ':'}${p.hostPort}→${p.containerPort}/${p.proto}`;
-}
 
 function text(x: number, y: number, s: string, cls = '', anchor = ''): string {
   return `<text x="${x}" y="${y}"${cls ? ` class="${cls}"` : ''}${anchor ? ` text-anchor="${anchor}"` : ''}>${esc(s)}</text>`;

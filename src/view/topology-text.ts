@@ -1,33 +1,10 @@
 /**
- * `ctrnet topology [--format text|json|dot|svg] [--width PX]`: the host's network picture, from the
- * daemon's GET /ctrnet/topology. Text is a tree per network (bridge → ports → containers), for
- * the terminal; dot is for Graphviz users; svg is our own layout (ui/layout.ts), with no external
- * tool needed; json is the model itself (core/topology.ts).
+ * The topology as a terminal picture (`ctrnet topology`, the default format): one tree per network
+ * (bridge → ports → containers), then host-mode and none-mode containers, then the published ports.
+ * Lanes come in the same order as in the SVG picture (view/topology-layout.ts).
  */
-import { Client } from './client';
-import { parseArgs, str, UsageError } from './args';
-import { TopoContainer, TopoNetwork, Topology } from '../core/topology';
-import { laneNetworks, MIN_WIDTH, PALETTE } from '../ui/layout';
-import { portText, renderSvg } from '../ui/svg';
-
-export { renderSvg };
-
-const FORMATS = ['text', 'json', 'dot', 'svg'];
-
-export async function topologyCommand(client: Client, args: string[]): Promise<number> {
-  const p = parseArgs(args, { format: { kind: 'string', short: 'f' }, width: { kind: 'string' } });
-  const format = str(p, 'format') ?? 'text';
-  if (!FORMATS.includes(format)) throw new UsageError(`--format ${format}: choose one of ${FORMATS.join(', ')}`);
-  const width = Number(str(p, 'width') ?? 1400);
-  if (!Number.isInteger(width) || width < MIN_WIDTH) throw new UsageError(`--width ${str(p, 'width')}: give a whole number of pixels, at least ${MIN_WIDTH}`);
-  if (p.args.length) throw new UsageError('"topology" takes no arguments: ctrnet topology [--format text|json|dot|svg]');
-  const t = (await client.call<Topology>('GET', '/ctrnet/topology')).data;
-  const outText = format === 'json' ? JSON.stringify(t, null, 2) : format === 'dot' ? renderDot(t) : format === 'svg' ? renderSvg(t, width) : renderText(t);
-  process.stdout.write(outText.endsWith('\n') ? outText : outText + '\n');
-  return 0;
-}
-
-// ------------------------------------------------------------------ text
+import type { TopoContainer, TopoNetwork, Topology } from '../base/topology';
+import { laneNetworks, portText } from './topology-layout';
 
 function ifaceText(c: TopoContainer, n: TopoNetwork): string {
   const i = c.interfaces.find((x) => x.networkId === n.id);
@@ -103,40 +80,4 @@ export function renderText(t: Topology): string {
     }
   }
   return lines.join('\n') + '\n';
-}
-
-// ------------------------------------------------------------------ dot
-
-const q = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
-
-/** Graphviz: networks as ellipses, containers as boxes, one edge per interface. */
-export function renderDot(t: Topology): string {
-  const out: string[] = ['graph ctrnet {', '  graph [rankdir=LR, fontname="sans-serif", label=' + q(`host ${t.host.name}`) + '];', '  node [fontname="sans-serif", fontsize=10];', '  edge [fontname="sans-serif", fontsize=9];'];
-  const lanes = laneNetworks(t);
-  const byId = new Map(t.containers.map((c) => [c.id, c]));
-  lanes.forEach((n, i) => {
-    const color = PALETTE[i % PALETTE.length];
-    const label = [`${n.name} (${n.driver})`, `bridge ${n.bridge ?? '?'}`, n.subnet ?? '', n.driver === 'overlay' ? `VNI ${n.vni}` : ''].filter(Boolean).join('\n');
-    out.push(`  ${q(`net:${n.id}`)} [shape=ellipse, style=filled, fillcolor=${q(color + '22')}, color=${q(color)}, label=${q(label)}];`);
-    for (const h of n.remoteHosts) {
-      const id = `remote:${n.id}:${h.address}`;
-      out.push(`  ${q(id)} [shape=box, style=dashed, label=${q(`host ${h.address}\n${h.containers.map((c) => `${c.name} ${c.ip}`).join('\n')}`)}];`);
-      out.push(`  ${q(`net:${n.id}`)} -- ${q(id)} [style=dashed, label="VXLAN"];`);
-    }
-  });
-  if (t.containers.some((c) => c.mode === 'host')) out.push(`  "host" [shape=house, label=${q("host network\n(the host's namespace)")}];`);
-  for (const c of t.containers) {
-    const label = [c.name, c.status, ...c.ports.map(portText)].join('\n');
-    out.push(`  ${q(`ctr:${c.id}`)} [shape=box, style=${c.status === 'running' ? '"rounded"' : '"rounded,dashed"'}, label=${q(label)}];`);
-    for (const netId of c.networks) {
-      if (!lanes.some((n) => n.id === netId)) continue;
-      const i = c.interfaces.find((x) => x.networkId === netId);
-      const attrs = i ? `label=${q(`${i.name} ${i.ip}\n${i.hostIf}`)}${i.onBridge ? '' : ', color="red"'}` : 'style=dashed';
-      out.push(`  ${q(`ctr:${c.id}`)} -- ${q(`net:${netId}`)} [${attrs}];`);
-    }
-    if (c.mode === 'host') out.push(`  ${q(`ctr:${c.id}`)} -- "host";`);
-    if (c.mode === 'container' && c.joins && byId.has(c.joins)) out.push(`  ${q(`ctr:${c.id}`)} -- ${q(`ctr:${c.joins}`)} [style=dotted, label="shares netns"];`);
-  }
-  out.push('}');
-  return out.join('\n') + '\n';
 }

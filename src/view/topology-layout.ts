@@ -1,6 +1,6 @@
 /**
- * Our own layered layout of a Topology, shared by `ctrnet topology --format svg` and the web UI:
- * one horizontal lane per network (its bridge drawn as a bus: a spine on the left and one bus line
+ * Our own layered layout of a Topology (base/topology.ts), shared by `ctrnet topology --format svg`
+ * and the web UI: one horizontal lane per network (its bridge drawn as a bus: a spine on the left and one bus line
  * above each row of boxes), containers as boxes hanging from the bus by one edge per interface.
  *
  * Choices that keep it readable with many containers, without a graph-layout tool:
@@ -11,8 +11,9 @@
  * - host-mode and none-mode containers get a lane of their own, without a bus;
  * - an overlay lane also holds its VXLAN device and one box per remote host it reaches.
  * Boxes are packed into rows left to right; nothing overlaps by construction (unit-tested).
+ * The lane order (laneNetworks) and port labels (portText) are those of the text and dot pictures too.
  */
-import { TopoBridgePort, TopoContainer, TopoNetwork, TopoRemoteHost, Topology } from '../core/topology';
+import type { TopoBridgePort, TopoContainer, TopoNetwork, TopoRemoteHost, Topology } from '../base/topology';
 
 export interface Rect {
   x: number;
@@ -98,6 +99,11 @@ interface Unit {
 export function laneNetworks(t: Topology): TopoNetwork[] {
   const rank = (n: TopoNetwork) => (n.name === 'bridge' ? 0 : n.driver === 'bridge' && n.name !== 'ctrnet_gwbridge' ? 1 : n.driver === 'overlay' ? 2 : 3);
   return t.networks.filter((n) => n.driver === 'bridge' || n.driver === 'overlay').sort((a, b) => rank(a) - rank(b));
+}
+
+/** A published port as every picture labels it: `8080→80/tcp`, with the host address unless 0.0.0.0. */
+export function portText(p: { proto: string; hostIp: string; hostPort: number; containerPort: number }): string {
+  return `${p.hostIp === '0.0.0.0' ? '' : p.hostIp + ':'}${p.hostPort}→${p.containerPort}/${p.proto}`;
 }
 
 export function layout(t: Topology, width = 1400): Layout {

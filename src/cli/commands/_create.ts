@@ -1,0 +1,93 @@
+/**
+ * What `run` and `create` share: their flags, the Docker create body built from them, and the
+ * create request (with docker's "Unable to find image" note when the image is missing).
+ */
+import { ApiError } from '../api-error';
+import { bool, FlagDef, list, Parsed, str, UsageError } from '../args';
+import { Context } from '../command';
+import { parsePortSpec } from '../../base/port-spec';
+import type { ContainerCreateBody, EndpointSettings, IdResponse, PortBinding } from '../wire';
+
+export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
+  detach: { kind: 'bool', short: 'd' },
+  rm: { kind: 'bool' },
+  interactive: { kind: 'bool', short: 'i' },
+  tty: { kind: 'bool', short: 't' },
+  name: { kind: 'string' },
+  env: { kind: 'list', short: 'e' },
+  workdir: { kind: 'string', short: 'w' },
+  hostname: { kind: 'string', short: 'h' },
+  publish: { kind: 'list', short: 'p' },
+  network: { kind: 'string' },
+  net: { kind: 'string' },
+  ip: { kind: 'string' },
+  'network-alias': { kind: 'list' },
+  entrypoint: { kind: 'string' },
+  label: { kind: 'list', short: 'l' },
+  expose: { kind: 'list' },
+  dns: { kind: 'list' },
+  'mac-address': { kind: 'string' },
+};
+
+/** Turns run/create flags into the Docker create body. */
+export function createBody(p: Parsed): { name?: string; body: ContainerCreateBody } {
+  const [image, ...cmd] = p.args;
+  // The same words for `create` (as before the command table; docker names the command typed).
+  if (!image) throw new UsageError('"run" requires at least 1 argument: ctrnet run [OPTIONS] IMAGE [COMMAND] [ARG...]');
+  const portBindings: Record<string, PortBinding[]> = {};
+  const exposed: ContainerCreateBody['ExposedPorts'] = {};
+  for (const spec of list(p, 'publish')) {
+    for (const b of parsePortSpec(spec)) {
+      const k = `${b.containerPort}/${b.proto}`;
+      exposed[k] = {};
+      (portBindings[k] ??= []).push({ HostIp: b.hostIp === '0.0.0.0' ? '' : b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' });
+    }
+  }
+  for (const e of list(p, 'expose')) exposed[e.includes('/') ? e : `${e}/tcp`] = {};
+  const network = str(p, 'network') ?? str(p, 'net') ?? 'bridge';
+  const endpoint: EndpointSettings = {};
+  const ip = str(p, 'ip');
+  if (ip) endpoint.IPAMConfig = { IPv4Address: ip };
+  if (list(p, 'network-alias').length) endpoint.Aliases = list(p, 'network-alias');
+  const labels = Object.fromEntries(list(p, 'label').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')]));
+  const interactive = bool(p, 'interactive');
+  const entrypoint = str(p, 'entrypoint');
+  return {
+    name: str(p, 'name'),
+    body: {
+      Hostname: str(p, 'hostname') ?? '',
+      Image: image,
+      Cmd: cmd.length ? cmd : null,
+      Entrypoint: entrypoint !== undefined ? [entrypoint] : null,
+      Env: list(p, 'env'),
+      WorkingDir: str(p, 'workdir') ?? '',
+      Tty: bool(p, 'tty'),
+      OpenStdin: interactive,
+      StdinOnce: interactive && !bool(p, 'detach'),
+      AttachStdin: interactive && !bool(p, 'detach'),
+      AttachStdout: !bool(p, 'detach'),
+      AttachStderr: !bool(p, 'detach'),
+      Labels: labels,
+      ExposedPorts: exposed,
+      MacAddress: str(p, 'mac-address') ?? '',
+      HostConfig: { NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns') },
+      NetworkingConfig: Object.keys(endpoint).length ? { EndpointsConfig: { [network]: endpoint } } : {},
+    },
+  };
+}
+
+/** POST /containers/create; prints the daemon's warnings. Returns the new container's id. */
+export async function createContainer(ctx: Context, name: string | undefined, body: ContainerCreateBody): Promise<string> {
+  try {
+    const q = name ? `?name=${encodeURIComponent(name)}` : '';
+    const r = await ctx.client.call<IdResponse>('POST', `/containers/create${q}`, body);
+    for (const w of r.data.Warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
+    return r.data.Id;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404 && /image/i.test(e.message)) {
+      const ref = body.Image.includes(':') ? body.Image : `${body.Image}:latest`;
+      process.stderr.write(`Unable to find image '${ref}' locally\n`);
+    }
+    throw e;
+  }
+}
