@@ -39,10 +39,14 @@
  *   'W' resize: then 4 bytes [rows u16 BE][cols u16 BE]; applied to the pty
  *       (ignored without one); the shim closes the connection.
  *   Clients may connect any time after "ready" (at most 64 at once).
+ *   Sockets are non-blocking: output a client has not taken yet is queued for it, up to
+ *   CLIBUF bytes; a client that falls further behind is dropped (its connection closed), so a
+ *   client that stops reading never holds up the log, the other clients or the process.
  * Output frame (A, O):  [stream u8][0 0 0][len u32 BE] payload
  *   stream 1 = stdout or pty, 2 = stderr. Chunks are at most 32 KiB.
  * Exit frame (all):     [9][0 0 0][len u32 BE] decimal exit code (ASCII),
- *   sent after DIR/exit is written; then the connection is closed.
+ *   sent after DIR/exit is written; then the connection is closed (after what was queued for
+ *   it, within FLUSH_MS at most).
  * Log record (LOGFILE): [stream u8][0 0 0][len u32 BE][time u64 BE, ns since
  *   the epoch, CLOCK_REALTIME] payload. Output produced before "started" is
  *   logged/sent right after it.
@@ -75,9 +79,15 @@
 #define CHUNK 32768
 #define BUFCAP (4u << 20) /* output kept in memory while runc runs */
 #define NREAP 256
+/* Output queued for one client: all output kept before start (replayed at once) fits. */
+#define CLIBUF (BUFCAP + 2 * (8 + CHUNK))
+#define FLUSH_MS 5000 /* at the end, how long clients may take for what is queued for them */
 
 enum { P_WAITGO, P_RUNC, P_RUNNING, P_DRAIN };
-struct client { int fd; char mode, in_done; unsigned char ws[4]; int wn; };
+struct client {
+	int fd; char mode, in_done; unsigned char ws[4]; int wn;
+	char *q; size_t qoff, qlen, qcap; /* output not yet taken by the client */
+};
 
 static const char *dir;
 static int use_tty, use_stdin, phase = P_WAITGO;
@@ -102,15 +112,6 @@ static int write_all(int fd, const void *p, size_t n) {
 	}
 	return 0;
 }
-static int send_all(int fd, const void *p, size_t n) {
-	const char *c = p;
-	while (n) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-		if (w < 0) { if (errno == EINTR || errno == EAGAIN) continue; return -1; }
-		c += w; n -= (size_t)w;
-	}
-	return 0;
-}
 static void put32(void *d, uint32_t v) { unsigned char *p = d; for (int i = 3; i >= 0; i--, v >>= 8) p[i] = v & 0xff; }
 static void put64(void *d, uint64_t v) { unsigned char *p = d; for (int i = 7; i >= 0; i--, v >>= 8) p[i] = v & 0xff; }
 static uint64_t now_ns(void) {
@@ -122,7 +123,47 @@ static uint64_t mono_ns(void) {
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 static int exit_code(int st) { return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st); }
-static void drop(struct client *c) { if (c->fd >= 0) close(c->fd); c->fd = -1; }
+static void drop(struct client *c) {
+	if (c->fd >= 0) close(c->fd);
+	c->fd = -1; free(c->q); c->q = NULL; c->qoff = c->qlen = c->qcap = 0;
+}
+
+/* Sends what is queued for a client as far as its socket takes it; -1: the connection is gone. */
+static int flush_client(struct client *c) {
+	while (c->qlen) {
+		ssize_t w = send(c->fd, c->q + c->qoff, c->qlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) { if (errno == EINTR) continue; return errno == EAGAIN ? 0 : -1; }
+		c->qoff += (size_t)w; c->qlen -= (size_t)w;
+	}
+	c->qoff = 0;
+	return 0;
+}
+
+/* Output for one client: sent at once when nothing waits before it, else queued; a client
+ * CLIBUF behind is dropped rather than waited for. */
+static void to_client(struct client *c, const char *p, size_t n) {
+	while (!c->qlen && n) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR) continue;
+		if (w < 0 && errno != EAGAIN) { drop(c); return; }
+		if (w < 0) break;
+		p += w; n -= (size_t)w;
+	}
+	if (!n) return;
+	if (c->qlen + n > CLIBUF) { drop(c); return; }
+	if (c->qoff + c->qlen + n > c->qcap) {
+		memmove(c->q, c->q + c->qoff, c->qlen); c->qoff = 0;
+		if (c->qlen + n > c->qcap) {
+			size_t cap = c->qcap ? c->qcap : CHUNK + 8;
+			while (cap < c->qlen + n) cap *= 2;
+			if (cap > CLIBUF) cap = CLIBUF;
+			char *q = realloc(c->q, cap);
+			if (!q) { drop(c); return; }
+			c->q = q; c->qcap = cap;
+		}
+	}
+	memcpy(c->q + c->qoff + c->qlen, p, n); c->qlen += n;
+}
 static void cleanup_socks(void) { unlink(sock_path); if (use_tty) unlink(con_path); }
 static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -134,8 +175,7 @@ static void emit(int stream, const char *d, size_t n, uint64_t t) {
 	if (log_fd >= 0) write_all(log_fd, lbuf, 16 + n);
 	memcpy(fbuf, lbuf, 8); memcpy(fbuf + 8, d, n);
 	for (int i = 0; i < MAXCLI; i++)
-		if (cl[i].fd >= 0 && (cl[i].mode == 'A' || cl[i].mode == 'O') && send_all(cl[i].fd, fbuf, 8 + n) < 0)
-			drop(&cl[i]);
+		if (cl[i].fd >= 0 && (cl[i].mode == 'A' || cl[i].mode == 'O')) to_client(&cl[i], fbuf, 8 + n);
 }
 
 /* Buffered record: [stream u8][len u32][time u64] data (host byte order). */
@@ -218,12 +258,12 @@ static void client_input(struct client *c) {
 
 static void accept_clients(void) {
 	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC); /* blocking socket: blocking writes */
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) { if (errno == EINTR) continue; return; }
 		int i = 0;
 		while (i < MAXCLI && cl[i].fd >= 0) i++;
 		if (i == MAXCLI) { close(fd); continue; }
-		memset(&cl[i], 0, sizeof cl[i]); cl[i].fd = fd;
+		memset(&cl[i], 0, sizeof cl[i]); cl[i].fd = fd; /* (drop() freed the slot's queue) */
 	}
 }
 
@@ -344,7 +384,21 @@ static void finish(void) {
 	if (fd >= 0) { write_all(fd, f + 8, (size_t)n); fsync(fd); close(fd); rename(p, q); }
 	memset(f, 0, 8); f[0] = 9; put32(f + 4, (uint32_t)(n - 1));
 	for (int i = 0; i < MAXCLI; i++)
-		if (cl[i].fd >= 0) { send_all(cl[i].fd, f, 8 + (size_t)(n - 1)); drop(&cl[i]); }
+		if (cl[i].fd >= 0) to_client(&cl[i], f, 8 + (size_t)(n - 1));
+	/* What is queued goes out, within FLUSH_MS: a client that stopped reading does not keep the
+	 * shim (whose exit file is written) alive. */
+	uint64_t end = mono_ns() + (uint64_t)FLUSH_MS * 1000000u;
+	for (;;) {
+		struct pollfd p[MAXCLI]; int idx[MAXCLI], np = 0;
+		for (int i = 0; i < MAXCLI; i++)
+			if (cl[i].fd >= 0 && cl[i].qlen) { p[np].fd = cl[i].fd; p[np].events = POLLOUT; p[np].revents = 0; idx[np++] = i; }
+		uint64_t now = mono_ns();
+		if (!np || now >= end) break;
+		if (poll(p, (nfds_t)np, (int)((end - now + 999999) / 1000000)) < 0 && errno != EINTR) break;
+		for (int k = 0; k < np; k++)
+			if (p[k].revents && flush_client(&cl[idx[k]]) < 0) drop(&cl[idx[k]]);
+	}
+	close_clients();
 	cleanup_socks();
 	exit(0);
 }
@@ -399,10 +453,10 @@ int main(int argc, char **argv) {
 		if (stdin_w >= 0 && pend_len) ADD(stdin_w, POLLOUT, -8);
 		for (int i = 0; i < MAXCLI; i++) {
 			struct client *c = &cl[i];
-			if (c->fd < 0 || c->in_done) continue;
+			if (c->fd < 0) continue;
 			/* stdin does not exist before go: leave early input (and EOF) queued in the socket */
-			if (c->mode == 'A' && (phase == P_WAITGO || pend_len || (use_tty && !got_console))) continue;
-			ADD(c->fd, POLLIN, i);
+			int in = !c->in_done && !(c->mode == 'A' && (phase == P_WAITGO || pend_len || (use_tty && !got_console)));
+			if (in || c->qlen) ADD(c->fd, (in ? POLLIN : 0) | (c->qlen ? POLLOUT : 0), i);
 		}
 		if (poll(p, (nfds_t)np, timeout) < 0) {
 			if (errno == EINTR) continue;
@@ -433,8 +487,12 @@ int main(int argc, char **argv) {
 				if (master >= 0 && rd && (re & ~POLLOUT)) read_out(&master, 1);
 				break;
 			case -8: flush_pend(); break;
-			default:
-				if (cl[tag[k]].fd == p[k].fd) client_input(&cl[tag[k]]);
+			default: {
+				struct client *c = &cl[tag[k]];
+				if (c->fd != p[k].fd) break;
+				if ((re & (POLLOUT | POLLERR | POLLHUP)) && c->qlen && flush_client(c) < 0) { drop(c); break; }
+				if ((p[k].events & POLLIN) && (re & ~POLLOUT)) client_input(c);
+			}
 			}
 		}
 		if (do_accept) accept_clients(); /* after the loop: slots stay stable above */

@@ -1,11 +1,12 @@
 /**
- * The daemon's side of ctrnet-kernel (native/ctrnet-kernel.c): one long-lived process that speaks
+ * The daemon's side of ctrnet-kernel (native/kernel/): one long-lived process that speaks
  * rtnetlink in any namespace and applies nft scripts through libnftables, so a kernel operation
  * is one pipe round trip (~0.1 ms) instead of a process spawn (~5 ms, ~15 ms more for `nft`).
  *
- * Requests are answered in order. The helper is started on first use and again after it died; a
- * request in flight when it dies, or unanswered after REQUEST_TIMEOUT_MS (the helper is then
- * killed), fails with a KernelError saying so.
+ * Requests are answered in order: an answer is zero or more data lines `ID + FIELDS` (reads) and
+ * then `ID ok` or `ID err ERRNO MESSAGE` (native/kernel/main.c has the protocol). The helper is
+ * started on first use and again after it died; a request in flight when it dies, or unanswered
+ * after REQUEST_TIMEOUT_MS (the helper is then killed), fails with a KernelError saying so.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,11 +25,18 @@ const ERRNOS: Record<string, KernelError['errno']> = {
   EPERM: 'EPERM',
   EINVAL: 'EINVAL',
   EADDRINUSE: 'EADDRINUSE',
+  EACCES: 'EACCES',
+  EOPNOTSUPP: 'EOPNOTSUPP',
+  ENETUNREACH: 'ENETUNREACH',
+  ENETDOWN: 'ENETDOWN',
+  EHOSTUNREACH: 'EHOSTUNREACH',
 };
 
 interface Pending {
   id: number;
-  resolve: () => void;
+  /** data lines received so far (their `ID + ` cut off) */
+  lines: string[];
+  resolve: (lines: string[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -56,12 +64,20 @@ export class KernelHelper {
   }
 
   /** Sends one request (header line and optional body); resolves on "ok", rejects with KernelError. */
-  request(header: string, body = ''): Promise<void> {
+  async request(header: string, body = ''): Promise<void> {
+    await this.query(header, body);
+  }
+
+  /**
+   * Sends one request and resolves with the data lines of its answer (a read verb's rows).
+   * @example await helper.query('links -') // ['index=1 name=lo mtu=65536 up=1 mac=00:00:00:00:00:00']
+   */
+  query(header: string, body = ''): Promise<string[]> {
     const conv = this.conv ?? this.start();
     const id = this.nextId++;
     if (conv.pending.length === 0) this.hold(conv, true);
-    return new Promise<void>((resolve, reject) => {
-      conv.pending.push({ id, resolve, reject });
+    return new Promise<string[]>((resolve, reject) => {
+      conv.pending.push({ id, lines: [], resolve, reject });
       conv.child.stdin!.write(`${id} ${header}\n${body}`);
     });
   }
@@ -112,22 +128,32 @@ export class KernelHelper {
 
   private onData(conv: Conversation, d: string): void {
     conv.buf += d;
-    for (let i = conv.buf.indexOf('\n'); i >= 0; i = conv.buf.indexOf('\n')) {
-      const line = conv.buf.slice(0, i);
-      conv.buf = conv.buf.slice(i + 1);
-      const m = /^(\d+) (ok|err (\S+) (.*))$/.exec(line);
-      if (!m) continue;
-      const id = Number(m[1]);
-      // Answers come in order: a request older than this answer will never get one.
-      while (conv.pending.length && conv.pending[0].id < id) conv.pending.shift()!.reject(new KernelError('ctrnet-kernel did not answer this request', 'UNKNOWN'));
-      const p = conv.pending[0];
-      if (!p || p.id !== id) continue;
-      conv.pending.shift();
-      if (conv.pending.length === 0) this.hold(conv, false);
-      else this.hold(conv, true); // a new bound for the next request
-      if (m[2] === 'ok') p.resolve();
-      else p.reject(new KernelError(m[4], ERRNOS[m[3]] ?? 'UNKNOWN'));
+    // One cut at the end, not one per line: a dump of thousands of lines must stay linear.
+    let start = 0;
+    for (let i = conv.buf.indexOf('\n'); i >= 0; i = conv.buf.indexOf('\n', start)) {
+      this.onLine(conv, conv.buf.slice(start, i));
+      start = i + 1;
     }
+    conv.buf = conv.buf.slice(start);
+  }
+
+  private onLine(conv: Conversation, line: string): void {
+    const m = /^(\d+) (?:\+ (.*)|ok|err (\S+) (.*))$/.exec(line);
+    if (!m) return;
+    const id = Number(m[1]);
+    // Answers come in order: a request older than this answer will never get one.
+    while (conv.pending.length && conv.pending[0].id < id) conv.pending.shift()!.reject(new KernelError('ctrnet-kernel did not answer this request', 'UNKNOWN'));
+    const p = conv.pending[0];
+    if (!p || p.id !== id) return;
+    if (m[2] !== undefined) {
+      p.lines.push(m[2]);
+      return;
+    }
+    conv.pending.shift();
+    if (conv.pending.length === 0) this.hold(conv, false);
+    else this.hold(conv, true); // a new bound for the next request
+    if (m[3] === undefined) p.resolve(p.lines);
+    else p.reject(new KernelError(m[4], ERRNOS[m[3]] ?? 'UNKNOWN'));
   }
 
   /** The conversation is over: everything it still owes fails, and the next request starts anew. */

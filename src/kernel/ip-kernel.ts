@@ -4,20 +4,31 @@
  *
  * Limitations:
  * - Each batch costs a process spawn (~2-5 ms); a netlink adapter behind the same interface removes it.
- * - IPv4 only.
+ * - The errno of a failure is read from iproute2's message (the kernel's extended-ack text or
+ *   strerror's): messages it does not know give 'UNKNOWN'.
  */
 import { portFree } from './port-probe';
 import { readdir, writeFile, unlink, open } from 'node:fs/promises';
 import { CommandFailedError, run } from './exec';
-import { AddrInfo, Batch, Kernel, KernelError, LinkInfo, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, Kernel, KernelError, KernelErrno, LinkInfo, RouteInfo, VethOptions } from './kernel';
 
-function errnoOf(stderr: string): KernelError['errno'] {
-  if (/File exists/i.test(stderr)) return 'EEXIST';
-  if (/Cannot find device|No such (file|device|process)|does not exist/i.test(stderr)) return 'ENOENT';
+/**
+ * The errno of an iproute2 failure. With an extended ack iproute2 prints only the kernel's text
+ * ("Error: Nexthop has invalid gateway."), not strerror's: those texts are matched too.
+ */
+function errnoOf(stderr: string): KernelErrno {
+  if (/File exists|VNI already exists/i.test(stderr)) return 'EEXIST';
+  if (/Cannot find device|No such (file|device|process)|does not exist|Invalid "netns" value/i.test(stderr)) return 'ENOENT';
   if (/resource busy/i.test(stderr)) return 'EBUSY';
   if (/not permitted/i.test(stderr)) return 'EPERM';
   if (/Address already in use/i.test(stderr)) return 'EADDRINUSE';
-  if (/Invalid argument/i.test(stderr)) return 'EINVAL';
+  // The kernel says "IPv6 is disabled" with EACCES for addresses and routes, EINVAL for neighbours.
+  if (/Permission denied|ipv6: IPv6 is disabled|IPv6 is disabled on nexthop/i.test(stderr)) return 'EACCES';
+  if (/Operation not supported/i.test(stderr)) return 'EOPNOTSUPP';
+  if (/Network is unreachable|Nexthop has invalid gateway/i.test(stderr)) return 'ENETUNREACH';
+  if (/Network is down|Device for nexthop is not up|Nexthop device is not up/i.test(stderr)) return 'ENETDOWN';
+  if (/No route to host/i.test(stderr)) return 'EHOSTUNREACH';
+  if (/Invalid argument|IPv6 is disabled on this device|Egress device not specified|Gateway can not be a local address|MTU must be between|mtu (less|greater) than device|Invalid prefix for given prefix length/i.test(stderr)) return 'EINVAL';
   return 'UNKNOWN';
 }
 
@@ -154,35 +165,40 @@ export class IpKernel implements Kernel {
     }
   }
 
-  async neighList(dev: string): Promise<{ ip: string; mac: string }[]> {
+  async neighList(dev: string, family: Family = 4): Promise<{ ip: string; mac: string }[]> {
     type J = { dst: string; lladdr?: string };
-    const rows = await this.json<J>(['-4', 'neigh', 'show', 'dev', dev]);
+    const rows = await this.json<J>([`-${family}`, 'neigh', 'show', 'dev', dev]);
     return rows.filter((r) => r.lladdr).map((r) => ({ ip: r.dst, mac: r.lladdr! }));
   }
 
-  async addrList(): Promise<AddrInfo[]> {
+  async addrList(family: Family = 4): Promise<AddrInfo[]> {
     type J = { ifname: string; addr_info: { family: string; local: string; prefixlen: number }[] };
-    const rows = await this.json<J>(['-4', 'addr', 'show']);
-    return rows.flatMap((r) => r.addr_info.filter((a) => a.family === 'inet').map((a) => ({ dev: r.ifname, address: a.local, prefixLen: a.prefixlen })));
+    const rows = await this.json<J>([`-${family}`, 'addr', 'show']);
+    const inet = family === 4 ? 'inet' : 'inet6';
+    return rows.flatMap((r) => r.addr_info.filter((a) => a.family === inet).map((a) => ({ dev: r.ifname, address: a.local, prefixLen: a.prefixlen })));
   }
 
-  async routeList(): Promise<RouteInfo[]> {
+  async routeList(family: Family = 4): Promise<RouteInfo[]> {
     type J = { dst: string; dev?: string; gateway?: string };
-    const rows = await this.json<J>(['-4', 'route', 'show']);
+    const rows = await this.json<J>([`-${family}`, 'route', 'show']);
     return rows.map((r) => ({ dst: r.dst, dev: r.dev, gateway: r.gateway }));
   }
 
   async sysctlSet(key: string, value: string): Promise<void> {
-    if (this.netns) {
-      await run(this.argv(['sysctl', '-q', '-w', `${key}=${value}`]));
-      return;
+    try {
+      if (this.netns) await run(this.argv(['sysctl', '-q', '-w', `${key}=${value}`]));
+      else await writeFile(`/proc/sys/${key.replace(/\./g, '/')}`, value);
+    } catch (e) {
+      const text = e instanceof CommandFailedError ? e.stderr : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file' : String(e);
+      throw new KernelError(`sysctl ${key}=${value}: ${text.trim()}`, errnoOf(text), { cause: e });
     }
-    await writeFile(`/proc/sys/${key.replace(/\./g, '/')}`, value);
   }
 
   async netnsAdd(path: string): Promise<void> {
     // The bind-mount target must exist; `wx` makes a stale file from a crash an error, not a reuse.
-    const fh = await open(path, 'wx');
+    const fh = await open(path, 'wx').catch((e: NodeJS.ErrnoException) => {
+      throw new KernelError(`${path}: ${e.message}`, e.code === 'EEXIST' || e.code === 'ENOENT' || e.code === 'EACCES' ? e.code : 'UNKNOWN', { cause: e });
+    });
     await fh.close();
     try {
       await run(['unshare', `--net=${path}`, 'sysctl', '-e', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);

@@ -1,10 +1,15 @@
 /**
  * The kernel port: everything ctrnet asks of the Linux network stack (namespaces, links, addresses,
- * routes, sysctls), and the two mounts of a container's root filesystem. Drivers and the engine use this interface only; the adapter is chosen in
- * daemon/main.ts. A Kernel is bound to one network namespace: the daemon's own, or a sandbox's
- * through `at(path)`. Writes are grouped in a Batch so that one operation is one conversation
- * with the kernel, whatever the adapter.
+ * routes, sysctls), and the two mounts of a container's root filesystem. Drivers and the engine
+ * use this interface only; the adapter is chosen in daemon/main.ts (NativeKernel, IpKernel; and
+ * FakeKernel for unit tests). A Kernel is bound to one network namespace: the daemon's own, or a
+ * sandbox's through `at(path)`. Writes are grouped in a Batch so that one operation is one
+ * conversation with the kernel, whatever the adapter. Addresses, routes and neighbours take
+ * IPv4 or IPv6 by the address's form; their reads take a family, 4 unless told.
  */
+
+/** An address family, as `ip -4` / `ip -6` name it. */
+export type Family = 4 | 6;
 
 export interface LinkInfo {
   name: string;
@@ -23,17 +28,24 @@ export interface AddrInfo {
 }
 
 export interface RouteInfo {
-  /** "default" or a CIDR */
+  /** "default", a CIDR, or an address alone for a host route (as `ip route` prints them) */
   dst: string;
   dev?: string;
   gateway?: string;
 }
 
+/**
+ * The errnos callers may test. EACCES: IPv6 is off on the device. EOPNOTSUPP: the kind of link
+ * cannot do it (isolating a port that is in no bridge, deleting lo). ENETUNREACH / EHOSTUNREACH:
+ * a route's gateway (IPv4 / IPv6) is not on a connected network. ENETDOWN: a route's device is down.
+ */
+export type KernelErrno = 'EEXIST' | 'ENOENT' | 'EBUSY' | 'EPERM' | 'EINVAL' | 'EADDRINUSE' | 'EACCES' | 'EOPNOTSUPP' | 'ENETUNREACH' | 'ENETDOWN' | 'EHOSTUNREACH' | 'UNKNOWN';
+
 /** Kernel failures carry the errno the kernel reported, so callers never parse text. */
 export class KernelError extends Error {
   constructor(
     message: string,
-    readonly errno: 'EEXIST' | 'ENOENT' | 'EBUSY' | 'EPERM' | 'EINVAL' | 'EADDRINUSE' | 'UNKNOWN',
+    readonly errno: KernelErrno,
     opts?: { cause?: unknown },
   ) {
     super(message, opts);
@@ -96,12 +108,12 @@ export interface Kernel {
   linkList(): Promise<LinkInfo[]>;
   /** Equivalent to: `bridge fdb show dev DEV` (entries with a remote destination) */
   fdbList(dev: string): Promise<{ mac: string; dst: string }[]>;
-  /** Equivalent to: `ip -4 neigh show dev DEV` */
-  neighList(dev: string): Promise<{ ip: string; mac: string }[]>;
-  /** Equivalent to: `ip -4 addr show` */
-  addrList(): Promise<AddrInfo[]>;
-  /** Equivalent to: `ip -4 route show` */
-  routeList(): Promise<RouteInfo[]>;
+  /** Equivalent to: `ip -4|-6 neigh show dev DEV` (entries with a link-layer address) */
+  neighList(dev: string, family?: Family): Promise<{ ip: string; mac: string }[]>;
+  /** Equivalent to: `ip -4|-6 addr show` */
+  addrList(family?: Family): Promise<AddrInfo[]>;
+  /** Equivalent to: `ip -4|-6 route show` (table main) */
+  routeList(family?: Family): Promise<RouteInfo[]>;
   /** Equivalent to: `sysctl -w KEY=VALUE` in this namespace (KEY like net.ipv4.ip_forward) */
   sysctlSet(key: string, value: string): Promise<void>;
   /**

@@ -1,19 +1,30 @@
 /**
- * The fast Kernel adapter: writes go to ctrnet-kernel (rtnetlink in the target namespace, one
- * pipe round trip per Batch); reads stay with iproute2's JSON (they are off the hot path: explain,
- * topology, restarts). Same interface and semantics as IpKernel, which remains the reference
+ * The fast Kernel adapter: writes and reads go to ctrnet-kernel, one pipe round trip per Batch or
+ * read (rtnetlink in the target namespace; reads are dumps answered as data lines of
+ * `key=value` fields, see native/kernel/dump.c). netnsList (a readdir) and portFree (a bind)
+ * stay in this process. Same interface and results as IpKernel, which remains the reference
  * adapter and the fallback when the helper was not built.
  */
 import { portFree } from './port-probe';
 import { KernelHelper } from './helper';
 import { IpKernel } from './ip-kernel';
-import { AddrInfo, Batch, Kernel, LinkInfo, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, Kernel, LinkInfo, RouteInfo, VethOptions } from './kernel';
 
 /** One token of an op line: the helper splits on spaces, so a token must hold none. */
 function tok(s: string | number): string {
   const t = String(s);
   if (t === '' || /\s/.test(t)) throw new Error(`kernel op argument ${JSON.stringify(t)} is empty or holds white space`);
   return t;
+}
+
+/** The fields of one data line: `key=value` tokens (a value may hold "=", never a space). */
+function fields(line: string): Record<string, string> {
+  const f: Record<string, string> = {};
+  for (const t of line.split(' ')) {
+    const i = t.indexOf('=');
+    if (i > 0) f[t.slice(0, i)] = t.slice(i + 1);
+  }
+  return f;
 }
 
 class NativeBatch implements Batch {
@@ -75,13 +86,18 @@ class NativeBatch implements Batch {
 }
 
 export class NativeKernel implements Kernel {
-  private readonly reads: IpKernel;
+  private readonly files: IpKernel;
 
   constructor(
     readonly helper: KernelHelper,
     readonly netns?: string,
   ) {
-    this.reads = new IpKernel(netns);
+    this.files = new IpKernel(netns);
+  }
+
+  private async rows(verb: string, ...args: (string | number)[]): Promise<Record<string, string>[]> {
+    const lines = await this.helper.query([verb, this.netns ?? '-', ...args].map(tok).join(' '));
+    return lines.map(fields);
   }
 
   at(path: string): Kernel {
@@ -90,20 +106,21 @@ export class NativeKernel implements Kernel {
   batch(): Batch {
     return new NativeBatch(this);
   }
-  linkList(): Promise<LinkInfo[]> {
-    return this.reads.linkList();
+  // Objects built with the same keys, in the same order, as IpKernel's: the results are identical.
+  async linkList(): Promise<LinkInfo[]> {
+    return (await this.rows('links')).map((r) => ({ name: r.name, index: Number(r.index), mtu: Number(r.mtu), mac: r.mac, up: r.up === '1', kind: r.kind, master: r.master }));
   }
-  fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
-    return this.reads.fdbList(dev);
+  async fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
+    return (await this.rows('fdb', dev)).map((r) => ({ mac: r.mac, dst: r.dst }));
   }
-  neighList(dev: string): Promise<{ ip: string; mac: string }[]> {
-    return this.reads.neighList(dev);
+  async neighList(dev: string, family: Family = 4): Promise<{ ip: string; mac: string }[]> {
+    return (await this.rows('neighs', family, dev)).map((r) => ({ ip: r.ip, mac: r.mac }));
   }
-  addrList(): Promise<AddrInfo[]> {
-    return this.reads.addrList();
+  async addrList(family: Family = 4): Promise<AddrInfo[]> {
+    return (await this.rows('addrs', family)).map((r) => ({ dev: r.dev, address: r.addr, prefixLen: Number(r.plen) }));
   }
-  routeList(): Promise<RouteInfo[]> {
-    return this.reads.routeList();
+  async routeList(family: Family = 4): Promise<RouteInfo[]> {
+    return (await this.rows('routes', family)).map((r) => ({ dst: r.dst, dev: r.dev, gateway: r.via }));
   }
   // async: a bad token is a rejection, like every other failure of these calls
   async sysctlSet(key: string, value: string): Promise<void> {
@@ -122,7 +139,7 @@ export class NativeKernel implements Kernel {
     return this.helper.request(`umount ${tok(target)}`);
   }
   netnsList(dir: string): Promise<string[]> {
-    return this.reads.netnsList(dir);
+    return this.files.netnsList(dir);
   }
   portFree(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<boolean> {
     return portFree(proto, hostIp, port);

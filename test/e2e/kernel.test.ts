@@ -1,16 +1,21 @@
 /**
- * The kernel layer's two adapters on real namespaces: ctrnet-kernel (the daemon's fast path) makes
- * exactly what the iproute2 reference adapter makes, reports failures with the kernel's errno,
- * keeps the namespace it runs in, applies nft scripts atomically, and comes back after it died.
+ * The kernel contract on real namespaces: ctrnet-kernel (the daemon's fast path) makes exactly
+ * what the iproute2 reference adapter makes, reads back exactly what iproute2 reads, reports
+ * failures with the kernel's errno, survives malformed requests, keeps the namespace it runs in,
+ * applies nft scripts atomically, and comes back after it died. FakeKernel runs the same
+ * operations and must report, through the same read methods, what both real adapters report,
+ * failures included: the fake cannot drift from the kernel.
  * Every helper runs inside a test host (nsenter), so nothing touches the root namespace.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { LabHost, must } from '../../scripts/lab';
-import { KernelHelper } from '../../src/kernel/helper';
+import { KERNEL_HELPER_BIN, KernelHelper } from '../../src/kernel/helper';
 import { IpKernel } from '../../src/kernel/ip-kernel';
 import { NativeKernel } from '../../src/kernel/native-kernel';
-import { Kernel, KernelError } from '../../src/kernel/kernel';
+import { FakeKernel } from '../../src/kernel/fake-kernel';
+import { Family, Kernel, KernelError, LinkInfo } from '../../src/kernel/kernel';
 import { nativeNft } from '../../src/firewall/nft/nft-native';
 import { assertNoLeftovers, until } from './_util';
 
@@ -31,10 +36,22 @@ after(async () => {
   assertNoLeftovers([a, b].filter(Boolean));
 });
 
+/** A FakeKernel machine that starts as a test host does (LabHost.create: IPv6 off, lo up). */
+async function fakeHost(): Promise<FakeKernel> {
+  const f = new FakeKernel();
+  await f.sysctlSet('net.ipv6.conf.all.disable_ipv6', '1');
+  await f.sysctlSet('net.ipv6.conf.default.disable_ipv6', '1');
+  return f;
+}
+
 /** One of everything a Batch can do, in the namespace of `k`, with a sandbox at `sb`. */
 async function build(k: Kernel, sb: string): Promise<void> {
   await k.netnsAdd(sb);
   await k.batch().linkAddBridge('kbr0', { mtu: 1450, mac: '02:42:0a:3c:00:01' }).addrReplace('kbr0', '10.60.0.1/24').linkSetUp('kbr0').commit();
+  // IPv6 on the bridge alone (no link-local address: addr_gen_mode 1)
+  await k.sysctlSet('net.ipv6.conf.kbr0.addr_gen_mode', '1');
+  await k.sysctlSet('net.ipv6.conf.kbr0.disable_ipv6', '0');
+  await k.batch().addrReplace('kbr0', 'fd00:60::1/64').routeReplace('fd00:63::/64', { via: 'fd00:60::fe' }).neighReplace('kbr0', 'fd00:60::9', '02:42:0a:3c:00:09').commit();
   await k
     .batch()
     .linkAddVeth('vethk1', 'eth0', { mtu: 1450, peerNetns: sb, peerMac: '02:42:0a:3c:00:02', singleQueue: true })
@@ -73,33 +90,149 @@ async function state(h: LabHost, sb: string): Promise<string> {
   const sbAddrs = (await j(inSb(['ip', '-j', 'addr', 'show']))).map((l) => `${l.ifname} ${JSON.stringify(l.addr_info)}`);
   const sbRoutes = (await j(inSb(['ip', '-j', '-4', 'route', 'show']))).map((r) => JSON.stringify(r));
   const sysctls = (await must(inSb(['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']))).trim();
-  return [...links, ...addrs, ...routes, ...neigh, ...fdb, ...sbLinks, ...sbAddrs, ...sbRoutes, sysctls].join('\n');
+  // IPv6 without what follows timing (DAD's "tentative", lifetimes, route flags)
+  const addrs6 = (await j(inHost(['ip', '-j', '-6', 'addr', 'show']))).map((l) => `${l.ifname} ${JSON.stringify(((l.addr_info ?? []) as { local: string; prefixlen: number }[]).map((x) => `${x.local}/${x.prefixlen}`))}`);
+  const routes6 = (await j(inHost(['ip', '-j', '-6', 'route', 'show']))).map(({ flags: _flags, ...r }) => JSON.stringify(r));
+  const neigh6 = (await j(inHost(['ip', '-j', '-6', 'neigh', 'show', 'dev', 'kbr0']))).map((r) => JSON.stringify(r));
+  return [...links, ...addrs, ...routes, ...neigh, ...fdb, ...addrs6, ...routes6, ...neigh6, ...sbLinks, ...sbAddrs, ...sbRoutes, sysctls].join('\n');
+}
+
+/**
+ * Links as a read reports them, without indexes, and without the MACs the kernel chose at random;
+ * but a bridge's MAC says whether it is its ports' lowest (the kernel's rule when none was given).
+ */
+function normLinks(ls: LinkInfo[]): Omit<LinkInfo, 'index'>[] {
+  const given = (mac: string) => mac === '00:00:00:00:00:00' || mac.startsWith('02:42:');
+  const lowestPort = (br: string) => ls.filter((x) => x.master === br).map((x) => x.mac).sort()[0];
+  const mac = (l: LinkInfo) => (given(l.mac) ? l.mac : l.kind === 'bridge' && l.mac === lowestPort(l.name) ? '(its lowest port\'s)' : '(random)');
+  return ls.map(({ index: _index, ...l }) => ({ ...l, mac: mac({ index: _index, ...l }) }));
+}
+/** Neighbours and FDB entries come in hash order from the kernel: compared as sets. */
+const sorted = <T>(xs: T[]): T[] => [...xs].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
+
+interface Devs {
+  neigh: [string, Family][];
+  fdb: string[];
+}
+/** Everything the Kernel read methods report of one namespace; `exact`: as reported, else normalised. */
+async function reads(k: Kernel, devs: Devs, exact = false): Promise<unknown> {
+  const set = exact ? <T>(xs: T[]) => xs : sorted;
+  const links = await k.linkList();
+  return {
+    links: exact ? links : normLinks(links),
+    addrs: [await k.addrList(), await k.addrList(6)],
+    routes: [await k.routeList(), await k.routeList(6)],
+    neigh: await Promise.all(devs.neigh.map(async ([d, f]) => [d, f, set(await k.neighList(d, f))])),
+    fdb: await Promise.all(devs.fdb.map(async (d) => [d, set(await k.fdbList(d))])),
+  };
 }
 
 /** Link names in test host a (the helper runs there; this process does not). */
 const linksOfA = async (): Promise<string[]> => (JSON.parse(await a.run(['ip', '-j', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname);
+
+/** Operations that fail, each with the errno the kernel gives (after the setup in the test). */
+const FAILURES: [string, (k: Kernel, sb: string) => Promise<unknown>, string][] = [
+  ['a second link of a name', (k) => k.batch().linkAddBridge('kf0').commit(), 'EEXIST'],
+  ['a veth whose peer name is taken', (k) => k.batch().linkAddVeth('kfv1', 'kf0', { mtu: 1500 }).commit(), 'EEXIST'],
+  ['a VNI taken on the port', (k) => k.batch().linkAddVxlan('kfx1', { vni: 77, local: '10.70.0.2', port: 4789, mtu: 1450 }).commit(), 'EEXIST'],
+  ['a namespace file that exists', (k, sb) => k.netnsAdd(sb), 'EEXIST'],
+  ['a missing device', (k) => k.batch().linkSetUp('nosuch0').commit(), 'ENOENT'],
+  ['a missing master', (k) => k.batch().linkSetMaster('kfv0', 'nosuch0').commit(), 'ENOENT'],
+  ['a missing namespace', (k) => k.at('/nonexistent/ns').batch().linkSetUp('lo').commit(), 'ENOENT'],
+  ['a read in a missing namespace', (k) => k.at('/nonexistent/ns').linkList(), 'ENOENT'],
+  ['a veth peer into a missing namespace', (k) => k.batch().linkAddVeth('kfv9', 'kfp9', { mtu: 1500, peerNetns: '/nonexistent/ns' }).commit(), 'ENOENT'],
+  ['neighbours of a missing device', (k) => k.neighList('nosuch0'), 'ENOENT'],
+  ['FDB entries of a missing device', (k) => k.fdbList('nosuch0'), 'ENOENT'],
+  ['a route without device or gateway', (k) => k.batch().routeReplace('10.71.0.0/16', {}).commit(), 'ENOENT'],
+  ['deleting a neighbour that is not there', (k) => k.batch().neighDel('kf0', '10.70.0.99').commit(), 'ENOENT'],
+  ['deleting an FDB entry that is not there', (k) => k.batch().fdbDel('kfx0', '02:42:0a:46:00:99').commit(), 'ENOENT'],
+  ['a sysctl of a missing link', (k) => k.sysctlSet('net.ipv4.conf.nosuch0.forwarding', '1'), 'ENOENT'],
+  ['isolating a link in no bridge', (k) => k.batch().linkSetIsolated('kfv0').commit(), 'EOPNOTSUPP'],
+  ['a veth as a master', (k) => k.batch().linkSetMaster('kfp0', 'kfv0').commit(), 'EOPNOTSUPP'],
+  ['deleting lo', (k) => k.batch().linkDel('lo').commit(), 'EOPNOTSUPP'],
+  ['lo into a bridge', (k) => k.batch().linkSetMaster('lo', 'kf0').commit(), 'EINVAL'],
+  ['an MTU below 68', (k) => k.batch().linkAddBridge('kfm0', { mtu: 60 }).commit(), 'EINVAL'],
+  ['host bits in an IPv4 route', (k) => k.batch().routeReplace('10.71.0.1/16', { dev: 'kf0' }).commit(), 'EINVAL'],
+  ['a gateway on no connected network', (k) => k.batch().routeReplace('10.71.0.0/16', { via: '10.72.0.1' }).commit(), 'ENETUNREACH'],
+  ['a route on a link that is down', (k) => k.batch().routeReplace('10.71.0.0/16', { dev: 'kfdown0' }).commit(), 'ENETDOWN'],
+  ['an IPv6 address where IPv6 is off', (k) => k.batch().addrReplace('kfdown0', 'fd00:71::1/64').commit(), 'EACCES'],
+  ['an IPv6 neighbour where IPv6 is off', (k) => k.batch().neighReplace('kfdown0', 'fd00:71::9', '02:42:0a:46:00:09').commit(), 'EINVAL'],
+  ['an IPv6 gateway without a route', (k) => k.batch().routeReplace('fd00:72::/64', { via: 'fd00:73::1' }).commit(), 'EHOSTUNREACH'],
+  ['an IPv6 gateway that is a local address', (k) => k.batch().routeReplace('fd00:72::/64', { via: 'fd00:70::1' }).commit(), 'EINVAL'],
+  ['a batch stops at its first failure', (k) => k.batch().linkAddBridge('kok0').linkSetUp('nosuch1').linkAddBridge('knever0').commit(), 'ENOENT'],
+];
+
+/** What the kernel does on its own as links come and go: the host's links after each step. */
+async function lifecycle(k: Kernel, sb: string): Promise<unknown[]> {
+  const steps: unknown[] = [];
+  const links = async () => steps.push(normLinks(await k.linkList()));
+  // A bridge follows its ports: their lowest MTU, their lowest MAC (it was given none).
+  await k.batch().linkAddBridge('kfb0', { mtu: 1450 }).linkAddVeth('kfa0', 'kfa1', { mtu: 1400 }).linkAddVeth('kfc0', 'kfc1', { mtu: 1500 }).linkSetMaster('kfa0', 'kfb0').linkSetMaster('kfc0', 'kfb0').commit();
+  await links();
+  // Deleting a veth deletes its peer (and the port leaves its bridge).
+  await k.batch().linkDel('kfa1').commit();
+  await links();
+  // The last port gone: the bridge is back to 1500, without a MAC.
+  await k.batch().linkDel('kfc0').commit();
+  await links();
+  // Deleting a bridge frees its ports.
+  await k.batch().linkAddVeth('kfd0', 'kfd1', { mtu: 1500 }).linkSetMaster('kfd0', 'kfb0').linkSetIsolated('kfd0').linkDel('kfb0').commit();
+  await links();
+  // Deleting a namespace destroys its links and their peers (the kernel: in the background).
+  await k.batch().linkAddVeth('kfe0', 'eth0', { mtu: 1500, peerNetns: sb }).commit();
+  await links();
+  await k.netnsDel(sb);
+  await until(async () => !(await k.linkList()).some((l) => l.name === 'kfe0'), 5000, 'the peer of a deleted namespace\'s veth to go');
+  await links();
+  return steps;
+}
 
 describe('kernel adapters', () => {
   it('ctrnet-kernel makes exactly what the iproute2 adapter makes, in its own namespace and in a sandbox', async () => {
     const sbA = `${a.execRoot}/sb`;
     const sbB = `${b.execRoot}/sb`;
     await must(['mkdir', '-p', a.execRoot, b.execRoot]);
+    const nA = new NativeKernel(helperA);
+    const iA = new IpKernel(a.netnsPath);
+    const iB = new IpKernel(b.netnsPath);
+    const fake = await fakeHost();
+    const sbF = '/run/ctrnet-fake/sb';
+    const hostDevs: Devs = { neigh: [['kvx0', 4], ['kbr0', 6]], fdb: ['kvx0'] };
+    const sbDevs: Devs = { neigh: [['eth0', 4]], fdb: [] };
     try {
-      await build(new NativeKernel(helperA), sbA);
-      await build(new IpKernel(b.netnsPath), sbB);
+      await build(nA, sbA);
+      await build(iB, sbB);
+      await build(fake, sbF);
       const [sa, sbState] = [await state(a, sbA), await state(b, sbB)];
       assert.equal(sa, sbState);
       assert.match(sa, /kvx0 1400 .* vxlan .* 4242 10\.61\.0\.1 4789 false true/);
       assert.match(sa, /vethk1 1450 {2}veth kbr0 true 1 .* true$/m);
+      assert.match(sa, /"dst":"fd00:63::\/64","gateway":"fd00:60::fe","dev":"kbr0"/);
+      // Reads: ctrnet-kernel reports what iproute2 reports of the same namespace, exactly.
+      assert.deepEqual(await reads(nA, hostDevs, true), await reads(iA, hostDevs, true));
+      assert.deepEqual(await reads(nA.at(sbA), sbDevs, true), await reads(iA.at(sbA), sbDevs, true));
+      // ... and the other host and the fake report the same objects (but for chance: indexes, MACs).
+      const want = [await reads(nA, hostDevs), await reads(nA.at(sbA), sbDevs)];
+      assert.deepEqual([await reads(iB, hostDevs), await reads(iB.at(sbB), sbDevs)], want);
+      assert.deepEqual([await reads(fake, hostDevs), await reads(fake.at(sbF), sbDevs)], want);
+      assert.deepEqual((await nA.routeList(6)).find((r) => r.dst === 'fd00:63::/64'), { dst: 'fd00:63::/64', dev: 'kbr0', gateway: 'fd00:60::fe' });
+      assert.deepEqual(await nA.neighList('kbr0', 6), [{ ip: 'fd00:60::9', mac: '02:42:0a:3c:00:09' }]);
+      assert.deepEqual(await nA.fdbList('kvx0'), [{ mac: '02:42:0a:3e:00:09', dst: '10.61.0.9' }]);
       // The sandbox works: the host reaches it across the bridge.
       await a.run(['ping', '-c1', '-W2', '10.60.0.2']);
-      for (const [k, sb] of [[new NativeKernel(helperA), sbA], [new IpKernel(b.netnsPath), sbB]] as const) {
+      for (const [k, sb] of [[nA, sbA], [iB, sbB], [fake, sbF]] as const) {
         await k.netnsDel(sb);
         await k.netnsDel(sb); // deleting twice is not an error
       }
+      // The sandbox's links went, and their peers with them (the kernel: in the background).
+      for (const k of [nA, iB]) await until(async () => !(await k.linkList()).some((l) => l.name === 'vethk1'), 5000, 'the host end of the sandbox\'s veth to go');
+      const after = { neigh: [['kvx0', 4], ['kbr0', 6]], fdb: ['kvx0'] } satisfies Devs; // not kbr0's IPv4: the ping left an entry
+      const left = await reads(nA, after);
+      assert.deepEqual(await reads(iB, after), left);
+      assert.deepEqual(await reads(fake, after), left);
     } finally {
-      // Whatever happened, the next tests start from an empty host a.
-      for (const l of ['kbr0', 'kvx0']) await a.exec(['ip', 'link', 'del', l]);
+      // Whatever happened, the next tests start from empty hosts.
+      for (const h of [a, b]) for (const l of ['kbr0', 'kvx0']) await h.exec(['ip', 'link', 'del', l]);
       for (const [h, sb] of [[a, sbA], [b, sbB]] as const) await h.exec(['umount', sb]).then(() => h.exec(['rm', '-f', sb]));
     }
   });
@@ -126,6 +259,80 @@ describe('kernel adapters', () => {
     // Still answering, and still in test host a: its links are here, not in the root namespace.
     await k.batch().linkDel('kdup0').linkDel('kok0').commit();
     assert.ok(!(await linksOfA()).some((n) => n.startsWith('k')));
+  });
+
+  it('ctrnet-kernel, iproute2 and FakeKernel fail alike: errno for errno, a batch stops at its first failure', async () => {
+    const fake = await fakeHost();
+    const kernels: [Kernel, string][] = [
+      [new NativeKernel(helperA), `${a.execRoot}/sbf`],
+      [new IpKernel(b.netnsPath), `${b.execRoot}/sbf`],
+      [fake, '/run/ctrnet-fake/sbf'],
+    ];
+    const outcomes: unknown[] = [];
+    try {
+      for (const [k, sb] of kernels) {
+        await k.netnsAdd(sb);
+        await k.batch().linkAddBridge('kf0').addrReplace('kf0', '10.70.0.1/24').linkSetUp('kf0').linkAddBridge('kfdown0').linkAddVeth('kfv0', 'kfp0', { mtu: 1500 }).linkAddVxlan('kfx0', { vni: 77, local: '10.70.0.1', port: 4789, mtu: 1450 }).commit();
+        await k.sysctlSet('net.ipv6.conf.kf0.addr_gen_mode', '1');
+        await k.sysctlSet('net.ipv6.conf.kf0.disable_ipv6', '0');
+        await k.batch().addrReplace('kf0', 'fd00:70::1/64').commit();
+        const errnos: string[] = [];
+        for (const [what, f] of FAILURES) errnos.push(`${what}: ${await f(k, sb).then(() => 'ok', (e: KernelError) => e.errno)}`);
+        outcomes.push({ errnos, after: await reads(k, { neigh: [['kf0', 4], ['kf0', 6]], fdb: ['kfx0'] }), lifecycle: await lifecycle(k, sb) });
+      }
+      assert.deepEqual(outcomes[1], outcomes[0], 'iproute2 as ctrnet-kernel');
+      assert.deepEqual(outcomes[2], outcomes[0], 'FakeKernel as ctrnet-kernel');
+      // and what they agree on is what the kernel says
+      assert.deepEqual((outcomes[0] as { errnos: string[] }).errnos, FAILURES.map(([what, , errno]) => `${what}: ${errno}`));
+      const names = (outcomes[0] as { after: { links: { name: string }[] } }).after.links.map((l) => l.name);
+      assert.ok(names.includes('kok0') && !names.includes('knever0'), 'what came before the failure stays, what came after never ran');
+    } finally {
+      for (const h of [a, b]) {
+        for (const l of ['kf0', 'kfdown0', 'kfv0', 'kfx0', 'kok0', 'kfb0', 'kfc0', 'kfd0', 'kfe0']) await h.exec(['ip', 'link', 'del', l]);
+        await h.exec(['umount', `${h.execRoot}/sbf`]).then(() => h.exec(['rm', '-f', `${h.execRoot}/sbf`]));
+      }
+    }
+    assert.ok(!(await linksOfA()).some((n) => n.startsWith('k')));
+  });
+
+  it('ctrnet-kernel answers a malformed request with an error and goes on serving', async () => {
+    const child = spawn('nsenter', [`--net=${a.netnsPath}`, KERNEL_HELPER_BIN], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const big = 16 * 1024 * 1024 + 1;
+    const requests: [string, string][] = [
+      ['1 nosuchverb x\n', 'EINVAL'],
+      ['2 links\n', 'EINVAL'], // too few arguments
+      ['3 links - extra\n', 'EINVAL'], // too many
+      ['4 batch - notanumber\nup lo\n', 'EINVAL'], // its "body" is then answered as a request: "up"
+      ['5 batch - 99999999999999999999999\n', 'EINVAL'],
+      ['6 batch - -1\n', 'EINVAL'],
+      ['7 batch - 2 extra\nup lo\nup lo\n', 'EINVAL'], // a valid count: the body is consumed all the same
+      ['8 batch - 1\nveth kx0 kx1 99999 - - 0\n', 'EINVAL'],
+      ['9 batch - 1\nvxlan kx0 99999999 10.0.0.1 4789 1500\n', 'EINVAL'],
+      ['10 batch - 1\nbridge kx0 12abc -\n', 'EINVAL'],
+      ['11 batch - 1\nneigh lo 10.0.0.1 02:00:00:00:00:zz\n', 'EINVAL'],
+      ['12 batch - 1\nroute 10.0.0.0/99 - lo\n', 'EINVAL'],
+      [`13 batch - 1\nup ${'x'.repeat(5000)}\n`, 'E2BIG'],
+      ['14 nft 12abc\n', 'EINVAL'],
+      [`15 nft ${big}\n${'#'.repeat(big)}`, 'E2BIG'],
+      ['16 nft 5\n\0\0\0\0\n', 'EINVAL'],
+      ['17 addrs - 5\n', 'EINVAL'],
+      [`18 ${'x'.repeat(70000)}\n`, 'E2BIG'],
+      ['19 sysctl - ../../etc/x 1\n', 'EINVAL'],
+      ['20 neighs - 4 nosuch0\n', 'ENODEV'],
+      ['21 links -\n', 'ok'],
+    ];
+    for (const [r] of requests) child.stdin.write(r);
+    child.stdin.end();
+    assert.equal(await exited, 0, 'the helper ends at EOF, not before');
+    const answers = out.split('\n').filter((l) => /^\d+ (ok|err)/.test(l));
+    assert.deepEqual(answers.map((l) => l.split(' ').slice(0, 3).join(' ')), requests.map(([r, e], i) => (e === 'ok' ? `${i + 1} ok` : `${r.split(' ')[0]} err ${e}`)));
+    assert.match(out, /^4 err EINVAL bad op count "notanumber"$/m);
+    assert.match(out, /^up err EINVAL bad request: "lo"$/m, 'an unsized body is read as requests, and answered');
+    assert.match(out, /^21 \+ index=1 name=lo mtu=65536 up=1 mac=00:00:00:00:00:00$/m);
+    assert.ok(!(await linksOfA()).includes('kx0'));
   });
 
   it('nft scripts apply atomically through libnftables and report nft\'s own message', async () => {
