@@ -70,8 +70,9 @@ export class Queries {
       const c = this.repo.containers.get(ep.containerId);
       if (c) members.push({ container: c, endpoint: ep });
     }
-    if (!this.networks.driver(net).endpoints) {
-      const mode = net.driver === 'host' ? 'host' : 'none';
+    const driver = this.networks.driver(net);
+    if (!driver.endpoints) {
+      const mode = driver.mode ?? 'none';
       for (const c of this.repo.containers.list()) if (c.status === 'running' && c.spec.networkMode === mode) members.push({ container: c });
     }
     return { network: net, scope: this.networks.driver(net).scope, members };

@@ -99,6 +99,8 @@ export interface NetworkDriver {
   readonly scope: 'local' | 'swarm';
   /** false for host and null: a container on them has no endpoint of its own */
   readonly endpoints: boolean;
+  /** for a driver without endpoints: the network mode its containers are in (host: the daemon's namespace; none: only lo) */
+  readonly mode?: 'host' | 'none';
   /** whether the embedded resolver serves this network on its gateway (user-defined bridges) */
   servesDns(net: Network): boolean;
 

@@ -11,12 +11,15 @@ import { NetworkDriver, NetworkRequest, WayOut } from './driver';
 export class RecordOnlyDriver implements NetworkDriver {
   readonly scope = 'local' as const;
   readonly endpoints = false;
+  readonly mode: 'host' | 'none';
 
   /** `name`: host or null */
   constructor(
     readonly name: 'host' | 'null',
     private readonly networks: NetworkRepo,
-  ) {}
+  ) {
+    this.mode = name === 'host' ? 'host' : 'none';
+  }
 
   servesDns(): boolean {
     return false;

@@ -47,7 +47,8 @@ export class NetworkAttachments {
       }
       case 'network': {
         const net = this.d.networks.get(mode.network);
-        if (!this.d.networks.driver(net).endpoints) return this.check({ ...spec, networkMode: net.driver === 'host' ? 'host' : 'none' });
+        const driver = this.d.networks.driver(net);
+        if (!driver.endpoints) return this.check({ ...spec, networkMode: driver.mode ?? 'none' });
         // Endpoint settings are keyed by the network's name, the primary network's always present.
         // (Docker's CLI says "default" for the default bridge, in both places.)
         const networks = { ...spec.networks };
