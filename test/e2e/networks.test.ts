@@ -193,7 +193,7 @@ describe('embedded DNS', () => {
     }
     assert.match((await nslookup('c1', ip)).stdout, /name = db/);
     assert.equal((await a.cli(['exec', 'c1', 'ping', '-c1', '-W2', 'db'])).code, 0);
-    assert.equal(await a.ctl(['exec', 'c1', 'cat', '/etc/resolv.conf']), 'nameserver 172.18.0.1\noptions ndots:0\n');
+    assert.equal(await a.ctl(['exec', 'c1', 'cat', '/etc/resolv.conf']), 'nameserver 127.0.0.11\noptions ndots:0\n');
     assert.match(await a.ctl(['exec', 'db', 'cat', '/etc/hosts']), new RegExp(`${ip.replace(/\./g, '\\.')}\\t${short}`));
   });
 

@@ -19,7 +19,12 @@ export function networkJson(v: NetworkView): Json {
     Scope: v.scope,
     Driver: n.driver,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway }] : [] },
+    IPAM: {
+      Driver: 'default',
+      // Docker: null for the networks it always has, {} for the ones users make
+      Options: v.predefined ? null : {},
+      Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway, ...(n.auxAddresses ? { AuxiliaryAddresses: n.auxAddresses } : {}) }] : [],
+    },
     Internal: n.internal,
     Attachable: false,
     Ingress: false,
@@ -39,12 +44,15 @@ export function networkCreateRequest(body: Json): CreateNetwork {
   const configs = Array.isArray(ipam.Config) ? (ipam.Config as unknown[]).map((c) => obj(c, 'IPAM.Config[]')) : [];
   if (configs.length > 1) throw new EngineError('NOT_IMPLEMENTED', 'one IPAM config (one subnet) per network is supported');
   const c = configs[0] ?? {};
+  if (body.Ingress === true) throw new EngineError('FORBIDDEN', 'Ingress network can only be global scope network');
+  const aux = stringMap(c.AuxiliaryAddresses, 'AuxiliaryAddresses');
   return {
     name,
     driver: str(body.Driver, 'Driver') || 'bridge',
     subnet: str(c.Subnet, 'Subnet') || undefined,
     gateway: str(c.Gateway, 'Gateway') || undefined,
     ipRange: str(c.IPRange, 'IPRange') || undefined,
+    ...(Object.keys(aux).length ? { auxAddresses: aux } : {}),
     internal: body.Internal === true,
     labels: stringMap(body.Labels, 'Labels'),
     options: stringMap(body.Options, 'Options'),

@@ -1,11 +1,18 @@
 /** Network routes: list, inspect, create, delete, prune, connect, disconnect. */
 import { Engine } from '../../core/engine';
+import { endpointConfig } from '../dto/container';
 import { networkCreateRequest, networkJson } from '../dto/network';
+import { obj } from '../dto/common';
+import { Filters } from '../filters/filters';
+import { listNetworks, NETWORK_FILTERS } from '../filters/networks';
 import { Router } from '../router';
 
 export function networkRoutes(r: Router, e: Engine): void {
   const { networks, containers } = e;
-  r.route('GET', '/networks', async () => networks.list().map((n) => networkJson(e.queries.network(n))));
+  r.route('GET', '/networks', async ({ q }) => {
+    const filters = Filters.parse(q.get('filters'), NETWORK_FILTERS);
+    return listNetworks(networks.list().map((n) => e.queries.network(n)), filters).map(networkJson);
+  });
   r.route('GET', '/networks/{id}', async ({ params }) => networkJson(e.queries.network(networks.get(params[0]))));
   r.route('POST', '/networks/create', async ({ body, res }) => {
     const net = await networks.create(networkCreateRequest(await body()));
@@ -19,12 +26,7 @@ export function networkRoutes(r: Router, e: Engine): void {
   r.route('POST', '/networks/prune', async () => ({ NetworksDeleted: await networks.prune() }));
   r.route('POST', '/networks/{id}/connect', async ({ params, body }) => {
     const b = await body();
-    const ep = (b.EndpointConfig ?? {}) as Record<string, unknown>;
-    const ipam = (ep.IPAMConfig ?? {}) as Record<string, unknown>;
-    await containers.connect(params[0], String(b.Container ?? ''), {
-      ipv4: typeof ipam.IPv4Address === 'string' && ipam.IPv4Address ? ipam.IPv4Address : undefined,
-      aliases: Array.isArray(ep.Aliases) ? (ep.Aliases as unknown[]).map(String) : [],
-    });
+    await containers.connect(params[0], String(b.Container ?? ''), endpointConfig(obj(b.EndpointConfig, 'EndpointConfig')));
     return undefined;
   });
   r.route('POST', '/networks/{id}/disconnect', async ({ params, body }) => {

@@ -25,6 +25,8 @@ import { Sandboxes } from '../sandbox';
 import { NetworkAttachments } from './network-mode';
 import { NotModified, startFailureExitCode } from './outcomes';
 import { withPath } from './process-env';
+import { Endpoint } from '../../base/model';
+import { hostGateway, hostsLines, linkEnv, parseLink, ResolvedLink } from './etc-hosts';
 import { resolvConf } from './resolv-conf';
 import { Stdio } from './stdio';
 
@@ -51,6 +53,7 @@ export class Containers extends EventEmitter {
       sandboxes,
       locked: (id, fn) => this.mutex.run(id, fn),
       emit: (event, id) => this.emit(event, id),
+      refreshResolvConf: async (c) => this.runtime.writeEtcFile(c.id, 'resolv.conf', await resolvConf(c.spec, false, true)),
       log,
     });
   }
@@ -80,12 +83,41 @@ export class Containers extends EventEmitter {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
     spec = this.attachments.check(spec);
+    // The image's ExposedPorts are the container's too (-P publishes them), as Docker merges them.
+    const exposed = [...new Set([...(image.exposedPorts ?? []), ...spec.exposedPorts])];
+    if (exposed.length !== spec.exposedPorts.length) spec = { ...spec, exposedPorts: exposed };
+    if (spec.links?.length) spec = { ...spec, links: spec.links.map((l) => ({ ...l, target: this.linkTarget(l.target).id })) };
     const id = newId();
     if (!spec.hostname && modeOf(spec.networkMode).kind !== 'host') spec = { ...spec, hostname: shortId(id) };
     const c: Container = { id, name, imageId: image.id, image: imageRef, spec, status: 'created', pid: 0, exitCode: 0, error: '', created: new Date().toISOString() };
     this.repo.containers.insert(c);
     this.emit('create', id);
     return c;
+  }
+
+  private linkTarget(ref: string): Container {
+    const t = this.repo.containers.get(ref);
+    if (!t) throw new EngineError('INVALID_PARAMETER', `could not get container for ${ref}: No such container: ${ref}`);
+    return t;
+  }
+
+  /**
+   * The legacy links of a container on the default bridge, each with its target's address there
+   * (Docker: the target must be running and on the default bridge too). Elsewhere links are names
+   * of the embedded resolver: none here.
+   */
+  private legacyLinks(c: Container, eps: Endpoint[]): ResolvedLink[] {
+    const bridge = this.networks.find('bridge');
+    if (!c.spec.links?.length || !bridge || !eps.some((e) => e.networkId === bridge.id)) return [];
+    return c.spec.links.map((link) => {
+      const target = this.repo.containers.get(link.target);
+      if (!target || target.status !== 'running') {
+        throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot link to a non running container: /${target?.name ?? link.target} AS /${c.name}/${link.alias}`, { hint: 'start that container first' });
+      }
+      const ep = this.repo.endpoints.list({ containerId: target.id }).find((e) => e.networkId === bridge.id);
+      if (!ep) throw new EngineError('CONFLICTING_OPTIONS', `Cannot link to /${target.name}, as it does not belong to the default network`);
+      return { link, target, ip: ep.ip };
+    });
   }
 
   rename(idOrName: string, name: string): void {
@@ -125,15 +157,20 @@ export class Containers extends EventEmitter {
       undo.push(() => this.sandboxes.teardown(c));
       const eps = this.repo.endpoints.list({ containerId: c.id });
       const { spec } = c;
+      const links = this.legacyLinks(c, eps);
+      const gw = hostGateway(eps, (id) => this.networks.find(id), (n) => this.networks.driver(n).wayOut(n).kind === 'self', this.networks.find('bridge')?.gateway ?? '');
+      // Joined to another container's namespace: its resolver is the one there.
+      const mode = modeOf(spec.networkMode);
+      const dnsOwner = mode.kind === 'container' ? (this.repo.containers.get(mode.target) ?? c) : c;
       const pending = await this.runtime.prepare(
         {
           id: c.id,
           rootfs,
           hostname: spec.hostname,
           netns,
-          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty },
-          hosts: eps.map((e) => `${e.ip}\t${spec.hostname}`),
-          resolvConf: await resolvConf(spec, netns === 'host', this.networks),
+          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...links.flatMap((l) => linkEnv(c, l)), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty },
+          hosts: hostsLines(spec, eps, links, gw),
+          resolvConf: await resolvConf(spec, netns === 'host', this.networks.embeddedDns(dnsOwner.spec)),
         },
         { stdin: spec.openStdin },
       );
@@ -338,6 +375,7 @@ export class Containers extends EventEmitter {
       try {
         await this.watch(c.id);
         await this.attachments.completeConnects(c, new Set(this.repo.endpoints.list({ containerId: c.id }).map((e) => e.networkId)));
+        await this.sandboxes.restoreDns(this.get(c.id)).catch((e) => this.log(`embedded DNS of ${c.name}: ${describe(e)}`));
       } catch {
         // The shim is gone: the container ended while no daemon was watching.
         const code = (await this.runtime.exitCode(c.id)) ?? 255;
