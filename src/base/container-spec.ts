@@ -58,6 +58,10 @@ export interface ContainerSpec {
   publishAll?: boolean;
   /** disconnected from every network: it stays in its network mode, with only lo, until connected again */
   noNetworks?: boolean;
+  /** --sysctl: namespaced kernel settings (net.* live in the container's network namespace) */
+  sysctls?: Record<string, string>;
+  /** --domainname (the NIS domain name; /etc/hosts gets HOSTNAME.DOMAIN too) */
+  domainname?: string;
 }
 
 export const CONTAINER_MODE_PREFIX = 'container:';

@@ -193,7 +193,7 @@ export class Sandboxes {
       { id: epId, containerId: c.id, networkId: net.id, ifName: containerIfName(n), hostIf: vethName(epId), mac: '', aliases: cfg?.aliases ?? [] },
       (used) => {
         if (wanted) {
-          if (used.has(wanted)) throw new EngineError('ADDRESS_EXHAUSTED', `address ${wanted} is already in use on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
+          if (used.has(wanted)) throw new EngineError('ADDRESS_EXHAUSTED', `Address already in use: ${wanted} on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
           return wanted;
         }
         const ip = pickAddress(subnet, net.gateway!, aux.size ? new Set([...used, ...aux]) : used, range);

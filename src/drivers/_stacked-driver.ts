@@ -111,8 +111,13 @@ export abstract class StackedDriver implements NetworkDriver {
     await releaseParent(this.kernel, this.repo.networks, net);
   }
 
-  async lease(_net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint> {
-    return this.repo.endpoints.lease(draft, pick);
+  /**
+   * The host's own addresses on the parent count as taken: Docker would hand them out (it does not
+   * look), and a container holding the host's address cuts the host off its LAN.
+   */
+  async lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint> {
+    const own = (await this.kernel.addrList()).filter((a) => a.dev === parentOf(net)).map((a) => a.address);
+    return this.repo.endpoints.lease(draft, (used) => pick(own.length ? new Set([...used, ...own]) : used));
   }
 
   async release(_net: Network, ep: Endpoint): Promise<void> {

@@ -23,6 +23,10 @@ export interface BundleSpec {
   /** lines of /etc/hosts after localhost */
   hosts: string[];
   resolvConf: string;
+  /** kernel settings of the container's namespaces (--sysctl) */
+  sysctls?: Record<string, string>;
+  /** the UTS namespace's domain name (--domainname) */
+  domainname?: string;
 }
 
 const CAPS = [
@@ -52,6 +56,7 @@ export function configJson(b: BundleSpec, dir: string): object {
     process: processJson(b.process),
     root: { path: b.rootfs, readonly: false },
     hostname: hostNet ? undefined : b.hostname,
+    domainname: hostNet || !b.domainname ? undefined : b.domainname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -72,7 +77,7 @@ export function configJson(b: BundleSpec, dir: string): object {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       // IPv4-only networks: no IPv6 addresses or router solicitations in the container's namespace
       // (as Docker does). Never in host mode, where these would be the host's settings.
-      sysctl: hostNet ? undefined : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' },
+      sysctl: hostNet ? b.sysctls : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...b.sysctls },
     },
   };
 }

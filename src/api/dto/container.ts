@@ -70,6 +70,10 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
   const links = strings(hc.Links, 'HostConfig.Links').map(parseLink);
   if (links.length) spec.links = links;
   if (hc.PublishAllPorts === true) spec.publishAll = true;
+  const sysctls = stringMap(hc.Sysctls, 'HostConfig.Sysctls');
+  if (Object.keys(sysctls).length) spec.sysctls = sysctls;
+  const domainname = str(body.Domainname, 'Domainname');
+  if (domainname) spec.domainname = domainname;
   for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
   if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
     throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${spec.macAddress}"`, { hint: 'write it as 02:42:ac:11:00:02' });
@@ -223,11 +227,12 @@ export function containerInspect(v: ContainerView): Json {
       DnsSearch: spec.dnsSearch ?? [],
       ExtraHosts: spec.extraHosts?.length ? spec.extraHosts : null,
       Links: spec.links?.length ? spec.links.map((l) => `/${v.linkNames[l.target] ?? l.target}:/${c.name}/${l.alias}`) : null,
+      ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
     },
     Mounts: [],
     Config: {
       Hostname: spec.hostname,
-      Domainname: '',
+      Domainname: spec.domainname ?? '',
       User: '',
       AttachStdin: spec.openStdin,
       AttachStdout: true,
@@ -243,6 +248,7 @@ export function containerInspect(v: ContainerView): Json {
       WorkingDir: spec.workingDir,
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
       Labels: spec.labels,
+      ...(spec.macAddress ? { MacAddress: spec.macAddress } : {}),
     },
     NetworkSettings: {
       Bridge: '',

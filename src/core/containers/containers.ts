@@ -28,6 +28,7 @@ import { withPath } from './process-env';
 import { Endpoint } from '../../base/model';
 import { hostGateway, hostsLines, linkEnv, parseLink, ResolvedLink } from './etc-hosts';
 import { resolvConf } from './resolv-conf';
+import { checkSysctls } from './sysctls';
 import { Stdio } from './stdio';
 
 export class Containers extends EventEmitter {
@@ -83,6 +84,7 @@ export class Containers extends EventEmitter {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
     spec = this.attachments.check(spec);
+    checkSysctls(spec);
     // The image's ExposedPorts are the container's too (-P publishes them), as Docker merges them.
     const exposed = [...new Set([...(image.exposedPorts ?? []), ...spec.exposedPorts])];
     if (exposed.length !== spec.exposedPorts.length) spec = { ...spec, exposedPorts: exposed };
@@ -155,22 +157,25 @@ export class Containers extends EventEmitter {
       undo.push(() => this.runtime.unmountRootfs(c.id));
       const netns = await this.sandboxes.setup(c);
       undo.push(() => this.sandboxes.teardown(c));
-      const eps = this.repo.endpoints.list({ containerId: c.id });
       const { spec } = c;
-      const links = this.legacyLinks(c, eps);
-      const gw = hostGateway(eps, (id) => this.networks.find(id), (n) => this.networks.driver(n).wayOut(n).kind === 'self', this.networks.find('bridge')?.gateway ?? '');
-      // Joined to another container's namespace: its resolver is the one there.
+      // Joined to another container's namespace: its hostname, /etc/hosts and resolv.conf (and
+      // resolver) are this one's too, as in Docker.
       const mode = modeOf(spec.networkMode);
-      const dnsOwner = mode.kind === 'container' ? (this.repo.containers.get(mode.target) ?? c) : c;
+      const owner = mode.kind === 'container' ? (this.repo.containers.get(mode.target) ?? c) : c;
+      const eps = this.repo.endpoints.list({ containerId: owner.id });
+      const links = this.legacyLinks(owner, eps);
+      const gw = hostGateway(eps, (id) => this.networks.find(id), (n) => this.networks.driver(n).wayOut(n).kind === 'self', this.networks.find('bridge')?.gateway ?? '');
       const pending = await this.runtime.prepare(
         {
           id: c.id,
           rootfs,
-          hostname: spec.hostname,
+          hostname: owner.spec.hostname,
+          domainname: owner.spec.domainname,
           netns,
-          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...links.flatMap((l) => linkEnv(c, l)), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty },
-          hosts: hostsLines(spec, eps, links, gw),
-          resolvConf: await resolvConf(spec, netns === 'host', this.networks.embeddedDns(dnsOwner.spec)),
+          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...(owner === c ? links.flatMap((l) => linkEnv(c, l)) : []), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty },
+          hosts: hostsLines(owner.spec, eps, links, gw),
+          resolvConf: await resolvConf(owner.spec, netns === 'host', this.networks.embeddedDns(owner.spec)),
+          sysctls: spec.sysctls,
         },
         { stdin: spec.openStdin },
       );

@@ -51,7 +51,8 @@ export function hostsLines(spec: ContainerSpec, eps: Endpoint[], links: Resolved
     lines.push(`${ip === HOST_GATEWAY ? hostGateway : ip}\t${name}`);
   }
   for (const l of links) lines.push(`${l.ip}\t${l.link.alias} ${shortId(l.target.id)} ${l.target.name}`);
-  for (const e of eps) lines.push(`${e.ip}\t${spec.hostname}`);
+  const names = spec.domainname ? `${spec.hostname}.${spec.domainname} ${spec.hostname}` : spec.hostname;
+  for (const e of eps) lines.push(`${e.ip}\t${names}`);
   return lines;
 }
 
