@@ -56,7 +56,6 @@ export function configJson(b: BundleSpec, dir: string): object {
     process: processJson(b.process),
     root: { path: b.rootfs, readonly: false },
     hostname: hostNet ? undefined : b.hostname,
-    domainname: hostNet || !b.domainname ? undefined : b.domainname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -77,7 +76,9 @@ export function configJson(b: BundleSpec, dir: string): object {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       // IPv4-only networks: no IPv6 addresses or router solicitations in the container's namespace
       // (as Docker does). Never in host mode, where these would be the host's settings.
-      sysctl: hostNet ? b.sysctls : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...b.sysctls },
+      // The domain name through its sysctl (kernel.domainname lives in the UTS namespace), as Docker
+      // does: runc 1.1 ignores the spec's domainname field.
+      sysctl: hostNet ? b.sysctls : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...(b.domainname ? { 'kernel.domainname': b.domainname } : {}), ...b.sysctls },
     },
   };
 }
