@@ -18,13 +18,35 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <node_api.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/*
+ * The few Node-API calls used, declared here from the documented, stable C ABI
+ * (https://nodejs.org/api/n-api.html), so that building needs no Node headers: the daemon loads
+ * the addon into whatever Node 20 runs it.
+ */
+typedef struct napi_env__ *napi_env;
+typedef struct napi_value__ *napi_value;
+typedef struct napi_callback_info__ *napi_callback_info;
+typedef napi_value (*napi_callback)(napi_env env, napi_callback_info info);
+typedef enum { napi_ok = 0 } napi_status;
+typedef enum { napi_undefined, napi_null, napi_boolean, napi_number, napi_string } napi_valuetype;
+#define NAPI_AUTO_LENGTH ((size_t)-1)
+extern napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t *argc, napi_value *argv, napi_value *this_arg, void **data);
+extern napi_status napi_typeof(napi_env, napi_value, napi_valuetype *);
+extern napi_status napi_get_value_string_utf8(napi_env, napi_value, char *buf, size_t bufsize, size_t *result);
+extern napi_status napi_get_value_uint32(napi_env, napi_value, uint32_t *);
+extern napi_status napi_create_int32(napi_env, int32_t, napi_value *);
+extern napi_status napi_throw_error(napi_env, const char *code, const char *msg);
+extern napi_status napi_throw_type_error(napi_env, const char *code, const char *msg);
+extern napi_status napi_create_function(napi_env, const char *name, size_t length, napi_callback cb, void *data, napi_value *result);
+extern napi_status napi_set_named_property(napi_env, napi_value object, const char *name, napi_value value);
 
 struct job {
   char ns[4096];
@@ -130,11 +152,10 @@ static napi_value udp_socket(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+/* The module's entry point, found by name when Node loads the addon (Node-API's module registration). */
+__attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "udpSocket", NAPI_AUTO_LENGTH, udp_socket, NULL, &fn);
   napi_set_named_property(env, exports, "udpSocket", fn);
   return exports;
 }
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
