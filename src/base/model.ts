@@ -42,6 +42,8 @@ export interface Network {
   created: string;
   /** IPAM's auxiliary addresses (name → address, `--aux-address`): excluded from allocation */
   auxAddresses?: Record<string, string>;
+  /** IPAM's options as the request gave them (inspect shows them; null when none were given) */
+  ipamOptions?: Record<string, string>;
   /** a link the driver made for this network and removes with it (a macvlan's 802.1Q sub-interface or dummy parent) */
   createdLink?: string;
 }

@@ -88,6 +88,7 @@ export abstract class StackedDriver implements NetworkDriver {
       internal: req.internal || !req.options.parent,
       options: req.options, labels: req.labels, created: new Date().toISOString(),
       ...(req.auxAddresses ? { auxAddresses: req.auxAddresses } : {}),
+      ...(req.ipamOptions ? { ipamOptions: req.ipamOptions } : {}),
       ...(plan.make ? { createdLink: plan.name } : {}),
     };
     await makeParent(this.kernel, plan, req.name);

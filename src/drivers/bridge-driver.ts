@@ -101,6 +101,7 @@ export class BridgeDriver implements NetworkDriver {
       id: req.id, name: req.name, driver: this.name, subnet: subnet.cidr, gateway, ipRange: ipRange?.cidr, bridge,
       internal: req.internal, options: req.options, labels: req.labels, created: new Date().toISOString(),
       ...(req.auxAddresses ? { auxAddresses: req.auxAddresses } : {}),
+      ...(req.ipamOptions ? { ipamOptions: req.ipamOptions } : {}),
     };
   }
 

@@ -31,6 +31,8 @@ export interface NetworkRequest {
   ipRange?: string;
   /** IPAM's auxiliary addresses (name → address): never given to a container */
   auxAddresses?: Record<string, string>;
+  /** IPAM's options as given (kept for inspect) */
+  ipamOptions?: Record<string, string>;
   internal: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;

@@ -37,8 +37,8 @@ const MIGRATIONS: string[] = [
   // without scanning every published port.
   `CREATE INDEX ports_by_container ON ports (container_id);
    CREATE INDEX ports_by_port ON ports (proto, host_port);`,
-  // Networks: IPAM's auxiliary addresses; a link the driver made for the network (macvlan's parent).
-  `ALTER TABLE networks ADD COLUMN aux_addresses TEXT NOT NULL DEFAULT '{}';
+  // Networks: IPAM's auxiliary addresses and options (JSON); a link the driver made for the network (macvlan's parent).
+  `ALTER TABLE networks ADD COLUMN ipam TEXT NOT NULL DEFAULT '{}';
    ALTER TABLE networks ADD COLUMN created_link TEXT;`,
 ];
 
@@ -56,7 +56,7 @@ interface NetworkRow {
   options: string;
   labels: string;
   created: string;
-  aux_addresses: string;
+  ipam: string;
   created_link: string | null;
 }
 
@@ -106,12 +106,12 @@ function compact<T extends object>(o: T): T {
 const toNetwork = (r: NetworkRow): Network => compact({
   id: r.id, name: r.name, driver: r.driver, subnet: opt(r.subnet), gateway: opt(r.gateway), ipRange: opt(r.ip_range), bridge: opt(r.bridge),
   internal: r.internal === 1, options: JSON.parse(r.options) as Record<string, string>, labels: JSON.parse(r.labels) as Record<string, string>, created: r.created,
-  auxAddresses: r.aux_addresses === '{}' ? undefined : (JSON.parse(r.aux_addresses) as Record<string, string>), createdLink: opt(r.created_link),
+  ...(JSON.parse(r.ipam) as Pick<Network, 'auxAddresses' | 'ipamOptions'>), createdLink: opt(r.created_link),
 } satisfies Network);
 const networkRow = (n: Network): NetworkRow => ({
   id: n.id, name: n.name, driver: n.driver, subnet: n.subnet ?? null, gateway: n.gateway ?? null, ip_range: n.ipRange ?? null, bridge: n.bridge ?? null,
   internal: n.internal ? 1 : 0, options: JSON.stringify(n.options), labels: JSON.stringify(n.labels), created: n.created,
-  aux_addresses: JSON.stringify(n.auxAddresses ?? {}), created_link: n.createdLink ?? null,
+  ipam: JSON.stringify({ auxAddresses: n.auxAddresses, ipamOptions: n.ipamOptions }), created_link: n.createdLink ?? null,
 });
 
 const toContainer = (r: ContainerRow): Container => compact({
@@ -211,8 +211,8 @@ export class SqliteStore implements Repos {
   }
 
   private networkRepo(): NetworkRepo {
-    const insert = `INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, aux_addresses, created_link)
-      VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @aux_addresses, @created_link)`;
+    const insert = `INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link)
+      VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @ipam, @created_link)`;
     return {
       list: () => (this.sql('SELECT * FROM networks ORDER BY created').all() as NetworkRow[]).map(toNetwork),
       get: (idOrName) => {

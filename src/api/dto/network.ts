@@ -21,8 +21,8 @@ export function networkJson(v: NetworkView): Json {
     EnableIPv6: false,
     IPAM: {
       Driver: 'default',
-      // Docker: null for the networks it always has, {} for the ones users make
-      Options: v.predefined ? null : {},
+      // Docker shows what the request gave: {} from the docker CLI, null from docker-py (and for the predefined networks)
+      Options: n.ipamOptions ?? null,
       Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway, ...(n.auxAddresses ? { AuxiliaryAddresses: n.auxAddresses } : {}) }] : [],
     },
     Internal: n.internal,
@@ -46,6 +46,7 @@ export function networkCreateRequest(body: Json): CreateNetwork {
   const c = configs[0] ?? {};
   if (body.Ingress === true) throw new EngineError('FORBIDDEN', 'Ingress network can only be global scope network');
   const aux = stringMap(c.AuxiliaryAddresses, 'AuxiliaryAddresses');
+  const ipamOptions = ipam.Options === undefined || ipam.Options === null ? undefined : stringMap(ipam.Options, 'IPAM.Options');
   return {
     name,
     driver: str(body.Driver, 'Driver') || 'bridge',
@@ -53,6 +54,7 @@ export function networkCreateRequest(body: Json): CreateNetwork {
     gateway: str(c.Gateway, 'Gateway') || undefined,
     ipRange: str(c.IPRange, 'IPRange') || undefined,
     ...(Object.keys(aux).length ? { auxAddresses: aux } : {}),
+    ...(ipamOptions ? { ipamOptions } : {}),
     internal: body.Internal === true,
     labels: stringMap(body.Labels, 'Labels'),
     options: stringMap(body.Options, 'Options'),
