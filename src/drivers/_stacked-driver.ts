@@ -157,8 +157,9 @@ export abstract class StackedDriver implements NetworkDriver {
   }
 
   async leave(req: JoinRequest): Promise<void> {
-    // The link lives in the sandbox only: it goes with the namespace.
-    if (req.sandboxGoing) return;
+    // Removed now even when the sandbox goes: the kernel destroys a dying namespace's links in the
+    // background, and until then the parent keeps this MAC (a new child with it fails, EADDRINUSE)
+    // and its mode (a passthru child cannot come while it exists).
     await removeLink(this.kernel.at(req.sandbox), req.endpoint.ifName).catch((e) => {
       // the sandbox itself may be gone already: then so is the link
       if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;

@@ -5,6 +5,7 @@
  *   dangling      true: images without a tag; false: tagged ones
  *   label         every `key` / `key=value` given (of the image config's labels)
  *   before, since created before / after the image a reference names
+ * With a reference filter an image lists only its matching tags (as Docker's RepoTags do).
  * The legacy `filter=PATTERN` query is a reference filter.
  */
 import { EngineError } from '../../base/errors';
@@ -39,13 +40,15 @@ export function listImages<T extends ImageView>(images: T[], f: Filters, find: (
   };
   const before = at('before');
   const since = at('since');
+  const refs = f.values('reference');
+  const matching = (i: T): T => (refs.length ? { ...i, tags: i.tags.filter((t) => refs.some((p) => referenceMatch(p, t))) } : i);
   return images.filter((i) => {
     if (dangling !== undefined && dangling !== (i.tags.length === 0)) return false;
-    if (f.has('reference') && !f.values('reference').some((p) => i.tags.some((t) => referenceMatch(p, t)))) return false;
+    if (refs.length && !refs.some((p) => i.tags.some((t) => referenceMatch(p, t)))) return false;
     if (!f.labels('label', i.labels ?? {})) return false;
     const created = Date.parse(i.created);
     if (before !== undefined && !(created < before)) return false;
     if (since !== undefined && !(created > since)) return false;
     return true;
-  });
+  }).map(matching);
 }
