@@ -21,6 +21,7 @@ import { ImageStore } from '../../images/image-store';
 import { ContainerRuntime } from '../../runtime/runtime';
 import { Repos } from '../../state/repos';
 import { Networks, newId } from '../networks';
+import { withImageExposed } from '../publish';
 import { Sandboxes } from '../sandbox';
 import { NetworkAttachments } from './network-mode';
 import { NotModified, startFailureExitCode } from './outcomes';
@@ -86,8 +87,7 @@ export class Containers extends EventEmitter {
     spec = this.attachments.check(spec);
     checkSysctls(spec);
     // The image's ExposedPorts are the container's too (-P publishes them), as Docker merges them.
-    const exposed = [...new Set([...(image.exposedPorts ?? []), ...spec.exposedPorts])];
-    if (exposed.length !== spec.exposedPorts.length) spec = { ...spec, exposedPorts: exposed };
+    spec = withImageExposed(spec, image.exposedPorts);
     if (spec.links?.length) spec = { ...spec, links: spec.links.map((l) => ({ ...l, target: this.linkTarget(l.target).id })) };
     const id = newId();
     if (!spec.hostname && modeOf(spec.networkMode).kind !== 'host') spec = { ...spec, hostname: shortId(id) };
