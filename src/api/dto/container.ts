@@ -122,15 +122,16 @@ function portsMap(v: ContainerView): Json {
   return out;
 }
 
-function endpointsJson(v: ContainerView): Json {
+/** `summary`: the list's entries, where Docker shows no aliases. */
+function endpointsJson(v: ContainerView, summary = false): Json {
   const nets: Json = {};
   const c = v.container;
   for (const a of v.networks) {
     const ep = a.endpoint;
     const cfg = a.config;
-    // Docker adds the short id to the aliases on user-defined networks.
-    const aliases = [...(cfg?.aliases ?? ep?.aliases ?? [])];
-    if (!a.predefined && !aliases.includes(shortId(c.id))) aliases.push(shortId(c.id));
+    // Docker adds the short id to the aliases on user-defined networks when the container first starts.
+    const aliases = summary ? [] : [...(cfg?.aliases ?? ep?.aliases ?? [])];
+    if (!summary && !a.predefined && (ep || c.startedAt) && !aliases.includes(shortId(c.id))) aliases.push(shortId(c.id));
     const json = ep
       ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, aliases)
       : endpointJson(a.network.id, '', '', '', 0, '', aliases);
@@ -169,7 +170,7 @@ export function containerSummary(v: ContainerView): Json {
     State: c.status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
-    NetworkSettings: { Networks: endpointsJson(v) },
+    NetworkSettings: { Networks: endpointsJson(v, true) },
     Mounts: [],
   };
 }
@@ -237,7 +238,8 @@ export function containerInspect(v: ContainerView): Json {
       AttachStdin: spec.openStdin,
       AttachStdout: true,
       AttachStderr: true,
-      ExposedPorts: Object.fromEntries([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)].map((k) => [k, {}])),
+      // Docker leaves ExposedPorts out when there are none.
+      ...(spec.exposedPorts.length || spec.portBindings.length ? { ExposedPorts: Object.fromEntries([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)].map((k) => [k, {}])) } : {}),
       Tty: spec.tty,
       OpenStdin: spec.openStdin,
       StdinOnce: spec.stdinOnce,

@@ -23,7 +23,8 @@ export function networkJson(v: NetworkView): Json {
       Driver: 'default',
       // Docker shows what the request gave: {} from the docker CLI, null from docker-py (and for the predefined networks)
       Options: n.ipamOptions ?? null,
-      Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway, ...(n.auxAddresses ? { AuxiliaryAddresses: n.auxAddresses } : {}) }] : [],
+      // Docker 20.10 shows no gateway in the default bridge's config
+      Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), ...(v.predefined ? {} : { Gateway: n.gateway }), ...(n.auxAddresses ? { AuxiliaryAddresses: n.auxAddresses } : {}) }] : [],
     },
     Internal: n.internal,
     Attachable: false,

@@ -1,4 +1,5 @@
 /** Network routes: list, inspect, create, delete, prune, connect, disconnect. */
+import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
 import { endpointConfig } from '../dto/container';
 import { networkCreateRequest, networkJson } from '../dto/network';
@@ -13,7 +14,13 @@ export function networkRoutes(r: Router, e: Engine): void {
     const filters = Filters.parse(q.get('filters'), NETWORK_FILTERS);
     return listNetworks(networks.list().map((n) => e.queries.network(n)), filters).map(networkJson);
   });
-  r.route('GET', '/networks/{id}', async ({ params }) => networkJson(e.queries.network(networks.get(params[0]))));
+  r.route('GET', '/networks/{id}', async ({ params, q }) => {
+    const view = e.queries.network(networks.get(params[0]));
+    // ?scope=: only a network of that scope is found (Docker's 404 otherwise)
+    const scope = q.get('scope');
+    if (scope && scope !== view.scope) throw new EngineError('NETWORK_NOT_FOUND', `network ${params[0]} not found`);
+    return networkJson(view);
+  });
   r.route('POST', '/networks/create', async ({ body, res }) => {
     const net = await networks.create(networkCreateRequest(await body()));
     res.statusCode = 201;

@@ -90,7 +90,9 @@ export class NetworkAttachments {
       if (mode.kind === 'none' || !driver.endpoints) {
         throw new EngineError('CONFLICTING_OPTIONS', 'container cannot be connected to multiple networks with one of the networks in private (none) mode', { hint: 'none, host and container modes cannot be combined with networks' });
       }
-      if (attachments(c.spec).includes(net.name)) {
+      // A running container has its endpoint: Docker refuses a second. A created one only has its
+      // settings, which a second connect replaces (as Docker does).
+      if (attachments(c.spec).includes(net.name) && c.status === 'running') {
         throw new EngineError('ENDPOINT_EXISTS', `endpoint with name ${c.name} already exists in network ${net.name}`);
       }
       this.checkEndpointConfig(net, cfg);
