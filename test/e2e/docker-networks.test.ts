@@ -407,3 +407,24 @@ describe('6. macvlan (on the LAN of test hosts), ipvlan and sub-interfaces on th
     assert.deepEqual(await snapshot(a), base, 'nothing left behind');
   });
 });
+
+describe('the resolver across a connect and a daemon restart', () => {
+  it('a default-bridge container connected to a user network gets the resolver and resolv.conf names it; both survive a daemon restart', async () => {
+    await ok(['run', '-d', '--name', 'rc1', 'busybox', 'sleep', '600']);
+    assert.doesNotMatch(await ok(['exec', 'rc1', 'cat', '/etc/resolv.conf']), /127\.0\.0\.11/);
+    await ok(['network', 'connect', 'n1', 'rc1']);
+    assert.equal(await ok(['exec', 'rc1', 'cat', '/etc/resolv.conf']), 'nameserver 127.0.0.11\noptions ndots:0\n', 'rewritten in place, as Docker does');
+    assert.deepEqual(await lookup('rc1', 'web1'), [await ipIn('dc1', 'n1')]);
+    await ok(['network', 'create', '-d', 'macvlan', '-o', 'parent=mvp0', '--subnet', '10.229.0.0/24', '--gateway', LAN, 'mvr']);
+    await ok(['run', '-d', '--name', 'mvr1', '--network', 'mvr', 'busybox', 'sleep', '600']);
+    await ok(['run', '-d', '--name', 'mvr2', '--network', 'mvr', 'busybox', 'sleep', '600']);
+    await a.stopDaemon();
+    await a.startDaemon(['--dns-upstream', `${B}:5353`]);
+    assert.deepEqual(await lookup('rc1', 'web1'), [await ipIn('dc1', 'n1')], 'the restarted daemon answers inside the running sandboxes again');
+    assert.deepEqual(await lookup('rc1', 'daemon.test'), ['203.0.113.5'], 'and forwards from inside them');
+    assert.deepEqual(await lookup('mvr1', 'mvr2'), [await ipIn('mvr2', 'mvr')], 'in a macvlan sandbox too');
+    assert.ok(await reaches('mvr1', LAN));
+    await ok(['rm', '-f', 'rc1', 'mvr1', 'mvr2', 'dc1', 'dprobe']);
+    await ok(['network', 'rm', 'mvr', 'n1']);
+  });
+});
