@@ -117,7 +117,8 @@ export class Sandboxes {
     // Published ports go with the default route (replies must leave the way the requests came),
     // unless that network cannot publish them (a macvlan: its containers are on the parent's
     // network, reached at their own addresses).
-    const ports = exit >= 0 && (ways[exit] as { publishes?: boolean }).publishes !== false ? exit : -1;
+    const w = ways[exit];
+    const ports = w?.kind === 'self' && w.publishes !== false ? exit : -1;
     if (ports < 0 && bindingsOf(spec).length && nets.length) {
       if (exit >= 0) {
         throw new EngineError('CONFLICTING_OPTIONS', `ports cannot be published on network ${nets[exit].name} (driver ${nets[exit].driver}): its containers are reached at their own addresses`, { hint: 'drop -p, or connect the container to a bridge network too' });
@@ -156,7 +157,14 @@ export class Sandboxes {
       throw e;
     }
     if (this.dns.attached(c.id) || !driver.servesDns(net)) return false;
-    await this.dns.attach(c.id, ns, upstreamsOf(c.spec));
+    try {
+      await this.dns.attach(c.id, ns, upstreamsOf(c.spec));
+    } catch (e) {
+      // All or nothing: the interface goes again with the resolver that could not come.
+      await driver.leave(req).catch(() => undefined);
+      await driver.release(net, req.endpoint).catch(() => undefined);
+      throw e;
+    }
     return true;
   }
 

@@ -128,6 +128,9 @@ class Attachment {
 
 export class Resolver implements DnsServer {
   private readonly attachments = new Map<string, Attachment>();
+  private readonly attaching = new Map<string, Promise<void>>();
+  /** detached while their attach was under way: its socket is closed as soon as it exists */
+  private readonly cancelled = new Set<string>();
   /** round robin: how many times each name was answered */
   private readonly turns = new Map<string, number>();
 
@@ -155,8 +158,25 @@ export class Resolver implements DnsServer {
 
   async attach(id: string, netns: string, upstreams: Upstream[]): Promise<void> {
     if (this.attachments.has(id)) return;
+    // Two attaches at once (a restore and a connect) share one: a second socket could not bind.
+    let p = this.attaching.get(id);
+    if (!p) {
+      p = this.open(id, netns, upstreams).finally(() => {
+        this.attaching.delete(id);
+        this.cancelled.delete(id);
+      });
+      this.attaching.set(id, p);
+    }
+    await p;
+  }
+
+  private async open(id: string, netns: string, upstreams: Upstream[]): Promise<void> {
     const listener = await this.socket(netns, EMBEDDED_DNS, 53);
-    // attach() may have been called twice at once: the second socket could not bind, so this is the first.
+    if (this.cancelled.delete(id)) {
+      // The sandbox is going: a socket left open would keep its namespace alive.
+      listener.close();
+      return;
+    }
     const a = new Attachment(id, netns, listener, upstreams, (addr, port) => this.socket(netns, addr, port));
     this.attachments.set(id, a);
     listener.on('error', (e) => this.log(`dns of ${id.slice(0, 12)}: ${e.message}`));
@@ -168,6 +188,7 @@ export class Resolver implements DnsServer {
   }
 
   detach(id: string): void {
+    if (this.attaching.has(id)) this.cancelled.add(id);
     this.attachments.get(id)?.close();
     this.attachments.delete(id);
   }
