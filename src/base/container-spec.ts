@@ -21,6 +21,8 @@ export interface EndpointConfig {
   driverOpts?: Record<string, string>;
   /** links given with `network connect --link`: aliases of other containers on this network */
   links?: Link[];
+  /** a fixed IPv6 address (--ip6) */
+  ipv6?: string;
 }
 
 export interface ContainerSpec {

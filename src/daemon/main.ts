@@ -4,8 +4,9 @@
  * state with the kernel (daemon/reconcile.ts), and serves the API on a unix socket. Containers
  * keep running when it stops.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createApi } from '../api/server';
 import { describe, EngineError } from '../base/errors';
@@ -30,12 +31,13 @@ import { IpvlanDriver } from '../drivers/ipvlan-driver';
 import { MacvlanDriver } from '../drivers/macvlan-driver';
 import { ControlPlane } from '../drivers/overlay/control-plane';
 import { OverlayDriver } from '../drivers/overlay/overlay-driver';
-import { VXLAN_OVERHEAD, VxlanPlane } from '../drivers/overlay/vxlan';
+import { VXLAN_OVERHEAD, VXLAN_OVERHEAD6, VxlanPlane } from '../drivers/overlay/vxlan';
 import { UnavailableDriver } from '../drivers/unavailable-driver';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
 import { LocalImageStore } from '../images/local-image-store';
 import { DEFAULT_POOLS } from '../ipam/pools';
+import { isPool6, ulaPool } from '../ipam/pools6';
 import { KernelHelper } from '../kernel/helper';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
@@ -73,11 +75,11 @@ function readHostResolvConf(): string {
  * The host's name servers as the resolver's upstreams: it forwards from inside the sandbox, where
  * the host's loopback servers (127.0.0.53, say) cannot be reached (Docker 20.10 leaves them out too).
  */
-const loopbackless = (ups: { host: string; port: number }[]) => ups.filter((u) => !u.host.startsWith('127.'));
+const loopbackless = (ups: { host: string; port: number }[]) => ups.filter((u) => !u.host.startsWith('127.') && u.host !== '::1');
 
-/** The MTU of the interface holding `address` (the advertise address). */
+/** The MTU of the interface holding `address` (the advertise address, IPv4 or IPv6). */
 async function mtuOfAddress(kernel: Kernel, address: string): Promise<number> {
-  const dev = (await kernel.addrList()).find((a) => a.address === address)?.dev;
+  const dev = (await kernel.addrList(address.includes(':') ? 6 : 4)).find((a) => a.address === address)?.dev;
   if (!dev) throw new Error(`--advertise-addr ${address} is not an address of this host`);
   return (await kernel.linkList()).find((l) => l.name === dev)!.mtu;
 }
@@ -87,6 +89,19 @@ async function defaultMtu(kernel: Kernel): Promise<number> {
   const def = (await kernel.routeList()).find((r) => r.dst === 'default');
   const link = def?.dev ? (await kernel.linkList()).find((l) => l.name === def.dev) : undefined;
   return link?.mtu ?? 1500;
+}
+
+/**
+ * This daemon's engine id: random, made once and kept in its root. Its IPv6 ULA /48 comes from it
+ * (as Docker 27+ derives its default IPv6 pool from its engine id).
+ */
+async function engineId(root: string): Promise<string> {
+  const file = path.join(root, 'engine-id');
+  const had = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (/^[0-9a-f]{64}$/.test(had)) return had;
+  const id = randomBytes(32).toString('hex');
+  await writeFile(file, `${id}\n`, { mode: 0o600 });
+  return id;
 }
 
 /** The fast kernel path (ctrnet-kernel: netlink and libnftables in one long-lived process), or the iproute2/nft programs. */
@@ -123,10 +138,14 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   // Drivers: every network type, host and none included.
   const drivers = new Map<string, NetworkDriver>();
-  const pools = o.pools.length ? o.pools : DEFAULT_POOLS;
-  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools }, log));
-  drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools }, log));
-  drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools }, log));
+  // Pools given replace the defaults of their family only: IPv4 pools Docker's, IPv6 pools the ULA /48.
+  const given4 = o.pools.filter((x) => !isPool6(x));
+  const given6 = o.pools.filter(isPool6);
+  const pools = given4.length ? given4 : DEFAULT_POOLS;
+  const pools6 = given6.length ? given6 : [ulaPool(await engineId(o.root))];
+  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools, pools6 }, log));
+  drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools, pools6 }, log));
+  drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools, pools6 }, log));
   drivers.set('host', new RecordOnlyDriver('host', store.networks));
   drivers.set('null', new RecordOnlyDriver('null', store.networks));
   const overlay = o.clusterStore && o.advertiseAddr ? await overlayDriver(o.clusterStore, o.advertiseAddr) : undefined;
@@ -135,14 +154,16 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   })));
 
   async function overlayDriver(clusterStore: string, advertise: string) {
-    const plane = new VxlanPlane(kernel, firewall, advertise, (await mtuOfAddress(kernel, advertise)) - VXLAN_OVERHEAD);
+    // VXLAN over IPv6 costs 20 bytes more than over IPv4 (its outer header).
+    const overhead = advertise.includes(':') ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD;
+    const plane = new VxlanPlane(kernel, firewall, advertise, (await mtuOfAddress(kernel, advertise)) - overhead);
     const control = new ControlPlane(store, new EtcdClusterStore(clusterStore, advertise, o.clusterTtl, log), plane, events, log);
-    return { control, driver: new OverlayDriver(store, plane, control, log) };
+    return { control, driver: new OverlayDriver(store, plane, control, log, pools6) };
   }
 
   // The engine.
   const resolver = new Resolver(kernel, new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : loopbackless(upstreamsFrom(readHostResolvConf()))), log);
-  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip, mtu }, kernel, events);
+  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip, mtu, ...(o.ipv6 && o.fixedCidrV6 ? { ipv6: { subnet: o.fixedCidrV6, gateway: o.defaultGatewayV6 } } : {}) }, kernel, events);
   const sandboxes = new Sandboxes(p, kernel, store, networks, new PortPublisher(store, kernel), resolver);
   const stdio = new Stdio(runtime);
   const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);

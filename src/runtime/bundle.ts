@@ -27,6 +27,8 @@ export interface BundleSpec {
   sysctls?: Record<string, string>;
   /** the UTS namespace's domain name (--domainname) */
   domainname?: string;
+  /** the network namespace has IPv6 networks: IPv6 stays on (it is off otherwise) */
+  ipv6?: boolean;
 }
 
 const CAPS = [
@@ -78,7 +80,8 @@ export function configJson(b: BundleSpec, dir: string): object {
       // (as Docker does). Never in host mode, where these would be the host's settings.
       // The domain name through its sysctl (kernel.domainname lives in the UTS namespace), as Docker
       // does: runc 1.1 ignores the spec's domainname field.
-      sysctl: hostNet ? b.sysctls : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...(b.domainname ? { 'kernel.domainname': b.domainname } : {}), ...b.sysctls },
+      // With IPv6 networks the sandbox set IPv6 up already (quietly): "all" would turn it off everywhere.
+      sysctl: hostNet ? b.sysctls : { ...(b.ipv6 ? {} : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' }), ...(b.domainname ? { 'kernel.domainname': b.domainname } : {}), ...b.sysctls },
     },
   };
 }

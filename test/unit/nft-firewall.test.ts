@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NetworkFirewallConfig, PortMapping } from '../../src/firewall/firewall';
-import { NftFirewall, NftRunner, renderBridgeTable, renderTable } from '../../src/firewall/nft/nft-firewall';
+import { NftFirewall, NftRunner, renderBridgeTable, renderTable, renderTable6 } from '../../src/firewall/nft/nft-firewall';
 
 // Compiled tests run from dist/test/unit/; golden files stay in the source tree.
 const GOLDEN = path.resolve(__dirname, '../../../test/unit/golden');
@@ -21,8 +21,8 @@ const anyPort: PortMapping = { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, 
 const loPort: PortMapping = { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '172.17.0.3', containerPort: 53 };
 
 /** An NftRunner that records scripts; `fail` decides which scripts are rejected. */
-/** What reapply() applies: both tables. */
-const full = (nets: NetworkFirewallConfig[], ports: PortMapping[]) => renderTable(nets, ports) + renderBridgeTable([]);
+/** What reapply() applies: the three tables. */
+const full = (nets: NetworkFirewallConfig[], ports: PortMapping[]) => renderTable(nets, ports) + renderTable6(nets, ports) + renderBridgeTable([]);
 
 function fakeNft(fail: (script: string) => boolean = () => false): NftRunner & { scripts: string[] } {
   const scripts: string[] = [];

@@ -3,13 +3,14 @@ import { EngineError } from '../../base/errors';
 import { CreateNetwork } from '../../core/networks';
 import { NetworkView } from '../../core/queries';
 import { Json, obj, str, stringMap } from './common';
+import { createAddressing, enableFlags, ipamConfigs, memberAddresses } from './ipv6';
 
 export function networkJson(v: NetworkView): Json {
   const n = v.network;
   const containers: Json = {};
   for (const { container: c, endpoint: ep } of v.members) {
     containers[c.id] = ep
-      ? { Name: c.name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${n.subnet?.split('/')[1] ?? 32}`, IPv6Address: '' }
+      ? { Name: c.name, EndpointID: ep.id, MacAddress: ep.mac, ...memberAddresses(n, ep) }
       : { Name: c.name, EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' };
   }
   return {
@@ -18,13 +19,14 @@ export function networkJson(v: NetworkView): Json {
     Created: n.created,
     Scope: v.scope,
     Driver: n.driver,
-    EnableIPv6: false,
+    // EnableIPv4 is API 1.48's (issue 16 shows it by version); both say what the network has.
+    ...enableFlags(n),
     IPAM: {
       Driver: 'default',
       // Docker shows what the request gave: {} from the docker CLI, null from docker-py (and for the predefined networks)
       Options: n.ipamOptions ?? null,
       // Docker 20.10 shows no gateway in the default bridge's config
-      Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), ...(v.predefined ? {} : { Gateway: n.gateway }), ...(n.auxAddresses ? { AuxiliaryAddresses: n.auxAddresses } : {}) }] : [],
+      Config: ipamConfigs(n, v.predefined),
     },
     Internal: n.internal,
     Attachable: false,
@@ -42,19 +44,12 @@ export function networkCreateRequest(body: Json): CreateNetwork {
   const name = str(body.Name, 'Name');
   if (!name) throw new EngineError('INVALID_PARAMETER', 'a network needs a name');
   const ipam = obj(body.IPAM, 'IPAM');
-  const configs = Array.isArray(ipam.Config) ? (ipam.Config as unknown[]).map((c) => obj(c, 'IPAM.Config[]')) : [];
-  if (configs.length > 1) throw new EngineError('NOT_IMPLEMENTED', 'one IPAM config (one subnet) per network is supported');
-  const c = configs[0] ?? {};
   if (body.Ingress === true) throw new EngineError('FORBIDDEN', 'Ingress network can only be global scope network');
-  const aux = stringMap(c.AuxiliaryAddresses, 'AuxiliaryAddresses');
   const ipamOptions = ipam.Options === undefined || ipam.Options === null ? undefined : stringMap(ipam.Options, 'IPAM.Options');
   return {
     name,
     driver: str(body.Driver, 'Driver') || 'bridge',
-    subnet: str(c.Subnet, 'Subnet') || undefined,
-    gateway: str(c.Gateway, 'Gateway') || undefined,
-    ipRange: str(c.IPRange, 'IPRange') || undefined,
-    ...(Object.keys(aux).length ? { auxAddresses: aux } : {}),
+    ...createAddressing(body),
     ...(ipamOptions ? { ipamOptions } : {}),
     internal: body.Internal === true,
     labels: stringMap(body.Labels, 'Labels'),

@@ -175,6 +175,7 @@ export class Containers extends EventEmitter {
           hosts: hostsLines(owner.spec, eps, links, gw),
           resolvConf: await resolvConf(owner.spec, netns === 'host', this.networks.embeddedDns(owner.spec)),
           sysctls: spec.sysctls,
+          ...(eps.some((e) => !!e.ip6) ? { ipv6: true } : {}),
         },
         { stdin: spec.openStdin },
       );
