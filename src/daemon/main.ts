@@ -33,6 +33,7 @@ import { ControlPlane } from '../drivers/overlay/control-plane';
 import { OverlayDriver } from '../drivers/overlay/overlay-driver';
 import { VXLAN_OVERHEAD, VXLAN_OVERHEAD6, VxlanPlane } from '../drivers/overlay/vxlan';
 import { UnavailableDriver } from '../drivers/unavailable-driver';
+import { LoopbackRelay } from '../firewall/loopback-relay';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
 import { LocalImageStore } from '../images/local-image-store';
@@ -129,7 +130,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   // Adapters.
   const helper = await kernelHelper(log);
   const kernel: Kernel = helper ? new NativeKernel(helper) : new IpKernel();
-  const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
+  const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined, new LoopbackRelay(log));
   const store = new SqliteStore(paths.db(p));
   const runtime = new RuncRuntime(p, kernel);
   const images = new LocalImageStore(p, store.images);

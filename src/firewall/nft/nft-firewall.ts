@@ -42,6 +42,7 @@ import { run } from '../../kernel/exec';
 import { NFT_FAMILY, NFT_FAMILY6, NFT_TABLE, NFT_USER_CHAIN } from '../../base/names';
 import { ip6ToBig } from '../../ipam/ipam6';
 import { EndpointPort, Firewall, FirewallFacts, NetworkFirewall, NetworkFirewallConfig, PortMapping } from '../firewall';
+import { LoopbackRelay, relayed } from '../loopback-relay';
 
 /** The only seam to the nft program. */
 export interface NftRunner {
@@ -176,9 +177,12 @@ export function renderTable(nets: readonly NetworkFirewallConfig[], ports: reado
   return renderFamily(V4, nets, ports.filter((p) => !is6(p)));
 }
 
-/** Renders the IPv6 table (`ip6 ctrnet`): the same rules for the networks' IPv6 subnets, and routed networks. Pure: golden-tested. */
+/**
+ * Renders the IPv6 table (`ip6 ctrnet`): the same rules for the networks' IPv6 subnets, and routed
+ * networks. Ports on ::1 have no element (the loopback relay serves them). Pure: golden-tested.
+ */
 export function renderTable6(nets: readonly NetworkFirewallConfig[], ports: readonly PortMapping[]): string {
-  return renderFamily(V6, nets, ports.filter(is6));
+  return renderFamily(V6, nets, ports.filter((p) => is6(p) && p.hostIp !== '::1'));
 }
 
 function renderFamily(f: Family, all: readonly NetworkFirewallConfig[], ports: readonly PortMapping[]): string {
@@ -233,7 +237,9 @@ function renderFamily(f: Family, all: readonly NetworkFirewallConfig[], ports: r
     ...Object.entries(maps).map(([name, type]) => `\tmap ${name} {\n\t\ttype ${type}\n\t\tcounter${elems(name)}\n\t}`),
     ...Object.entries(setsOf(f)).map(([name, type]) => `\tset ${name} {\n\t\ttype ${type}${elems(name)}\n\t}`),
     `\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local ${f.ip} daddr != ${f.loopback} jump publish\n\t}`,
-    `\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump publish\n\t}`,
+    // IPv4: the host's own connections, 127.0.0.1 included (route_localnet). IPv6 cannot NAT ::1
+    // (the kernel keeps it on lo): the loopback relay listens there instead.
+    `\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local ${f.ip === 'ip6' ? 'ip6 daddr != ::1 ' : ''}jump publish\n\t}`,
     `\tchain publish {\n\t\tdnat ${f.ip} to ${f.ip} daddr . meta l4proto . th dport map @pub_ip\n\t\tdnat ${f.ip} to meta l4proto . th dport map @pub_any\n\t}`,
     `\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;`,
     `\t\t${f.ip} saddr ${f.loopback} ct status dnat masquerade comment "host loopback to published ports"`,
@@ -290,7 +296,11 @@ export class NftFirewall implements Firewall {
   private readonly ports = new Map<string, PortMapping>();
   private readonly endpoints = new Map<string, EndpointPort>();
 
-  constructor(private readonly nft: NftRunner = nftCommand) {}
+  constructor(
+    private readonly nft: NftRunner = nftCommand,
+    /** IPv6 ports on the host's loopback (NAT cannot reach ::1) */
+    private readonly relay: LoopbackRelay = new LoopbackRelay(),
+  ) {}
 
   async newNetwork(cfg: NetworkFirewallConfig): Promise<NetworkFirewall> {
     const prev = this.nets.get(cfg.id);
@@ -310,7 +320,12 @@ export class NftFirewall implements Firewall {
 
   private async change(ports: readonly PortMapping[], op: 'add' | 'delete'): Promise<void> {
     if (ports.length === 0) return;
+    for (const p of ports.filter(relayed)) {
+      if (op === 'add') await this.relay.add(p);
+      else this.relay.remove(p);
+    }
     const script = ports
+      .filter((p) => p.hostIp !== '::1')
       .map((p) => `${op} element ${tableOf(p)} ${mapOf(p)} { ${op === 'add' ? element(p) : portKey(p)} }`)
       .join('\n');
     const keyOf = (p: PortMapping) => `${tableOf(p)} ${mapOf(p)} ${portKey(p)}`;
@@ -319,7 +334,7 @@ export class NftFirewall implements Firewall {
       else this.ports.delete(keyOf(p));
     }
     try {
-      await this.nft.apply(script + '\n');
+      if (script) await this.nft.apply(script + '\n');
     } catch (e) {
       // The table may have been removed by someone else, or an element may already be gone:
       // the full render restores exactly the desired state either way.
@@ -336,6 +351,7 @@ export class NftFirewall implements Firewall {
     const nets = [...this.nets.values()];
     const ports = [...this.ports.values()];
     await this.nft.apply(renderTable(nets, ports) + renderTable6(nets, ports) + renderBridgeTable([...this.endpoints.values()]));
+    for (const p of ports.filter(relayed)) await this.relay.add(p);
   }
 
   async addEndpoint(ep: EndpointPort): Promise<void> {
@@ -394,6 +410,11 @@ export class NftFirewall implements Firewall {
         }
       }
     }
+    // Ports on ::1 are the relay's: they have no element.
+    const relays = this.relay.counts();
+    for (const p of this.ports.values()) {
+      if (p.hostIp === '::1') ports.push({ ...p, packets: relays.get(`${p.proto} ${p.hostPort}`) ?? 0, bytes: 0 });
+    }
     return { present: text !== '', expected: this.nets.size > 0, rules, ports };
   }
 
@@ -406,6 +427,7 @@ export class NftFirewall implements Firewall {
     this.nets.clear();
     this.ports.clear();
     this.endpoints.clear();
+    this.relay.closeAll();
     await this.nft.apply([...replaceOwn(V4), ...replaceOwn(V6), `table ${B}`, `delete table ${B}`, ''].join('\n'));
   }
 }
