@@ -13,7 +13,7 @@ import { parseExtraHost, parseLink } from '../../core/containers/etc-hosts';
 import { ContainerView } from '../../core/queries';
 import { shortId } from '../../base/names';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
-import { endpointIpv6, hostIpOf, ipamConfigJson, ipv6AddressOf, isLinkLocal } from './ipv6';
+import { endpointIpv6, hostIpOf, ipamConfigJson, ipv6AddressOf, isLinkLocal, portBindingJson, portSummaryJson } from './ipv6';
 
 // ------------------------------------------------------------------ requests
 
@@ -119,7 +119,7 @@ function portsMap(v: ContainerView): Json {
   for (const b of spec.portBindings) out[`${b.containerPort}/${b.proto}`] = null;
   for (const r of v.ports) {
     const k = `${r.containerPort}/${r.proto}`;
-    out[k] = [...((out[k] as Json[] | null) ?? []), { HostIp: r.hostIp, HostPort: String(r.hostPort) }];
+    out[k] = [...((out[k] as Json[] | null) ?? []), portBindingJson(r)];
   }
   return out;
 }
@@ -156,7 +156,7 @@ function endpointJson(netId: string, epId: string, gw: string, ip: string, plen:
 
 export function containerSummary(v: ContainerView): Json {
   const c = v.container;
-  const ports = v.ports.map((r) => ({ IP: r.hostIp, PrivatePort: r.containerPort, PublicPort: r.hostPort, Type: r.proto }));
+  const ports = v.ports.map(portSummaryJson);
   const published = new Set(v.ports.map((r) => `${r.containerPort}/${r.proto}`));
   for (const p of c.spec.exposedPorts) {
     const { port, proto } = portKey(p);

@@ -6,7 +6,7 @@
  */
 import { EngineError } from '../../base/errors';
 import { isIPv4, isIPv6 } from '../../base/ip';
-import { Endpoint, Network } from '../../base/model';
+import { Endpoint, Network, PortMapping } from '../../base/model';
 import { Json, obj, str, stringMap } from './common';
 
 const prefixOf = (cidr: string | undefined): number => Number(cidr?.split('/')[1] ?? 0);
@@ -104,4 +104,18 @@ export function hostIpOf(v: string, port: string): string {
   const bare = v.replace(/^\[(.*)\]$/, '$1');
   if (isIPv6(bare)) return bare.toLowerCase();
   throw new EngineError('INVALID_PORT_SPEC', `invalid host address "${v}" for port ${port}`, { hint: 'give an IPv4 or IPv6 address' });
+}
+
+/**
+ * A published port in NetworkSettings.Ports: { HostIp, HostPort }. A routed IPv6 port (opened on
+ * the container's own address) has no host port: Docker shows it as { "::", "" }.
+ */
+export function portBindingJson(r: PortMapping): Json {
+  return r.hostIp === r.containerIp ? { HostIp: '::', HostPort: '' } : { HostIp: r.hostIp, HostPort: String(r.hostPort) };
+}
+
+/** A published port in the container list's Ports (a routed one without PublicPort). */
+export function portSummaryJson(r: PortMapping): { IP: string; PrivatePort: number; PublicPort: number; Type: string } {
+  if (r.hostIp === r.containerIp) return { IP: '::', PrivatePort: r.containerPort, Type: r.proto } as { IP: string; PrivatePort: number; PublicPort: number; Type: string };
+  return { IP: r.hostIp, PrivatePort: r.containerPort, PublicPort: r.hostPort, Type: r.proto };
 }
