@@ -242,7 +242,8 @@ function renderFamily(f: Family, all: readonly NetworkFirewallConfig[], ports: r
     `\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local ${f.ip === 'ip6' ? 'ip6 daddr != ::1 ' : ''}jump publish\n\t}`,
     `\tchain publish {\n\t\tdnat ${f.ip} to ${f.ip} daddr . meta l4proto . th dport map @pub_ip\n\t\tdnat ${f.ip} to meta l4proto . th dport map @pub_any\n\t}`,
     `\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;`,
-    `\t\t${f.ip} saddr ${f.loopback} ct status dnat masquerade comment "host loopback to published ports"`,
+    // The host's own IPv4 connections to published ports (IPv6's ::1 is never DNATed: the relay's).
+    ...(f.ip === 'ip' ? [`\t\t${f.ip} saddr ${f.loopback} ct status dnat masquerade comment "host loopback to published ports"`] : []),
     ...netRules,
     `\t}`,
     `\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;`,
