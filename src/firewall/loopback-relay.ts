@@ -33,11 +33,20 @@ export class LoopbackRelay {
 
   constructor(private readonly log: (m: string) => void = () => {}) {}
 
-  /** Starts relaying [::1]:hostPort to the container (idempotent). */
+  /**
+   * Starts relaying [::1]:hostPort to the container (idempotent). A host whose lo has no IPv6
+   * (IPv6 off there) has no ::1 to serve: a port on every address goes without the relay (nothing
+   * on the host could connect to [::1] anyway), one published on ::1 itself is an error.
+   */
   async add(p: PortMapping): Promise<void> {
     if (this.open.has(keyOf(p))) return;
-    const o = p.proto === 'tcp' ? await this.tcp(p) : await this.udp(p);
-    this.open.set(keyOf(p), o);
+    try {
+      const o = p.proto === 'tcp' ? await this.tcp(p) : await this.udp(p);
+      this.open.set(keyOf(p), o);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw e;
+      if (p.hostIp === '::1') throw new Error(`cannot publish on [::1]:${p.hostPort}: this host has no IPv6 loopback address (IPv6 is off on lo)`, { cause: e });
+    }
   }
 
   remove(p: PortMapping): void {

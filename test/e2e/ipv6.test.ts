@@ -228,6 +228,27 @@ describe('IPv6 networks', () => {
     await a.ctl(['rm', '-f', 'rweb']);
   });
 
+  it('a macvlan network with IPv6 on the uplink\'s LAN: its container and the other host reach each other directly', async () => {
+    const links = JSON.parse(await a.run(['ip', '-j', '-6', 'addr', 'show'])) as { ifname: string; addr_info: { local: string }[] }[];
+    const parent = links.find((l) => l.addr_info.some((x) => x.local === A6))!.ifname;
+    await a.ctl(['network', 'create', '-d', 'macvlan', '-o', `parent=${parent}`, '--ipv6', '--ipv4=false', '--subnet', 'fd00:240::/64', '--gateway', B6, 'mv6']);
+    await a.ctl(['run', '-d', '--name', 'm1', '--network', 'mv6', '--ip6', 'fd00:240::50', 'busybox', 'sleep', '600']);
+    assert.ok(await ok('m1', 'ping', '-6', '-c1', '-W2', B6));
+    assert.equal((await b.exec(['ping', '-6', '-c1', '-W2', 'fd00:240::50'])).code, 0);
+    assert.match(await a.ctl(['exec', 'm1', 'ip', '-6', 'route']), new RegExp(`default via ${B6} dev eth0`));
+    await a.ctl(['rm', '-f', 'm1']);
+    await a.ctl(['network', 'rm', 'mv6']);
+  });
+
+  it('after a daemon restart, IPv6 published ports answer again, the [::1] relay included', async () => {
+    await a.stopDaemon();
+    await a.startDaemon(['--ipv6', '--fixed-cidr-v6', 'fd00:17::/64']);
+    assert.match((await wget(b, `http://[${A6}]:8080/`)).body, PAGE);
+    await until(async () => PAGE.test((await wget(a, 'http://[::1]:8081/')).body), 5000, 'the relay back on [::1]');
+    assert.ok(await ok('c1', 'ping', '-6', '-c1', '-W2', 'c2'));
+    assert.equal((await a.cli(['explain', 'web'])).code, 0, 'kernel and state agree');
+  });
+
   it('the default bridge with --ipv6 --fixed-cidr-v6: its containers get IPv6, shown at the top of NetworkSettings', async () => {
     const bridge = JSON.parse(await a.ctl(['network', 'inspect', 'bridge']))[0];
     assert.equal(bridge.EnableIPv6, true);
