@@ -4,7 +4,7 @@
  * Lanes come in the same order as in the SVG picture (view/topology-layout.ts).
  */
 import type { TopoContainer, TopoNetwork, Topology } from '../base/topology';
-import { addressesText, laneNetworks, portText } from './topology-layout';
+import { addressesText, hostPortText, laneNetworks, portText } from './topology-layout';
 
 function ifaceText(c: TopoContainer, n: TopoNetwork): string {
   const i = c.interfaces.find((x) => x.networkId === n.id);
@@ -77,7 +77,7 @@ export function renderText(t: Topology): string {
   if (ports.length) {
     lines.push('', 'published ports');
     for (const { c, p } of ports.sort((a, b) => a.p.hostPort - b.p.hostPort)) {
-      lines.push(`  ${`${p.hostIp}:${p.hostPort}/${p.proto}`.padEnd(24)} -> ${c.name} ${p.containerIp}:${p.containerPort}`);
+      lines.push(`  ${`${hostPortText(p.hostIp, p.hostPort)}/${p.proto}`.padEnd(24)} -> ${c.name} ${hostPortText(p.containerIp, p.containerPort)}`);
     }
   }
   return lines.join('\n') + '\n';

@@ -1,41 +1,59 @@
 /**
- * The nftables backend. ctrnet owns one table, `ip ctrnet`, and never touches any other. The desired
- * state (networks and published ports) is kept in memory; `reapply()` renders ctrnet's chains and
- * maps and replaces each of them in one atomic `nft -f -` transaction; adding or removing published
- * ports only adds or deletes elements of two maps, so the cost of a port does not grow with the
- * number of ports.
+ * The nftables backend. ctrnet owns two tables of the same name, `ip ctrnet` (IPv4) and `ip6
+ * ctrnet` (IPv6), with the same chains, maps and user chain (as Docker keeps iptables and
+ * ip6tables chains, and its nftables backend `ip` and `ip6` tables), plus `bridge ctrnet` for
+ * anti-spoofing; it never touches any other. Two tables rather than one `inet` table: IPv4's
+ * rules and golden files stay as they were, an admin's rules in `ip ctrnet user` keep working
+ * after an upgrade, and what differs per family (the loopback, masquerade for routed networks,
+ * neighbour discovery) is said once per family by the same renderer. The desired state (networks
+ * and published ports) is kept in memory; `reapply()` renders ctrnet's chains, maps and sets and
+ * replaces each of them in one atomic `nft -f -` transaction; adding or removing published ports
+ * only adds or deletes elements of the maps, so the cost of a port does not grow with the number
+ * of ports.
  *
- * The user chain (`user`, Docker's DOCKER-USER idea): a regular chain of table `ip ctrnet` that
- * ctrnet creates when it is missing and never flushes or deletes, so an admin's rules there survive
+ * The user chain (`user`, Docker's DOCKER-USER idea): a regular chain of each table that ctrnet
+ * creates when it is missing and never flushes or deletes, so an admin's rules there survive
  * every re-render (network create/rm, restart, `ctrnet system reload`, restoring removed rules).
  * `forward` jumps to it before anything else: every packet ctrnet forwards, published ports
  * included (after DNAT: match `ct original proto-dst` or `ct status dnat`), passes it first. The
- * re-render therefore does not replace the table whole: it adds each of ctrnet's chains and maps
+ * re-render therefore does not replace a table whole: it adds each of ctrnet's chains and maps
  * (so that each exists), deletes them (base chains first: deleting them drops the jumps and map
  * lookups that would keep the others busy) and adds them again, all in one transaction.
  *
- * Published ports:
- *   pub_any: proto . port → container ip . port   (published on every host address)
+ * Published ports, in each family's table:
+ *   pub_any: proto . port → container ip . port   (published on every host address of the family)
  *   pub_ip:  host ip . proto . port → container ip . port
+ *   routed (ip6 only): container ip . proto . port, ports opened on routed networks' containers
  * They are looked up for packets to a local address, in prerouting (from other hosts and from
  * containers) and in output (from the host itself, 127.0.0.1 included). Packets from outside to
- * 127.0.0.0/8 are never DNATed, so a port published on 127.0.0.1 stays private to the host.
+ * 127.0.0.0/8 or ::1 are never DNATed, so a port published there stays private to the host; IPv6
+ * cannot NAT ::1 at all (the kernel keeps it on lo), so the loopback relay (../loopback-relay.ts)
+ * serves [::1] for IPv6 ports.
+ *
+ * NAT66: each IPv6 subnet is masqueraded as IPv4 is (Docker's gateway mode `nat`), unless its
+ * network is `routed` (gateway_mode_ipv6=routed): no masquerade, and from other interfaces only
+ * established traffic, ICMPv6 and the `routed` ports pass (Docker's rule for routed networks).
  *
  * Isolation: packets routed from one network's bridge to another's are dropped (unless they were
  * DNATed to a published port), and so are packets to another network's gateway address; an
- * internal network forwards nothing to or from other interfaces.
+ * internal network forwards nothing to or from other interfaces (IPv6: neighbour discovery with
+ * its gateway passes).
  *
  * Anti-spoofing (table `bridge ctrnet`): a frame entering a bridge from a container's port must
- * carry that container's MAC, and its ARP and IPv4 sender address must be the container's: no
- * ARP spoofing of the gateway, no spoofed source addresses. Ports are set elements, one per
- * endpoint, added and removed with the endpoint.
+ * carry that container's MAC, and its ARP and IPv4 sender address must be the container's; its
+ * IPv6 source one of its own (global, link-local), a neighbour advertisement's target one of its
+ * own, and no router advertisement or redirect: no ARP or ND spoofing of the gateway or another
+ * container, no spoofed source addresses. Ports are set elements, added and removed with the
+ * endpoint. The IPv6 rules sit beside the IPv4 ones in the same chain, so that they move together.
  *
- * Limitations: IPv4 only; an address added by hand inside a container is dropped as spoofed. The
- * user chain is not consulted for the host's own connections to published ports (they are not
- * forwarded: an `output` hook of the admin's filters those). A table removed whole (`nft flush
- * ruleset`) is restored with an empty user chain: its rules were the admin's and went with it.
- * Objects of ctrnet whose definition changed (a map's type) are replaced only if the table is
- * deleted once: `add map` refuses an existing map of another type.
+ * Limitations: an address added by hand inside a container is dropped as spoofed. The user chain
+ * is not consulted for the host's own connections to published ports (they are not forwarded: an
+ * `output` hook of the admin's filters those); an admin filters IPv4 in `ip ctrnet user` and IPv6
+ * in `ip6 ctrnet user`. A table removed whole (`nft flush ruleset`) is restored with an empty user
+ * chain: its rules were the admin's and went with it. Objects of ctrnet whose definition changed (a
+ * map's type) are replaced only if the table is deleted once: `add map` refuses an existing map of
+ * another type. In NAT mode, as for IPv4, direct routing to a container's IPv6 address is not
+ * filtered (Docker 28 filters it).
  */
 import { spawn } from 'node:child_process';
 import { run } from '../../kernel/exec';
