@@ -85,7 +85,7 @@ export async function explain(d: ExplainDeps, idOrName: string): Promise<Explana
     const net = netOf(ep.networkId);
     const i = x.interfaces.find((f) => f.name === ep.ifName);
     if (!i) {
-      x.mismatches.push(`the store has ${ep.ifName} (${ep.ip}) on ${net?.name}, the namespace has no such interface`);
+      x.mismatches.push(`the store has ${ep.ifName} (${[ep.ip, ep.ip6].filter(Boolean).join(", ")}) on ${net?.name}, the namespace has no such interface`);
       continue;
     }
     for (const ip of [ep.ip, ep.ip6]) if (ip && !i.addresses.some((a) => a.startsWith(`${ip}/`))) x.mismatches.push(`${ep.ifName} should have ${ip}, it has ${i.addresses.join(', ') || 'no address'}`);

@@ -168,7 +168,11 @@ export class Sandboxes {
     // The first interface of a container that left every network holds its default route (and
     // the first with IPv6 the IPv6 one).
     const first = used.size === 0 && driver.wayOut(net).kind === 'self';
-    const first6 = !!net.subnet6 && driver.wayOut(net).kind === 'self' && !eps.some((e) => e.ip6 && this.networks.find(e.networkId) && this.networks.driver(this.networks.get(e.networkId)).wayOut(this.networks.get(e.networkId)).kind === 'self');
+    const isExit = (id: string) => {
+      const other = this.networks.find(id);
+      return !!other && this.networks.driver(other).wayOut(other).kind === 'self';
+    };
+    const first6 = !!net.subnet6 && driver.wayOut(net).kind === 'self' && !eps.some((e) => e.ip6 && isExit(e.networkId));
     const had6 = eps.some((e) => !!e.ip6);
     // A sandbox made without IPv6 gets it now (its other interfaces keep it off).
     if (net.subnet6 && !had6) for (const [k, v] of IPV6_ON) await this.kernel.at(ns).sysctlSet(`net.ipv6.conf.${k}`, v);
