@@ -33,6 +33,10 @@ export interface ContainerSpec {
   macAddress: string;
   /** per-network settings (requested address, aliases), by network name */
   networks: Record<string, EndpointConfig>;
+  /** name|uid[:group|gid] (--user, or the image's User); absent: root */
+  user?: string;
+  /** the signal `stop` sends first (--stop-signal, or the image's StopSignal); absent: SIGTERM */
+  stopSignal?: string;
 }
 
 export const CONTAINER_MODE_PREFIX = 'container:';

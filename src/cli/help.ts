@@ -15,7 +15,13 @@ Containers:
   port CONTAINER [PORT[/PROTO]]            published ports
   explain [--lang en|zh] [--json] CONTAINER the kernel objects that give it its network (exit 3 on a mismatch)
 Images:
-  image import FILE|- NAME | image ls | image rm NAME   (also: import, images, rmi, tag)
+  pull [--platform OS/ARCH] NAME[:TAG|@DIGEST]   from its registry (credentials of login)
+  push NAME[:TAG]                          to its registry
+  login [-u USER] [--password-stdin] [SERVER] | logout [SERVER]
+  load [-i FILE] | save [-o FILE] IMAGE...  docker save archives and OCI image layouts
+  history IMAGE | export [-o FILE] CONTAINER
+  image import [-c CHANGE] FILE|- NAME | image ls | image rm NAME | image inspect | image prune [-a]
+        (also: import, images, rmi, tag SOURCE TARGET; image pull, push, load, save, history)
 Networks:
   network create [-d bridge] [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal]
                  [--label K=V] [-o com.docker.network.bridge.name=NAME]
@@ -29,6 +35,7 @@ Daemon:
 
 run/create options: -d, --rm, -i, -t, --name NAME, -e K=V, -w DIR, -h/--hostname NAME,
   -p [IP:][HOST_PORT:]CTR_PORT[/tcp|udp], --network bridge|host|none|container:NAME|NET,
-  --ip IP, --network-alias NAME, --dns IP, --mac-address MAC, --entrypoint CMD, -l K=V
+  --ip IP, --network-alias NAME, --dns IP, --mac-address MAC, --entrypoint CMD, -l K=V,
+  -u USER[:GROUP], --stop-signal SIG, --pull missing|always|never, --platform OS/ARCH
 Environment: CTRNET_HOST=unix:///run/ctrnet/ctrnet.sock selects the daemon (as -H does).
 `;

@@ -20,6 +20,8 @@ export interface ContainerCreateBody {
   Labels: Record<string, string>;
   ExposedPorts: Record<string, Record<string, never>>;
   MacAddress: string;
+  User?: string;
+  StopSignal?: string;
   HostConfig: { NetworkMode: string; PortBindings: Record<string, PortBinding[]>; AutoRemove: boolean; Dns: string[] };
   NetworkingConfig: { EndpointsConfig?: Record<string, EndpointSettings> };
 }
@@ -91,6 +93,7 @@ export interface ExecInspect {
 export interface ImageSummary {
   Id: string;
   RepoTags: string[];
+  RepoDigests?: string[] | null;
   /** seconds since the epoch */
   Created: number;
   /** bytes */

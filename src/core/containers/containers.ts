@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf, randomName, VALID_NAME } from '../../base/container-spec';
 import { describe, EngineError } from '../../base/errors';
 import { Container } from '../../base/model';
@@ -24,6 +25,7 @@ import { Networks, newId } from '../networks';
 import { Sandboxes } from '../sandbox';
 import { NetworkAttachments } from './network-mode';
 import { NotModified, startFailureExitCode } from './outcomes';
+import { withImageDefaults } from './image-defaults';
 import { withPath } from './process-env';
 import { resolvConf } from './resolv-conf';
 import { Stdio } from './stdio';
@@ -76,6 +78,7 @@ export class Containers extends EventEmitter {
     } else {
       name = randomName((n) => this.repo.containers.get(n) !== undefined);
     }
+    spec = withImageDefaults(spec, image.config);
     if (spec.cmd.length === 0 && spec.entrypoint.length === 0) {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
@@ -131,7 +134,7 @@ export class Containers extends EventEmitter {
           rootfs,
           hostname: spec.hostname,
           netns,
-          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty },
+          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty, user: spec.user },
           hosts: eps.map((e) => `${e.ip}\t${spec.hostname}`),
           resolvConf: await resolvConf(spec, netns === 'host', this.networks),
         },
@@ -237,7 +240,7 @@ export class Containers extends EventEmitter {
     const c = this.get(idOrName);
     if (c.status !== 'running') throw new NotModified();
     const exit = this.next('exit', c.id);
-    await this.runtime.kill(c.id, 'TERM');
+    await this.runtime.kill(c.id, (c.spec.stopSignal ?? 'TERM').replace(/^SIG/, ''));
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutSec * 1000).unref());
     if ((await Promise.race([exit, timer])) === 'timeout') {
       await this.runtime.kill(c.id, 'KILL');
@@ -311,6 +314,27 @@ export class Containers extends EventEmitter {
     if (condition === 'removed') return this.next('removed', c.id);
     if (condition === 'next-exit' || c.status === 'running') return this.next('exit', c.id);
     return c.exitCode;
+  }
+
+  // ---------------------------------------------------------------- export
+
+  /**
+   * `docker export`: the container's root filesystem as a tar stream. A container that is not
+   * running has its root mounted for the while (unmounted at the end unless it started meanwhile).
+   */
+  async export(idOrName: string): Promise<Readable> {
+    const c = this.get(idOrName);
+    const image = this.images.get(c.imageId);
+    const rootfs = await this.mutex.run(c.id, () => this.runtime.mountRootfs(c.id, image.layers));
+    const tar = this.images.archive(rootfs);
+    tar.once('close', () => {
+      void this.mutex
+        .run(c.id, async () => {
+          if (this.repo.containers.get(c.id)?.status !== 'running') await this.runtime.unmountRootfs(c.id);
+        })
+        .catch((e) => this.log(`unmounting ${c.name} after export: ${describe(e)}`));
+    });
+    return tar;
   }
 
   // ---------------------------------------------------------------- restore
