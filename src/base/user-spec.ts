@@ -2,7 +2,8 @@
  * A container's user, Docker's `--user` / image `User` (`name|uid[:group|gid]`), resolved against
  * the container's /etc/passwd and /etc/group the way runc's libcontainer/user does: a name must be
  * in passwd, a number need not be; the primary group comes from passwd unless one is given; the
- * supplementary groups are those of /etc/group that list the user, when no group is given.
+ * supplementary groups are the primary one and, when no group is given, those of /etc/group that
+ * list the user (what `id` shows in a Docker 20.10 container).
  */
 import { EngineError } from './errors';
 
@@ -81,7 +82,9 @@ export function resolveUser(spec: string, passwdText: string | undefined, groupT
       user.gid = g.gid;
     }
   } else if (matchedName) {
-    user.additionalGids = [...new Set(groups.filter((g) => g.members.includes(matchedName!)).map((g) => g.gid))];
+    user.additionalGids = groups.filter((g) => g.members.includes(matchedName!)).map((g) => g.gid);
   }
+  // As Docker 20.10 runs it: the primary group first among the supplementary ones.
+  user.additionalGids = [...new Set([user.gid, ...user.additionalGids])];
   return user;
 }

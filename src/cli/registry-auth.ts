@@ -2,8 +2,9 @@
  * The CLI's registry credentials, kept as the docker CLI keeps them: `ctrnet login` stores
  * `{"auths": {"HOST": {"auth": base64(user:password)}}}` in $CTRNET_CONFIG/config.json
  * (default ~/.ctrnet/config.json, mode 0600), and pull, push and run send the entry of the image's
- * registry in the X-Registry-Auth header. Entries of ~/.docker/config.json (`docker login`) are
- * used too when ctrnet has none for that registry. Credential helpers are not supported.
+ * registry in the X-Registry-Auth header. Entries of the docker CLI's config (`docker login`;
+ * $DOCKER_CONFIG or ~/.docker) are used too when ctrnet has none for that registry. Credential
+ * helpers are not supported.
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -66,7 +67,7 @@ export function authHeaderFor(imageRef: string): string {
     // an invalid name: the daemon says so; no credentials for it
   }
   const key = registryKey(domain);
-  const entry = read(configPath()).auths?.[key] ?? read(path.join(os.homedir(), '.docker', 'config.json')).auths?.[key];
+  const entry = read(configPath()).auths?.[key] ?? read(path.join(process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json')).auths?.[key];
   const cfg: Record<string, string> = {};
   if (entry?.auth) {
     const text = Buffer.from(entry.auth, 'base64').toString('utf8');

@@ -17,7 +17,7 @@ import { detailsFromJson } from '../base/image-config';
 import { familiarTag, parseImageRef } from '../base/image-ref';
 import { paths } from '../base/names';
 import { NewLayer, StoreCore } from './_store-core';
-import { decompressed } from './compression';
+import { decompressed, tap } from './compression';
 import { sha256 } from './content-store';
 import { Progress } from './image-store';
 import { TAR_MEDIA_TYPE, unpackKeeping } from './image-import';
@@ -69,17 +69,15 @@ async function readJson(root: string, rel: string): Promise<{ bytes: Buffer; jso
 
 /** Reads a file while reporting "Loading layer" progress. */
 function withProgress(file: string, size: number, id: string, progress: Progress): Readable {
-  const s = createReadStream(file, { highWaterMark: 1 << 16 });
   let n = 0;
   let last = 0;
-  s.on('data', (d) => {
+  return tap(createReadStream(file, { highWaterMark: 1 << 16 }), (d) => {
     n += d.length;
     if (Date.now() - last > 100 || n === size) {
       last = Date.now();
       progress({ id, status: 'Loading layer', current: n, total: size });
     }
   });
-  return s;
 }
 
 interface Candidate {

@@ -4,7 +4,7 @@
  * archive member of `docker load`) is still read right.
  */
 import { spawn } from 'node:child_process';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -75,6 +75,22 @@ export function decompressed(input: Readable): Readable {
     for await (const c of src) yield c as Buffer;
   }
   return Readable.from(gen(), { objectMode: false });
+}
+
+/**
+ * `input` with `see` called on each chunk on its way (byte counts, progress). A 'data' listener
+ * would do the same but put the stream in flowing mode, and a reader that iterates it then misses
+ * chunks.
+ */
+export function tap(input: Readable, see: (chunk: Buffer) => void): Readable {
+  const t = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      see(chunk);
+      cb(null, chunk);
+    },
+  });
+  input.on('error', (e) => t.destroy(e));
+  return input.pipe(t);
 }
 
 /** A gzip stream of `input` (what `push` sends for an uncompressed layer). */

@@ -15,7 +15,7 @@ import { familiarTag, parseImageRef } from '../base/image-ref';
 import { paths } from '../base/names';
 import { run } from '../kernel/exec';
 import { StoreCore } from './_store-core';
-import { decompressed } from './compression';
+import { decompressed, tap } from './compression';
 import { Image, ImportOptions } from './image-store';
 import { archOf, parsePlatform } from './manifest';
 import { archiveDir } from './tar/dir-archive';
@@ -26,9 +26,9 @@ export const TAR_MEDIA_TYPE = 'application/vnd.docker.image.rootfs.diff.tar';
 export async function unpackKeeping(core: StoreCore, tar: Readable, expect?: string): Promise<{ diffId: string; size: number; blobSize: number; release: () => void }> {
   const w = await core.blobs.writer(undefined, undefined, false);
   let bytes = 0;
-  tar.on('data', (d: Buffer) => (bytes += d.length));
-  tar.on('error', (e) => w.stream.destroy(e));
-  tar.pipe(w.stream);
+  const counted = tap(tar, (d) => (bytes += d.length));
+  counted.on('error', (e) => w.stream.destroy(e));
+  counted.pipe(w.stream);
   try {
     const layer = await core.layers.unpack(w.stream, expect);
     try {
@@ -50,8 +50,7 @@ export async function importRootfs(core: StoreCore, body: Readable, opts: Import
   const config = applyChanges(emptyConfig(), opts.changes ?? []);
   const platform = parsePlatform(opts.platform);
   let seen = 0;
-  body.on('data', (d: Buffer) => (seen += d.length));
-  const layer = await unpackKeeping(core, decompressed(body)).catch((e) => {
+  const layer = await unpackKeeping(core, decompressed(tap(body, (d) => (seen += d.length)))).catch((e) => {
     if (seen === 0) throw new EngineError('INVALID_PARAMETER', 'the image tarball is empty', { hint: 'pass a tar archive of a root filesystem' });
     throw e;
   });

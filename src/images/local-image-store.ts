@@ -240,8 +240,16 @@ export class LocalImageStore implements ImageStore, StoreCore {
     if (!byId) {
       const r = parseImageRef(ref);
       const key = r.digest ? familiarDigest(r, r.digest) : familiarTag(r);
-      const refs = img.tags.length + img.repoDigests.length;
-      if (refs > 1) {
+      // Docker: a name whose removal would leave a used image dangling needs force.
+      const repoOf = (x: string) => (x.includes('@') ? x.slice(0, x.indexOf('@')) : x.slice(0, x.lastIndexOf(':')));
+      const single = img.tags.length <= 1 && new Set([...img.tags, ...img.repoDigests].map(repoOf)).size <= 1;
+      const users = usedBy(img.id);
+      if (single && users.length && !force) {
+        throw new EngineError('IMAGE_IN_USE', `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0].slice(0, 12)} is using its referenced image ${img.id.slice(7, 19)}`, {
+          hint: 'remove the container first, or force with -f (the image stays, untagged, while a container uses it)',
+        });
+      }
+      if (img.tags.length + img.repoDigests.length > 1) {
         this.untag(img, key);
         out.push({ Untagged: key });
         // Docker: digests of the same repository go with its last tag.
@@ -252,8 +260,9 @@ export class LocalImageStore implements ImageStore, StoreCore {
             out.push({ Untagged: `${d.repo}@${d.digest}` });
           }
         }
-        if (this.toImage(img.id).tags.length + this.toImage(img.id).repoDigests.length > 0) return out;
-        return [...out, ...(await this.deleteIfUnused(img.id, usedBy, force, ref))];
+        const left = this.toImage(img.id);
+        if (left.tags.length + left.repoDigests.length > 0) return out;
+        return [...out, ...(await this.deleteIfUnused(img.id, usedBy, true, ref))];
       }
     } else if (!force && new Set(img.tags.map((t) => t.slice(0, t.lastIndexOf(':')))).size > 1) {
       throw new EngineError('IMAGE_IN_USE', `conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`, { hint: 'remove the tags one by one, or force with -f' });
@@ -282,7 +291,21 @@ export class LocalImageStore implements ImageStore, StoreCore {
     if (key.includes('@')) {
       const [repo, digest] = key.split('@');
       this.repo.deleteDigest(repo, digest);
+      void this.dropManifests([digest]);
     } else this.repo.untag(key);
+  }
+
+  /** An image's names (tags and digests) go; the image stays, dangling. */
+  private clearRefs(id: string): void {
+    const manifests = this.repo.digests(id).map((d) => d.digest);
+    this.repo.clearRefs(id);
+    void this.dropManifests(manifests);
+  }
+
+  /** Manifest blobs no repository digest names any more. */
+  private async dropManifests(digests: string[]): Promise<void> {
+    const named = new Set(this.repo.digests().map((d) => d.digest));
+    for (const d of digests) if (!named.has(d)) await this.blobs.remove(d).catch((e) => this.log(`removing manifest ${d}: ${(e as Error).message}`));
   }
 
   /** Deletes the image when no container uses it; with containers, with `untagAll`, only its names go. */
@@ -292,13 +315,13 @@ export class LocalImageStore implements ImageStore, StoreCore {
       if (!force) {
         throw new EngineError('IMAGE_IN_USE', `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0].slice(0, 12)} is using its referenced image ${id.slice(7, 19)}`, { hint: 'remove the container first' });
       }
-      if (untagAll) this.repo.clearRefs(id);
+      if (untagAll) this.clearRefs(id);
       return [];
     }
     const children = this.repo.list().filter((i) => i.parent === id);
     if (children.length) {
       // Docker keeps a parent image of a local child; it loses its names only.
-      this.repo.clearRefs(id);
+      this.clearRefs(id);
       return [];
     }
     await this.deleteImage(id);

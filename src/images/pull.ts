@@ -13,7 +13,7 @@ import { detailsFromJson, ImageDetails } from '../base/image-config';
 import { familiarName, familiarTag, ImageRef, parseImageRef } from '../base/image-ref';
 import { LayerBlobRecord } from '../base/model';
 import { NewLayer, StoreCore } from './_store-core';
-import { decompressed } from './compression';
+import { decompressed, tap } from './compression';
 import { sha256 } from './content-store';
 import { Image, Progress, RegistryAuth } from './image-store';
 import { ACCEPT, choosePlatform, Descriptor, parseManifest, parsePlatform, platformString } from './manifest';
@@ -117,12 +117,12 @@ async function fetchLayer(core: StoreCore, s: RegistrySession, ref: ImageRef, jo
   }
   let seen = 0;
   const bar = throttle(100, (n) => progress({ id, status: 'Downloading', current: n, total: desc.size }));
-  source.on('data', (d: Buffer) => {
+  const counted = tap(source, (d) => {
     seen += d.length;
     bar.update(seen);
   });
-  const blobStream = w ? source.pipe(w.stream) : source;
-  if (w) source.on('error', (e) => w!.stream.destroy(e));
+  const blobStream = w ? counted.pipe(w.stream) : counted;
+  if (w) counted.on('error', (e) => w!.stream.destroy(e));
   try {
     // The pull pinned the layer already: the unpack's own pin is not needed past this point.
     const layer = await core.layers.unpack(decompressed(blobStream), diffId);
@@ -136,11 +136,24 @@ async function fetchLayer(core: StoreCore, s: RegistrySession, ref: ImageRef, jo
     const blob: LayerBlobRecord = { digest: desc.digest, diffId, mediaType: desc.mediaType, size: desc.size };
     return { diffId, size: layer.size, tarSize: layer.tarSize, blob };
   } catch (e) {
-    // A refused blob or layer leaves nothing; a broken connection keeps what it got, to resume.
-    const refused = e instanceof EngineError && e.code === 'IMAGE_LAYER_INVALID';
-    await w?.abort(!refused);
+    // A broken connection keeps what it got, to resume; anything else (a digest that does not
+    // match, a blob that does not decompress, a layer refused) leaves nothing.
+    source.destroy();
+    await w?.abort(brokenConnection(e));
+    if (isDecodeError(e)) throw new EngineError('IMAGE_LAYER_INVALID', `filesystem layer verification failed for digest ${desc.digest}: it does not decompress (${(e as Error).message})`, { cause: e, hint: 'the blob is corrupt; nothing of it was kept' });
     throw e;
   }
+}
+
+function brokenConnection(e: unknown): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED'].includes(err?.code ?? '') || /aborted|socket hang up|stopped sending/.test(err?.message ?? '');
+}
+
+/** zlib's errors (Z_DATA_ERROR, …) and zstd's failure: the blob is not what it claims. */
+function isDecodeError(e: unknown): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return (err?.code ?? '').startsWith('Z_') || /^zstd .*failed/.test(err?.message ?? '');
 }
 
 export async function pullImage(core: StoreCore, refText: string, opts: { auth: RegistryAuth; platform?: string; progress: Progress }): Promise<Image> {

@@ -11,7 +11,7 @@ import { EngineError } from '../base/errors';
 import { familiarName, familiarTag, ImageRef, parseImageRef } from '../base/image-ref';
 import { LayerBlobRecord } from '../base/model';
 import { StoreCore } from './_store-core';
-import { gzipped } from './compression';
+import { gzipped, tap } from './compression';
 import { Image, Progress, RegistryAuth } from './image-store';
 import { MT, parseManifest } from './manifest';
 import { RegistrySession } from './registry/registry-client';
@@ -31,8 +31,7 @@ async function layerBlob(core: StoreCore, diffId: string): Promise<LayerBlobReco
   return core.once(`gzip:${diffId}`, async () => {
     const w = await core.blobs.writer(undefined, undefined, false);
     let size = 0;
-    const z = gzipped(core.blobs.open(tar.digest));
-    z.on('data', (d: Buffer) => (size += d.length));
+    const z = tap(gzipped(core.blobs.open(tar.digest)), (d) => (size += d.length));
     z.on('error', (e) => w.stream.destroy(e));
     try {
       z.pipe(w.stream).resume();
@@ -68,9 +67,8 @@ async function upload(s: RegistrySession, ref: ImageRef, digest: string, size: n
   if (!loc) throw new EngineError('REGISTRY_UNAVAILABLE', `the registry gave no upload location for ${digest}`);
   const url = new URL(loc, `${s.origin}/`);
   url.searchParams.set('digest', digest);
-  const src = body();
   let n = 0;
-  src.on('data', (d: Buffer) => onBytes((n += d.length)));
+  const src = tap(body(), (d) => onBytes((n += d.length)));
   const res = await s.request('PUT', url.toString(), { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) }, src);
   if (res.statusCode !== 201) return s.fail(res, `upload of ${digest}`);
   res.resume();

@@ -243,6 +243,10 @@ export class RegistrySession {
     if (!c) return undefined;
     if (c.scheme === 'bearer') return (await this.fetchToken(c, '', true)).refresh;
     const res = await this.request('GET', '/v2/');
+    if (res.statusCode !== 200) {
+      await readAll(res).catch(() => Buffer.alloc(0));
+      throw new RegistryError('REGISTRY_AUTH_FAILED', `login to ${this.domain} failed: unauthorized: incorrect username or password (${res.statusCode})`, { hint: 'check the username and password' });
+    }
     await readAll(res);
     return undefined;
   }
