@@ -71,9 +71,9 @@ export function parseImageRef(ref: string): ImageRef {
   }
   if (path.toLowerCase() !== path) throw invalid(ref, 'repository name must be lowercase');
   if (!PATH.test(path)) throw invalid(ref);
+  if (FULL_ID.test(path)) throw new EngineError('INVALID_PARAMETER', `invalid repository name (${path}), cannot specify 64-byte hexadecimal strings`);
   if (domain === 'index.docker.io') domain = HUB_DOMAIN;
   if (domain === HUB_DOMAIN && !path.includes('/')) path = `library/${path}`;
-  if (FULL_ID.test(path)) throw new EngineError('INVALID_PARAMETER', `invalid repository name (${path}), cannot specify 64-byte hexadecimal strings`);
   if (`${domain}/${path}`.length > MAX_NAME) throw invalid(ref, `repository name must not be more than ${MAX_NAME} characters`);
   return { domain, path, tag, digest };
 }

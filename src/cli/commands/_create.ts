@@ -104,9 +104,9 @@ export async function createContainer(ctx: Context, name: string | undefined, bo
     return await create();
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404 && /no such image/i.test(e.message))) throw e;
+    if (policy === 'never') throw e;
     const ref = /[:@][^/]*$/.test(body.Image) ? body.Image : `${body.Image}:latest`;
     process.stderr.write(`Unable to find image '${ref}' locally\n`);
-    if (policy === 'never') throw e;
     await pull();
     return create();
   }
