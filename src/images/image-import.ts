@@ -76,9 +76,11 @@ export async function importRootfs(core: StoreCore, body: Readable, opts: Import
 export async function ensureBusybox(core: StoreCore): Promise<void> {
   if (core.find('busybox')) return;
   const bin = '/bin/busybox';
-  await stat(bin).catch((e) => {
+  const st = await stat(bin).catch((e) => {
     throw new EngineError('IMAGE_NOT_FOUND', 'cannot build the busybox image: /bin/busybox is missing', { cause: e, hint: 'apt-get install busybox-static' });
   });
+  // The binary's time for every file and for the image: the same package makes the same image id.
+  const when = Math.floor(st.mtimeMs / 1000);
   const dir = `${paths.imageTmp(core.p)}/busybox-${randomBytes(6).toString('hex')}`;
   try {
     for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'var/www', 'home']) {
@@ -98,8 +100,7 @@ export async function ensureBusybox(core: StoreCore): Promise<void> {
     await writeFile(`${dir}/etc/passwd`, 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n');
     await writeFile(`${dir}/etc/group`, 'root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n');
     await writeFile(`${dir}/var/www/index.html`, '<html><body><h1>It works! (ctrnet busybox httpd)</h1></body></html>\n');
-    // Times and the creation date fixed: the same busybox makes the same image on every host.
-    await importRootfs(core, archiveDir(dir, { mtime: 0 }), { tag: 'busybox:latest', changes: ['CMD ["sh"]'], message: 'busybox-static of this host' }, '1970-01-01T00:00:00Z');
+    await importRootfs(core, archiveDir(dir, { mtime: when }), { tag: 'busybox:latest', changes: ['CMD ["sh"]'], message: 'busybox-static of this host' }, new Date(when * 1000).toISOString());
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

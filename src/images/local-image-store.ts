@@ -50,6 +50,8 @@ export class LocalImageStore implements ImageStore, StoreCore {
     readonly repo: ImageRepo,
     registry: RegistryConfig = { mirrors: [], insecure: [] },
     readonly log: (m: string) => void = () => {},
+    /** Docker's image events (pull, push, tag, untag, delete, import, load, save), after each is done */
+    private readonly onEvent: (action: string, id: string, name?: string) => void = () => {},
   ) {
     this.blobs = new ContentStore(paths.imageBlobs(p), paths.imageTmp(p));
     this.layers = new LayerStore(p, (d) => this.pin([d]));
@@ -204,7 +206,9 @@ export class LocalImageStore implements ImageStore, StoreCore {
   tag(ref: string, tag: string): void {
     const r = parseImageRef(tag);
     if (r.digest) throw new EngineError('INVALID_PARAMETER', 'refusing to create a tag with a digest reference', { hint: 'tag with NAME[:TAG]' });
-    this.repo.tag(familiarTag(r), this.get(ref).id);
+    const id = this.get(ref).id;
+    this.repo.tag(familiarTag(r), id);
+    this.onEvent('tag', id, familiarTag(r));
   }
 
   history(ref: string): HistoryItem[] {
@@ -234,6 +238,13 @@ export class LocalImageStore implements ImageStore, StoreCore {
 
   /** Docker's rmi. */
   async remove(ref: string, usedBy: UsedBy, force = false): Promise<DeleteItem[]> {
+    const id = this.find(ref)?.id ?? '';
+    const out = await this.removeRef(ref, usedBy, force);
+    for (const x of out) this.onEvent(x.Untagged ? 'untag' : 'delete', x.Deleted ?? id, x.Untagged);
+    return out;
+  }
+
+  private async removeRef(ref: string, usedBy: UsedBy, force: boolean): Promise<DeleteItem[]> {
     const img = this.get(ref);
     const byId = !img.tags.concat(img.repoDigests).some((t) => this.refMatches(ref, t));
     const out: DeleteItem[] = [];
@@ -380,25 +391,31 @@ export class LocalImageStore implements ImageStore, StoreCore {
         again = true;
       }
     }
+    for (const x of deleted) this.onEvent(x.Untagged ? 'untag' : 'delete', x.Deleted ?? '', x.Untagged);
     return { deleted, spaceReclaimed };
   }
 
   // ---------------------------------------------------------------- operations (one file each)
 
-  import(body: Readable, opts: ImportOptions = {}): Promise<Image> {
-    return importRootfs(this, body, opts);
+  async import(body: Readable, opts: ImportOptions = {}): Promise<Image> {
+    const img = await importRootfs(this, body, opts);
+    this.onEvent('import', img.id, img.tags[0]);
+    return img;
   }
 
   ensureBusybox(): Promise<void> {
     return ensureBusybox(this);
   }
 
-  pull(ref: string, opts: { auth: RegistryAuth; platform?: string; progress: Progress }): Promise<Image> {
-    return pullImage(this, ref, opts);
+  async pull(ref: string, opts: { auth: RegistryAuth; platform?: string; progress: Progress }): Promise<Image> {
+    const img = await pullImage(this, ref, opts);
+    this.onEvent('pull', img.id, ref);
+    return img;
   }
 
-  push(ref: string, opts: { auth: RegistryAuth; allTags?: boolean; progress: Progress }): Promise<void> {
-    return pushImage(this, ref, opts);
+  async push(ref: string, opts: { auth: RegistryAuth; allTags?: boolean; progress: Progress }): Promise<void> {
+    await pushImage(this, ref, opts);
+    this.onEvent('push', this.find(ref)?.id ?? '', ref);
   }
 
   async login(auth: RegistryAuth): Promise<{ identityToken?: string }> {
@@ -409,8 +426,10 @@ export class LocalImageStore implements ImageStore, StoreCore {
     return identityToken ? { identityToken } : {};
   }
 
-  load(body: Readable, progress: Progress): Promise<string[]> {
-    return loadArchive(this, body, progress);
+  async load(body: Readable, progress: Progress): Promise<string[]> {
+    const loaded = await loadArchive(this, body, progress);
+    for (const l of loaded) this.onEvent('load', this.find(l)?.id ?? l, l);
+    return loaded;
   }
 
   /** Docker's choice of tags: name:tag that tag, a bare name every tag of it, an id none. */
@@ -431,6 +450,7 @@ export class LocalImageStore implements ImageStore, StoreCore {
         if (!tags.length) what.push({ image: img, tags: [] });
       } else what.push({ image: img, tags: [familiarTag(r)] });
     }
+    for (const w of what) this.onEvent('save', w.image.id, w.tags[0]);
     return saveArchive(this, what);
   }
 

@@ -1,6 +1,6 @@
 /** Docker's JSON for images (Engine API v1.41): the list entry, inspect, history, delete and prune answers. */
 import os from 'node:os';
-import { configToJson } from '../../base/image-config';
+import { configToJson, emptyConfig } from '../../base/image-config';
 import { HistoryItem, Image } from '../../images/image-store';
 import { Json, ZERO_TIME } from './common';
 
@@ -35,7 +35,7 @@ export function imageInspect(i: Image, p: { layerDirs?: string[] } = {}): Json {
     Comment: d.comment,
     Created: d.created || i.created,
     Container: d.container,
-    ContainerConfig: configToJson(d.containerConfig ?? { ...i.config, cmd: null, entrypoint: null, env: [], labels: {}, exposedPorts: [], volumes: [], user: '', workingDir: '', healthcheck: undefined, stopSignal: '', onBuild: [], shell: [], argsEscaped: false }),
+    ContainerConfig: configToJson(d.containerConfig ?? emptyConfig()),
     DockerVersion: d.dockerVersion,
     Author: d.author,
     Config: configToJson(i.config),
