@@ -3,7 +3,8 @@
  * `{"status","progressDetail","progress","id"}` for progress, `{"stream"}` for text, `{"aux"}`
  * for results, `{"errorDetail","error"}` for a failure after the answer began. The answer's
  * status and headers are sent with the first message, so that a failure before any (a missing
- * manifest, refused credentials) is still an HTTP error with Docker's status, as Docker does.
+ * manifest, refused credentials) is still an HTTP error with Docker's status, as Docker does;
+ * `load` begins at once and reports every failure in the stream (Docker's too).
  */
 import http from 'node:http';
 import { describe } from '../base/errors';
@@ -33,8 +34,10 @@ export class JsonStream {
 
   constructor(
     private readonly res: http.ServerResponse,
-    private readonly quiet = false,
-  ) {}
+    private readonly opts: { quiet?: boolean; /** begin at once: every failure goes in the stream (Docker's load) */ eager?: boolean } = {},
+  ) {
+    if (opts.eager) this.begin();
+  }
 
   get began(): boolean {
     return this.started;
@@ -48,7 +51,7 @@ export class JsonStream {
 
   /** A progress event (left out when quiet, except text and results). */
   send = (e: ProgressEvent): void => {
-    if (this.quiet && e.stream === undefined && !e.aux) return;
+    if (this.opts.quiet && e.stream === undefined && !e.aux) return;
     this.begin();
     this.res.write(`${goJson(messageJson(e))}\r\n`);
   };
@@ -60,7 +63,10 @@ export class JsonStream {
     } catch (err) {
       if (!this.started) throw err;
       const message = describe(err);
-      this.res.write(`${goJson({ errorDetail: { message }, error: message })}\r\n`);
+      // The error and the end of the answer in one write: a client that stops reading at the
+      // error (docker-py's load) still sees the answer complete and can reuse its connection.
+      this.res.end(`${goJson({ errorDetail: { message }, error: message })}\r\n`);
+      return;
     }
     this.begin();
     this.res.end();

@@ -58,12 +58,19 @@ export class LocalImageStore implements ImageStore, StoreCore {
     this.registry = new RegistryClient(registry, log);
   }
 
-  /** Directories, then what a crash left: temporary files, layers no record knows. */
+  /** Directories, then what a crash left: temporary files, layers and blobs no record knows. */
   async init(): Promise<void> {
     await this.blobs.init();
     await this.layers.init();
     await this.blobs.sweep();
     await this.layers.sweep(new Set(this.repo.layers().map((l) => l.diffId)), this.log);
+    // Nothing runs yet: a blob no image, layer or manifest record names was left by a crash.
+    const named = new Set([...this.repo.list().map((i) => i.id), ...this.repo.blobs().map((b) => b.digest), ...this.repo.digests().map((d) => d.digest)]);
+    for (const d of await this.blobs.list()) {
+      if (named.has(d)) continue;
+      this.log(`removing blob ${d.slice(7, 19)}: no record names it`);
+      await this.blobs.remove(d);
+    }
   }
 
   // ---------------------------------------------------------------- StoreCore

@@ -55,7 +55,7 @@ export function imageRoutes(r: Router, e: Engine): void {
   });
 
   r.route('POST', '/images/load', async ({ q, req, res }) => {
-    await new JsonStream(res, bool(q, 'quiet')).run(async (send) => {
+    await new JsonStream(res, { quiet: bool(q, 'quiet'), eager: true }).run(async (send) => {
       await images.load(req, send);
     });
   });
