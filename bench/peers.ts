@@ -446,23 +446,22 @@ function removeCgroup(rel: string): void {
   }
 }
 
+/** What a body run against a bench dockerd gets. */
+export interface DockerCtx {
+  host: LabHost;
+  docker: (args: string[], timeoutMs?: number) => Promise<Result>;
+  /** runs the docker CLI and fails on a non-zero exit */
+  must: (args: string[]) => Promise<string>;
+  dockerdPid: number;
+  version: string;
+}
+
 /**
- * `docker run --rm busybox true` wall time per network mode, Debian's docker.io (20.10) driven by the
- * docker CLI on PATH (API version negotiated down to the daemon's). dockerd runs in a lab host
- * (nsenter --net) with its data-root, exec-root, socket, pidfile, config file and cgroup parent all
- * of its own, and starts its own containerd (state under those dirs): docker0, the veths and the
- * iptables rules live in the lab host. There is no registry: the busybox image is `docker import`ed
- * from a rootfs made of Debian's busybox-static. n runs per mode after one warm-up round, the modes
- * interleaved round by round so that noise from the rest of the machine spreads over all of them.
- *
- * dockerd is started under `tini -s` (a child subreaper): the containerd shims it orphans are reaped
- * there instead of lingering as zombies of PID 1.
- *
- * docker.io is installed when missing, with no service allowed to start (policy-rc.d); afterwards the
- * root namespace is checked (no dockerd/containerd in it, no docker0, same nft ruleset) and anything a
- * started service made is undone, and then this returns skipped with what was found.
+ * Runs `body` against a dockerd of Debian's docker.io in a lab host of its own (see dockerStart);
+ * `prepare` wires the host first (links to other hosts), `daemonJson` is its config file. Cleans
+ * up everything after, also on failure; `skipped` with the reason when Docker cannot run here.
  */
-export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode, number[]>; version: string } | { skipped: string }> {
+export async function withDockerd<T>(opts: { daemonJson?: Record<string, unknown>; prepare?: (h: LabHost) => Promise<void> }, body: (d: DockerCtx) => Promise<T>): Promise<T | { skipped: string }> {
   const before = rootState();
   const inst = installDebs(['docker.io', 'busybox-static', 'iptables', 'tini']);
   const stray = await undoStrayServices(before);
@@ -475,7 +474,6 @@ export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode
   for (const b of ['dockerd', 'docker', 'tini']) if (spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0) return { skipped: `${b} not found` };
   // With no --containerd, dockerd 20.10 uses a system containerd when this socket exists; we want our own.
   if (existsSync('/run/containerd/containerd.sock')) return { skipped: 'a system containerd is running (/run/containerd/containerd.sock): dockerd would use it instead of its own' };
-  const busybox = findBin('busybox', ['/bin/busybox']);
 
   const hadPath = new Map(DOCKER_HOST_PATHS.map((p) => [p, existsSync(p)]));
   let host: LabHost | undefined;
@@ -490,18 +488,18 @@ export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode
       return { skipped: `no lab host: ${(e as Error).message}` };
     }
     const h = host;
+    await opts.prepare?.(h);
     const data = `${h.dir}/docker`;
     const exec = `${h.execRoot}/d`;
     const sock = `${h.execRoot}/docker.sock`;
     const pidfile = `${h.execRoot}/docker.pid`;
     mkdirSync(h.execRoot, { recursive: true });
     mkdirSync(`${h.dir}/cli`, { recursive: true });
-    writeFileSync(`${h.dir}/daemon.json`, '{}\n');
+    writeFileSync(`${h.dir}/daemon.json`, `${JSON.stringify(opts.daemonJson ?? {})}\n`);
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: `${h.dir}/cli` };
     delete env.DOCKER_CONTEXT;
     delete env.DOCKER_API_VERSION;
     const docker = (args: string[], timeoutMs = 60_000) => sh(['docker', ...args], { env, timeoutMs });
-
     tini = spawn('nsenter', [`--net=${h.netnsPath}`, 'tini', '-s', '--', 'dockerd', '--config-file', `${h.dir}/daemon.json`, '--data-root', data, '--exec-root', exec,
       '-H', `unix://${sock}`, '--pidfile', pidfile, '--cgroup-parent', cgroupParent, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     tini.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
@@ -528,42 +526,12 @@ export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode
     const comp = new Map(parts.split(';').filter(Boolean).map((x) => x.trim().split(' ') as [string, string]));
     const version = `docker.io ${serverVersion} (API ${serverApi}, containerd ${comp.get('containerd') ?? '?'}, runc ${comp.get('runc') ?? '?'}), docker CLI ${clientVersion}`;
 
-    // The image: busybox-static as /bin/busybox, and the applets we run as links to it.
-    const rootfs = `${h.dir}/rootfs`;
-    mkdirSync(`${rootfs}/bin`, { recursive: true });
-    copyFileSync(busybox, `${rootfs}/bin/busybox`);
-    chmodSync(`${rootfs}/bin/busybox`, 0o755);
-    for (const a of ['sh', 'true', 'sleep', 'ip', 'cat']) symlinkSync('busybox', `${rootfs}/bin/${a}`);
-    for (const d of ['etc', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(`${rootfs}/${d}`, { recursive: true });
-    await must(['tar', '-C', rootfs, '-cf', `${h.dir}/busybox.tar`, '.']);
-    const imp = await docker(['import', '-c', 'CMD ["sh"]', `${h.dir}/busybox.tar`, 'busybox:latest']);
-    if (imp.code !== 0) throw new Error(`docker import: ${imp.stderr.trim()}`);
-
-    const must0 = async (args: string[]) => {
+    const must = async (args: string[]) => {
       const r = await docker(args);
       if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
       return r.stdout;
     };
-    await must0(['run', '-d', '--name', 'anchor', 'busybox', 'sleep', '3600']);
-
-    // Untimed: a bridge container has an address, a published port has its DNAT rule in the lab host.
-    const addr = await must0(['run', '--rm', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
-    const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(addr)?.[1];
-    if (!ip) throw new Error(`bridge container has no IPv4 address on eth0: ${addr.trim()}`);
-    await must0(['run', '-d', '--name', 'pubcheck', '-p', '8080:80', 'busybox', 'sleep', '3600']);
-    const pubIp = (await must0(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'pubcheck'])).trim();
-    const rules = await h.run(['nft', 'list', 'ruleset']);
-    if (!new RegExp(`tcp dport 8080\\b.*dnat to ${pubIp.replace(/\./g, '\\.')}:80\\b`).test(rules)) throw new Error(`no DNAT rule 8080 -> ${pubIp}:80 in the test host`);
-    await must0(['rm', '-f', 'pubcheck']);
-
-    const modes = Object.fromEntries(Object.keys(DOCKER_MODES).map((m) => [m, [] as number[]])) as Record<DockerMode, number[]>;
-    for (let round = 0; round <= n; round++) {
-      for (const [mode, args] of Object.entries(DOCKER_MODES) as [DockerMode, string[]][]) {
-        const t = await timed(`docker run ${mode}`, () => docker(['run', '--rm', ...args, 'busybox', 'true']));
-        if (round > 0) modes[mode].push(t.ms);
-      }
-    }
-    return { modes, version };
+    return await body({ host: h, docker, must, dockerdPid, version });
   } catch (e) {
     throw new Error(`${(e as Error).message}${log ? `\ndockerd: ${log.trim().split('\n').slice(-10).join('\n')}` : ''}`);
   } finally {
@@ -600,4 +568,57 @@ export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode
       process.stderr.write('bench: WARNING: the root namespace changed during dockerStart (nft ruleset, links or daemons); look at it\n');
     }
   }
+}
+
+/**
+ * `docker run --rm busybox true` wall time per network mode, Debian's docker.io (20.10) driven by the
+ * docker CLI on PATH (API version negotiated down to the daemon's). dockerd runs in a lab host
+ * (nsenter --net) with its data-root, exec-root, socket, pidfile, config file and cgroup parent all
+ * of its own, and starts its own containerd (state under those dirs): docker0, the veths and the
+ * iptables rules live in the lab host. There is no registry: the busybox image is `docker import`ed
+ * from a rootfs made of Debian's busybox-static. n runs per mode after one warm-up round, the modes
+ * interleaved round by round so that noise from the rest of the machine spreads over all of them.
+ *
+ * dockerd is started under `tini -s` (a child subreaper): the containerd shims it orphans are reaped
+ * there instead of lingering as zombies of PID 1.
+ *
+ * docker.io is installed when missing, with no service allowed to start (policy-rc.d); afterwards the
+ * root namespace is checked (no dockerd/containerd in it, no docker0, same nft ruleset) and anything a
+ * started service made is undone, and then this returns skipped with what was found.
+ */
+export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode, number[]>; version: string } | { skipped: string }> {
+  const busybox = findBin('busybox', ['/bin/busybox']);
+  return withDockerd({}, async ({ host: h, docker, must: must0, version }) => {
+    // The image: busybox-static as /bin/busybox, and the applets we run as links to it.
+    const rootfs = `${h.dir}/rootfs`;
+    mkdirSync(`${rootfs}/bin`, { recursive: true });
+    copyFileSync(busybox, `${rootfs}/bin/busybox`);
+    chmodSync(`${rootfs}/bin/busybox`, 0o755);
+    for (const a of ['sh', 'true', 'sleep', 'ip', 'cat']) symlinkSync('busybox', `${rootfs}/bin/${a}`);
+    for (const d of ['etc', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(`${rootfs}/${d}`, { recursive: true });
+    await must(['tar', '-C', rootfs, '-cf', `${h.dir}/busybox.tar`, '.']);
+    const imp = await docker(['import', '-c', 'CMD ["sh"]', `${h.dir}/busybox.tar`, 'busybox:latest']);
+    if (imp.code !== 0) throw new Error(`docker import: ${imp.stderr.trim()}`);
+
+    await must0(['run', '-d', '--name', 'anchor', 'busybox', 'sleep', '3600']);
+
+    // Untimed: a bridge container has an address, a published port has its DNAT rule in the lab host.
+    const addr = await must0(['run', '--rm', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+    const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(addr)?.[1];
+    if (!ip) throw new Error(`bridge container has no IPv4 address on eth0: ${addr.trim()}`);
+    await must0(['run', '-d', '--name', 'pubcheck', '-p', '8080:80', 'busybox', 'sleep', '3600']);
+    const pubIp = (await must0(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'pubcheck'])).trim();
+    const rules = await h.run(['nft', 'list', 'ruleset']);
+    if (!new RegExp(`tcp dport 8080\\b.*dnat to ${pubIp.replace(/\./g, '\\.')}:80\\b`).test(rules)) throw new Error(`no DNAT rule 8080 -> ${pubIp}:80 in the test host`);
+    await must0(['rm', '-f', 'pubcheck']);
+
+    const modes = Object.fromEntries(Object.keys(DOCKER_MODES).map((m) => [m, [] as number[]])) as Record<DockerMode, number[]>;
+    for (let round = 0; round <= n; round++) {
+      for (const [mode, args] of Object.entries(DOCKER_MODES) as [DockerMode, string[]][]) {
+        const t = await timed(`docker run ${mode}`, () => docker(['run', '--rm', ...args, 'busybox', 'true']));
+        if (round > 0) modes[mode].push(t.ms);
+      }
+    }
+    return { modes, version };
+  });
 }

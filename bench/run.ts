@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- SECTION...]`: the benchmark suite. Measures ctrnet and the tools people use
  * today in one run on this machine, prints one table and writes it, with the machine's details,
- * to bench/RESULTS.md. Sections: endpoint start scale dataplane overlay (default: all).
+ * to bench/RESULTS.md. Sections: endpoint start scale dataplane overlay pull (default: all).
  * Peers (netavark, CNI plugins, docker.io, iperf3) are installed from Debian when missing.
  * Everything happens inside throwaway test hosts (network namespaces).
  */
@@ -17,6 +17,7 @@ import { ctrnetStart, Mode, MODES, runcFloor } from './start';
 import { daemonScale } from './scale';
 import { dataplane } from './dataplane';
 import { overlayConvergence } from './overlay';
+import { pullSection } from './pull';
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(3)}×`;
 const sum = (t: { setup: number[]; teardown: number[] }) => median(t.setup) + median(t.teardown);
@@ -83,6 +84,7 @@ const SECTIONS: Record<string, () => Promise<Row[]>> = {
   scale: scaleSection,
   dataplane,
   overlay: overlayConvergence,
+  pull: () => pullSection(),
 };
 
 function machine(): string[] {

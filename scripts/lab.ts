@@ -132,7 +132,8 @@ export class LabHost {
 
   /** Runs the ctrnet CLI against this host's daemon. */
   cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
-    return sh([process.execPath, CTRNET, ...args], { ...opts, env: { ...process.env, CTRNET_HOST: `unix://${this.socket}` } });
+    // Its own CLI config (registry credentials of `ctrnet login`), never the user's.
+    return sh([process.execPath, CTRNET, ...args], { ...opts, env: { ...process.env, CTRNET_HOST: `unix://${this.socket}`, CTRNET_CONFIG: `${this.dir}/cli-config` } });
   }
 
   async ctl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {

@@ -62,6 +62,10 @@ export interface ContainerSpec {
   sysctls?: Record<string, string>;
   /** --domainname (the NIS domain name; /etc/hosts gets HOSTNAME.DOMAIN too) */
   domainname?: string;
+  /** name|uid[:group|gid] (--user, or the image's User); absent: root */
+  user?: string;
+  /** the signal `stop` sends first (--stop-signal, or the image's StopSignal); absent: SIGTERM */
+  stopSignal?: string;
 }
 
 export const CONTAINER_MODE_PREFIX = 'container:';

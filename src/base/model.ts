@@ -81,4 +81,33 @@ export interface ImageRecord {
   created: string;
   size: number;
   comment: string;
+  /** the image it was made from (commit, import onto a base); empty for pulled and loaded images */
+  parent?: string;
+}
+
+/** An unpacked layer, shared by every image that has it; its id is the digest of its uncompressed tar (diff id). */
+export interface LayerRecord {
+  diffId: string;
+  /** bytes of its files (Docker's layer size) */
+  size: number;
+  /** bytes of its uncompressed tar (what `save` writes) */
+  tarSize: number;
+  created: string;
+}
+
+/** A blob kept for a layer (as pulled, or as loaded), by which it can be pushed and saved. */
+export interface LayerBlobRecord {
+  digest: string;
+  diffId: string;
+  mediaType: string;
+  size: number;
+}
+
+/** A manifest an image was pulled or pushed by: its RepoDigests entry. */
+export interface RepoDigestRecord {
+  /** familiar repository name: busybox, localhost:5000/app */
+  repo: string;
+  digest: string;
+  imageId: string;
+  mediaType: string;
 }

@@ -36,6 +36,17 @@ export const paths = {
   images: (p: Paths) => `${p.root}/images`,
   /** no ":" in the path: overlayfs separates lower directories with it */
   image: (p: Paths, id: string) => `${p.root}/images/${id.replace(/^sha256:/, "")}`,
+  /** content-addressed blobs (configs, manifests, layer blobs) */
+  imageBlobs: (p: Paths) => `${p.root}/images/blobs`,
+  /** downloads and unpacks in progress (same filesystem as what they become) */
+  imageTmp: (p: Paths) => `${p.root}/images/tmp`,
+  /** an unpacked layer, by its diff id */
+  layer: (p: Paths, diffId: string) => `${p.root}/images/layers/${diffId.replace(/^sha256:/, '')}`,
+  /**
+   * A layer's short name for overlayfs' lowerdir: mount options are limited to one page, so each
+   * lower directory is named by a link of 16 hex digits (as Docker's overlay2 does with its l/ links).
+   */
+  layerLink: (p: Paths, diffId: string) => `${p.root}/l/${diffId.replace(/^sha256:/, '').slice(0, 16)}`,
   containerData: (p: Paths, id: string) => `${p.root}/containers/${id}`,
   netnsDir: (p: Paths) => `${p.execRoot}/netns`,
   netns: (p: Paths, containerId: string) => `${p.execRoot}/netns/${shortId(containerId)}`,

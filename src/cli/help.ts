@@ -15,7 +15,13 @@ Containers:
   port CONTAINER [PORT[/PROTO]]            published ports
   explain [--lang en|zh] [--json] CONTAINER the kernel objects that give it its network (exit 3 on a mismatch)
 Images:
-  image import FILE|- NAME | image ls | image rm NAME   (also: import, images, rmi, tag)
+  pull [--platform OS/ARCH] NAME[:TAG|@DIGEST]   from its registry (credentials of login)
+  push NAME[:TAG]                          to its registry
+  login [-u USER] [--password-stdin] [SERVER] | logout [SERVER]
+  load [-i FILE] | save [-o FILE] IMAGE...  docker save archives and OCI image layouts
+  history IMAGE | export [-o FILE] CONTAINER
+  image import [-c CHANGE] FILE|- NAME | image ls | image rm NAME | image inspect | image prune [-a]
+        (also: import, images, rmi, tag SOURCE TARGET; image pull, push, load, save, history)
 Networks:
   network create [-d bridge|macvlan|ipvlan] [--subnet CIDR] [--gateway IP] [--ip-range CIDR]
                  [--aux-address NAME=IP] [--internal] [--label K=V] [-o com.docker.network.bridge.name=NAME]
@@ -32,6 +38,7 @@ run/create options: -d, --rm, -i, -t, --name NAME, -e K=V, -w DIR, -h/--hostname
   -p [IP:][HOST_PORT:]CTR_PORT[/tcp|udp], --network bridge|host|none|container:NAME|NET,
   --ip IP, --network-alias NAME, --dns IP, --dns-search DOMAIN, --dns-option OPT, --add-host NAME:IP|host-gateway,
   --link CONTAINER[:ALIAS], -P/--publish-all, --expose PORT, --sysctl K=V, --domainname NAME,
-  --mac-address MAC, --entrypoint CMD, -l K=V
+  --mac-address MAC, --entrypoint CMD, -l K=V,
+  -u USER[:GROUP], --stop-signal SIG, --pull missing|always|never, --platform OS/ARCH
 Environment: CTRNET_HOST=unix:///run/ctrnet/ctrnet.sock selects the daemon (as -H does).
 `;

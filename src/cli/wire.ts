@@ -20,6 +20,8 @@ export interface ContainerCreateBody {
   Labels: Record<string, string>;
   ExposedPorts: Record<string, Record<string, never>>;
   MacAddress: string;
+  User?: string;
+  StopSignal?: string;
   HostConfig: {
     NetworkMode: string; PortBindings: Record<string, PortBinding[]>; AutoRemove: boolean; Dns: string[];
     DnsSearch?: string[]; DnsOptions?: string[]; ExtraHosts?: string[]; Links?: string[]; PublishAllPorts?: boolean; Sysctls?: Record<string, string>;
@@ -95,6 +97,7 @@ export interface ExecInspect {
 export interface ImageSummary {
   Id: string;
   RepoTags: string[];
+  RepoDigests?: string[] | null;
   /** seconds since the epoch */
   Created: number;
   /** bytes */

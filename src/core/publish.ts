@@ -14,12 +14,6 @@ import { Repos } from '../state/repos';
 
 type Binding = { proto: string; hostIp: string; hostPort: number };
 
-/** The spec with its image's ExposedPorts added (Docker merges the image config into the container's at create). */
-export function withImageExposed(spec: ContainerSpec, imageExposed: readonly string[] = []): ContainerSpec {
-  const all = [...new Set([...imageExposed, ...spec.exposedPorts])];
-  return all.length === spec.exposedPorts.length ? spec : { ...spec, exposedPorts: all };
-}
-
 /** A container's -p bindings, and with -P one on a free host port for every exposed port that has none. */
 export function bindingsOf(spec: ContainerSpec): PortSpec[] {
   if (!spec.publishAll) return spec.portBindings;

@@ -117,7 +117,8 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
   const store = new SqliteStore(paths.db(p));
   const runtime = new RuncRuntime(p, kernel);
-  const images = new LocalImageStore(p, store.images);
+  const images = new LocalImageStore(p, store.images, { mirrors: o.registryMirrors, insecure: o.insecureRegistries }, log);
+  await images.init();
   const events = new EngineEvents();
   const mtu = o.mtu ?? (await defaultMtu(kernel));
 

@@ -11,6 +11,15 @@ export interface ProcessSpec {
   env: string[];
   cwd: string;
   tty: boolean;
+  /** Docker's user (name|uid[:group|gid]), resolved by the runtime against the container's /etc/passwd and /etc/group; empty: root */
+  user?: string;
+}
+
+/** A process's ids as runc takes them. */
+export interface ProcessIds {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
 }
 
 export interface BundleSpec {
@@ -34,10 +43,10 @@ const CAPS = [
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
-export function processJson(p: ProcessSpec): object {
+export function processJson(p: ProcessSpec, ids: ProcessIds = { uid: 0, gid: 0, additionalGids: [] }): object {
   return {
     terminal: p.tty,
-    user: { uid: 0, gid: 0 },
+    user: { uid: ids.uid, gid: ids.gid, ...(ids.additionalGids.length ? { additionalGids: ids.additionalGids } : {}) },
     args: p.args,
     env: p.env,
     cwd: p.cwd,
@@ -46,14 +55,14 @@ export function processJson(p: ProcessSpec): object {
   };
 }
 
-export function configJson(b: BundleSpec, dir: string): object {
+export function configJson(b: BundleSpec, dir: string, ids?: ProcessIds): object {
   const hostNet = b.netns === 'host';
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'mount' }];
   if (!hostNet) namespaces.push({ type: 'uts' }, { type: 'network', path: b.netns });
   const bind = (src: string, dst: string, ro = false) => ({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw'] });
   return {
     ociVersion: '1.0.2',
-    process: processJson(b.process),
+    process: processJson(b.process, ids),
     root: { path: b.rootfs, readonly: false },
     hostname: hostNet ? undefined : b.hostname,
     mounts: [
@@ -84,11 +93,11 @@ export function configJson(b: BundleSpec, dir: string): object {
 }
 
 /** Writes config.json and the /etc files into `dir`. */
-export async function writeBundle(dir: string, b: BundleSpec, hostHostname: string): Promise<void> {
+export async function writeBundle(dir: string, b: BundleSpec, hostHostname: string, ids?: ProcessIds): Promise<void> {
   await mkdir(dir, { recursive: true });
   const hostname = b.netns === 'host' ? hostHostname : b.hostname;
   await writeFile(`${dir}/hosts`, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...b.hosts, ''].join('\n'));
   await writeFile(`${dir}/hostname`, `${hostname}\n`);
   await writeFile(`${dir}/resolv.conf`, b.resolvConf);
-  await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir), null, 1));
+  await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir, ids), null, 1));
 }

@@ -4,7 +4,7 @@
  * Every method is atomic; the two that decide something from what is recorded (an address lease,
  * a set of published ports) take the decision inside their own transaction.
  */
-import { Container, Endpoint, ImageRecord, Network, PublishedPort } from '../base/model';
+import { Container, Endpoint, ImageRecord, LayerBlobRecord, LayerRecord, Network, PublishedPort, RepoDigestRecord } from '../base/model';
 
 export interface NetworkRepo {
   list(): Network[];
@@ -64,6 +64,22 @@ export interface ImageRepo {
   tag(tag: string, imageId: string): void;
   untag(tag: string): void;
   byTag(tag: string): string | undefined;
+  /** unpacked layers, by diff id */
+  layers(): LayerRecord[];
+  layer(diffId: string): LayerRecord | undefined;
+  /** the blobs kept for a layer (or all) */
+  blobs(diffId?: string): LayerBlobRecord[];
+  /** the manifests images were pulled or pushed by (or one image's) */
+  digests(imageId?: string): RepoDigestRecord[];
+  /** Records an image with its new layers, blobs, tag and digest in one transaction. */
+  record(r: { image: ImageRecord; layers: LayerRecord[]; blobs: LayerBlobRecord[]; tags: string[]; digests: RepoDigestRecord[] }): void;
+  putBlob(b: LayerBlobRecord): void;
+  putDigest(d: RepoDigestRecord): void;
+  deleteDigest(repo: string, digest: string): void;
+  /** an image's tags and digests (the image record stays: dangling) */
+  clearRefs(imageId: string): void;
+  /** a layer and its blobs */
+  deleteLayer(diffId: string): void;
 }
 
 export interface Repos {

@@ -7,9 +7,10 @@
  */
 import Database from 'better-sqlite3';
 import { EngineError } from '../base/errors';
-import { Container, ContainerStatus, Endpoint, ImageRecord, Network, PublishedPort } from '../base/model';
+import { Container, ContainerStatus, Endpoint, Network, PublishedPort } from '../base/model';
 import { Proto } from '../base/port-spec';
 import { ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PortRepo, Repos } from './repos';
+import { sqliteImageRepo } from './sqlite-image-repo';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE networks (
@@ -40,6 +41,13 @@ const MIGRATIONS: string[] = [
   // Networks: IPAM's auxiliary addresses and options (JSON); a link the driver made for the network (macvlan's parent).
   `ALTER TABLE networks ADD COLUMN ipam TEXT NOT NULL DEFAULT '{}';
    ALTER TABLE networks ADD COLUMN created_link TEXT;`,
+  // Images from registries and archives (issue 17): layers shared by digest, the blobs kept for
+  // them, the manifests images came by, an image's parent.
+  `CREATE TABLE layers (diff_id TEXT PRIMARY KEY, size INTEGER NOT NULL, tar_size INTEGER NOT NULL, created TEXT NOT NULL);
+   CREATE TABLE layer_blobs (digest TEXT PRIMARY KEY, diff_id TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL);
+   CREATE INDEX layer_blobs_by_layer ON layer_blobs (diff_id);
+   CREATE TABLE image_digests (repo TEXT NOT NULL, digest TEXT NOT NULL, image_id TEXT NOT NULL, media_type TEXT NOT NULL DEFAULT '', PRIMARY KEY (repo, digest));
+   ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';`,
 ];
 
 // ------------------------------------------------------------------ rows (the columns as SQLite has them)
@@ -309,23 +317,6 @@ export class SqliteStore implements Repos {
   }
 
   private imageRepo(): ImageRepo {
-    return {
-      list: () => this.sql('SELECT * FROM images ORDER BY created DESC').all() as ImageRecord[],
-      get: (id) => this.sql('SELECT * FROM images WHERE id = ?').get(id) as ImageRecord | undefined,
-      put: (i) => void this.sql('INSERT OR REPLACE INTO images VALUES (@id, @created, @size, @comment)').run(i),
-      delete: (id) =>
-        this.tx(() => {
-          this.sql('DELETE FROM tags WHERE image_id = ?').run(id);
-          this.sql('DELETE FROM images WHERE id = ?').run(id);
-        }),
-      tags: (imageId) =>
-        (imageId ? this.sql('SELECT * FROM tags WHERE image_id = ? ORDER BY tag').all(imageId) : this.sql('SELECT * FROM tags ORDER BY tag').all()).map((r) => {
-          const t = r as { tag: string; image_id: string };
-          return { tag: t.tag, imageId: t.image_id };
-        }),
-      tag: (tag, imageId) => void this.sql('INSERT OR REPLACE INTO tags VALUES (?, ?)').run(tag, imageId),
-      untag: (tag) => void this.sql('DELETE FROM tags WHERE tag = ?').run(tag),
-      byTag: (tag) => (this.sql('SELECT image_id FROM tags WHERE tag = ?').get(tag) as { image_id: string } | undefined)?.image_id,
-    };
+    return sqliteImageRepo((t) => this.sql(t), (fn) => this.tx(fn));
   }
 }

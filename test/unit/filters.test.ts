@@ -1,3 +1,4 @@
+import { emptyConfig } from '../../src/base/image-config';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContainerSpec } from '../../src/base/container-spec';
@@ -149,7 +150,10 @@ describe('listNetworks(), listImages(), listVolumes()', () => {
   });
 
   it('images: reference patterns (narrowing the tags listed), dangling, label, before/since', () => {
-    const img = (id: string, tags: string[], created: string, labels: Record<string, string> = {}) => ({ id, tags, created, size: 1, layers: [], labels });
+    const img = (id: string, tags: string[], created: string, labels: Record<string, string> = {}): Image => {
+      const config = { ...emptyConfig(), labels };
+      return { id, tags, created, size: 1, layers: [], repoDigests: [], comment: '', parent: '', config, details: { architecture: 'amd64', os: 'linux', variant: '', created, author: '', comment: '', dockerVersion: '', container: '', config, history: [], diffIds: [] } };
+    };
     const images = [img('sha256:1', ['busybox:latest', 'fimg:v1'], '2026-01-01T00:00:00Z'), img('sha256:2', [], '2026-01-02T00:00:00Z', { a: '1' }), img('sha256:3', ['lib/app:2'], '2026-01-03T00:00:00Z')];
     const find = (r: string): Image | undefined => images.find((i) => i.tags.includes(r.includes(':') ? r : `${r}:latest`) || i.id === r);
     const li = (f: Record<string, string[]>) => listImages(images, Filters.of(f), find).map((i) => `${i.id}=${i.tags.join(',')}`);

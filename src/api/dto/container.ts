@@ -74,6 +74,11 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
   if (Object.keys(sysctls).length) spec.sysctls = sysctls;
   const domainname = str(body.Domainname, 'Domainname');
   if (domainname) spec.domainname = domainname;
+  // Only when given: a spec without them takes the image's (core/containers/image-defaults.ts).
+  const user = str(body.User, 'User');
+  if (user) spec.user = user;
+  const stopSignal = str(body.StopSignal, 'StopSignal');
+  if (stopSignal) spec.stopSignal = stopSignal;
   for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
   if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
     throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${spec.macAddress}"`, { hint: 'write it as 02:42:ac:11:00:02' });
@@ -234,7 +239,7 @@ export function containerInspect(v: ContainerView): Json {
     Config: {
       Hostname: spec.hostname,
       Domainname: spec.domainname ?? '',
-      User: '',
+      User: spec.user ?? '',
       AttachStdin: spec.openStdin,
       AttachStdout: true,
       AttachStderr: true,
@@ -251,6 +256,7 @@ export function containerInspect(v: ContainerView): Json {
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
       Labels: spec.labels,
       ...(spec.macAddress ? { MacAddress: spec.macAddress } : {}),
+      ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
     },
     NetworkSettings: {
       Bridge: '',

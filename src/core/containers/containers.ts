@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf, randomName, VALID_NAME } from '../../base/container-spec';
 import { describe, EngineError } from '../../base/errors';
 import { Container, Endpoint } from '../../base/model';
@@ -21,10 +22,10 @@ import { ImageStore } from '../../images/image-store';
 import { ContainerRuntime } from '../../runtime/runtime';
 import { Repos } from '../../state/repos';
 import { Networks, newId } from '../networks';
-import { withImageExposed } from '../publish';
 import { Sandboxes } from '../sandbox';
 import { NetworkAttachments } from './network-mode';
 import { NotModified, startFailureExitCode } from './outcomes';
+import { withImageDefaults } from './image-defaults';
 import { withPath } from './process-env';
 import { hostGateway, hostsLines, linkEnv, ResolvedLink } from './etc-hosts';
 import { resolvConf } from './resolv-conf';
@@ -80,13 +81,12 @@ export class Containers extends EventEmitter {
     } else {
       name = randomName((n) => this.repo.containers.get(n) !== undefined);
     }
+    spec = withImageDefaults(spec, image.config);
     if (spec.cmd.length === 0 && spec.entrypoint.length === 0) {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
     spec = this.attachments.check(spec);
     checkSysctls(spec);
-    // The image's ExposedPorts are the container's too (-P publishes them), as Docker merges them.
-    spec = withImageExposed(spec, image.exposedPorts);
     if (spec.links?.length) spec = { ...spec, links: spec.links.map((l) => ({ ...l, target: this.linkTarget(l.target).id })) };
     const id = newId();
     if (!spec.hostname && modeOf(spec.networkMode).kind !== 'host') spec = { ...spec, hostname: shortId(id) };
@@ -171,7 +171,7 @@ export class Containers extends EventEmitter {
           hostname: owner.spec.hostname,
           domainname: owner.spec.domainname,
           netns,
-          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...(owner === c ? links.flatMap((l) => linkEnv(c, l)) : []), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty },
+          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...(owner === c ? links.flatMap((l) => linkEnv(c, l)) : []), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty, user: spec.user },
           hosts: hostsLines(owner.spec, eps, links, gw),
           resolvConf: await resolvConf(owner.spec, netns === 'host', this.networks.embeddedDns(owner.spec)),
           sysctls: spec.sysctls,
@@ -278,7 +278,7 @@ export class Containers extends EventEmitter {
     const c = this.get(idOrName);
     if (c.status !== 'running') throw new NotModified();
     const exit = this.next('exit', c.id);
-    await this.runtime.kill(c.id, 'TERM');
+    await this.runtime.kill(c.id, (c.spec.stopSignal ?? 'TERM').replace(/^SIG/, ''));
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutSec * 1000).unref());
     if ((await Promise.race([exit, timer])) === 'timeout') {
       await this.runtime.kill(c.id, 'KILL');
@@ -352,6 +352,27 @@ export class Containers extends EventEmitter {
     if (condition === 'removed') return this.next('removed', c.id);
     if (condition === 'next-exit' || c.status === 'running') return this.next('exit', c.id);
     return c.exitCode;
+  }
+
+  // ---------------------------------------------------------------- export
+
+  /**
+   * `docker export`: the container's root filesystem as a tar stream. A container that is not
+   * running has its root mounted for the while (unmounted at the end unless it started meanwhile).
+   */
+  async export(idOrName: string): Promise<Readable> {
+    const c = this.get(idOrName);
+    const image = this.images.get(c.imageId);
+    const rootfs = await this.mutex.run(c.id, () => this.runtime.mountRootfs(c.id, image.layers));
+    const tar = this.images.archive(rootfs);
+    tar.once('close', () => {
+      void this.mutex
+        .run(c.id, async () => {
+          if (this.repo.containers.get(c.id)?.status !== 'running') await this.runtime.unmountRootfs(c.id);
+        })
+        .catch((e) => this.log(`unmounting ${c.name} after export: ${describe(e)}`));
+    });
+    return tar;
   }
 
   // ---------------------------------------------------------------- restore
