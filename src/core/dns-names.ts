@@ -20,7 +20,7 @@ interface Named {
 
 export class NetworkNames implements NameSource {
   constructor(
-    private readonly repo: Pick<Repos, 'networks' | 'endpoints' | 'containers'>,
+    private readonly repo: Pick<Repos, 'networks' | 'endpoints' | 'containers' | 'attachments'>,
     /** by driver name: whose other hosts' endpoints are names too */
     private readonly drivers: ReadonlyMap<string, NetworkDriver>,
   ) {}
@@ -41,7 +41,8 @@ export class NetworkNames implements NameSource {
   private members(net: Network): Named[] {
     const local: Named[] = [];
     for (const ep of this.repo.endpoints.list({ networkId: net.id })) {
-      const c = this.repo.containers.get(ep.containerId);
+      // A sandbox attached through the CNI or Docker plugin is named by its attachment record.
+      const c = this.repo.containers.get(ep.containerId) ?? this.repo.attachments.get(ep.containerId);
       if (c) local.push({ ip: ep.ip, name: c.name, containerId: c.id, aliases: ep.aliases });
     }
     return [...local, ...(this.drivers.get(net.driver)?.remotes(net) ?? [])];

@@ -6,7 +6,7 @@
  */
 import { EngineError } from '../base/errors';
 import { Container, PortMapping } from '../base/model';
-import { collides, EPHEMERAL_FIRST, EPHEMERAL_LAST } from '../base/port-spec';
+import { collides, EPHEMERAL_FIRST, EPHEMERAL_LAST, PortSpec } from '../base/port-spec';
 import { Proto } from '../base/port-spec';
 import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
@@ -58,6 +58,14 @@ export class PortPublisher {
       return chosen.map((m) => ({ ...m, containerId: c.id }));
     });
     return chosen;
+  }
+
+  /**
+   * The same for a sandbox ctrnet did not make (an external attachment, base/attachment.ts): its
+   * runtime's bindings, owned by the attachment's id. reserve() reads only the owner's id, name and bindings.
+   */
+  reserveFor(owner: { id: string; name: string }, bindings: PortSpec[], ip: string): Promise<PortMapping[]> {
+    return this.reserve({ id: owner.id, name: owner.name, spec: { portBindings: bindings } } as unknown as Container, ip);
   }
 
   release(containerId: string): void {

@@ -11,6 +11,7 @@ import { createApi } from '../api/server';
 import { describe, EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
+import { ExternalAttachments } from '../core/attachments/external';
 import { Containers } from '../core/containers/containers';
 import { Execs } from '../core/containers/execs';
 import { Stdio } from '../core/containers/stdio';
@@ -30,6 +31,7 @@ import { ControlPlane } from '../drivers/overlay/control-plane';
 import { OverlayDriver } from '../drivers/overlay/overlay-driver';
 import { VXLAN_OVERHEAD, VxlanPlane } from '../drivers/overlay/vxlan';
 import { UnavailableDriver } from '../drivers/unavailable-driver';
+import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
 import { LocalImageStore } from '../images/local-image-store';
@@ -132,14 +134,16 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   // The engine.
   const resolver = new Resolver(new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
   const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip }, kernel, resolver, events);
-  const sandboxes = new Sandboxes(p, kernel, store, networks, new PortPublisher(store, kernel));
+  const publisher = new PortPublisher(store, kernel);
+  const sandboxes = new Sandboxes(p, kernel, store, networks, publisher);
+  const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, log);
   const stdio = new Stdio(runtime);
   const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
-  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel };
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops };
   const engine: Engine = {
-    containers, stdio, execs, networks, images, events, info,
+    containers, stdio, execs, networks, images, events, info, attachments,
     queries: new Queries(store, networks, sandboxes, runtime, execs),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
@@ -151,7 +155,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
-  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
+  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
   await networks.restoreResolvers();
   const unwatch = firewall.watch(log);
   await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
