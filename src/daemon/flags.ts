@@ -24,6 +24,8 @@ export interface DaemonOptions {
   clusterTtl: number;
   /** IP:PORT of the web UI (--ui); no web UI without it */
   ui?: string;
+  /** the Docker network + IPAM plugin's socket (--docker-plugin), e.g. /run/docker/plugins/ctrnet.sock */
+  dockerPlugin?: string;
 }
 
 const USAGE = `Usage: ctrnetd [OPTIONS]
@@ -48,6 +50,9 @@ Options:
                           seconds before a dead host's endpoints vanish from the others (default 8; an etcd
                           outage longer than that also drops live hosts' endpoints until they republish)
       --ui IP:PORT        serve the live topology page there, e.g. 127.0.0.1:7777 (default: no web UI)
+      --docker-plugin PATH
+                          serve Docker's network and IPAM plugin APIs on this socket, e.g.
+                          /run/docker/plugins/ctrnet.sock (the driver's name is its basename: -d ctrnet)
 `;
 
 /** Paths under the roots reach the kernel helper as space-separated tokens (and runc, overlay options). */
@@ -116,6 +121,12 @@ export function parseFlags(argv: string[]): DaemonOptions {
         const v = next();
         parseUiAddr(v);
         o.ui = v;
+        break;
+      }
+      case '--docker-plugin': {
+        const v = next();
+        if (!v.startsWith('/') || !v.endsWith('.sock')) throw new Error(`--docker-plugin ${v}: give the socket's absolute path, ending in .sock (e.g. /run/docker/plugins/ctrnet.sock)`);
+        o.dockerPlugin = v;
         break;
       }
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough

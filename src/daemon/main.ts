@@ -7,10 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { createDockerPluginServer } from '../api/docker-plugin/server';
 import { createApi } from '../api/server';
 import { describe, EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
+import { DockerPlugin } from '../core/attachments/docker-plugin';
 import { ExternalAttachments } from '../core/attachments/external';
 import { Containers } from '../core/containers/containers';
 import { Execs } from '../core/containers/execs';
@@ -175,6 +177,23 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const gid = groupId('ctrnet');
   if (gid !== undefined) await chown(o.socket, 0, gid);
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
+  // Docker's network + IPAM plugin: a second server, on a socket in Docker's plugin directory.
+  let plugin: import('node:http').Server | undefined;
+  if (o.dockerPlugin) {
+    const sock = o.dockerPlugin;
+    plugin = createDockerPluginServer(new DockerPlugin(store, networks, attachments, log, forwardPolicyDrops), log, process.env.CTRNET_PLUGIN_TRACE === '1');
+    await mkdir(path.dirname(sock), { recursive: true });
+    await unlink(sock).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await new Promise<void>((resolve, reject) => {
+      plugin!.once('error', reject);
+      plugin!.listen(sock, () => resolve());
+    });
+    await chmod(sock, 0o660);
+    log(`Docker network and IPAM plugin "${path.basename(sock, '.sock')}" on unix://${sock}`);
+    if (await forwardPolicyDrops()) log('!! the iptables FORWARD policy is DROP (dockerd sets it when it turned on ip_forward itself): bridged traffic of ctrnet\'s networks is dropped too. Fix: iptables -P FORWARD ACCEPT, or start ctrnetd before dockerd');
+  }
   let ui: { close(): Promise<void> } | undefined;
   if (o.ui) {
     ui = await startUi(o.ui, { topology: () => engine.topology(), explain: (id) => engine.explain(id), events });
@@ -189,6 +208,13 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     await overlay?.control.close();
     server.close();
     server.closeAllConnections();
+    if (plugin) {
+      plugin.close();
+      plugin.closeAllConnections();
+      await unlink(o.dockerPlugin!).catch(() => {
+        // already gone: nothing to clean
+      });
+    }
     await unlink(o.socket).catch(() => {
       // already gone: nothing to clean
     });

@@ -234,6 +234,25 @@ export class ExternalAttachments {
     }
   }
 
+  /**
+   * Builds an endpoint's interface from its records (published ports already recorded): the Docker
+   * plugin's Join, whose ports were recorded at CreateEndpoint.
+   */
+  async joinRecorded(a: Attachment, ep: Endpoint): Promise<void> {
+    const req = this.requestsOf(a).find((r) => r.endpoint.id === ep.id);
+    if (!req) throw new EngineError('INTERNAL', `endpoint ${ep.id} of ${a.name} has no record`);
+    await this.networks.driver(req.network).join(req);
+  }
+
+  /** Records the published ports of an endpoint (CNI's at ADD, Docker's at CreateEndpoint). */
+  reservePorts(a: Attachment, ep: Endpoint, ports: AttachmentPort[]): Promise<unknown> {
+    return this.publisher.reserveFor(a, ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp || '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })), ep.ip);
+  }
+
+  releasePorts(a: Attachment): void {
+    this.publisher.release(a.id);
+  }
+
   /** Removes an endpoint's interface (keeps its lease). The runtime keeps its namespace: the veth goes by hand. */
   async leave(a: Attachment, ep: Endpoint): Promise<void> {
     const req = this.requestsOf(a).find((r) => r.endpoint.id === ep.id);
