@@ -94,9 +94,18 @@ describe('docker network create -d ctrnet --ipam-driver ctrnet on two Docker hos
     assert.equal((await dk1.docker(['exec', 'w1', 'ping', '-c1', '-W2', ips[0]])).code, 0);
     assert.match((await dk0.docker(['exec', 'w0', 'timeout', '5', 'wget', '-qO-', `http://${ips[1]}/`])).stdout, /hello-from-1/);
     assert.match((await dk1.docker(['exec', 'w1', 'timeout', '5', 'wget', '-qO-', `http://${ips[0]}/`])).stdout, /hello-from-0/);
+    // Docker's own DNS keeps answering the names it knows (its host's containers on the network).
+    assert.match((await dk0.docker(['run', '--rm', '--network', 'ov', 'busybox', 'timeout', '5', 'wget', '-qO-', 'http://w0/'])).stdout, /hello-from-0/);
     // dockerd moved and renamed the veth: eth0 inside, with ctrnet's address and MAC.
     const inside = await dk0.must(['exec', 'w0', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
     assert.match(inside, new RegExp(`inet ${ips[0].replace(/\./g, '\\.')}/24`));
+  });
+
+  it('published ports work (the overlay\'s way out is Docker\'s docker_gwbridge, as for its own overlay)', async () => {
+    const { dk } = ctrOf(1);
+    await dk.must(['run', '-d', '--name', 'pub', '--network', 'ov', '-p', '8090:80', 'busybox', 'sh', '-c', 'mkdir -p /www && echo published > /www/index.html && exec httpd -f -p 80 -h /www']);
+    await until(async () => (await sw.exec(['timeout', '5', 'busybox', 'wget', '-qO-', 'http://10.232.0.2:8090/'])).stdout.includes('published'), 10_000, 'port 8090 of host 2 from the switch');
+    await dk.must(['rm', '-f', 'pub']);
   });
 
   it('ctrnet sees the Docker containers: network inspect, topology and explain on both hosts', async () => {
