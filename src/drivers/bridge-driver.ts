@@ -170,11 +170,12 @@ export class BridgeDriver implements NetworkDriver {
       // Pushed before the commit: a batch that fails half-way may have made the veth already.
       undo.push(() => removeLink(this.kernel, ep.hostIf));
       await host.linkSetUp(ep.hostIf).commit();
-      if (req.runtimeMoves) return;
-      const inside = this.kernel.at(req.sandbox).batch();
-      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
-      if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
-      await inside.commit();
+      if (!req.runtimeMoves) {
+        const inside = this.kernel.at(req.sandbox).batch();
+        inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
+        if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
+        await inside.commit();
+      }
       if (req.ports.length) {
         const fw = await this.netFirewall(net);
         await fw.addPorts(req.ports);

@@ -8,9 +8,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { LabEtcd, LabHost, plugIntoSwitch } from '../../scripts/lab';
 import { ensureDocker, LabDocker, MountNs } from '../../scripts/lab-docker';
 import { clientOf } from '../../src/cni/client';
+import { cni } from '../helpers/cni';
 import { assertNoLeftovers, until } from './_util';
 
 let sw: LabHost;
@@ -45,6 +47,8 @@ before(async () => {
 });
 
 after(async () => {
+  // CTRNET_TEST_LOGS=DIR keeps each host's ctrnetd log (with the plugin calls) and dockerd log.
+  if (process.env.CTRNET_TEST_LOGS) for (const { h, dk } of hosts) writeFileSync(`${process.env.CTRNET_TEST_LOGS}/${h.ns}.log`, `${h.log}\n---- dockerd\n${dk.log}`);
   for (const { h, mnt, dk } of hosts) {
     await dk.stop().catch(() => undefined);
     await h.destroy();
@@ -106,6 +110,38 @@ describe('docker network create -d ctrnet --ipam-driver ctrnet on two Docker hos
     await dk.must(['run', '-d', '--name', 'pub', '--network', 'ov', '-p', '8090:80', 'busybox', 'sh', '-c', 'mkdir -p /www && echo published > /www/index.html && exec httpd -f -p 80 -h /www']);
     await until(async () => (await sw.exec(['timeout', '5', 'busybox', 'wget', '-qO-', 'http://10.232.0.2:8090/'])).stdout.includes('published'), 10_000, 'port 8090 of host 2 from the switch');
     await dk.must(['rm', '-f', 'pub']);
+  });
+
+  it('-o ctrnet.type=bridge gives ctrnet\'s bridge: its gateway is the way out, -p is ctrnet\'s DNAT', async () => {
+    const { h, dk } = ctrOf(0);
+    await dk.must(['network', 'create', '-d', 'ctrnet', '--ipam-driver', 'ctrnet', '--subnet', '10.0.10.0/24', '-o', 'ctrnet.type=bridge', '-o', 'ctrnet.network=lb', 'lb']);
+    await dk.must(['run', '-d', '--name', 'lbw', '--network', 'lb', '-p', '8091:80', 'busybox', 'sh', '-c', 'mkdir -p /www && echo on-ctrnet-bridge > /www/index.html && exec httpd -f -p 80 -h /www']);
+    assert.match(await dk.must(['exec', 'lbw', 'ip', 'route']), /default via 10\.0\.10\.1 dev eth0/);
+    const n = JSON.parse(await h.ctl(['network', 'inspect', 'lb']))[0];
+    assert.equal(n.Driver, 'bridge');
+    assert.match(await h.run(['nft', 'list', 'map', 'ip', 'ctrnet', 'pub_any']), /tcp \. 8091 .*: 10\.0\.10\.2 \. 80/);
+    await until(async () => (await sw.exec(['timeout', '5', 'busybox', 'wget', '-qO-', 'http://10.232.0.1:8091/'])).stdout.includes('on-ctrnet-bridge'), 10_000, 'port 8091 of host 1 from the switch');
+    await dk.must(['rm', '-f', 'lbw']);
+    await dk.must(['network', 'rm', 'lb']);
+    assert.match((await h.cli(['network', 'inspect', 'lb'])).stderr, /network lb not found/, 'the ctrnet network made for it went with it');
+    assert.doesNotMatch(await h.run(['nft', 'list', 'map', 'ip', 'ctrnet', 'pub_any']), /8091/);
+  });
+
+  it('a CNI sandbox on the same overlay (ctrnet-cni, this host) reaches the Docker container of the other host', async () => {
+    const { h } = ctrOf(0);
+    const name = `${h.ns}-cni`;
+    await h.run(['ip', 'netns', 'add', name]);
+    try {
+      const conf = { cniVersion: '1.0.0', name: 'ovc', type: 'ctrnet-cni', socket: `unix://${h.socket}`, network: 'ov' };
+      const r = await cni(h, { command: 'ADD', conf, containerId: 'ovc1', netns: `/run/netns/${name}`, ifName: 'eth0' });
+      assert.equal(r.code, 0, r.stdout);
+      const ifs = (r.json!.interfaces as { name: string; sandbox?: string }[]).filter((i) => i.sandbox).map((i) => i.name);
+      assert.deepEqual(ifs, ['eth0', 'eth0gw'], 'the overlay, and the way out on the gateway bridge');
+      assert.equal((await h.exec(['ip', 'netns', 'exec', name, 'ping', '-c1', '-W2', ips[1]])).code, 0);
+      assert.equal((await cni(h, { command: 'DEL', conf, containerId: 'ovc1', netns: `/run/netns/${name}`, ifName: 'eth0' })).code, 0);
+    } finally {
+      await h.exec(['ip', 'netns', 'del', name]);
+    }
   });
 
   it('ctrnet sees the Docker containers: network inspect, topology and explain on both hosts', async () => {
