@@ -199,6 +199,36 @@ async function attachments(): Promise<{ ref: string; scope: string; ifName: stri
   return (await clientOf(`unix://${a.socket}`)('GET', '/ctrnet/attachments')).body as { ref: string; scope: string; ifName: string; name: string }[];
 }
 
+describe('attachments across a daemon crash', () => {
+  it('after a SIGKILL and a restart, a live attachment keeps working and one whose namespace is gone is detached', async () => {
+    const live = await netns('r1');
+    const dead = await netns('r2');
+    const add = (cid: string, n: string, ports: unknown[] = []) => cni(a, { command: 'ADD', conf: conf({ runtimeConfig: { portMappings: ports } }), containerId: cid, netns: n, ifName: 'eth0' });
+    const r1 = await add('live1', live, [{ hostPort: 8083, containerPort: 80, protocol: 'tcp' }]);
+    assert.equal(r1.code, 0, r1.stdout);
+    assert.equal((await add('dead1', dead)).code, 0);
+    const deadIp = ((await attachments()) as unknown as { ref: string; endpoints: { ip: string }[] }[]).find((x) => x.ref === 'dead1')!.endpoints[0].ip;
+    await a.stopDaemon('SIGKILL');
+    await sh(['ip', 'netns', 'del', NETS.splice(NETS.indexOf(dead.split('/').pop()!), 1)[0]]);
+    await a.startDaemon();
+    assert.match(a.log, /the sandbox \/run\/netns\/\S+-r2 of dead1 .* is gone: detaching it/);
+    assert.deepEqual((await attachments()).map((x) => x.ref), ['live1']);
+    assert.equal((await inNs(live, ['ping', '-c1', '-W2', srvIp])).code, 0);
+    const x = JSON.parse(await a.ctl(['explain', '--json', 'live1']));
+    assert.deepEqual(x.mismatches, []);
+    assert.ok(x.nat.ports.some((p: { hostPort: number }) => p.hostPort === 8083), 'its published port was restored');
+    // The dead one's address is free again: the next ADD that asks for it gets it.
+    const again = await netns('r3');
+    const r3 = await cni(a, { command: 'ADD', conf: conf(), containerId: 'again1', netns: again, ifName: 'eth0', args: `IP=${deadIp}` });
+    assert.equal(r3.code, 0, r3.stdout);
+    for (const [cid, n] of [['live1', live], ['again1', again]]) assert.equal((await cni(a, { command: 'DEL', conf: conf(), containerId: cid, netns: n, ifName: 'eth0' })).code, 0);
+    assert.deepEqual(await attachments(), []);
+  });
+});
+
+/** A chain: the reference tuning plugin after ctrnet-cni, working on the interface of ctrnet-cni's result (prevResult). */
+const TUNING = [{ type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' } }];
+
 describe('Podman 4.3 (CNI backend, runc) on a ctrnet network through ctrnet-cni', () => {
   let p: LabPodman;
   let before0: Awaited<ReturnType<typeof snapshot>>;
@@ -206,7 +236,7 @@ describe('Podman 4.3 (CNI backend, runc) on a ctrnet network through ctrnet-cni'
 
   before(async () => {
     p = pm = new LabPodman(a);
-    p.addNetwork('ctrpod', 'web');
+    p.addNetwork('ctrpod', 'web', TUNING);
     await p.importBusybox();
     before0 = await snapshot(a);
   });
@@ -215,6 +245,7 @@ describe('Podman 4.3 (CNI backend, runc) on a ctrnet network through ctrnet-cni'
     pid = (await p.must(['run', '-d', '--name', 'pweb', '--network', 'ctrpod', '--network-alias', 'pw', '-p', '8082:80', 'localhost/busybox', 'httpd', '-f', '-p', '80', '-h', '/www'])).trim();
     assert.match(pid, /^[0-9a-f]{64}$/);
     assert.match(await p.must(['exec', 'pweb', 'cat', '/etc/resolv.conf']), /nameserver 10\.77\.0\.1/);
+    assert.equal((await p.must(['exec', 'pweb', 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify'])).trim(), '1', 'tuning, chained after ctrnet-cni, found its interface');
     assert.equal((await p.run(['exec', 'pweb', 'ping', '-c1', '-W2', srvIp])).code, 0);
     const page = await p.run(['exec', 'pweb', 'timeout', '5', 'wget', '-qO-', 'http://srv/']);
     assert.match(page.stdout, PAGE, page.stderr);
@@ -237,14 +268,14 @@ describe('Podman 4.3 (CNI backend, runc) on a ctrnet network through ctrnet-cni'
     assert.deepEqual(await attachments(), []);
     const insp = JSON.parse(await a.ctl(['network', 'inspect', 'web']))[0];
     assert.deepEqual(Object.values(insp.Containers as Record<string, { Name: string }>).map((c) => c.Name), ['srv']);
-    const again = await cni(a, { command: 'DEL', conf: { ...p.addNetwork('ctrpod', 'web'), cniVersion: '1.0.0', name: 'ctrpod' }, containerId: pid, netns: '', ifName: 'eth0' });
+    const again = await cni(a, { command: 'DEL', conf: { ...p.addNetwork('ctrpod', 'web', TUNING), cniVersion: '1.0.0', name: 'ctrpod' }, containerId: pid, netns: '', ifName: 'eth0' });
     assert.equal(again.code, 0, again.stdout);
   });
 
   it('GC removes an attachment the runtime no longer lists, and keeps the ones it does', async () => {
     const keep = (await p.must(['run', '-d', '--name', 'pkeep', '--network', 'ctrpod', 'localhost/busybox', 'sleep', '600'])).trim();
     const stale = await netns('stale');
-    const entry = { ...p.addNetwork('ctrpod', 'web'), name: 'ctrpod' };
+    const entry = { ...p.addNetwork('ctrpod', 'web', TUNING), name: 'ctrpod' };
     assert.equal((await cni(a, { command: 'ADD', conf: { ...entry, cniVersion: '1.0.0' }, containerId: 'f'.repeat(64), netns: stale, ifName: 'eth0' })).code, 0);
     assert.equal((await attachments()).length, 2);
     const listed = (await p.must(['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
