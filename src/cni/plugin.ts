@@ -175,16 +175,37 @@ function aliasesOf(conf: NetConf): string[] {
   return Array.isArray(mine) ? mine.filter((x): x is string => typeof x === 'string') : [];
 }
 
-/** Our answer as the spec's result, appended to the previous plugins' result. */
-export function toCniResult(cniVersion: string, r: AttachResult, prev?: CniResult): CniResult {
+/** The dns capability's request: { servers, searches, options } (CNI conventions). */
+export interface RuntimeDns {
+  servers?: string[];
+  searches?: string[];
+  options?: string[];
+}
+
+function dnsOf(rc: Record<string, unknown>): RuntimeDns {
+  const d = rc.dns as Record<string, unknown> | undefined;
+  if (!d || typeof d !== 'object') return {};
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+  return { servers: list(d.servers), searches: list(d.searches), options: list(d.options) };
+}
+
+/**
+ * Our answer as the spec's result, appended to the previous plugins' result. Name servers: ctrnet's
+ * resolver first (it answers ctrnet's names and forwards the rest), then the earlier plugins' and
+ * the runtime's (dns capability); its search domains and options are passed on.
+ */
+export function toCniResult(cniVersion: string, r: AttachResult, prev?: CniResult, asked: RuntimeDns = {}): CniResult {
   const interfaces = [...(prev?.interfaces ?? [])];
   const base = interfaces.length;
   for (const i of r.interfaces) interfaces.push({ name: i.name, ...(i.mac ? { mac: i.mac } : {}), ...(i.mtu ? { mtu: i.mtu } : {}), ...(i.sandbox ? { sandbox: i.sandbox } : {}) });
   const ips = [...(prev?.ips ?? []), ...r.ips.map((ip) => ({ address: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}), interface: ip.interface + base }))];
   const routes = [...(prev?.routes ?? []), ...r.routes.map((rt) => ({ dst: rt.dst, ...(rt.gw ? { gw: rt.gw } : {}) }))];
   const prevDns = prev?.dns ?? {};
-  const nameservers = [...new Set([...r.nameservers, ...(prevDns.nameservers ?? [])])];
-  const dns = { ...prevDns, ...(nameservers.length ? { nameservers } : {}) };
+  const nameservers = [...new Set([...r.nameservers, ...(prevDns.nameservers ?? []), ...(asked.servers ?? [])])];
+  const dns = {
+    ...prevDns, ...(nameservers.length ? { nameservers } : {}),
+    ...(asked.searches?.length ? { search: asked.searches } : {}), ...(asked.options?.length ? { options: asked.options } : {}),
+  };
   return { cniVersion, interfaces, ips, routes, dns };
 }
 
@@ -275,7 +296,7 @@ async function add(inv: Invocation, conf: NetConf, c: Call): Promise<CniResult> 
     name: args.K8S_POD_NAME, aliases: aliasesOf(conf), ip: requestedIp(conf, args), mac: requestedMac(conf, args), ports: portsOf(conf.runtimeConfig),
   };
   const r = (await call(c, 'POST', '/ctrnet/attachments', req, `attaching ${req.ref.slice(0, 12)} to ctrnet network ${conf.network}`)) as AttachResult;
-  return toCniResult(conf.cniVersion, r, conf.prevResult);
+  return toCniResult(conf.cniVersion, r, conf.prevResult, dnsOf(conf.runtimeConfig));
 }
 
 async function del(inv: Invocation, conf: NetConf, c: Call): Promise<void> {

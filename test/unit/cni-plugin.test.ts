@@ -67,6 +67,9 @@ test('toCniResult() appends to a prevResult: interface indexes shifted, routes a
   assert.deepEqual(r.ips, [{ address: '192.0.2.2/24', interface: 1 }, { address: '10.77.0.2/24', gateway: '10.77.0.1', interface: 3 }]);
   assert.deepEqual(r.routes, [{ dst: '192.0.2.0/24' }, { dst: '0.0.0.0/0', gw: '10.77.0.1' }]);
   assert.deepEqual(r.dns, { nameservers: ['10.77.0.1', '192.0.2.53'], search: ['lab'] });
+  // The dns capability: the runtime's servers after ctrnet's resolver, its search domains and options passed on.
+  const asked = toCniResult('1.1.0', RESULT, undefined, { servers: ['192.0.2.9'], searches: ['corp'], options: ['ndots:1'] });
+  assert.deepEqual(asked.dns, { nameservers: ['10.77.0.1', '192.0.2.9'], search: ['corp'], options: ['ndots:1'] });
 });
 
 test('runPlugin() DEL is best effort: no CNI_NETNS and no prevResult still detach by the key', async () => {

@@ -361,6 +361,8 @@ export class ExternalAttachments {
       const prefix = parseCidr(net.subnet!).prefixLen;
       ips.push({ address: `${r.endpoint.ip}/${prefix}`, ...(net.gateway ? { gateway: net.gateway } : {}), interface: interfaces.length - 1 });
       if (r.defaultRoute && net.gateway) routes.push({ dst: '0.0.0.0/0', gw: net.gateway });
+      // The embedded resolver listens on the gateway of networks whose driver serves DNS. (When it
+      // moves into each sandbox at 127.0.0.11, issue 14, attach() attaches it there and this answers 127.0.0.11.)
       if (!nameservers.length && this.networks.driver(net).servesDns(net) && net.gateway) nameservers = [net.gateway];
     }
     const ports = this.repo.ports.list(a.id).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort }));
