@@ -43,7 +43,7 @@ export class NetworkNames implements NameSource {
     for (const ep of this.repo.endpoints.list({ networkId: net.id })) {
       // A sandbox attached through the CNI or Docker plugin is named by its attachment record.
       const c = this.repo.containers.get(ep.containerId) ?? this.repo.attachments.get(ep.containerId);
-      if (c) local.push({ ip: ep.ip, name: c.name, containerId: c.id, aliases: ep.aliases });
+      if (c?.name) local.push({ ip: ep.ip, name: c.name, containerId: c.id, aliases: ep.aliases });
     }
     return [...local, ...(this.drivers.get(net.driver)?.remotes(net) ?? [])];
   }

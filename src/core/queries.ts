@@ -74,7 +74,8 @@ export class Queries {
       const c = this.repo.containers.get(ep.containerId);
       if (c) members.push({ container: c, endpoint: ep });
       const a = c ? undefined : this.repo.attachments.get(ep.containerId);
-      if (a) external.push({ attachment: a, endpoint: ep });
+      // An address Docker's IPAM asked for, not yet an endpoint, is a lease only.
+      if (a && a.ref) external.push({ attachment: a, endpoint: ep });
     }
     const driver = this.networks.driver(net);
     if (!driver.endpoints) {

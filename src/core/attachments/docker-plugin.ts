@@ -239,7 +239,7 @@ export class DockerPlugin {
 
   private newAttachment(pn: PluginNetwork, net: Network, ref: string, ipamLease: boolean): Attachment {
     return {
-      id: randomBytes(32).toString('hex'), kind: 'docker', ref, scope: pn.dockerId, ifName: '', name: ref ? `docker-${shortId(ref)}` : 'docker-lease',
+      id: randomBytes(32).toString('hex'), kind: 'docker', ref, scope: pn.dockerId, ifName: '', name: ref ? `docker-${shortId(ref)}` : '',
       aliases: [], netns: '', networkId: net.id, ...(ipamLease ? { ipamLease } : {}), created: new Date().toISOString(),
     };
   }
@@ -265,6 +265,7 @@ export class DockerPlugin {
     const net = await this.ensureNetwork(pn);
     return this.mutex.run(`ep ${endpointId}`, async () => {
       let claimed = this.repo.attachments.list({ kind: 'docker', scope: pn.dockerId }).find((a) => !a.ref && this.ext.endpointsOf(a).some((e) => e.ip === ip));
+      const wasLeased = !!claimed;
       let ep: Endpoint;
       if (claimed) {
         this.repo.attachments.update(claimed.id, { ref: endpointId, name: `docker-${shortId(endpointId)}` });
@@ -288,7 +289,17 @@ export class DockerPlugin {
       if (!iface.Address) out.Address = `${ep.ip}/${pn.subnet.split('/')[1]}`;
       // Published ports are ctrnet's DNAT on a bridge network (its own way out); an overlay's go through Docker's docker_gwbridge.
       const ports = portsOf(((b.Options ?? {}) as Json)['com.docker.network.portmap']);
-      if (ports.length && this.networks.driver(net).wayOut(net).kind === 'self') await this.ext.reservePorts(claimed, this.ext.endpointsOf(claimed)[0], ports);
+      if (ports.length && this.networks.driver(net).wayOut(net).kind === 'self') {
+        await this.ext.reservePorts(claimed, ep, ports).catch(async (e) => {
+          // No endpoint after a failed create (dockerd calls no DeleteEndpoint): give the lease back to IPAM, or free it.
+          if (wasLeased) this.repo.attachments.update(claimed!.id, { ref: '', name: '' });
+          else {
+            await this.ext.release(ep).catch(() => undefined);
+            this.repo.attachments.delete(claimed!.id);
+          }
+          throw e;
+        });
+      }
       return { Interface: out };
     });
   }
@@ -306,7 +317,7 @@ export class DockerPlugin {
     this.ext.releasePorts(a);
     if (a.ipamLease) {
       // The address is IPAM's until ReleaseAddress.
-      this.repo.attachments.update(a.id, { ref: '', netns: '', name: 'docker-lease' });
+      this.repo.attachments.update(a.id, { ref: '', netns: '', name: '' });
     } else {
       await this.ext.release(ep);
       this.repo.attachments.delete(a.id);
