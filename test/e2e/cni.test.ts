@@ -235,6 +235,7 @@ describe('Podman 4.3 (CNI backend, runc) on a ctrnet network through ctrnet-cni'
   let pid = '';
 
   before(async () => {
+    assert.equal((await sh(['sh', '-c', 'command -v podman'])).code, 0, 'podman is not installed: run scripts/bootstrap (Debian\'s podman 4.3)');
     p = pm = new LabPodman(a);
     p.addNetwork('ctrpod', 'web', TUNING);
     await p.importBusybox();
