@@ -61,14 +61,15 @@ describe('ctrnet-cni driven with the spec environment', () => {
 
   it('ADD attaches CNI_NETNS as CNI_IFNAME and answers the spec result (interfaces, ips with interface, gateway, routes, dns)', async () => {
     ns = await netns('p1');
-    const r = await cni(a, { command: 'ADD', conf: conf({ runtimeConfig: { portMappings: [{ hostPort: 8081, containerPort: 80, protocol: 'tcp' }], aliases: { ctr: ['alias1'] } } }), containerId: id, netns: ns, ifName: 'net1', args: 'IgnoreUnknown=1;K8S_POD_NAME=pod1' });
+    const runtimeConfig = { portMappings: [{ hostPort: 8081, containerPort: 80, protocol: 'tcp' }], aliases: { ctr: ['alias1'] }, ips: ['10.77.0.42/24'], mac: '02:00:00:aa:bb:cc' };
+    const r = await cni(a, { command: 'ADD', conf: conf({ runtimeConfig }), containerId: id, netns: ns, ifName: 'net1', args: 'IgnoreUnknown=1;K8S_POD_NAME=pod1' });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     result = r.json!;
     assert.equal(result.cniVersion, '1.0.0');
     const ifs = result.interfaces as { name: string; mac?: string; sandbox?: string }[];
     const ips = result.ips as { address: string; gateway: string; interface: number }[];
     assert.equal(ips.length, 1);
-    assert.match(ips[0].address, /^10\.77\.0\.\d+\/24$/);
+    assert.equal(ips[0].address, '10.77.0.42/24', 'the ips capability');
     assert.equal(ips[0].gateway, '10.77.0.1');
     assert.deepEqual({ name: ifs[ips[0].interface].name, sandbox: ifs[ips[0].interface].sandbox }, { name: 'net1', sandbox: ns });
     assert.deepEqual(result.routes, [{ dst: '0.0.0.0/0', gw: '10.77.0.1' }]);
@@ -76,6 +77,7 @@ describe('ctrnet-cni driven with the spec environment', () => {
     // The kernel, seen with ip: the interface, its address and MAC, the default route.
     const link = JSON.parse((await inNs(ns, ['ip', '-j', 'addr', 'show', 'net1'])).stdout)[0];
     assert.equal(link.address, ifs[ips[0].interface].mac);
+    assert.equal(link.address, '02:00:00:aa:bb:cc', 'the mac capability');
     assert.ok(link.addr_info.some((x: { local: string }) => `${x.local}/24` === ips[0].address));
     assert.match((await inNs(ns, ['ip', 'route'])).stdout, /default via 10\.77\.0\.1 dev net1/);
   });
