@@ -23,6 +23,9 @@
  *     bridge NAME MTU|0 MAC|-
  *     veth NAME PEER MTU MAC|- PEERNS|- SINGLEQ(0|1)
  *     vxlan NAME VNI LOCAL PORT MTU         (nolearning, proxy)
+ *     macvlan NAME PARENT MODE MTU|0 MAC|- NETNS|-      (MODE bridge|private|vepa|passthru)
+ *     ipvlan NAME PARENT MODE FLAG MTU|0 NETNS|-        (MODE l2|l3|l3s, FLAG bridge|private|vepa)
+ *     vlan NAME PARENT VID | dummy NAME
  *     master NAME MASTER | isolated NAME | up NAME | del NAME
  *     neigh DEV IP MAC | neighdel DEV IP
  *     fdb DEV MAC DST  | fdbdel DEV MAC     (bridge fdb ... self permanent)

@@ -50,11 +50,6 @@ export function parseFilters(raw: string | null): Filters {
   return v as Filters;
 }
 
-export function filterValues(v: string[] | Record<string, boolean> | undefined): string[] {
-  if (!v) return [];
-  return Array.isArray(v) ? v : Object.keys(v).filter((k) => v[k]);
-}
-
 export async function readJson(req: http.IncomingMessage): Promise<Json> {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -4,11 +4,23 @@
  */
 import { PortSpec } from './port-spec';
 
+/** A link (`--link TARGET:ALIAS`): the target (its id for --link, as given for an endpoint's links) and the alias. */
+export interface Link {
+  target: string;
+  alias: string;
+}
+
 /** What a container asks of one of its networks (Docker's EndpointSettings). */
 export interface EndpointConfig {
   /** a fixed address (--ip) */
   ipv4?: string;
   aliases: string[];
+  /** --link-local-ip: extra link-local addresses on the interface */
+  linkLocalIps?: string[];
+  /** the endpoint's driver options, as given (shown by inspect) */
+  driverOpts?: Record<string, string>;
+  /** links given with `network connect --link`: aliases of other containers on this network */
+  links?: Link[];
 }
 
 export interface ContainerSpec {
@@ -33,6 +45,23 @@ export interface ContainerSpec {
   macAddress: string;
   /** per-network settings (requested address, aliases), by network name */
   networks: Record<string, EndpointConfig>;
+  // Fields added later: optional, so that specs stored by older daemons still load.
+  /** --add-host, as given ("NAME:IP"); IP may be "host-gateway" */
+  extraHosts?: string[];
+  /** --dns-search */
+  dnsSearch?: string[];
+  /** --dns-option */
+  dnsOptions?: string[];
+  /** --link: on the default bridge a hosts entry and Docker's legacy environment variables, on other networks a name */
+  links?: Link[];
+  /** -P: every exposed port (the container's and its image's) on a free host port */
+  publishAll?: boolean;
+  /** disconnected from every network: it stays in its network mode, with only lo, until connected again */
+  noNetworks?: boolean;
+  /** --sysctl: namespaced kernel settings (net.* live in the container's network namespace) */
+  sysctls?: Record<string, string>;
+  /** --domainname (the NIS domain name; /etc/hosts gets HOSTNAME.DOMAIN too) */
+  domainname?: string;
 }
 
 export const CONTAINER_MODE_PREFIX = 'container:';
@@ -66,7 +95,7 @@ export function modeOf(networkMode: string): Mode {
 /** The networks a container in network mode joins, the primary (its network mode) first. */
 export function attachments(spec: ContainerSpec): string[] {
   const mode = modeOf(spec.networkMode);
-  if (mode.kind !== 'network') return [];
+  if (mode.kind !== 'network' || spec.noNetworks) return [];
   const rest = Object.keys(spec.networks).filter((n) => n !== mode.network);
   return spec.networks[mode.network] || Object.keys(spec.networks).length === 0 ? [mode.network, ...rest] : rest;
 }

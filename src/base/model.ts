@@ -28,7 +28,7 @@ export interface Container {
 export interface Network {
   id: string;
   name: string;
-  /** bridge | overlay | host | null */
+  /** bridge | overlay | macvlan | ipvlan | host | null */
   driver: string;
   subnet?: string;
   gateway?: string;
@@ -40,6 +40,12 @@ export interface Network {
   options: Record<string, string>;
   labels: Record<string, string>;
   created: string;
+  /** IPAM's auxiliary addresses (name → address, `--aux-address`): excluded from allocation */
+  auxAddresses?: Record<string, string>;
+  /** IPAM's options as the request gave them (inspect shows them; null when none were given) */
+  ipamOptions?: Record<string, string>;
+  /** a link the driver made for this network and removes with it (a macvlan's 802.1Q sub-interface or dummy parent) */
+  createdLink?: string;
 }
 
 /** A container's attachment to a network; the record is also the lease of its address. */

@@ -20,8 +20,12 @@ export interface ContainerCreateBody {
   Labels: Record<string, string>;
   ExposedPorts: Record<string, Record<string, never>>;
   MacAddress: string;
-  HostConfig: { NetworkMode: string; PortBindings: Record<string, PortBinding[]>; AutoRemove: boolean; Dns: string[] };
+  HostConfig: {
+    NetworkMode: string; PortBindings: Record<string, PortBinding[]>; AutoRemove: boolean; Dns: string[];
+    DnsSearch?: string[]; DnsOptions?: string[]; ExtraHosts?: string[]; Links?: string[]; PublishAllPorts?: boolean; Sysctls?: Record<string, string>;
+  };
   NetworkingConfig: { EndpointsConfig?: Record<string, EndpointSettings> };
+  Domainname?: string;
 }
 
 export interface EndpointSettings {
@@ -131,12 +135,13 @@ export interface IpamConfig {
   Subnet?: string;
   Gateway?: string;
   IPRange?: string;
+  AuxiliaryAddresses?: Record<string, string>;
 }
 
 /** POST /networks/{id}/connect */
 export interface NetworkConnectBody {
   Container: string;
-  EndpointConfig: { IPAMConfig: { IPv4Address?: string }; Aliases: string[] };
+  EndpointConfig: { IPAMConfig: { IPv4Address?: string }; Aliases: string[]; Links?: string[] };
 }
 
 /** POST /networks/prune */

@@ -115,8 +115,10 @@ async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints
     }
     if (!i.addresses.some((a) => a.startsWith(`${ep.ip}/`))) x.mismatches.push(`${ep.ifName} should have ${ep.ip}, it has ${i.addresses.join(', ') || 'no address'}`);
     if (i.mac !== ep.mac) x.mismatches.push(`${ep.ifName} should have MAC ${ep.mac}, it has ${i.mac}`);
+    // Only bridge-like networks have a host end (a macvlan or ipvlan link has none).
+    if (!net?.bridge) continue;
     if (!i.hostPeer) x.mismatches.push(`the host end ${ep.hostIf} of ${ep.ifName} is missing`);
-    else if (net?.bridge && i.hostPeer.bridge !== net.bridge) x.mismatches.push(`${ep.hostIf} should be a port of ${net.bridge}, it is ${i.hostPeer.bridge ? `a port of ${i.hostPeer.bridge}` : 'on no bridge'}`);
+    else if (i.hostPeer.bridge !== net.bridge) x.mismatches.push(`${ep.hostIf} should be a port of ${net.bridge}, it is ${i.hostPeer.bridge ? `a port of ${i.hostPeer.bridge}` : 'on no bridge'}`);
   }
 
   const fw = await d.firewall.describe();

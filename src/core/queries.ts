@@ -17,6 +17,16 @@ export interface AttachmentView {
   network: Network;
   config?: EndpointConfig;
   endpoint?: Endpoint;
+  /** bridge, host or none (Docker gives no short-id alias there) */
+  predefined: boolean;
+}
+
+/** A mount of a container as list filters see it (`volume=`): issue 15's volumes fill these. */
+export interface MountView {
+  /** a named volume's name */
+  name?: string;
+  source: string;
+  destination: string;
 }
 
 export interface ContainerView {
@@ -30,11 +40,19 @@ export interface ContainerView {
   logPath: string;
   /** its exec instances */
   execIds: string[];
+  /** its mounts (none until volumes exist: issue 15) */
+  mounts: MountView[];
+  /** the names of its links' targets, by id (inspect's HostConfig.Links) */
+  linkNames: Record<string, string>;
+  /** its health check's status (starting, healthy, unhealthy); none without one (health checks: issue 15) */
+  health?: string;
 }
 
 export interface NetworkView {
   network: Network;
   scope: 'local' | 'swarm';
+  /** bridge, host or none: the networks Docker always has */
+  predefined: boolean;
   /** containers on it: endpoints with their container, and host/none-mode containers without one */
   members: { container: Container; endpoint?: Endpoint }[];
   /** sandboxes attached through the CNI or Docker plugin, with their endpoint on it */
@@ -56,15 +74,21 @@ export class Queries {
     let networks: AttachmentView[] = [];
     if (mode.kind === 'host' || mode.kind === 'none') {
       const net = this.networks.find(mode.kind);
-      networks = net ? [{ network: net }] : [];
+      networks = net ? [{ network: net, predefined: true }] : [];
     } else if (mode.kind === 'network') {
       for (const name of attachments(c.spec)) {
         const net = this.networks.find(name);
-        if (net) networks.push({ network: net, config: c.spec.networks[net.name], endpoint: eps.find((e) => e.networkId === net.id) });
+        if (net) networks.push({ network: net, config: c.spec.networks[net.name], endpoint: eps.find((e) => e.networkId === net.id), predefined: this.networks.isPredefined(net) });
       }
     }
     const sandboxKey = c.status === 'running' && mode.kind !== 'host' ? this.sandboxes.netnsOf(c) : '';
-    return { container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id) };
+    return { container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id), mounts: [], linkNames: this.linkNames(c) };
+  }
+
+  private linkNames(c: Container): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const l of c.spec.links ?? []) out[l.target] = this.repo.containers.get(l.target)?.name ?? l.target;
+    return out;
   }
 
   network(net: Network): NetworkView {
@@ -82,7 +106,7 @@ export class Queries {
       const mode = driver.mode ?? 'none';
       for (const c of this.repo.containers.list()) if (c.status === 'running' && c.spec.networkMode === mode) members.push({ container: c });
     }
-    return { network: net, scope: this.networks.driver(net).scope, members, ...(external.length ? { external } : {}) };
+    return { network: net, scope: this.networks.driver(net).scope, predefined: this.networks.isPredefined(net), members, ...(external.length ? { external } : {}) };
   }
 
   /** Ids of the containers made from an image (rmi refuses while there are any). */

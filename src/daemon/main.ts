@@ -29,6 +29,8 @@ import { Resolver, upstreamsFrom } from '../dns/resolver';
 import { BridgeDriver } from '../drivers/bridge-driver';
 import { NetworkDriver } from '../drivers/driver';
 import { RecordOnlyDriver } from '../drivers/host-driver';
+import { IpvlanDriver } from '../drivers/ipvlan-driver';
+import { MacvlanDriver } from '../drivers/macvlan-driver';
 import { ControlPlane } from '../drivers/overlay/control-plane';
 import { OverlayDriver } from '../drivers/overlay/overlay-driver';
 import { VXLAN_OVERHEAD, VxlanPlane } from '../drivers/overlay/vxlan';
@@ -70,6 +72,12 @@ function readHostResolvConf(): string {
     return ''; // no resolv.conf: nothing to forward to, lookups of other names answer SERVFAIL
   }
 }
+
+/**
+ * The host's name servers as the resolver's upstreams: it forwards from inside the sandbox, where
+ * the host's loopback servers (127.0.0.53, say) cannot be reached (Docker 20.10 leaves them out too).
+ */
+const loopbackless = (ups: { host: string; port: number }[]) => ups.filter((u) => !u.host.startsWith('127.'));
 
 /** The MTU of the interface holding `address` (the advertise address). */
 async function mtuOfAddress(kernel: Kernel, address: string): Promise<number> {
@@ -119,7 +127,10 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   // Drivers: every network type, host and none included.
   const drivers = new Map<string, NetworkDriver>();
-  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools: o.pools.length ? o.pools : DEFAULT_POOLS }, log));
+  const pools = o.pools.length ? o.pools : DEFAULT_POOLS;
+  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools }, log));
+  drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools }, log));
+  drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools }, log));
   drivers.set('host', new RecordOnlyDriver('host', store.networks));
   drivers.set('null', new RecordOnlyDriver('null', store.networks));
   const overlay = o.clusterStore && o.advertiseAddr ? await overlayDriver(o.clusterStore, o.advertiseAddr) : undefined;
@@ -134,11 +145,11 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   }
 
   // The engine.
-  const resolver = new Resolver(new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
-  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip }, kernel, resolver, events);
+  const resolver = new Resolver(kernel, new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : loopbackless(upstreamsFrom(readHostResolvConf()))), log);
+  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip, mtu }, kernel, events);
   const publisher = new PortPublisher(store, kernel);
-  const sandboxes = new Sandboxes(p, kernel, store, networks, publisher);
-  const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, log);
+  const sandboxes = new Sandboxes(p, kernel, store, networks, publisher, resolver);
+  const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, resolver, log);
   const stdio = new Stdio(runtime);
   const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
@@ -158,7 +169,6 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
-  await networks.restoreResolvers();
   const unwatch = firewall.watch(log);
   await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();

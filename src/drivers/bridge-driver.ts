@@ -15,7 +15,7 @@ import { EngineError } from '../base/errors';
 import { Endpoint, Network } from '../base/model';
 import { userBridgeName, VETH_PREFIX } from '../base/names';
 import { Firewall, NetworkFirewall } from '../firewall/firewall';
-import { macFromIp, parseCidr } from '../ipam/ipam';
+import { checkAuxAddresses, macFromIp, parseCidr } from '../ipam/ipam';
 import { AddressPool, settleSubnet } from '../ipam/pools';
 import { Kernel } from '../kernel/kernel';
 import { EndpointDraft, EndpointRepo, NetworkRepo } from '../state/repos';
@@ -91,6 +91,7 @@ export class BridgeDriver implements NetworkDriver {
     const icc = req.options[OPT_ICC];
     if (icc !== undefined && icc !== 'true' && icc !== 'false') throw new EngineError('INVALID_PARAMETER', `${OPT_ICC} must be true or false`);
     const { subnet, gateway, ipRange } = settleSubnet(req, taken, this.cfg.pools);
+    if (req.auxAddresses) checkAuxAddresses(subnet, gateway, req.auxAddresses);
     const bridge = req.options[OPT_BRIDGE_NAME] ?? userBridgeName(req.id);
     if (!VALID_IFNAME.test(bridge)) {
       throw new EngineError('INVALID_PARAMETER', `invalid ${OPT_BRIDGE_NAME} "${bridge}"`, { hint: 'use 1 to 15 letters, digits, "_", "." or "-"' });
@@ -99,6 +100,8 @@ export class BridgeDriver implements NetworkDriver {
     return {
       id: req.id, name: req.name, driver: this.name, subnet: subnet.cidr, gateway, ipRange: ipRange?.cidr, bridge,
       internal: req.internal, options: req.options, labels: req.labels, created: new Date().toISOString(),
+      ...(req.auxAddresses ? { auxAddresses: req.auxAddresses } : {}),
+      ...(req.ipamOptions ? { ipamOptions: req.ipamOptions } : {}),
     };
   }
 
@@ -173,6 +176,7 @@ export class BridgeDriver implements NetworkDriver {
       if (!req.runtimeMoves) {
         const inside = this.kernel.at(req.sandbox).batch();
         inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
+        for (const ll of req.linkLocal ?? []) inside.addrReplace(ep.ifName, `${ll}/16`);
         if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
         await inside.commit();
       }

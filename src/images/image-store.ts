@@ -12,6 +12,8 @@ export interface Image {
   size: number;
   /** read-only layer directories, top-most first (overlayfs lowerdir order) */
   layers: string[];
+  /** the image config's ExposedPorts ("80/tcp"): a container exposes them too, and -P publishes them */
+  exposedPorts?: string[];
 }
 
 export interface ImageStore {

@@ -23,6 +23,10 @@ export interface BundleSpec {
   /** lines of /etc/hosts after localhost */
   hosts: string[];
   resolvConf: string;
+  /** kernel settings of the container's namespaces (--sysctl) */
+  sysctls?: Record<string, string>;
+  /** the UTS namespace's domain name (--domainname) */
+  domainname?: string;
 }
 
 const CAPS = [
@@ -72,7 +76,9 @@ export function configJson(b: BundleSpec, dir: string): object {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       // IPv4-only networks: no IPv6 addresses or router solicitations in the container's namespace
       // (as Docker does). Never in host mode, where these would be the host's settings.
-      sysctl: hostNet ? undefined : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' },
+      // The domain name through its sysctl (kernel.domainname lives in the UTS namespace), as Docker
+      // does: runc 1.1 ignores the spec's domainname field.
+      sysctl: hostNet ? b.sysctls : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...(b.domainname ? { 'kernel.domainname': b.domainname } : {}), ...b.sysctls },
     },
   };
 }

@@ -63,6 +63,11 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   /** Starts a shim that will `runc exec -d` a process in a running container on `go`. */
+  async writeEtcFile(id: string, file: 'resolv.conf' | 'hosts', text: string): Promise<void> {
+    // writeFile truncates and writes the same file: the bind mount keeps pointing at it.
+    await writeFile(`${paths.bundle(this.p, id)}/${file}`, text);
+  }
+
   async prepareExec(containerId: string, execId: string, proc: ProcessSpec, stdin: boolean): Promise<PendingStart> {
     const dir = paths.shimDir(this.p, execId);
     await rm(dir, { recursive: true, force: true });

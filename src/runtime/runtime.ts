@@ -31,6 +31,11 @@ export interface ContainerRuntime {
   unmountRootfs(id: string): Promise<void>;
   /** Writes the container's bundle and readies its process; its output goes to its log. */
   prepare(b: BundleSpec, io: { stdin: boolean }): Promise<PendingStart>;
+  /**
+   * Rewrites one of the files bind-mounted at /etc in a prepared or running container, in place
+   * (the same inode, so the container sees it): resolv.conf after a connect gives it embedded DNS.
+   */
+  writeEtcFile(id: string, file: 'resolv.conf' | 'hosts', text: string): Promise<void>;
   /** Readies a process `execId` inside running container `containerId`. */
   prepareExec(containerId: string, execId: string, proc: ProcessSpec, stdin: boolean): Promise<PendingStart>;
   /** Connects to the stdio of a container or an exec (by its id). */

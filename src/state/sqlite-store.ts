@@ -38,6 +38,9 @@ const MIGRATIONS: string[] = [
   // without scanning every published port.
   `CREATE INDEX ports_by_container ON ports (container_id);
    CREATE INDEX ports_by_port ON ports (proto, host_port);`,
+  // Networks: IPAM's auxiliary addresses and options (JSON); a link the driver made for the network (macvlan's parent).
+  `ALTER TABLE networks ADD COLUMN ipam TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE networks ADD COLUMN created_link TEXT;`,
   // Sandboxes of other runtimes attached through the CNI and Docker plugins (issue 19), and the
   // Docker networks of the Docker plugin.
   `CREATE TABLE attachments (
@@ -64,6 +67,8 @@ interface NetworkRow {
   options: string;
   labels: string;
   created: string;
+  ipam: string;
+  created_link: string | null;
 }
 
 interface ContainerRow {
@@ -136,10 +141,12 @@ function compact<T extends object>(o: T): T {
 const toNetwork = (r: NetworkRow): Network => compact({
   id: r.id, name: r.name, driver: r.driver, subnet: opt(r.subnet), gateway: opt(r.gateway), ipRange: opt(r.ip_range), bridge: opt(r.bridge),
   internal: r.internal === 1, options: JSON.parse(r.options) as Record<string, string>, labels: JSON.parse(r.labels) as Record<string, string>, created: r.created,
+  ...(JSON.parse(r.ipam) as Pick<Network, 'auxAddresses' | 'ipamOptions'>), createdLink: opt(r.created_link),
 } satisfies Network);
 const networkRow = (n: Network): NetworkRow => ({
   id: n.id, name: n.name, driver: n.driver, subnet: n.subnet ?? null, gateway: n.gateway ?? null, ip_range: n.ipRange ?? null, bridge: n.bridge ?? null,
   internal: n.internal ? 1 : 0, options: JSON.stringify(n.options), labels: JSON.stringify(n.labels), created: n.created,
+  ipam: JSON.stringify({ auxAddresses: n.auxAddresses, ipamOptions: n.ipamOptions }), created_link: n.createdLink ?? null,
 });
 
 const toContainer = (r: ContainerRow): Container => compact({
@@ -255,7 +262,8 @@ export class SqliteStore implements Repos {
   }
 
   private networkRepo(): NetworkRepo {
-    const insert = `INSERT INTO networks VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created)`;
+    const insert = `INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link)
+      VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @ipam, @created_link)`;
     return {
       list: () => (this.sql('SELECT * FROM networks ORDER BY created').all() as NetworkRow[]).map(toNetwork),
       get: (idOrName) => {

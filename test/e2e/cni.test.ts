@@ -73,7 +73,7 @@ describe('ctrnet-cni driven with the spec environment', () => {
     assert.equal(ips[0].gateway, '10.77.0.1');
     assert.deepEqual({ name: ifs[ips[0].interface].name, sandbox: ifs[ips[0].interface].sandbox }, { name: 'net1', sandbox: ns });
     assert.deepEqual(result.routes, [{ dst: '0.0.0.0/0', gw: '10.77.0.1' }]);
-    assert.deepEqual((result.dns as { nameservers: string[] }).nameservers, ['10.77.0.1']);
+    assert.deepEqual((result.dns as { nameservers: string[] }).nameservers, ['127.0.0.11'], 'ctrnet\'s resolver inside the sandbox');
     // The kernel, seen with ip: the interface, its address and MAC, the default route.
     const link = JSON.parse((await inNs(ns, ['ip', '-j', 'addr', 'show', 'net1'])).stdout)[0];
     assert.equal(link.address, ifs[ips[0].interface].mac);
@@ -247,7 +247,7 @@ describe('Podman 4.3 (CNI backend, runc) on a ctrnet network through ctrnet-cni'
   it('a podman container reaches a ctrnet container by IP and by name, and is reached by its name', async () => {
     pid = (await p.must(['run', '-d', '--name', 'pweb', '--network', 'ctrpod', '--network-alias', 'pw', '-p', '8082:80', 'localhost/busybox', 'httpd', '-f', '-p', '80', '-h', '/www'])).trim();
     assert.match(pid, /^[0-9a-f]{64}$/);
-    assert.match(await p.must(['exec', 'pweb', 'cat', '/etc/resolv.conf']), /nameserver 10\.77\.0\.1/);
+    assert.match(await p.must(['exec', 'pweb', 'cat', '/etc/resolv.conf']), /nameserver 127\.0\.0\.11/);
     assert.equal((await p.must(['exec', 'pweb', 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify'])).trim(), '1', 'tuning, chained after ctrnet-cni, found its interface');
     assert.equal((await p.run(['exec', 'pweb', 'ping', '-c1', '-W2', srvIp])).code, 0);
     const page = await p.run(['exec', 'pweb', 'timeout', '5', 'wget', '-qO-', 'http://srv/']);

@@ -40,14 +40,14 @@ test('DockerPlugin.requestAddress() answers the gateway without a lease', async 
 test('AttachmentRepo: records in and out, found by key, deleted with their endpoints and ports; a database of the previous schema migrates', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctrnet-att-'));
   try {
-    // A database as the previous daemon left it (two migrations), with a container's endpoint.
+    // A database as the previous daemon left it (three migrations), with a container's endpoint.
     const file = path.join(dir, 'ctrnet.db');
     const old = new SqliteStore(file);
     old.endpoints.lease({ id: 'e0', containerId: 'c0', networkId: 'n', ifName: 'eth0', hostIf: 'veth0', mac: '', aliases: [] }, () => '10.0.0.2');
     old.close();
     const db = new Database(file);
     db.exec('DROP TABLE attachments; DROP TABLE plugin_networks;');
-    db.pragma('user_version = 2');
+    db.pragma('user_version = 3');
     db.close();
     const s = new SqliteStore(file);
     assert.equal(s.endpoints.list().length, 1);

@@ -9,7 +9,9 @@ import { isIPv4 } from '../../base/ip';
 import { Container } from '../../base/model';
 import { PortSpec } from '../../base/port-spec';
 import { humanDuration } from '../../base/time';
+import { parseExtraHost, parseLink } from '../../core/containers/etc-hosts';
 import { ContainerView } from '../../core/queries';
+import { shortId } from '../../base/names';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
 
 // ------------------------------------------------------------------ requests
@@ -37,9 +39,7 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
   const networks: ContainerSpec['networks'] = {};
   const nc = obj(body.NetworkingConfig, 'NetworkingConfig');
   for (const [name, cfg] of Object.entries(obj(nc.EndpointsConfig, 'EndpointsConfig'))) {
-    const c = obj(cfg, `EndpointsConfig.${name}`);
-    const ipv4 = str(obj(c.IPAMConfig, 'IPAMConfig').IPv4Address, 'IPv4Address') || undefined;
-    networks[name] = { ipv4, aliases: strings(c.Aliases, 'Aliases') };
+    networks[name] = endpointConfig(obj(cfg, `EndpointsConfig.${name}`));
   }
   const spec: ContainerSpec = {
     cmd: strings(body.Cmd, 'Cmd'),
@@ -59,11 +59,44 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
     macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
     networks,
   };
+  // Later fields only when given: a spec stays as small as before for a container without them.
+  const extraHosts = strings(hc.ExtraHosts, 'HostConfig.ExtraHosts');
+  for (const e of extraHosts) parseExtraHost(e);
+  if (extraHosts.length) spec.extraHosts = extraHosts;
+  const dnsSearch = strings(hc.DnsSearch, 'HostConfig.DnsSearch');
+  if (dnsSearch.length) spec.dnsSearch = dnsSearch;
+  const dnsOptions = strings(hc.DnsOptions, 'HostConfig.DnsOptions');
+  if (dnsOptions.length) spec.dnsOptions = dnsOptions;
+  const links = strings(hc.Links, 'HostConfig.Links').map(parseLink);
+  if (links.length) spec.links = links;
+  if (hc.PublishAllPorts === true) spec.publishAll = true;
+  const sysctls = stringMap(hc.Sysctls, 'HostConfig.Sysctls');
+  if (Object.keys(sysctls).length) spec.sysctls = sysctls;
+  const domainname = str(body.Domainname, 'Domainname');
+  if (domainname) spec.domainname = domainname;
   for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
   if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
     throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${spec.macAddress}"`, { hint: 'write it as 02:42:ac:11:00:02' });
   }
   return { image, spec };
+}
+
+/** Docker's EndpointSettings (create's EndpointsConfig, connect's EndpointConfig) → what a container asks of a network. */
+export function endpointConfig(c: Json): ContainerSpec['networks'][string] {
+  const ipam = obj(c.IPAMConfig, 'IPAMConfig');
+  const ipv4 = str(ipam.IPv4Address, 'IPv4Address') || undefined;
+  if (ipv4 && !isIPv4(ipv4)) throw new EngineError('INVALID_PARAMETER', `invalid IPv4 address: ${ipv4}`);
+  const linkLocalIps = strings(ipam.LinkLocalIPs, 'IPAMConfig.LinkLocalIPs');
+  for (const ip of linkLocalIps) if (!/^169\.254\./.test(ip) || !isIPv4(ip)) throw new EngineError('INVALID_PARAMETER', `invalid link-local IP address: ${ip}`, { hint: 'give an IPv4 address in 169.254.0.0/16' });
+  const driverOpts = stringMap(c.DriverOpts, 'DriverOpts');
+  const links = strings(c.Links, 'Links').map(parseLink);
+  return {
+    ipv4,
+    aliases: strings(c.Aliases, 'Aliases'),
+    ...(linkLocalIps.length ? { linkLocalIps } : {}),
+    ...(Object.keys(driverOpts).length ? { driverOpts } : {}),
+    ...(links.length ? { links } : {}),
+  };
 }
 
 // ------------------------------------------------------------------ responses
@@ -89,14 +122,22 @@ function portsMap(v: ContainerView): Json {
   return out;
 }
 
-function endpointsJson(v: ContainerView): Json {
+/** `summary`: the list's entries, where Docker shows no aliases. */
+function endpointsJson(v: ContainerView, summary = false): Json {
   const nets: Json = {};
+  const c = v.container;
   for (const a of v.networks) {
     const ep = a.endpoint;
+    const cfg = a.config;
+    // Docker adds the short id to the aliases on user-defined networks when the container first starts.
+    const aliases = summary ? [] : [...(cfg?.aliases ?? ep?.aliases ?? [])];
+    if (!summary && !a.predefined && (ep || c.startedAt) && !aliases.includes(shortId(c.id))) aliases.push(shortId(c.id));
     const json = ep
-      ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, ep.aliases)
-      : endpointJson(a.network.id, '', '', '', 0, '', a.config?.aliases ?? []);
-    if (a.config?.ipv4) json.IPAMConfig = { IPv4Address: a.config.ipv4 };
+      ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, aliases)
+      : endpointJson(a.network.id, '', '', '', 0, '', aliases);
+    if (cfg?.ipv4 || cfg?.linkLocalIps?.length) json.IPAMConfig = { ...(cfg.ipv4 ? { IPv4Address: cfg.ipv4 } : {}), ...(cfg.linkLocalIps?.length ? { LinkLocalIPs: cfg.linkLocalIps } : {}) };
+    if (cfg?.links?.length) json.Links = cfg.links.map((l) => `${l.target}:${l.alias}`);
+    if (cfg?.driverOpts) json.DriverOpts = cfg.driverOpts;
     nets[a.network.name] = json;
   }
   return nets;
@@ -129,7 +170,7 @@ export function containerSummary(v: ContainerView): Json {
     State: c.status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
-    NetworkSettings: { Networks: endpointsJson(v) },
+    NetworkSettings: { Networks: endpointsJson(v, true) },
     Mounts: [],
   };
 }
@@ -181,17 +222,24 @@ export function containerInspect(v: ContainerView): Json {
       PortBindings: portBindings,
       AutoRemove: spec.autoRemove,
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
-      PublishAllPorts: false,
+      PublishAllPorts: spec.publishAll === true,
+      Dns: spec.dns,
+      DnsOptions: spec.dnsOptions ?? [],
+      DnsSearch: spec.dnsSearch ?? [],
+      ExtraHosts: spec.extraHosts?.length ? spec.extraHosts : null,
+      Links: spec.links?.length ? spec.links.map((l) => `/${v.linkNames[l.target] ?? l.target}:/${c.name}/${l.alias}`) : null,
+      ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
     },
     Mounts: [],
     Config: {
       Hostname: spec.hostname,
-      Domainname: '',
+      Domainname: spec.domainname ?? '',
       User: '',
       AttachStdin: spec.openStdin,
       AttachStdout: true,
       AttachStderr: true,
-      ExposedPorts: Object.fromEntries([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)].map((k) => [k, {}])),
+      // Docker leaves ExposedPorts out when there are none.
+      ...(spec.exposedPorts.length || spec.portBindings.length ? { ExposedPorts: Object.fromEntries([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)].map((k) => [k, {}])) } : {}),
       Tty: spec.tty,
       OpenStdin: spec.openStdin,
       StdinOnce: spec.stdinOnce,
@@ -202,6 +250,7 @@ export function containerInspect(v: ContainerView): Json {
       WorkingDir: spec.workingDir,
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
       Labels: spec.labels,
+      ...(spec.macAddress ? { MacAddress: spec.macAddress } : {}),
     },
     NetworkSettings: {
       Bridge: '',

@@ -12,6 +12,10 @@ export function imageSummary(i: Image, containers: number): Json {
   };
 }
 
+const exposed = (i: Image): Json | null => (i.exposedPorts?.length ? Object.fromEntries(i.exposedPorts.map((p) => [p, {}])) : null);
+
 export function imageInspect(i: Image): Json {
-  return { Id: i.id, RepoTags: i.tags, RepoDigests: [], Parent: '', Comment: 'imported', Created: i.created, Os: 'linux', Architecture: archName(), Size: i.size, VirtualSize: i.size, Config: { Cmd: null, Env: null }, RootFS: { Type: 'layers', Layers: [] } };
+  return { Id: i.id, RepoTags: i.tags, RepoDigests: [], Parent: '', Comment: 'imported', Created: i.created, Os: 'linux', Architecture: archName(), Size: i.size, VirtualSize: i.size, Config: { Cmd: null, Env: null, ExposedPorts: exposed(i) },
+    // docker-compose 1.29 reads ContainerConfig when it recreates a container (issue 17 owns the image config)
+    ContainerConfig: { Cmd: null, Env: null, ExposedPorts: exposed(i) }, RootFS: { Type: 'layers', Layers: [] } };
 }

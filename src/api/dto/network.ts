@@ -23,7 +23,13 @@ export function networkJson(v: NetworkView): Json {
     Scope: v.scope,
     Driver: n.driver,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway }] : [] },
+    IPAM: {
+      Driver: 'default',
+      // Docker shows what the request gave: {} from the docker CLI, null from docker-py (and for the predefined networks)
+      Options: n.ipamOptions ?? null,
+      // Docker 20.10 shows no gateway in the default bridge's config
+      Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), ...(v.predefined ? {} : { Gateway: n.gateway }), ...(n.auxAddresses ? { AuxiliaryAddresses: n.auxAddresses } : {}) }] : [],
+    },
     Internal: n.internal,
     Attachable: false,
     Ingress: false,
@@ -43,12 +49,17 @@ export function networkCreateRequest(body: Json): CreateNetwork {
   const configs = Array.isArray(ipam.Config) ? (ipam.Config as unknown[]).map((c) => obj(c, 'IPAM.Config[]')) : [];
   if (configs.length > 1) throw new EngineError('NOT_IMPLEMENTED', 'one IPAM config (one subnet) per network is supported');
   const c = configs[0] ?? {};
+  if (body.Ingress === true) throw new EngineError('FORBIDDEN', 'Ingress network can only be global scope network');
+  const aux = stringMap(c.AuxiliaryAddresses, 'AuxiliaryAddresses');
+  const ipamOptions = ipam.Options === undefined || ipam.Options === null ? undefined : stringMap(ipam.Options, 'IPAM.Options');
   return {
     name,
     driver: str(body.Driver, 'Driver') || 'bridge',
     subnet: str(c.Subnet, 'Subnet') || undefined,
     gateway: str(c.Gateway, 'Gateway') || undefined,
     ipRange: str(c.IPRange, 'IPRange') || undefined,
+    ...(Object.keys(aux).length ? { auxAddresses: aux } : {}),
+    ...(ipamOptions ? { ipamOptions } : {}),
     internal: body.Internal === true,
     labels: stringMap(body.Labels, 'Labels'),
     options: stringMap(body.Options, 'Options'),

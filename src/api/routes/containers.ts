@@ -4,24 +4,19 @@ import { rfc3339Nano } from '../../base/time';
 import { StreamFlags } from '../../core/containers/stdio';
 import { Engine } from '../../core/engine';
 import { containerInspect, containerSummary, createRequest } from '../dto/container';
-import { bool, filterValues, parseFilters } from '../http';
+import { CONTAINER_FILTERS, listContainers } from '../filters/containers';
+import { Filters } from '../filters/filters';
+import { bool } from '../http';
 import { Router } from '../router';
 
 export function containerRoutes(r: Router, e: Engine): void {
   const ctrs = e.containers;
   r.route('GET', '/containers/json', async ({ q }) => {
-    const all = bool(q, 'all');
-    const filters = parseFilters(q.get('filters'));
-    const names = filterValues(filters.name);
-    const ids = filterValues(filters.id);
-    const status = filterValues(filters.status);
-    return ctrs
-      .list()
-      .filter((c) => all || c.status === 'running' || status.length > 0)
-      .filter((c) => !names.length || names.some((n) => c.name.includes(n.replace(/^\//, ''))))
-      .filter((c) => !ids.length || ids.some((i) => c.id.startsWith(i)))
-      .filter((c) => !status.length || status.includes(c.status))
-      .map((c) => containerSummary(e.queries.container(c)));
+    const filters = Filters.parse(q.get('filters'), CONTAINER_FILTERS);
+    const limit = Number(q.get('limit') ?? -1);
+    const views = ctrs.list().map((c) => e.queries.container(c));
+    const shown = listContainers(views, filters, { all: bool(q, 'all'), limit: Number.isFinite(limit) ? limit : -1 }, { imageId: (ref) => e.images.find(ref)?.id });
+    return shown.map(containerSummary);
   });
   r.route('POST', '/containers/create', async ({ q, body, res }) => {
     const { image, spec } = createRequest(await body());

@@ -2,12 +2,20 @@
 import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
 import { imageInspect, imageSummary } from '../dto/image';
+import { Filters } from '../filters/filters';
+import { IMAGE_FILTERS, listImages } from '../filters/images';
 import { bool } from '../http';
 import { Router } from '../router';
 
 export function imageRoutes(r: Router, e: Engine): void {
   const { images } = e;
-  r.route('GET', '/images/json', async () => images.list().map((i) => imageSummary(i, e.queries.containersOf(i.id).length)));
+  r.route('GET', '/images/json', async ({ q }) => {
+    const filters = Filters.parse(q.get('filters'), IMAGE_FILTERS);
+    // The legacy `filter=PATTERN` query: a reference filter.
+    const legacy = q.get('filter');
+    const f = legacy ? Filters.of({ ...Object.fromEntries(IMAGE_FILTERS.map((k) => [k, filters.values(k)])), reference: [...filters.values('reference'), legacy] }) : filters;
+    return listImages(images.list(), f, (ref) => images.find(ref)).map((i) => imageSummary(i, e.queries.containersOf(i.id).length));
+  });
   r.route('GET', '/images/{name}/json', async ({ params }) => imageInspect(images.get(params[0])));
   r.route('POST', '/images/create', async ({ q, req, res }) => {
     if (q.get('fromSrc') !== '-') {

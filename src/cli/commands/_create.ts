@@ -27,6 +27,13 @@ export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
   expose: { kind: 'list' },
   dns: { kind: 'list' },
   'mac-address': { kind: 'string' },
+  'add-host': { kind: 'list' },
+  'dns-search': { kind: 'list' },
+  'dns-option': { kind: 'list' },
+  link: { kind: 'list' },
+  'publish-all': { kind: 'bool', short: 'P' },
+  sysctl: { kind: 'list' },
+  domainname: { kind: 'string' },
 };
 
 /** Turns run/create flags into the Docker create body. */
@@ -70,8 +77,13 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
       Labels: labels,
       ExposedPorts: exposed,
       MacAddress: str(p, 'mac-address') ?? '',
-      HostConfig: { NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns') },
+      HostConfig: {
+        NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns'),
+        DnsSearch: list(p, 'dns-search'), DnsOptions: list(p, 'dns-option'), ExtraHosts: list(p, 'add-host'), Links: list(p, 'link'),
+        PublishAllPorts: bool(p, 'publish-all'), Sysctls: Object.fromEntries(list(p, 'sysctl').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')])),
+      },
       NetworkingConfig: Object.keys(endpoint).length ? { EndpointsConfig: { [network]: endpoint } } : {},
+      ...(str(p, 'domainname') ? { Domainname: str(p, 'domainname') } : {}),
     },
   };
 }

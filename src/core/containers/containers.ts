@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf, randomName, VALID_NAME } from '../../base/container-spec';
 import { describe, EngineError } from '../../base/errors';
-import { Container } from '../../base/model';
+import { Container, Endpoint } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
 import { shortId } from '../../base/names';
 import { FrameReader, STREAM_EXIT } from '../../base/frames';
@@ -21,11 +21,14 @@ import { ImageStore } from '../../images/image-store';
 import { ContainerRuntime } from '../../runtime/runtime';
 import { Repos } from '../../state/repos';
 import { Networks, newId } from '../networks';
+import { withImageExposed } from '../publish';
 import { Sandboxes } from '../sandbox';
 import { NetworkAttachments } from './network-mode';
 import { NotModified, startFailureExitCode } from './outcomes';
 import { withPath } from './process-env';
+import { hostGateway, hostsLines, linkEnv, ResolvedLink } from './etc-hosts';
 import { resolvConf } from './resolv-conf';
+import { checkSysctls } from './sysctls';
 import { Stdio } from './stdio';
 
 export class Containers extends EventEmitter {
@@ -51,6 +54,7 @@ export class Containers extends EventEmitter {
       sandboxes,
       locked: (id, fn) => this.mutex.run(id, fn),
       emit: (event, id) => this.emit(event, id),
+      refreshResolvConf: async (c) => this.runtime.writeEtcFile(c.id, 'resolv.conf', await resolvConf(c.spec, false, true)),
       log,
     });
   }
@@ -80,12 +84,41 @@ export class Containers extends EventEmitter {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
     spec = this.attachments.check(spec);
+    checkSysctls(spec);
+    // The image's ExposedPorts are the container's too (-P publishes them), as Docker merges them.
+    spec = withImageExposed(spec, image.exposedPorts);
+    if (spec.links?.length) spec = { ...spec, links: spec.links.map((l) => ({ ...l, target: this.linkTarget(l.target).id })) };
     const id = newId();
     if (!spec.hostname && modeOf(spec.networkMode).kind !== 'host') spec = { ...spec, hostname: shortId(id) };
     const c: Container = { id, name, imageId: image.id, image: imageRef, spec, status: 'created', pid: 0, exitCode: 0, error: '', created: new Date().toISOString() };
     this.repo.containers.insert(c);
     this.emit('create', id);
     return c;
+  }
+
+  private linkTarget(ref: string): Container {
+    const t = this.repo.containers.get(ref);
+    if (!t) throw new EngineError('INVALID_PARAMETER', `could not get container for ${ref}: No such container: ${ref}`);
+    return t;
+  }
+
+  /**
+   * The legacy links of a container on the default bridge, each with its target's address there
+   * (Docker: the target must be running and on the default bridge too). Elsewhere links are names
+   * of the embedded resolver: none here.
+   */
+  private legacyLinks(c: Container, eps: Endpoint[]): ResolvedLink[] {
+    const bridge = this.networks.find('bridge');
+    if (!c.spec.links?.length || !bridge || !eps.some((e) => e.networkId === bridge.id)) return [];
+    return c.spec.links.map((link) => {
+      const target = this.repo.containers.get(link.target);
+      if (!target || target.status !== 'running') {
+        throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot link to a non running container: /${target?.name ?? link.target} AS /${c.name}/${link.alias}`, { hint: 'start that container first' });
+      }
+      const ep = this.repo.endpoints.list({ containerId: target.id }).find((e) => e.networkId === bridge.id);
+      if (!ep) throw new EngineError('CONFLICTING_OPTIONS', `Cannot link to /${target.name}, as it does not belong to the default network`);
+      return { link, target, ip: ep.ip };
+    });
   }
 
   rename(idOrName: string, name: string): void {
@@ -123,17 +156,25 @@ export class Containers extends EventEmitter {
       undo.push(() => this.runtime.unmountRootfs(c.id));
       const netns = await this.sandboxes.setup(c);
       undo.push(() => this.sandboxes.teardown(c));
-      const eps = this.repo.endpoints.list({ containerId: c.id });
       const { spec } = c;
+      // Joined to another container's namespace: its hostname, /etc/hosts and resolv.conf (and
+      // resolver) are this one's too, as in Docker.
+      const mode = modeOf(spec.networkMode);
+      const owner = mode.kind === 'container' ? (this.repo.containers.get(mode.target) ?? c) : c;
+      const eps = this.repo.endpoints.list({ containerId: owner.id });
+      const links = this.legacyLinks(owner, eps);
+      const gw = hostGateway(eps, (id) => this.networks.find(id), (n) => this.networks.driver(n).wayOut(n).kind === 'self', this.networks.find('bridge')?.gateway ?? '');
       const pending = await this.runtime.prepare(
         {
           id: c.id,
           rootfs,
-          hostname: spec.hostname,
+          hostname: owner.spec.hostname,
+          domainname: owner.spec.domainname,
           netns,
-          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty },
-          hosts: eps.map((e) => `${e.ip}\t${spec.hostname}`),
-          resolvConf: await resolvConf(spec, netns === 'host', this.networks),
+          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...(owner === c ? links.flatMap((l) => linkEnv(c, l)) : []), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty },
+          hosts: hostsLines(owner.spec, eps, links, gw),
+          resolvConf: await resolvConf(owner.spec, netns === 'host', this.networks.embeddedDns(owner.spec)),
+          sysctls: spec.sysctls,
         },
         { stdin: spec.openStdin },
       );
@@ -338,6 +379,7 @@ export class Containers extends EventEmitter {
       try {
         await this.watch(c.id);
         await this.attachments.completeConnects(c, new Set(this.repo.endpoints.list({ containerId: c.id }).map((e) => e.networkId)));
+        await this.sandboxes.restoreDns(this.get(c.id)).catch((e) => this.log(`embedded DNS of ${c.name}: ${describe(e)}`));
       } catch {
         // The shim is gone: the container ended while no daemon was watching.
         const code = (await this.runtime.exitCode(c.id)) ?? 255;
