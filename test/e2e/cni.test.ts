@@ -216,6 +216,7 @@ describe('attachments across a daemon crash', () => {
     assert.match(a.log, /the sandbox \/run\/netns\/\S+-r2 of dead1 .* is gone: detaching it/);
     assert.deepEqual((await attachments()).map((x) => x.ref), ['live1']);
     assert.equal((await inNs(live, ['ping', '-c1', '-W2', srvIp])).code, 0);
+    assert.match((await inNs(live, ['busybox', 'nslookup', 'srv', '127.0.0.11'])).stdout, new RegExp(`Address: ${srvIp.replace(/\./g, '\\.')}`), 'its resolver is back');
     const x = JSON.parse(await a.ctl(['explain', '--json', 'live1']));
     assert.deepEqual(x.mismatches, []);
     assert.ok(x.nat.ports.some((p: { hostPort: number }) => p.hostPort === 8083), 'its published port was restored');
