@@ -15,6 +15,9 @@
  * Limitations: IPv4 only, as the rest of ctrnet. The interface is deleted by hand at detach (the
  * runtime owns the namespace and may keep it). A Docker endpoint whose veth was deleted by hand
  * cannot be rebuilt (only dockerd can move an interface into its sandbox): explain reports it.
+ * A CNI sandbox gets ctrnet's resolver at 127.0.0.11 (as ctrnet's containers, dns/resolver.ts); one
+ * per namespace, so a second attachment of the same namespace resolves with the first one's names.
+ * A Docker sandbox keeps Docker's own resolver there.
  */
 import { randomBytes } from 'node:crypto';
 import { AttachedInterface, Attachment, AttachmentKey, AttachmentPort, AttachRequest, AttachResult, GcRequest } from '../../base/attachment';
@@ -24,6 +27,7 @@ import { EngineEvents } from '../../base/events';
 import { Endpoint, Network } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
 import { movedPeerName, shortId, vethName, wayOutIfName } from '../../base/names';
+import { DnsServer, EMBEDDED_DNS } from '../../dns/resolver';
 import { JoinRequest } from '../../drivers/driver';
 import { checkRequested, isIPv4, macFromIp, parseCidr, pickAddress } from '../../ipam/ipam';
 import { Kernel, KernelError } from '../../kernel/kernel';
@@ -55,6 +59,8 @@ export class ExternalAttachments {
     /** the daemon's namespace (sandboxes through at()) */
     private readonly kernel: Kernel,
     private readonly events: EngineEvents,
+    /** the embedded resolver: answers at 127.0.0.11 inside each sandbox on a network with embedded DNS */
+    private readonly dns: DnsServer,
     private readonly log: (m: string) => void = () => {},
   ) {}
 
@@ -92,7 +98,9 @@ export class ExternalAttachments {
         await this.detachLocked(a).catch((e) => this.log(`detaching ${a.name}: ${describe(e)}`));
         continue;
       }
-      if (alive) out.push(...this.requestsOf(a));
+      if (!alive) continue;
+      out.push(...this.requestsOf(a));
+      if (a.kind === 'cni') await this.attachDns(a).catch((e) => this.log(`embedded DNS of ${a.name}: ${describe(e)}`));
     }
     return out;
   }
@@ -149,6 +157,7 @@ export class ExternalAttachments {
           const ep = await this.lease(a, step.network, step.ifName, step.network.id === net.id ? req.ip : undefined, step.network.id === net.id ? req.mac : undefined);
           await this.join(a, ep, step.exit, step.exit ? (req.ports ?? []) : []);
         }
+        await this.attachDns(a);
       } catch (e) {
         await this.detachLocked(a).catch((e2) => this.log(`undoing the attachment of ${a.name}: ${describe(e2)}`));
         throw e;
@@ -280,8 +289,33 @@ export class ExternalAttachments {
     });
   }
 
+  /**
+   * The resolver inside the sandbox (127.0.0.11), when one of its networks has embedded DNS. One per
+   * namespace: a second attachment in a namespace that has one (another network of the same
+   * container, through another configuration) shares it, answering with the first one's names.
+   */
+  private async attachDns(a: Attachment): Promise<void> {
+    if (!this.servesDns(a) || this.dnsHolder(a)) return;
+    await this.dns.attach(a.id, a.netns, []);
+  }
+
+  private servesDns(a: Attachment): boolean {
+    return this.endpointsOf(a).some((ep) => {
+      const net = this.networks.find(ep.networkId);
+      return !!net && this.networks.driver(net).servesDns(net);
+    });
+  }
+
+  /** The attachment whose resolver answers in `a`'s namespace, if any. */
+  private dnsHolder(a: Attachment): Attachment | undefined {
+    return this.repo.attachments.list().find((o) => o.netns === a.netns && this.dns.attached(o.id));
+  }
+
   /** Best effort: every step is tried; the record goes last, and only when nothing failed. */
   async detachLocked(a: Attachment): Promise<void> {
+    // First: the resolver's socket would keep the namespace alive. Another attachment of the same namespace takes it over.
+    const held = this.dns.attached(a.id);
+    this.dns.detach(a.id);
     const errors: unknown[] = [];
     for (const ep of this.endpointsOf(a)) {
       await this.leave(a, ep).catch((e) => {
@@ -293,6 +327,8 @@ export class ExternalAttachments {
     this.publisher.release(a.id);
     if (errors.length) throw new AggregateError(errors, `detaching ${a.name} from its networks`);
     this.repo.attachments.delete(a.id);
+    const heir = held ? this.repo.attachments.list().find((o) => o.netns === a.netns && o.netns && this.servesDns(o)) : undefined;
+    if (heir) await this.dns.attach(heir.id, heir.netns, []).catch((e) => this.log(`embedded DNS of ${heir.name}: ${describe(e)}`));
     this.events.emit('container', 'disconnect', a.id);
   }
 
@@ -361,9 +397,8 @@ export class ExternalAttachments {
       const prefix = parseCidr(net.subnet!).prefixLen;
       ips.push({ address: `${r.endpoint.ip}/${prefix}`, ...(net.gateway ? { gateway: net.gateway } : {}), interface: interfaces.length - 1 });
       if (r.defaultRoute && net.gateway) routes.push({ dst: '0.0.0.0/0', gw: net.gateway });
-      // The embedded resolver listens on the gateway of networks whose driver serves DNS. (When it
-      // moves into each sandbox at 127.0.0.11, issue 14, attach() attaches it there and this answers 127.0.0.11.)
-      if (!nameservers.length && this.networks.driver(net).servesDns(net) && net.gateway) nameservers = [net.gateway];
+      // The embedded resolver answers inside the sandbox (attachDns) on networks whose driver serves DNS.
+      if (!nameservers.length && this.networks.driver(net).servesDns(net)) nameservers = [EMBEDDED_DNS];
     }
     const ports = this.repo.ports.list(a.id).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort }));
     return { id: a.id, network: this.networks.find(a.networkId)?.name ?? a.networkId, interfaces, ips, routes, nameservers, ports };
