@@ -73,6 +73,8 @@ export class FakeWorld {
   readonly root: Netns;
   readonly namespaces = new Map<string, Netns>();
   readonly mounts: { lower: string; upper: string; work: string; target: string }[] = [];
+  /** other filesystems mounted (volumes with options) */
+  readonly filesystems: { source: string; target: string; type: string; options: string }[] = [];
   readonly ports: { proto: 'tcp' | 'udp'; ip: string; port: number }[] = [];
   private seed = 0x2545f491;
 

@@ -4,7 +4,7 @@
  * Every method is atomic; the two that decide something from what is recorded (an address lease,
  * a set of published ports) take the decision inside their own transaction.
  */
-import { Container, Endpoint, ImageRecord, Network, PublishedPort } from '../base/model';
+import { Container, Endpoint, ImageRecord, Network, PublishedPort, Volume } from '../base/model';
 
 export interface NetworkRepo {
   list(): Network[];
@@ -66,11 +66,21 @@ export interface ImageRepo {
   byTag(tag: string): string | undefined;
 }
 
+export interface VolumeRepo {
+  /** oldest first */
+  list(): Volume[];
+  get(name: string): Volume | undefined;
+  /** Records the volume unless one of that name exists; returns the one recorded (Docker's create is idempotent). */
+  ensure(v: Volume): Volume;
+  delete(name: string): void;
+}
+
 export interface Repos {
   networks: NetworkRepo;
   containers: ContainerRepo;
   endpoints: EndpointRepo;
   ports: PortRepo;
   images: ImageRepo;
+  volumes: VolumeRepo;
   close(): void;
 }
