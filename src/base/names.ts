@@ -37,6 +37,9 @@ export const paths = {
   /** no ":" in the path: overlayfs separates lower directories with it */
   image: (p: Paths, id: string) => `${p.root}/images/${id.replace(/^sha256:/, "")}`,
   containerData: (p: Paths, id: string) => `${p.root}/containers/${id}`,
+  volumes: (p: Paths) => `${p.root}/volumes`,
+  /** a volume's data, as Docker keeps it (its Mountpoint); the name is validated (base/mount-spec.ts) */
+  volumeData: (p: Paths, name: string) => `${p.root}/volumes/${name}/_data`,
   netnsDir: (p: Paths) => `${p.execRoot}/netns`,
   netns: (p: Paths, containerId: string) => `${p.execRoot}/netns/${shortId(containerId)}`,
   /** runc's --root: its own state for our containers */

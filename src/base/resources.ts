@@ -138,7 +138,7 @@ export type ResourceUpdate = Partial<Pick<Resources, 'memory' | 'memorySwap' | '
  * Returns the resources after the update (checked again with checkResources by the caller).
  */
 export function applyUpdate(cur: Resources, u: ResourceUpdate, containerId: string): Resources {
-  const conflict = (msg: string) => new EngineError('CONFLICTING_OPTIONS', `Cannot update container ${containerId}: ${msg}`);
+  const conflict = (msg: string) => new EngineError('UPDATE_CONFLICT', `Cannot update container ${containerId}: ${msg}`);
   const next: Resources = { ...cur };
   if (u.memory !== undefined && u.memory !== 0) {
     if (u.memory > cur.memorySwap && (u.memorySwap === undefined || u.memorySwap === 0)) {

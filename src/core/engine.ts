@@ -10,6 +10,7 @@ import { Stdio } from './containers/stdio';
 import type { Explanation } from '../base/explanation';
 import { Networks } from './networks';
 import { Queries } from './queries';
+import { Volumes } from './volumes';
 import type { Topology } from '../base/topology';
 
 export interface EngineInfo {
@@ -27,6 +28,7 @@ export interface Engine {
   execs: Execs;
   networks: Networks;
   images: ImageStore;
+  volumes: Volumes;
   queries: Queries;
   events: EngineEvents;
   info: EngineInfo;

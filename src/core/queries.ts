@@ -3,7 +3,9 @@
  * (endpoints, published ports, the namespace it uses), from the records, typed. The API converts
  * these to Docker's JSON (api/dto/); it never reads the store itself.
  */
-import { attachments, EndpointConfig, modeOf } from '../base/container-spec';
+import { attachments, EndpointConfig, modeOf, mountsOf } from '../base/container-spec';
+import { probeArgs } from '../base/health';
+import { MountPoint } from '../base/mount-spec';
 import { Container, Endpoint, Network, PublishedPort } from '../base/model';
 import { ContainerRuntime } from '../runtime/runtime';
 import { Repos } from '../state/repos';
@@ -29,6 +31,25 @@ export interface ContainerView {
   logPath: string;
   /** its exec instances */
   execIds: string[];
+  /** its mounts, with the host path of each (a volume's data directory; '' for a tmpfs) */
+  mounts: (MountPoint & { hostPath: string })[];
+  /** exited, and waiting to be started again by its restart policy */
+  restarting: boolean;
+}
+
+/** What the read models need of containers beyond the records: the restart supervisor's view, volume paths. */
+export interface ContainerState {
+  restarting(id: string): boolean;
+  volumePath(name: string): string;
+}
+
+/**
+ * Docker's health status of a container, as the `health` list filter takes it: none (no check, or
+ * checks off), starting, healthy, unhealthy.
+ */
+export function healthStatus(c: Container): 'none' | 'starting' | 'healthy' | 'unhealthy' {
+  if (!probeArgs(c.spec.healthcheck)) return 'none';
+  return c.health?.status ?? 'starting';
 }
 
 export interface NetworkView {
@@ -45,6 +66,7 @@ export class Queries {
     private readonly sandboxes: Sandboxes,
     private readonly runtime: Pick<ContainerRuntime, 'logPath'>,
     private readonly execs: Pick<Execs, 'of'>,
+    private readonly state: ContainerState = { restarting: () => false, volumePath: (n) => n },
   ) {}
 
   container(c: Container): ContainerView {
@@ -61,7 +83,11 @@ export class Queries {
       }
     }
     const sandboxKey = c.status === 'running' && mode.kind !== 'host' ? this.sandboxes.netnsOf(c) : '';
-    return { container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id) };
+    const mounts = mountsOf(c.spec).map((m) => ({ ...m, hostPath: m.type === 'volume' ? this.state.volumePath(m.source) : m.type === 'bind' ? m.source : '' }));
+    return {
+      container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id),
+      mounts, restarting: this.state.restarting(c.id),
+    };
   }
 
   network(net: Network): NetworkView {

@@ -21,6 +21,16 @@ import { Repos } from '../state/repos';
 import { Networks } from './networks';
 import { PortPublisher } from './publish';
 
+/** An address the network can hand out (in its subnet and range, not its gateway). */
+function validAddress(...args: Parameters<typeof checkRequested>): boolean {
+  try {
+    checkRequested(...args);
+    return true;
+  } catch {
+    return false; // the network changed since: the address is no longer one of its own
+  }
+}
+
 /** One interface to make: on which network, and whether it is the way out (default route, ports). */
 interface Step {
   network: Network;
@@ -151,6 +161,9 @@ export class Sandboxes {
           if (used.has(wanted)) throw new EngineError('ADDRESS_EXHAUSTED', `address ${wanted} is already in use on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
           return wanted;
         }
+        // A restart gets the address of the container's last run back while it is free.
+        const last = c.lastAddresses?.[net.id];
+        if (last && !used.has(last) && validAddress(subnet, net.gateway!, last, net.name, range)) return last;
         const ip = pickAddress(subnet, net.gateway!, used, range);
         if (!ip) throw new EngineError('ADDRESS_EXHAUSTED', `no free address in ${net.name} (${net.subnet})`, { hint: 'remove containers from it or create a network with a larger subnet' });
         return ip;

@@ -5,6 +5,7 @@
  * keep running when it stops.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createApi } from '../api/server';
@@ -12,6 +13,8 @@ import { describe, EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
 import { Containers } from '../core/containers/containers';
+import { HealthMonitor } from '../core/containers/health';
+import { ContainerStorage } from '../core/containers/storage';
 import { Execs } from '../core/containers/execs';
 import { Stdio } from '../core/containers/stdio';
 import { NetworkNames } from '../core/dns-names';
@@ -21,6 +24,7 @@ import { Networks } from '../core/networks';
 import { PortPublisher } from '../core/publish';
 import { Queries } from '../core/queries';
 import { Sandboxes } from '../core/sandbox';
+import { Volumes } from '../core/volumes';
 import { buildTopology } from '../core/topology';
 import { Resolver, upstreamsFrom } from '../dns/resolver';
 import { BridgeDriver } from '../drivers/bridge-driver';
@@ -38,6 +42,7 @@ import { KernelHelper } from '../kernel/helper';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
 import { NativeKernel } from '../kernel/native-kernel';
+import { LocalStorage } from '../runtime/local-storage';
 import { RuncRuntime } from '../runtime/runc-runtime';
 import { EtcdClusterStore } from '../state/cluster-store';
 import { SqliteStore } from '../state/sqlite-store';
@@ -134,13 +139,18 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip }, kernel, resolver, events);
   const sandboxes = new Sandboxes(p, kernel, store, networks, new PortPublisher(store, kernel));
   const stdio = new Stdio(runtime);
-  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
+  const storage = new LocalStorage(p, kernel);
+  const volumes = new Volumes(store, storage, (action, name) => events.emit('volume', action, name));
+  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, {
+    storage: new ContainerStorage(volumes, storage, store), volumes, ncpu: os.cpus().length,
+  });
+  const health = new HealthMonitor(store, runtime, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
   const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel };
   const engine: Engine = {
-    containers, stdio, execs, networks, images, events, info,
-    queries: new Queries(store, networks, sandboxes, runtime, execs),
+    containers, stdio, execs, networks, images, volumes, events, info,
+    queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
     reloadFirewall: () => firewall.reapply(),
@@ -148,11 +158,21 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
     containers.on(from, (id: string) => events.emit('container', action, id));
   }
+  // Health checks run while a container runs; their changes of status are container events.
+  containers.on('start', (id: string) => {
+    const c = store.containers.get(id);
+    if (c) health.started(c);
+  });
+  for (const ended of ['exit', 'removed']) containers.on(ended, (id: string) => health.stopped(id));
+  health.on('status', (id: string, status: string) => events.emit('container', `health_status: ${status}`, id));
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
   await networks.restoreResolvers();
+  // Reconciled: restarts by policy may go ahead, and running containers' health checks begin again.
+  containers.resumeRestarts();
+  health.resume(store.containers.list().filter((c) => c.status === 'running'));
   const unwatch = firewall.watch(log);
   await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
@@ -179,6 +199,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   return async () => {
     await ui?.close();
+    health.close();
     containers.close();
     unwatch();
     resolver.closeAll();

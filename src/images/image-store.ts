@@ -4,6 +4,7 @@
  * container's overlay mount uses as its lower layers.
  */
 import { Readable } from 'node:stream';
+import { HealthConfig } from '../base/health';
 
 export interface Image {
   id: string;
@@ -12,6 +13,8 @@ export interface Image {
   size: number;
   /** read-only layer directories, top-most first (overlayfs lowerdir order) */
   layers: string[];
+  /** the container defaults the image declares (issue 17 fills them from the image's config) */
+  config?: { volumes?: string[]; healthcheck?: HealthConfig };
 }
 
 export interface ImageStore {

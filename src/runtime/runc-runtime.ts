@@ -5,7 +5,10 @@
  *
  * Implements the ContainerRuntime port (runtime/runtime.ts); the shim protocol is runtime/shim.ts.
  *
- * Limitations: no cgroup resource limits; one user (root) in the container.
+ * Limits are runc's cgroup resources (runtime/cgroups.ts), written at start and changed live by
+ * `runc update`.
+ *
+ * Limitations: one user (root) in the container.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,8 +20,10 @@ import { BundleSpec, ProcessSpec, processJson, writeBundle } from './bundle';
 import { LogLine, readLog } from './logs';
 import { ContainerRuntime, PendingStart, StdioMode } from './runtime';
 import { connectShim, readExitFile, resizeShim, ShimMode, startShim } from './shim';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { Resources } from '../base/resources';
+import { oomKills, ociUpdate } from './cgroups';
 
 const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M' };
 
@@ -121,6 +126,25 @@ export class RuncRuntime implements ContainerRuntime {
     }
     await rm(paths.bundle(this.p, id), { recursive: true, force: true });
     await rm(paths.shimDir(this.p, id), { recursive: true, force: true });
+  }
+
+  /** Equivalent to: `runc update --resources - ID` with the container's limits as OCI JSON. */
+  async update(id: string, r: Resources): Promise<void> {
+    await run(this.runc('update', '--resources', '-', id), { input: JSON.stringify(ociUpdate(r)) });
+  }
+
+  async oomKilled(id: string): Promise<boolean> {
+    return (await oomKills(id)) > 0;
+  }
+
+  async killExec(execId: string): Promise<void> {
+    const pid = Number((await readFile(`${paths.shimDir(this.p, execId)}/pid`, 'utf8').catch(() => '')).trim());
+    if (!(pid > 1)) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
   }
 
   /** Ids of the containers runc knows under our root. */

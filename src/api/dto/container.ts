@@ -11,6 +11,7 @@ import { PortSpec } from '../../base/port-spec';
 import { humanDuration } from '../../base/time';
 import { ContainerView } from '../../core/queries';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
+import { healthcheckJson, healthSuffix, hostConfigExtras, hostExtras, mountsJson, stateExtras } from './container-host';
 
 // ------------------------------------------------------------------ requests
 
@@ -58,6 +59,7 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
     dns: strings(hc.Dns, 'HostConfig.Dns'),
     macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
     networks,
+    ...hostExtras(body, hc),
   };
   for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
   if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
@@ -67,6 +69,11 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
 }
 
 // ------------------------------------------------------------------ responses
+
+/** A container waiting for its restart policy's start: "Restarting (1) 2 seconds ago". */
+export function restartingText(c: Container, now = Date.now()): string {
+  return `Restarting (${c.exitCode}) ${humanDuration(now - Date.parse(c.finishedAt ?? new Date(now).toISOString()))} ago`;
+}
 
 export function statusText(c: Container, now = Date.now()): string {
   if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}`;
@@ -126,11 +133,11 @@ export function containerSummary(v: ContainerView): Json {
     Created: Math.floor(Date.parse(c.created) / 1000),
     Ports: ports,
     Labels: c.spec.labels,
-    State: c.status,
-    Status: statusText(c),
+    State: v.restarting ? 'restarting' : c.status,
+    Status: v.restarting ? restartingText(c) : statusText(c) + healthSuffix(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
     NetworkSettings: { Networks: endpointsJson(v) },
-    Mounts: [],
+    Mounts: mountsJson(v),
   };
 }
 
@@ -162,6 +169,7 @@ export function containerInspect(v: ContainerView): Json {
       Error: c.error,
       StartedAt: c.startedAt ?? ZERO_TIME,
       FinishedAt: c.finishedAt ?? ZERO_TIME,
+      ...stateExtras(c, v.restarting),
     },
     Image: c.imageId,
     ResolvConfPath: '',
@@ -169,7 +177,7 @@ export function containerInspect(v: ContainerView): Json {
     HostsPath: '',
     LogPath: v.logPath,
     Name: `/${c.name}`,
-    RestartCount: 0,
+    RestartCount: c.restartCount ?? 0,
     Driver: 'overlay',
     Platform: 'linux',
     MountLabel: '',
@@ -182,8 +190,9 @@ export function containerInspect(v: ContainerView): Json {
       AutoRemove: spec.autoRemove,
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       PublishAllPorts: false,
+      ...hostConfigExtras(spec),
     },
-    Mounts: [],
+    Mounts: mountsJson(v),
     Config: {
       Hostname: spec.hostname,
       Domainname: '',
@@ -198,10 +207,11 @@ export function containerInspect(v: ContainerView): Json {
       Env: spec.env,
       Cmd: spec.cmd,
       Image: c.image,
-      Volumes: null,
+      Volumes: spec.volumes?.length ? Object.fromEntries(spec.volumes.map((p) => [p, {}])) : null,
       WorkingDir: spec.workingDir,
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
       Labels: spec.labels,
+      ...(spec.healthcheck ? { Healthcheck: healthcheckJson(spec.healthcheck) } : {}),
     },
     NetworkSettings: {
       Bridge: '',

@@ -4,6 +4,7 @@ import { rfc3339Nano } from '../../base/time';
 import { StreamFlags } from '../../core/containers/stdio';
 import { Engine } from '../../core/engine';
 import { containerInspect, containerSummary, createRequest } from '../dto/container';
+import { updateRequest } from '../dto/container-host';
 import { bool, filterValues, parseFilters } from '../http';
 import { Router } from '../router';
 
@@ -17,7 +18,8 @@ export function containerRoutes(r: Router, e: Engine): void {
     const status = filterValues(filters.status);
     return ctrs
       .list()
-      .filter((c) => all || c.status === 'running' || status.length > 0)
+      // A container waiting for its restart counts as running, as in Docker.
+      .filter((c) => all || c.status === 'running' || status.length > 0 || ctrs.restarts.isRestarting(c.id))
       .filter((c) => !names.length || names.some((n) => c.name.includes(n.replace(/^\//, ''))))
       .filter((c) => !ids.length || ids.some((i) => c.id.startsWith(i)))
       .filter((c) => !status.length || status.includes(c.status))
@@ -25,7 +27,7 @@ export function containerRoutes(r: Router, e: Engine): void {
   });
   r.route('POST', '/containers/create', async ({ q, body, res }) => {
     const { image, spec } = createRequest(await body());
-    const c = ctrs.create(q.get('name') ?? undefined, image, spec);
+    const c = await ctrs.create(q.get('name') ?? undefined, image, spec);
     res.statusCode = 201;
     return { Id: c.id, Warnings: c.spec.networkMode === 'host' && spec.portBindings.length ? ['Published ports are discarded when using host network mode'] : [] };
   });
@@ -49,8 +51,13 @@ export function containerRoutes(r: Router, e: Engine): void {
     res.statusCode = 204;
   });
   r.route('DELETE', '/containers/{id}', async ({ params, q, res }) => {
-    await ctrs.remove(params[0], bool(q, 'force'));
+    await ctrs.remove(params[0], bool(q, 'force'), bool(q, 'v'));
     res.statusCode = 204;
+  });
+  r.route('POST', '/containers/{id}/update', async ({ params, body }) => {
+    const { resources, policy } = updateRequest(await body());
+    await ctrs.update(params[0], resources, policy);
+    return { Warnings: null };
   });
   r.route('POST', '/containers/{id}/rename', async ({ params, q, res }) => {
     ctrs.rename(params[0], q.get('name') ?? '');
