@@ -140,6 +140,7 @@ export type ResourceUpdate = Partial<Pick<Resources, 'memory' | 'memorySwap' | '
 export function applyUpdate(cur: Resources, u: ResourceUpdate, containerId: string): Resources {
   const conflict = (msg: string) => new EngineError('UPDATE_CONFLICT', `Cannot update container ${containerId}: ${msg}`);
   const next: Resources = { ...cur };
+  if (u.memory !== undefined && u.memory > 0 && u.memory < MIN_MEMORY) throw new EngineError('INVALID_PARAMETER', 'Minimum memory limit allowed is 6MB');
   if (u.memory !== undefined && u.memory !== 0) {
     if (u.memory > cur.memorySwap && (u.memorySwap === undefined || u.memorySwap === 0)) {
       throw conflict('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');

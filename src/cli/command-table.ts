@@ -40,6 +40,8 @@ export const COMMANDS: readonly TableEntry[] = [
   { words: ['rmi'], prefix: ['rm'], load: () => (require('./commands/image') as typeof import('./commands/image')).command },
   { words: ['tag'], prefix: ['tag'], load: () => (require('./commands/image') as typeof import('./commands/image')).command },
   { words: ['network'], load: () => (require('./commands/network') as typeof import('./commands/network')).command },
+  { words: ['volume'], load: () => (require('./commands/volume') as typeof import('./commands/volume')).command },
+  { words: ['update'], load: () => (require('./commands/update') as typeof import('./commands/update')).command },
 ];
 
 /** The entry for a typed word, if any. */

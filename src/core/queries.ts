@@ -5,7 +5,7 @@
  */
 import { attachments, EndpointConfig, modeOf, mountsOf } from '../base/container-spec';
 import { probeArgs } from '../base/health';
-import { MountPoint } from '../base/mount-spec';
+import { MountPoint, MountType } from '../base/mount-spec';
 import { Container, Endpoint, Network, PublishedPort } from '../base/model';
 import { ContainerRuntime } from '../runtime/runtime';
 import { Repos } from '../state/repos';
@@ -31,10 +31,26 @@ export interface ContainerView {
   logPath: string;
   /** its exec instances */
   execIds: string[];
-  /** its mounts, with the host path of each (a volume's data directory; '' for a tmpfs) */
-  mounts: (MountPoint & { hostPath: string })[];
+  /** its mounts, as inspect shows them and the `volume=` filter matches them */
+  mounts: MountView[];
   /** exited, and waiting to be started again by its restart policy */
   restarting: boolean;
+  /** its health check's status (the `health=` filter); none without a check */
+  health: 'none' | 'starting' | 'healthy' | 'unhealthy';
+}
+
+/** A mount of a container with its host side. */
+export interface MountView {
+  type: MountType;
+  /** a volume's name */
+  name?: string;
+  /** a volume's data directory, a bind's host path; '' for a tmpfs */
+  source: string;
+  destination: string;
+  readOnly: boolean;
+  mode: string;
+  propagation: string;
+  origin: MountPoint['origin'];
 }
 
 /** What the read models need of containers beyond the records: the restart supervisor's view, volume paths. */
@@ -83,10 +99,13 @@ export class Queries {
       }
     }
     const sandboxKey = c.status === 'running' && mode.kind !== 'host' ? this.sandboxes.netnsOf(c) : '';
-    const mounts = mountsOf(c.spec).map((m) => ({ ...m, hostPath: m.type === 'volume' ? this.state.volumePath(m.source) : m.type === 'bind' ? m.source : '' }));
+    const mounts = mountsOf(c.spec).map((m): MountView => ({
+      type: m.type, ...(m.type === 'volume' ? { name: m.source } : {}), source: m.type === 'volume' ? this.state.volumePath(m.source) : m.source,
+      destination: m.target, readOnly: m.readOnly, mode: m.mode, propagation: m.propagation, origin: m.origin,
+    }));
     return {
       container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id),
-      mounts, restarting: this.state.restarting(c.id),
+      mounts, restarting: this.state.restarting(c.id), health: healthStatus(c),
     };
   }
 

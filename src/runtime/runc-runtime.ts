@@ -72,7 +72,9 @@ export class RuncRuntime implements ContainerRuntime {
     const dir = paths.shimDir(this.p, execId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    await writeFile(`${dir}/process.json`, JSON.stringify(processJson(proc)));
+    // An exec inherits the container's rlimits (--ulimit), as in Docker.
+    const config = JSON.parse(await readFile(`${paths.bundle(this.p, containerId)}/config.json`, 'utf8').catch(() => '{}')) as { process?: { rlimits?: unknown } };
+    await writeFile(`${dir}/process.json`, JSON.stringify({ ...processJson(proc), ...(config.process?.rlimits ? { rlimits: config.process.rlimits } : {}) }));
     const argv = this.runc('exec', '-d', '--pid-file', `${dir}/pid`, '--process', `${dir}/process.json`);
     if (proc.tty) argv.push('--console-socket', `${dir}/console.sock`);
     argv.push(containerId);

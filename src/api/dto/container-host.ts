@@ -200,10 +200,11 @@ export function hostConfigExtras(spec: ContainerSpec): Json {
 
 /** inspect's (and the list's) Mounts: what is mounted, with host paths. */
 export function mountsJson(v: ContainerView): Json[] {
-  return v.mounts.map((m) => {
-    if (m.type === 'volume') return { Type: 'volume', Name: m.source, Source: m.hostPath, Destination: m.target, Driver: 'local', Mode: m.mode, RW: !m.readOnly, Propagation: '' };
-    if (m.type === 'bind') return { Type: 'bind', Source: m.source, Destination: m.target, Mode: m.mode, RW: !m.readOnly, Propagation: m.propagation };
-    return { Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readOnly, Propagation: '' };
+  // HostConfig.Tmpfs mounts are not among Docker's Mounts (a --mount tmpfs is).
+  return v.mounts.filter((m) => m.origin !== 'tmpfs').map((m) => {
+    if (m.type === 'volume') return { Type: 'volume', Name: m.name, Source: m.source, Destination: m.destination, Driver: 'local', Mode: m.mode, RW: !m.readOnly, Propagation: '' };
+    if (m.type === 'bind') return { Type: 'bind', Source: m.source, Destination: m.destination, Mode: m.mode, RW: !m.readOnly, Propagation: m.propagation };
+    return { Type: 'tmpfs', Source: '', Destination: m.destination, Mode: '', RW: !m.readOnly, Propagation: '' };
   });
 }
 

@@ -3,6 +3,7 @@ import { FrameReader, frame, STREAM_EXIT } from '../../base/frames';
 import { rfc3339Nano } from '../../base/time';
 import { StreamFlags } from '../../core/containers/stdio';
 import { Engine } from '../../core/engine';
+import { labelsMatch } from '../../core/volumes';
 import { containerInspect, containerSummary, createRequest } from '../dto/container';
 import { updateRequest } from '../dto/container-host';
 import { bool, filterValues, parseFilters } from '../http';
@@ -16,6 +17,8 @@ export function containerRoutes(r: Router, e: Engine): void {
     const names = filterValues(filters.name);
     const ids = filterValues(filters.id);
     const status = filterValues(filters.status);
+    // Labels (compose finds its project's containers by them); issue 14's list filters replace this.
+    const labels = filterValues(filters.label);
     return ctrs
       .list()
       // A container waiting for its restart counts as running, as in Docker.
@@ -23,6 +26,7 @@ export function containerRoutes(r: Router, e: Engine): void {
       .filter((c) => !names.length || names.some((n) => c.name.includes(n.replace(/^\//, ''))))
       .filter((c) => !ids.length || ids.some((i) => c.id.startsWith(i)))
       .filter((c) => !status.length || status.includes(c.status))
+      .filter((c) => labelsMatch(c.spec.labels, labels))
       .map((c) => containerSummary(e.queries.container(c)));
   });
   r.route('POST', '/containers/create', async ({ q, body, res }) => {

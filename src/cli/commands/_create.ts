@@ -7,6 +7,7 @@ import { bool, FlagDef, list, Parsed, str, UsageError } from '../args';
 import { Context } from '../command';
 import { parsePortSpec } from '../../base/port-spec';
 import type { ContainerCreateBody, EndpointSettings, IdResponse, PortBinding } from '../wire';
+import { HOST_FLAGS, hostBody } from './_create-host';
 
 export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
   detach: { kind: 'bool', short: 'd' },
@@ -27,6 +28,7 @@ export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
   expose: { kind: 'list' },
   dns: { kind: 'list' },
   'mac-address': { kind: 'string' },
+  ...HOST_FLAGS,
 };
 
 /** Turns run/create flags into the Docker create body. */
@@ -52,6 +54,7 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
   const labels = Object.fromEntries(list(p, 'label').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')]));
   const interactive = bool(p, 'interactive');
   const entrypoint = str(p, 'entrypoint');
+  const extra = hostBody(p);
   return {
     name: str(p, 'name'),
     body: {
@@ -70,8 +73,10 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
       Labels: labels,
       ExposedPorts: exposed,
       MacAddress: str(p, 'mac-address') ?? '',
-      HostConfig: { NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns') },
+      HostConfig: { NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns'), ...extra.hostConfig },
       NetworkingConfig: Object.keys(endpoint).length ? { EndpointsConfig: { [network]: endpoint } } : {},
+      Volumes: extra.volumes,
+      ...(extra.healthcheck ? { Healthcheck: extra.healthcheck } : {}),
     },
   };
 }

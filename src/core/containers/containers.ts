@@ -240,7 +240,8 @@ export class Containers extends EventEmitter {
         const code = startFailureExitCode(e.message) === 125 ? 'RUNTIME_FAILED' : 'INVALID_PARAMETER';
         throw new EngineError(code, `failed to start container ${c.name}: ${e.message}`, { cause: e });
       });
-      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), finishedAt: undefined, error: '', exitCode: 0, oomKilled: false });
+      // FinishedAt stays the last exit's, as Docker shows it.
+      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), error: '', exitCode: 0, oomKilled: false });
       this.emit('start', c.id);
     } catch (e) {
       const errors: unknown[] = [];
@@ -290,14 +291,12 @@ export class Containers extends EventEmitter {
       const lastAddresses = Object.fromEntries(this.repo.endpoints.list({ containerId: id }).map((e) => [e.networkId, e.ip]));
       const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled, lastAddresses };
       this.repo.containers.update(id, ended);
+      // Decided at once, so that it shows "restarting" from the exit on; the start waits for this mutex.
+      const restarting = this.restarts.exited({ ...c, ...ended }, this.exitOnNext.delete(id) || this.closing);
+      if (restarting) this.repo.containers.update(id, { restartCount: (c.restartCount ?? 0) + 1 });
       const clean = await this.cleanup(c);
       this.emit('exit', id, code);
-      const cancelled = this.exitOnNext.delete(id);
-      if (this.restarts.exited({ ...c, ...ended }, cancelled || this.closing)) {
-        this.repo.containers.update(id, { restartCount: (c.restartCount ?? 0) + 1 });
-        return;
-      }
-      if (c.spec.autoRemove) await this.removeLocked(id, code, clean, true);
+      if (!restarting && c.spec.autoRemove) await this.removeLocked(id, code, clean, true);
     });
   }
 
