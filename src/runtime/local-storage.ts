@@ -7,7 +7,7 @@
  * Limitations: no quota (`size` option); `o=addr=…` (NFS) is passed to mount(2) as it is, without
  * Docker's address resolution.
  */
-import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Paths, paths } from '../base/names';
 import { run } from '../kernel/exec';
@@ -31,8 +31,7 @@ export class LocalStorage implements Storage {
   async removeVolume(name: string): Promise<number> {
     const data = this.volumePath(name);
     // Never delete through a mount: the data of a bind volume is the user's directory.
-    if (await isMountPoint(data)) await this.kernel.unmount(data);
-    if (await isMountPoint(data)) throw new Error(`volume ${name} is still mounted at ${data}`);
+    while (await mountedAt(data)) await this.kernel.unmount(data);
     const bytes = await du(data);
     await rm(path.dirname(data), { recursive: true, force: true });
     return bytes;
@@ -43,7 +42,7 @@ export class LocalStorage implements Storage {
     if (!o.type && !o.device) return;
     const data = this.volumePath(v.name);
     await mkdir(data, { recursive: true });
-    if (await isMountPoint(data)) return;
+    if (await mountedAt(data)) return;
     const device = o.device ?? o.type;
     try {
       await this.kernel.mount(device, data, { type: o.type || 'none', options: o.o ?? '' });
@@ -57,7 +56,7 @@ export class LocalStorage implements Storage {
     const o = v.options ?? {};
     if (!o.type && !o.device) return;
     const data = this.volumePath(v.name);
-    if (await isMountPoint(data)) await this.kernel.unmount(data);
+    while (await mountedAt(data)) await this.kernel.unmount(data);
   }
 
   async copyUp(rootfs: string, target: string, name: string): Promise<boolean> {
@@ -81,10 +80,15 @@ export class LocalStorage implements Storage {
   }
 }
 
-/** A mount point is on another device than its parent (O(1), where mountinfo grows with every container). */
-async function isMountPoint(dir: string): Promise<boolean> {
-  const [d, parent] = await Promise.all([stat(dir).catch(() => undefined), stat(path.dirname(dir)).catch(() => undefined)]);
-  return !!d && !!parent && d.dev !== parent.dev;
+/**
+ * Something is mounted at `dir`, by the mount table: a bind of a directory of the same filesystem
+ * has the same device as its parent, so comparing devices cannot tell (and a wrong "no" here
+ * would delete a user's files through the mount).
+ */
+async function mountedAt(dir: string): Promise<boolean> {
+  const table = await readFile('/proc/self/mountinfo', 'utf8');
+  // mount points are field 5, with white space escaped as \040 (volume paths have none)
+  return table.split('\n').some((l) => l.split(' ')[4] === dir);
 }
 
 /**
