@@ -3,7 +3,7 @@
  * Docker's create body they make (as the docker CLI makes them): `-v` into Binds (or Config.Volumes
  * for a bare path), `--mount` into HostConfig.Mounts, sizes and durations into numbers.
  */
-import { bool, FlagDef, list, Parsed, str } from '../args';
+import { bool, FlagDef, list, Parsed, str, UsageError } from '../args';
 import { parseDuration } from '../../base/health';
 import { parseMountFlag } from '../../base/mount-spec';
 import { parseBytes, parseCpus, parseUlimit } from '../../base/resources';
@@ -87,8 +87,10 @@ export function hostBody(p: Parsed): { volumes: Record<string, Record<string, ne
     ShmSize: str(p, 'shm-size') === undefined ? 0 : parseBytes(str(p, 'shm-size')!, 'shm-size'),
   };
   let healthcheck: object | undefined;
+  const healthFlags = ['health-cmd', 'health-interval', 'health-timeout', 'health-retries', 'health-start-period'].some((f) => str(p, f) !== undefined);
+  if (bool(p, 'no-healthcheck') && healthFlags) throw new UsageError('--no-healthcheck conflicts with --health-* options');
   if (bool(p, 'no-healthcheck')) healthcheck = { Test: ['NONE'] };
-  else if (['health-cmd', 'health-interval', 'health-timeout', 'health-retries', 'health-start-period'].some((f) => str(p, f) !== undefined)) {
+  else if (healthFlags) {
     const d = (f: string) => (str(p, f) === undefined ? 0 : parseDuration(str(p, f)!, `--${f}`));
     healthcheck = {
       Test: str(p, 'health-cmd') !== undefined ? ['CMD-SHELL', str(p, 'health-cmd')] : [],
