@@ -139,6 +139,19 @@ export class RuncRuntime implements ContainerRuntime {
     return (await oomKills(id)) > 0;
   }
 
+  async pidOf(id: string): Promise<number | undefined> {
+    const dir = paths.shimDir(this.p, id);
+    if ((await readExitFile(dir)) !== undefined) return undefined;
+    const pid = Number((await readFile(`${dir}/pid`, 'utf8').catch(() => '')).trim());
+    if (!(pid > 1)) return undefined;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined; // gone
+    }
+  }
+
   async killExec(execId: string): Promise<void> {
     const pid = Number((await readFile(`${paths.shimDir(this.p, execId)}/pid`, 'utf8').catch(() => '')).trim());
     if (!(pid > 1)) return;

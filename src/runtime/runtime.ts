@@ -59,4 +59,6 @@ export interface ContainerRuntime {
   oomKilled(id: string): Promise<boolean>;
   /** Ends an exec's process (SIGKILL): a health probe past its timeout. Gone already is not an error. */
   killExec(execId: string): Promise<void>;
+  /** The PID of a container's process while it runs (its shim's record; no process spawned), else undefined. */
+  pidOf(id: string): Promise<number | undefined>;
 }

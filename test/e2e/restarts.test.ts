@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { LabHost, Result, sh } from '../../scripts/lab';
 import { assertNoLeftovers, PAGE, until, wget } from './_util';
 
@@ -26,6 +27,12 @@ async function ok(args: string[]): Promise<string> {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const inspect = async (name: string): Promise<Json> => JSON.parse(await ok(['inspect', name]))[0];
+
+/** Kills a container's process from the host, checking first that the PID is in its cgroup (never a host process that reused it). */
+function crash(c: Json): void {
+  assert.ok(readFileSync(`/proc/${c.State.Pid}/cgroup`, 'utf8').includes(`/ctrnet/${c.Id}`), `PID ${c.State.Pid} is ${c.Name}'s`);
+  process.kill(c.State.Pid, 'SIGKILL');
+}
 
 /** The container is running again after `count` restarts. */
 const restarted = (name: string, count: number) => async () => {
@@ -61,14 +68,14 @@ describe('restart policies', () => {
       const byName = await docker(['exec', 'client', 'timeout', '5', 'wget', '-qO-', 'http://web/']);
       assert.match(byName.stdout, PAGE, 'its DNS name answers again');
     };
-    process.kill(first.State.Pid, 'SIGKILL');
+    crash(first);
     await until(restarted('web', 1), 5000, 'web running again');
     await serves();
 
     // The daemon dies; the process dies while no daemon watches; the next daemon restarts it.
-    const pid = (await inspect('web')).State.Pid;
+    const now = await inspect('web');
     await a.stopDaemon('SIGKILL');
-    process.kill(pid, 'SIGKILL');
+    crash(now);
     await a.startDaemon(['--ui', UI]);
     await until(restarted('web', 2), 10_000, 'web running again after the daemon restart');
     await serves();

@@ -292,7 +292,9 @@ export class Containers extends EventEmitter {
       const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled, lastAddresses };
       this.repo.containers.update(id, ended);
       // Decided at once, so that it shows "restarting" from the exit on; the start waits for this mutex.
-      const restarting = this.restarts.exited({ ...c, ...ended }, this.exitOnNext.delete(id) || this.closing);
+      // A user's stop (recorded, also when this daemon did not see it) or the daemon's own close is no crash.
+      const byUser = this.exitOnNext.delete(id) || c.manuallyStopped === true;
+      const restarting = this.restarts.exited({ ...c, ...ended }, byUser || this.closing);
       if (restarting) this.repo.containers.update(id, { restartCount: (c.restartCount ?? 0) + 1 });
       const clean = await this.cleanup(c);
       this.emit('exit', id, code);
@@ -334,9 +336,10 @@ export class Containers extends EventEmitter {
   }
 
   /** A user stops or kills it: no restart follows, and unless-stopped stays down (Docker's HasBeenManuallyStopped). */
-  private stoppedByUser(c: Container, cancel: boolean): boolean {
+  private stoppedByUser(c: Container): boolean {
+    // Recorded before the signal: an exit the next daemon finds (this one crashed meanwhile) is a stop too.
     if (!c.manuallyStopped) this.repo.containers.update(c.id, { manuallyStopped: true });
-    if (cancel && c.status === 'running') this.exitOnNext.add(c.id);
+    if (c.status === 'running') this.exitOnNext.add(c.id);
     return this.restarts.cancel(c.id);
   }
 
@@ -344,11 +347,11 @@ export class Containers extends EventEmitter {
     const c = this.get(idOrName);
     // A container waiting for its restart is stopped by not restarting it.
     if (this.restarts.isRestarting(c.id)) {
-      this.stoppedByUser(c, true);
+      this.stoppedByUser(c);
       return;
     }
     if (c.status !== 'running') throw new NotModified();
-    this.stoppedByUser(c, true);
+    this.stoppedByUser(c);
     const exit = this.next('exit', c.id);
     await this.runtime.kill(c.id, 'TERM');
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutSec * 1000).unref());
@@ -361,9 +364,9 @@ export class Containers extends EventEmitter {
   async kill(idOrName: string, signal = 'KILL'): Promise<void> {
     const c = this.get(idOrName);
     const sig = signal.replace(/^SIG/, '').toUpperCase();
-    // Killing with SIGKILL or the stop signal ends it for good; another signal only marks it stopped by the user (as Docker).
-    if (this.restarts.isRestarting(c.id) || c.status === 'running') {
-      if (this.stoppedByUser(c, sig === 'KILL' || sig === '9' || sig === 'TERM' || sig === '15')) return;
+    // Killing with SIGKILL or the stop signal is a stop by the user; another signal is only a signal.
+    if ((this.restarts.isRestarting(c.id) || c.status === 'running') && ['KILL', '9', 'TERM', '15'].includes(sig)) {
+      if (this.stoppedByUser(c)) return;
     }
     if (c.status !== 'running') {
       throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
@@ -402,25 +405,29 @@ export class Containers extends EventEmitter {
         hint: 'remove those first, or force with -f (they lose their network)',
       });
     }
-    if (c.status === 'running') {
-      if (!force) {
-        throw new EngineError('CONTAINER_RUNNING', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
-      }
-      // An auto-removed container removes itself when it exits: wait for that instead.
-      const done = c.spec.autoRemove ? this.wait(c.id, 'removed') : this.next('exit', c.id);
-      this.exitOnNext.add(c.id);
-      await this.runtime.kill(c.id, 'KILL');
-      await done;
-      if (c.spec.autoRemove) return;
+    if (c.status === 'running' && !force) {
+      throw new EngineError('CONTAINER_RUNNING', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
     }
-    await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exitCode, false, volumes));
+    await this.mutex.run(c.id, async () => {
+      const cur = this.repo.containers.get(c.id);
+      if (!cur) return;
+      if (cur.status !== 'running') return this.removeLocked(c.id, cur.exitCode, false, volumes);
+      // A running one: the removal is recorded before the kill, so that a crash in between ends in
+      // the removal (finished by the next daemon), never in a restart by its policy. Its exit is
+      // then the removal's to clean up (the monitor leaves containers that are not running alone).
+      this.restarts.cancel(c.id);
+      this.repo.containers.update(c.id, { status: 'removing' });
+      await this.runtime.kill(c.id, 'KILL');
+      const code = (await this.runtime.exitCode(c.id)) ?? 137;
+      await this.removeLocked(c.id, code, false, volumes || cur.spec.autoRemove, true);
+    });
   }
 
   /**
    * `cleaned`: the exit's cleanup just ran without errors (--rm): a second one would only spawn runc again.
    * `volumes`: its anonymous volumes go too (rm -v, --rm).
    */
-  private async removeLocked(id: string, code: number, cleaned = false, volumes = false): Promise<void> {
+  private async removeLocked(id: string, code: number, cleaned = false, volumes = false, wasRunning = false): Promise<void> {
     const c = this.repo.containers.get(id);
     if (!c) return;
     if (c.status === 'running') throw new EngineError('CONTAINER_RUNNING', `container ${c.name} is running`);
@@ -430,6 +437,8 @@ export class Containers extends EventEmitter {
     await this.runtime.removeFiles(id);
     this.repo.containers.delete(id);
     if (volumes) await this.extras?.volumes.removeAnonymous(c).catch((e) => this.log(`removing the volumes of ${c.name}: ${describe(e)}`));
+    // A force-removed running container also exited (waiters of not-running hear it).
+    if (wasRunning) this.emit('exit', id, code);
     this.emit('removed', id, code);
   }
 
@@ -449,6 +458,14 @@ export class Containers extends EventEmitter {
       if (c.status === 'removing') {
         await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exitCode)).catch((e) => this.log(`finishing removal of ${c.name}: ${describe(e)}`));
         continue;
+      }
+      if (c.status !== 'running' && (await this.runtime.pidOf(c.id))) {
+        // A start the crash interrupted after its process began: everything was made (the
+        // process runs last), so the container is running; recorded now, watched below.
+        this.log(`container ${c.name} was started just before the daemon stopped: taking it as running`);
+        this.repo.containers.update(c.id, { status: 'running', pid: (await this.runtime.pidOf(c.id)) ?? 0, startedAt: new Date().toISOString(), error: '', exitCode: 0, oomKilled: false });
+        c.status = 'running';
+        this.emit('start', c.id);
       }
       if (c.status !== 'running') {
         // A start the crash interrupted leaves leases, ports or a mounted root filesystem of a
