@@ -141,9 +141,8 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const stdio = new Stdio(runtime);
   const storage = new LocalStorage(p, kernel);
   const volumes = new Volumes(store, storage, (action, name) => events.emit('volume', action, name));
-  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, {
-    storage: new ContainerStorage(volumes, storage, store), volumes, ncpu: os.cpus().length,
-  });
+  const mounts = new ContainerStorage(volumes, storage, store);
+  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, { storage: mounts, volumes, ncpu: os.cpus().length });
   const health = new HealthMonitor(store, runtime, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
@@ -170,6 +169,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   await overlay?.control.start();
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
   await networks.restoreResolvers();
+  await mounts.releaseUnused().catch((e) => log(`unmounting unused volumes: ${describe(e)}`));
   // Reconciled: restarts by policy may go ahead, and running containers' health checks begin again.
   containers.resumeRestarts();
   health.resume(store.containers.list().filter((c) => c.status === 'running'));

@@ -97,6 +97,16 @@ describe('volumes and mounts', () => {
     assert.ok(mounted(data), 'still used by t1');
     await ok(['rm', '-f', 't1']);
     assert.equal(mounted(data), false, 'unmounted with its last user');
+    // Its last user ends while no daemon runs: the next daemon unmounts it.
+    await ok(['run', '-d', '--name', 't2', '-v', 'scratch:/s', 'busybox', 'sleep', '600']);
+    const t2 = JSON.parse(await ok(['inspect', 't2']))[0];
+    assert.ok(mounted(data));
+    await a.stopDaemon('SIGKILL');
+    assert.ok(readFileSync(`/proc/${t2.State.Pid}/cgroup`, 'utf8').includes(`/ctrnet/${t2.Id}`));
+    process.kill(t2.State.Pid, 'SIGKILL');
+    await a.startDaemon();
+    assert.equal(mounted(data), false, 'unmounted by the next daemon');
+    await ok(['rm', 't2']);
     const dir = `${a.dir}/device-dir`;
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${dir}/f`, 'device\n');

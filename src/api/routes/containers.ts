@@ -25,7 +25,7 @@ export function containerRoutes(r: Router, e: Engine): void {
       .filter((c) => all || c.status === 'running' || status.length > 0 || ctrs.restarts.isRestarting(c.id))
       .filter((c) => !names.length || names.some((n) => c.name.includes(n.replace(/^\//, ''))))
       .filter((c) => !ids.length || ids.some((i) => c.id.startsWith(i)))
-      .filter((c) => !status.length || status.includes(c.status))
+      .filter((c) => !status.length || status.includes(ctrs.restarts.isRestarting(c.id) ? 'restarting' : c.status))
       .filter((c) => labelsMatch(c.spec.labels, labels))
       .map((c) => containerSummary(e.queries.container(c)));
   });

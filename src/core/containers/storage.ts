@@ -127,6 +127,16 @@ export class ContainerStorage {
     return out;
   }
 
+  /** At daemon start: volumes with options that no running container uses (their last user ended while no daemon ran) are unmounted. */
+  async releaseUnused(): Promise<void> {
+    const running = this.repo.containers.list().filter((c) => c.status === 'running');
+    for (const v of this.volumes.list()) {
+      if (!(v.options?.type || v.options?.device)) continue;
+      if (running.some((c) => mountsOf(c.spec).some((m) => m.type === 'volume' && m.source === v.name))) continue;
+      await this.mutex.run(v.name, () => this.storage.unmountVolume(v));
+    }
+  }
+
   /** After a run (or a failed start): volumes with options that no container uses any more are unmounted. */
   async release(c: Container): Promise<void> {
     for (const m of mountsOf(c.spec)) {
