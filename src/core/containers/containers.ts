@@ -490,6 +490,9 @@ export class Containers extends EventEmitter {
         const code = (await this.runtime.exitCode(c.id)) ?? 255;
         this.log(`container ${c.name} exited (${code}) while the daemon was down`);
         await this.exited(c.id, code);
+        // Not restarted as a crash (a user stopped it): Docker's rule at daemon start applies.
+        const now = this.repo.containers.get(c.id);
+        if (now) this.restarts.atDaemonStart(now);
       }
     }
   }
