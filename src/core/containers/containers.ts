@@ -285,12 +285,13 @@ export class Containers extends EventEmitter {
     await this.mutex.run(id, async () => {
       const c = this.repo.containers.get(id);
       if (!c || c.status !== 'running') return;
-      // Read before cleanup: runc delete removes the cgroup that counted the OOM kills.
-      const oomKilled = await this.runtime.oomKilled(id).catch(() => false);
       // A restart asks for the same addresses again (core/sandbox.ts), as long as they are free.
       const lastAddresses = Object.fromEntries(this.repo.endpoints.list({ containerId: id }).map((e) => [e.networkId, e.ip]));
-      const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled, lastAddresses };
+      const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled: false, lastAddresses };
       this.repo.containers.update(id, ended);
+      // Read before cleanup: runc delete removes the cgroup that counted the OOM kills.
+      ended.oomKilled = await this.runtime.oomKilled(id).catch(() => false);
+      if (ended.oomKilled) this.repo.containers.update(id, { oomKilled: true });
       // Decided at once, so that it shows "restarting" from the exit on; the start waits for this mutex.
       // A user's stop (recorded, also when this daemon did not see it) or the daemon's own close is no crash.
       const byUser = this.exitOnNext.delete(id) || c.manuallyStopped === true;
@@ -371,7 +372,10 @@ export class Containers extends EventEmitter {
     if (c.status !== 'running') {
       throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     }
+    // SIGKILL answers once the container is no longer running, as Docker's (a `rm` right after works).
+    const exit = sig === 'KILL' || sig === '9' ? this.next('exit', c.id) : undefined;
     await this.runtime.kill(c.id, signal.replace(/^SIG/, ''));
+    if (exit) await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 
   async restart(idOrName: string, timeoutSec = 10): Promise<void> {
