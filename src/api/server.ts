@@ -14,11 +14,14 @@ import { Engine } from '../core/engine';
 import { httpError } from './http-errors';
 import { decodePart, readJson, readUpgradeBody, requestUrl } from './http';
 import { Router } from './router';
+import { containerArchiveRoutes } from './routes/container-archive';
+import { attachmentRoutes } from './routes/attachments';
 import { containerRoutes } from './routes/containers';
 import { execRoutes } from './routes/exec';
 import { imageRoutes } from './routes/images';
 import { networkRoutes } from './routes/networks';
 import { API_VERSION, systemRoutes } from './routes/system';
+import { volumeRoutes } from './routes/volumes';
 
 export { API_VERSION };
 
@@ -30,7 +33,7 @@ function versioned(pathname: string): { path: string; version: string } {
 
 export function createApi(e: Engine): http.Server {
   const router = new Router();
-  for (const routes of [systemRoutes, containerRoutes, execRoutes, networkRoutes, imageRoutes]) routes(router, e);
+  for (const routes of [systemRoutes, containerRoutes, execRoutes, networkRoutes, imageRoutes, containerArchiveRoutes, attachmentRoutes, volumeRoutes]) routes(router, e);
 
   const server = http.createServer((req, res) => {
     void handle(req, res);

@@ -4,6 +4,7 @@
  * converts them to Docker's JSON (api/dto/).
  */
 import { ContainerSpec } from './container-spec';
+import { HealthState } from './health';
 import { Proto } from './port-spec';
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing';
@@ -23,7 +24,20 @@ export interface Container {
   created: string;
   startedAt?: string;
   finishedAt?: string;
+  /** restarts by its restart policy since the last start by a user */
+  restartCount?: number;
+  /** stopped or killed through the API (Docker's HasBeenManuallyStopped): unless-stopped stays down */
+  manuallyStopped?: boolean;
+  /** its last run ended with the kernel's OOM killer in its cgroup */
+  oomKilled?: boolean;
+  /** the health check's state (containers with a health check) */
+  health?: HealthState;
+  /** the addresses of its last run, by network id (IPv6 ones by lastAddress6Key): the next start asks for them again */
+  lastAddresses?: Record<string, string>;
 }
+
+/** The key of a network's IPv6 address in `Container.lastAddresses` (the network id is the IPv4 one's). */
+export const lastAddress6Key = (networkId: string): string => `${networkId}/6`;
 
 export interface Network {
   id: string;
@@ -95,4 +109,47 @@ export interface ImageRecord {
   created: string;
   size: number;
   comment: string;
+  /** the image it was made from (commit, import onto a base); empty for pulled and loaded images */
+  parent?: string;
+}
+
+/** An unpacked layer, shared by every image that has it; its id is the digest of its uncompressed tar (diff id). */
+export interface LayerRecord {
+  diffId: string;
+  /** bytes of its files (Docker's layer size) */
+  size: number;
+  /** bytes of its uncompressed tar (what `save` writes) */
+  tarSize: number;
+  created: string;
+}
+
+/** A blob kept for a layer (as pulled, or as loaded), by which it can be pushed and saved. */
+export interface LayerBlobRecord {
+  digest: string;
+  diffId: string;
+  mediaType: string;
+  size: number;
+}
+
+/** A manifest an image was pulled or pushed by: its RepoDigests entry. */
+export interface RepoDigestRecord {
+  /** familiar repository name: busybox, localhost:5000/app */
+  repo: string;
+  digest: string;
+  imageId: string;
+  mediaType: string;
+}
+
+/** A volume of the `local` driver: its data is ROOT/volumes/NAME/_data. */
+export interface Volume {
+  name: string;
+  driver: string;
+  /** the driver's options (type, o, device); undefined when none were given */
+  options?: Record<string, string>;
+  /** undefined when none were given */
+  labels?: Record<string, string>;
+  /** named by ctrnet for one container (-v /path, an image's VOLUME): removed with it by rm -v */
+  anonymous: boolean;
+  /** ISO time */
+  created: string;
 }

@@ -4,12 +4,14 @@
  */
 import { EngineEvents } from '../base/events';
 import { ImageStore } from '../images/image-store';
+import { ExternalAttachments } from './attachments/external';
 import { Containers } from './containers/containers';
 import { Execs } from './containers/execs';
 import { Stdio } from './containers/stdio';
 import type { Explanation } from '../base/explanation';
 import { Networks } from './networks';
 import { Queries } from './queries';
+import { Volumes } from './volumes';
 import type { Topology } from '../base/topology';
 
 export interface EngineInfo {
@@ -27,7 +29,10 @@ export interface Engine {
   execs: Execs;
   networks: Networks;
   images: ImageStore;
+  volumes: Volumes;
   queries: Queries;
+  /** sandboxes of other runtimes on ctrnet networks (the CNI and Docker plugins) */
+  attachments: ExternalAttachments;
   events: EngineEvents;
   info: EngineInfo;
   /** what gives a container its network, read from the kernel */

@@ -22,12 +22,6 @@ import { Repos } from '../state/repos';
 
 type Binding = { proto: string; hostIp: string; hostPort: number };
 
-/** The spec with its image's ExposedPorts added (Docker merges the image config into the container's at create). */
-export function withImageExposed(spec: ContainerSpec, imageExposed: readonly string[] = []): ContainerSpec {
-  const all = [...new Set([...imageExposed, ...spec.exposedPorts])];
-  return all.length === spec.exposedPorts.length ? spec : { ...spec, exposedPorts: all };
-}
-
 /** A container's -p bindings, and with -P one on a free host port for every exposed port that has none. */
 export function bindingsOf(spec: ContainerSpec): PortSpec[] {
   if (!spec.publishAll) return spec.portBindings;
@@ -102,6 +96,14 @@ export class PortPublisher {
       return chosen.map((m) => ({ ...m, containerId: c.id }));
     });
     return chosen;
+  }
+
+  /**
+   * The same for a sandbox ctrnet did not make (an external attachment, base/attachment.ts): its
+   * runtime's bindings, owned by the attachment's id. reserve() reads only the owner's id, name and bindings.
+   */
+  reserveFor(owner: { id: string; name: string }, bindings: PortSpec[], ip: string, ip6?: string, routed6 = false): Promise<PortMapping[]> {
+    return this.reserve({ id: owner.id, name: owner.name, spec: { portBindings: bindings } } as unknown as Container, ip, ip6, routed6);
   }
 
   /** A binding's host addresses: "" is 0.0.0.0 and :: (the families the container has), else the one given (its family must be there). */

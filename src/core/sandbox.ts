@@ -20,16 +20,26 @@ import { randomBytes } from 'node:crypto';
 import { attachments, ContainerSpec, modeOf } from '../base/container-spec';
 import { EngineError } from '../base/errors';
 import { DnsServer, Upstream } from '../dns/resolver';
-import { Container, Endpoint, Network } from '../base/model';
+import { Container, Endpoint, lastAddress6Key, Network } from '../base/model';
 import { containerIfName, Paths, paths, vethName } from '../base/names';
 import { JoinRequest } from '../drivers/driver';
-import { checkRequested, macFromIp, parseCidr, pickAddress } from '../ipam/ipam';
-import { canonical6, checkRequested6, macFromIp6, parseCidr6, pickAddress6 } from '../ipam/ipam6';
+import { checkRequested, contains, macFromIp, parseCidr, pickAddress } from '../ipam/ipam';
+import { canonical6, checkRequested6, contains6, macFromIp6, parseCidr6, pickAddress6 } from '../ipam/ipam6';
 import { OPT_GATEWAY_MODE_IPV6 } from '../base/network-options';
 import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
 import { bindingsOf, PortPublisher } from './publish';
+
+/** An address the network can hand out (in its subnet and range, not its gateway). */
+function validAddress(check: () => void): boolean {
+  try {
+    check();
+    return true;
+  } catch {
+    return false; // the network changed since: the address is no longer one of its own
+  }
+}
 
 /** One interface to make: on which network, whether it holds the default route (IPv4, IPv6), and the published ports. */
 interface Step {
@@ -213,7 +223,8 @@ export class Sandboxes {
       throw new EngineError('INVALID_NETWORK_MODE', `network ${net.name} (driver ${net.driver}) cannot hold container interfaces`, { hint: `use --network ${net.name === 'host' ? 'host' : 'none'}` });
     }
     const cfg = c.spec.networks[net.name];
-    const pick = addressPicker(net, cfg?.ipv4, cfg?.ipv6);
+    // A restart gets the addresses of the container's last run back while they are free.
+    const pick = addressPicker(net, cfg?.ipv4, cfg?.ipv6, { ip: c.lastAddresses?.[net.id], ip6: c.lastAddresses?.[lastAddress6Key(net.id)] });
     const epId = randomBytes(32).toString('hex');
     const leased = await driver.lease(net, { id: epId, containerId: c.id, networkId: net.id, ifName: containerIfName(n), hostIf: vethName(epId), mac: '', aliases: cfg?.aliases ?? [] }, pick);
     const endpoint: Endpoint = { ...leased, mac: (n === 0 && c.spec.macAddress) || (leased.ip ? macFromIp(leased.ip) : macFromIp6(leased.ip6!)) };
@@ -283,7 +294,7 @@ export class Sandboxes {
  * (--ip, --ip6: anywhere in the subnet, an --ip-range limits only automatic ones, as in Docker;
  * never an auxiliary one nor one in use) or the lowest free ones, in each family the network has.
  */
-function addressPicker(net: Network, wanted4: string | undefined, wanted6: string | undefined): (used: Set<string>) => { ip: string; ip6?: string } {
+function addressPicker(net: Network, wanted4: string | undefined, wanted6: string | undefined, last: { ip?: string; ip6?: string } = {}): (used: Set<string>) => { ip: string; ip6?: string } {
   if (wanted4 && !net.subnet) throw new EngineError('INVALID_PARAMETER', `network ${net.name} has no IPv4 (it was created with --ipv4=false): --ip ${wanted4} cannot be given`, { hint: 'drop --ip, or give --ip6' });
   if (wanted6 && !net.subnet6) throw new EngineError('INVALID_PARAMETER', `network ${net.name} has no IPv6: --ip6 ${wanted6} cannot be given`, { hint: 'drop --ip6, or create the network with --ipv6' });
   const subnet = net.subnet ? parseCidr(net.subnet) : undefined;
@@ -303,13 +314,17 @@ function addressPicker(net: Network, wanted4: string | undefined, wanted6: strin
     let ip6: string | undefined;
     if (subnet) {
       if (wanted4 && used.has(wanted4)) throw new EngineError('ADDRESS_EXHAUSTED', `Address already in use: ${wanted4} on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
-      const got = wanted4 ?? pickAddress(subnet, net.gateway!, taken, range);
+      const l = last.ip;
+      const reuse = !wanted4 && l && !taken.has(l) && validAddress(() => checkRequested(subnet, net.gateway!, l, net.name)) && (!range || contains(range, l));
+      const got = wanted4 ?? (reuse ? l : pickAddress(subnet, net.gateway!, taken, range));
       if (!got) throw new EngineError('ADDRESS_EXHAUSTED', `no free address in ${net.name} (${net.subnet})`, { hint: 'remove containers from it or create a network with a larger subnet' });
       ip = got;
     }
     if (subnet6) {
       if (want6 && [...used].some((u) => u.includes(':') && canonical6(u) === want6)) throw new EngineError('ADDRESS_EXHAUSTED', `Address already in use: ${want6} on network ${net.name}`, { hint: 'choose another --ip6 or leave it out' });
-      ip6 = want6 ?? pickAddress6(subnet6, net.gateway6!, taken, range6);
+      const l = last.ip6;
+      const reuse = !want6 && l && !taken.has(l) && validAddress(() => checkRequested6(subnet6, net.gateway6!, l, net.name)) && (!range6 || contains6(range6, l));
+      ip6 = want6 ?? (reuse ? l : pickAddress6(subnet6, net.gateway6!, taken, range6));
       if (!ip6) throw new EngineError('ADDRESS_EXHAUSTED', `no free IPv6 address in ${net.name} (${net.subnet6})`, { hint: 'remove containers from it or give it a larger IPv6 subnet' });
     }
     return ip6 ? { ip, ip6 } : { ip };

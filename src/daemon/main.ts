@@ -6,13 +6,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { chmod, chown, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createDockerPluginServer } from '../api/docker-plugin/server';
 import { createApi } from '../api/server';
 import { describe, EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
+import { DockerPlugin } from '../core/attachments/docker-plugin';
+import { ExternalAttachments } from '../core/attachments/external';
 import { Containers } from '../core/containers/containers';
+import { HealthMonitor } from '../core/containers/health';
+import { ContainerStorage } from '../core/containers/storage';
 import { Execs } from '../core/containers/execs';
 import { Stdio } from '../core/containers/stdio';
 import { NetworkNames } from '../core/dns-names';
@@ -22,6 +28,7 @@ import { Networks } from '../core/networks';
 import { PortPublisher } from '../core/publish';
 import { Queries } from '../core/queries';
 import { Sandboxes } from '../core/sandbox';
+import { Volumes } from '../core/volumes';
 import { buildTopology } from '../core/topology';
 import { Resolver, upstreamsFrom } from '../dns/resolver';
 import { BridgeDriver } from '../drivers/bridge-driver';
@@ -34,6 +41,7 @@ import { OverlayDriver } from '../drivers/overlay/overlay-driver';
 import { VXLAN_OVERHEAD, VXLAN_OVERHEAD6, VxlanPlane } from '../drivers/overlay/vxlan';
 import { UnavailableDriver } from '../drivers/unavailable-driver';
 import { LoopbackRelay } from '../firewall/loopback-relay';
+import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
 import { LocalImageStore } from '../images/local-image-store';
@@ -43,6 +51,7 @@ import { KernelHelper } from '../kernel/helper';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
 import { NativeKernel } from '../kernel/native-kernel';
+import { LocalStorage } from '../runtime/local-storage';
 import { RuncRuntime } from '../runtime/runc-runtime';
 import { EtcdClusterStore } from '../state/cluster-store';
 import { SqliteStore } from '../state/sqlite-store';
@@ -133,7 +142,8 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined, new LoopbackRelay(log));
   const store = new SqliteStore(paths.db(p));
   const runtime = new RuncRuntime(p, kernel);
-  const images = new LocalImageStore(p, store.images);
+  const images = new LocalImageStore(p, store.images, { mirrors: o.registryMirrors, insecure: o.insecureRegistries }, log);
+  await images.init();
   const events = new EngineEvents();
   const mtu = o.mtu ?? (await defaultMtu(kernel));
 
@@ -165,15 +175,21 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   // The engine.
   const resolver = new Resolver(kernel, new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : loopbackless(upstreamsFrom(readHostResolvConf()))), log);
   const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip, mtu, ...(o.ipv6 && o.fixedCidrV6 ? { ipv6: { subnet: o.fixedCidrV6, gateway: o.defaultGatewayV6 } } : {}) }, kernel, events);
-  const sandboxes = new Sandboxes(p, kernel, store, networks, new PortPublisher(store, kernel), resolver);
+  const publisher = new PortPublisher(store, kernel);
+  const sandboxes = new Sandboxes(p, kernel, store, networks, publisher, resolver);
+  const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, resolver, log);
   const stdio = new Stdio(runtime);
-  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
+  const storage = new LocalStorage(p, kernel);
+  const volumes = new Volumes(store, storage, (action, name) => events.emit('volume', action, name));
+  const mounts = new ContainerStorage(volumes, storage, store);
+  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, { storage: mounts, volumes, ncpu: os.cpus().length });
+  const health = new HealthMonitor(store, runtime, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
-  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel };
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops };
   const engine: Engine = {
-    containers, stdio, execs, networks, images, events, info,
-    queries: new Queries(store, networks, sandboxes, runtime, execs),
+    containers, stdio, execs, networks, images, volumes, events, info, attachments,
+    queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
     reloadFirewall: () => firewall.reapply(),
@@ -181,10 +197,21 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
     containers.on(from, (id: string) => events.emit('container', action, id));
   }
+  // Health checks run while a container runs; their changes of status are container events.
+  containers.on('start', (id: string) => {
+    const c = store.containers.get(id);
+    if (c) health.started(c);
+  });
+  for (const ended of ['exit', 'removed']) containers.on(ended, (id: string) => health.stopped(id));
+  health.on('status', (id: string, status: string) => events.emit('container', `health_status: ${status}`, id));
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
-  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
+  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
+  await mounts.releaseUnused().catch((e) => log(`unmounting unused volumes: ${describe(e)}`));
+  // Reconciled: restarts by policy may go ahead, and running containers' health checks begin again.
+  containers.resumeRestarts();
+  health.resume(store.containers.list().filter((c) => c.status === 'running'));
   const unwatch = firewall.watch(log);
   await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
@@ -203,6 +230,23 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const gid = groupId('ctrnet');
   if (gid !== undefined) await chown(o.socket, 0, gid);
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
+  // Docker's network + IPAM plugin: a second server, on a socket in Docker's plugin directory.
+  let plugin: import('node:http').Server | undefined;
+  if (o.dockerPlugin) {
+    const sock = o.dockerPlugin;
+    plugin = createDockerPluginServer(new DockerPlugin(store, networks, attachments, log, forwardPolicyDrops), log, process.env.CTRNET_PLUGIN_TRACE === '1');
+    await mkdir(path.dirname(sock), { recursive: true });
+    await unlink(sock).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await new Promise<void>((resolve, reject) => {
+      plugin!.once('error', reject);
+      plugin!.listen(sock, () => resolve());
+    });
+    await chmod(sock, 0o660);
+    log(`Docker network and IPAM plugin "${path.basename(sock, '.sock')}" on unix://${sock}`);
+    if (await forwardPolicyDrops()) log('!! the iptables FORWARD policy is DROP (dockerd sets it when it turned on ip_forward itself): bridged traffic of ctrnet\'s networks is dropped too. Fix: iptables -P FORWARD ACCEPT, or start ctrnetd before dockerd');
+  }
   let ui: { close(): Promise<void> } | undefined;
   if (o.ui) {
     ui = await startUi(o.ui, { topology: () => engine.topology(), explain: (id) => engine.explain(id), events });
@@ -211,12 +255,20 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   return async () => {
     await ui?.close();
+    health.close();
     containers.close();
     unwatch();
     resolver.closeAll();
     await overlay?.control.close();
     server.close();
     server.closeAllConnections();
+    if (plugin) {
+      plugin.close();
+      plugin.closeAllConnections();
+      await unlink(o.dockerPlugin!).catch(() => {
+        // already gone: nothing to clean
+      });
+    }
     await unlink(o.socket).catch(() => {
       // already gone: nothing to clean
     });

@@ -191,7 +191,7 @@ export class BridgeDriver implements NetworkDriver {
       // The peer is created directly inside the sandbox under its final name: no rename, no move.
       const host = this.kernel
         .batch()
-        .linkAddVeth(ep.hostIf, ep.ifName, { mtu: mtuOf(net, this.cfg.mtu), peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+        .linkAddVeth(ep.hostIf, ep.ifName, { mtu: mtuOf(net, this.cfg.mtu), peerNetns: req.runtimeMoves ? undefined : req.sandbox, peerMac: ep.mac, singleQueue: true })
         .linkSetMaster(ep.hostIf, net.bridge!);
       // enable_icc=false: isolated bridge ports cannot talk to each other, only to the bridge (the
       // host), so published ports and the gateway still work.
@@ -203,10 +203,13 @@ export class BridgeDriver implements NetworkDriver {
       // Pushed before the commit: a batch that fails half-way may have made the veth already.
       undo.push(() => removeLink(this.kernel, ep.hostIf));
       await host.linkSetUp(ep.hostIf).commit();
-      await addressInside(this.kernel, req, (b) => {
-        if (req.defaultRoute && !net.internal && ep.ip) b.routeReplace('default', { via: net.gateway, dev: ep.ifName });
-        if ((req.defaultRoute6 ?? req.defaultRoute) && !net.internal && ep.ip6) b.routeReplace('default', { via: net.gateway6, dev: ep.ifName });
-      });
+      // The runtime (dockerd) sets the addresses and routes itself when it moves the veth in.
+      if (!req.runtimeMoves) {
+        await addressInside(this.kernel, req, (b) => {
+          if (req.defaultRoute && !net.internal && ep.ip) b.routeReplace('default', { via: net.gateway, dev: ep.ifName });
+          if ((req.defaultRoute6 ?? req.defaultRoute) && !net.internal && ep.ip6) b.routeReplace('default', { via: net.gateway6, dev: ep.ifName });
+        });
+      }
       if (req.ports.length) {
         const fw = await this.netFirewall(net);
         await fw.addPorts(req.ports);
@@ -235,6 +238,11 @@ export class BridgeDriver implements NetworkDriver {
       const fw = await this.netFirewall(net);
       for (const req of endpoints) {
         const link = links.get(req.endpoint.hostIf);
+        if (!link && req.runtimeMoves) {
+          // Only the runtime can move a new container end into its sandbox: it stays broken, and explain says so.
+          this.log(`the veth ${req.endpoint.hostIf} of ${req.containerName} is gone and cannot be rebuilt (its runtime moved it in)`);
+          continue;
+        }
         if (!link) {
           // The host end is gone (deleted by hand): rebuild the whole endpoint in the sandbox.
           await this.kernel.at(req.sandbox).batch().linkDel(req.endpoint.ifName).commit().catch(() => {

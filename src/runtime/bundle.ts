@@ -5,12 +5,24 @@
  * the path of another container's sandbox (container mode), or "host".
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { mountOrder } from '../base/mount-spec';
+import { DEFAULT_SHM_SIZE, Resources } from '../base/resources';
+import { cgroupPath, ociResources, ociRlimits } from './cgroups';
 
 export interface ProcessSpec {
   args: string[];
   env: string[];
   cwd: string;
   tty: boolean;
+  /** Docker's user (name|uid[:group|gid]), resolved by the runtime against the container's /etc/passwd and /etc/group; empty: root */
+  user?: string;
+}
+
+/** A process's ids as runc takes them. */
+export interface ProcessIds {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
 }
 
 export interface BundleSpec {
@@ -29,6 +41,34 @@ export interface BundleSpec {
   domainname?: string;
   /** the network namespace has IPv6 networks: IPv6 stays on (it is off otherwise) */
   ipv6?: boolean;
+  /** volumes, bind mounts and tmpfs mounts, with host paths settled (core/containers/storage.ts) */
+  mounts?: BundleMount[];
+  /** --read-only */
+  readonlyRootfs?: boolean;
+  /** cgroup limits, rlimits and the size of /dev/shm */
+  resources?: Resources;
+}
+
+/** One mount inside the container: a bind of a host path (volumes are binds of their data) or a tmpfs. */
+export interface BundleMount {
+  type: 'bind' | 'tmpfs';
+  /** bind: the host path */
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** bind: rprivate unless asked */
+  propagation?: string;
+  /** tmpfs: data such as size=64m,mode=1777 */
+  tmpfsOptions?: string;
+}
+
+/** OCI mounts of a container's own mounts: bind (rbind, propagation, ro) and tmpfs (nosuid, nodev, noexec unless asked). */
+function userMounts(ms: readonly BundleMount[]): object[] {
+  return mountOrder(ms).map((m) =>
+    m.type === 'bind'
+      ? { destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.propagation || 'rprivate', m.readOnly ? 'ro' : 'rw'] }
+      : { destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(m.tmpfsOptions ? m.tmpfsOptions.split(',') : [])] },
+  );
 }
 
 const CAPS = [
@@ -36,10 +76,10 @@ const CAPS = [
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
-export function processJson(p: ProcessSpec): object {
+export function processJson(p: ProcessSpec, ids: ProcessIds = { uid: 0, gid: 0, additionalGids: [] }): object {
   return {
     terminal: p.tty,
-    user: { uid: 0, gid: 0 },
+    user: { uid: ids.uid, gid: ids.gid, ...(ids.additionalGids.length ? { additionalGids: ids.additionalGids } : {}) },
     args: p.args,
     env: p.env,
     cwd: p.cwd,
@@ -48,34 +88,39 @@ export function processJson(p: ProcessSpec): object {
   };
 }
 
-export function configJson(b: BundleSpec, dir: string): object {
+export function configJson(b: BundleSpec, dir: string, ids?: ProcessIds): object {
   const hostNet = b.netns === 'host';
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'mount' }];
   if (!hostNet) namespaces.push({ type: 'uts' }, { type: 'network', path: b.netns });
   const bind = (src: string, dst: string, ro = false) => ({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw'] });
+  const own = b.mounts ?? [];
+  // A user's mount on /etc/hosts (or the others) replaces the daemon's file there, as in Docker.
+  const ownTargets = new Set(own.map((m) => m.target));
+  const shm = b.resources?.shmSize || DEFAULT_SHM_SIZE;
   return {
     ociVersion: '1.0.2',
-    process: processJson(b.process),
-    root: { path: b.rootfs, readonly: false },
+    process: { ...processJson(b.process, ids), ...(b.resources?.ulimits.length ? { rlimits: ociRlimits(b.resources.ulimits) } : {}) },
+    root: { path: b.rootfs, readonly: b.readonlyRootfs === true },
     hostname: hostNet ? undefined : b.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${Math.ceil(shm / 1024)}k`] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       // sysfs shows the network devices of the namespace that mounts it; in host mode it is the host's.
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      bind(`${dir}/hosts`, '/etc/hosts'),
-      bind(`${dir}/hostname`, '/etc/hostname'),
-      bind(`${dir}/resolv.conf`, '/etc/resolv.conf'),
+      // The container's own cgroup, read-only (as Docker): a process sees its limits there.
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      ...(['hosts', 'hostname', 'resolv.conf'] as const).filter((f) => !ownTargets.has(`/etc/${f}`)).map((f) => bind(`${dir}/${f}`, `/etc/${f}`)),
+      ...userMounts(own),
     ],
     linux: {
       namespaces,
-      cgroupsPath: `/ctrnet/${b.id}`,
+      cgroupsPath: cgroupPath(b.id),
       maskedPaths: ['/proc/kcore', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
       readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { devices: [{ allow: false, access: 'rwm' }], ...(b.resources ? ociResources(b.resources) : {}) },
       // IPv4-only networks: no IPv6 addresses or router solicitations in the container's namespace
       // (as Docker does). Never in host mode, where these would be the host's settings.
       // The domain name through its sysctl (kernel.domainname lives in the UTS namespace), as Docker
@@ -87,11 +132,11 @@ export function configJson(b: BundleSpec, dir: string): object {
 }
 
 /** Writes config.json and the /etc files into `dir`. */
-export async function writeBundle(dir: string, b: BundleSpec, hostHostname: string): Promise<void> {
+export async function writeBundle(dir: string, b: BundleSpec, hostHostname: string, ids?: ProcessIds): Promise<void> {
   await mkdir(dir, { recursive: true });
   const hostname = b.netns === 'host' ? hostHostname : b.hostname;
   await writeFile(`${dir}/hosts`, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...b.hosts, ''].join('\n'));
   await writeFile(`${dir}/hostname`, `${hostname}\n`);
   await writeFile(`${dir}/resolv.conf`, b.resolvConf);
-  await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir), null, 1));
+  await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir, ids), null, 1));
 }

@@ -5,20 +5,29 @@
  *
  * Implements the ContainerRuntime port (runtime/runtime.ts); the shim protocol is runtime/shim.ts.
  *
- * Limitations: no cgroup resource limits; one user (root) in the container.
+ * The process's user is resolved against the container's own /etc/passwd and /etc/group (as
+ * Docker does), its HOME set from there when the environment has none, and a missing working
+ * directory made (owned by that user), all inside the root (runtime/in-root.ts).
+ *
+ * Limits are runc's cgroup resources (runtime/cgroups.ts), written at start and changed live by
+ * `runc update`.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandFailedError, run } from '../kernel/exec';
 import { Paths, paths } from '../base/names';
+import { EngineError } from '../base/errors';
 import { Kernel } from '../kernel/kernel';
 import { Socket } from 'node:net';
 import { BundleSpec, ProcessSpec, processJson, writeBundle } from './bundle';
 import { LogLine, readLog } from './logs';
 import { ContainerRuntime, PendingStart, StdioMode } from './runtime';
 import { connectShim, readExitFile, resizeShim, ShimMode, startShim } from './shim';
-import { writeFile } from 'node:fs/promises';
+import { ensureDirInRoot, processUser } from './in-root';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { Resources } from '../base/resources';
+import { oomKills, ociUpdate } from './cgroups';
 
 const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M' };
 
@@ -39,6 +48,13 @@ export class RuncRuntime implements ContainerRuntime {
     const merged = `${d}/rootfs`;
     await Promise.all([mkdir(`${d}/upper`, { recursive: true }), mkdir(`${d}/work`, { recursive: true }), mkdir(merged, { recursive: true })]);
     if (await isMountPoint(merged)) return merged;
+    // mount(2) takes at most one page of options: say so rather than let the kernel answer EINVAL.
+    const options = `lowerdir=${layers.join(':')},upperdir=${d}/upper,workdir=${d}/work`;
+    if (options.length > 4095) {
+      throw new EngineError('IMAGE_UNSUPPORTED', `the image's ${layers.length} layers do not fit in one overlayfs mount (${options.length} bytes of options, at most 4095)`, {
+        hint: 'use an image with fewer layers, or a shorter --root',
+      });
+    }
     await this.kernel.mountOverlay(layers.join(':'), `${d}/upper`, `${d}/work`, merged);
     return merged;
   }
@@ -53,7 +69,10 @@ export class RuncRuntime implements ContainerRuntime {
     const bundle = paths.bundle(this.p, b.id);
     const dir = paths.shimDir(this.p, b.id);
     await mkdir(paths.containerData(this.p, b.id), { recursive: true });
-    await writeBundle(bundle, b, os.hostname());
+    const user = await processUser(b.rootfs, b.process.user);
+    await ensureDirInRoot(b.rootfs, b.process.cwd, user.uid, user.gid);
+    const proc = { ...b.process, env: withHome(b.process.env, user.home) };
+    await writeBundle(bundle, { ...b, process: proc }, os.hostname(), user);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const argv = this.runc('--log', `${dir}/runc.log`, 'run', '-d', '--pid-file', `${dir}/pid`);
@@ -72,7 +91,10 @@ export class RuncRuntime implements ContainerRuntime {
     const dir = paths.shimDir(this.p, execId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    await writeFile(`${dir}/process.json`, JSON.stringify(processJson(proc)));
+    const user = await processUser(`${paths.containerData(this.p, containerId)}/rootfs`, proc.user);
+    // An exec inherits the container's rlimits (--ulimit), as in Docker.
+    const config = JSON.parse(await readFile(`${paths.bundle(this.p, containerId)}/config.json`, 'utf8').catch(() => '{}')) as { process?: { rlimits?: unknown } };
+    await writeFile(`${dir}/process.json`, JSON.stringify({ ...processJson({ ...proc, env: withHome(proc.env, user.home) }, user), ...(config.process?.rlimits ? { rlimits: config.process.rlimits } : {}) }));
     const argv = this.runc('exec', '-d', '--pid-file', `${dir}/pid`, '--process', `${dir}/process.json`);
     if (proc.tty) argv.push('--console-socket', `${dir}/console.sock`);
     argv.push(containerId);
@@ -128,11 +150,48 @@ export class RuncRuntime implements ContainerRuntime {
     await rm(paths.shimDir(this.p, id), { recursive: true, force: true });
   }
 
+  /** Equivalent to: `runc update --resources - ID` with the container's limits as OCI JSON. */
+  async update(id: string, r: Resources): Promise<void> {
+    await run(this.runc('update', '--resources', '-', id), { input: JSON.stringify(ociUpdate(r)) });
+  }
+
+  async oomKilled(id: string): Promise<boolean> {
+    return (await oomKills(id)) > 0;
+  }
+
+  async pidOf(id: string): Promise<number | undefined> {
+    const dir = paths.shimDir(this.p, id);
+    if ((await readExitFile(dir)) !== undefined) return undefined;
+    const pid = Number((await readFile(`${dir}/pid`, 'utf8').catch(() => '')).trim());
+    if (!(pid > 1)) return undefined;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined; // gone
+    }
+  }
+
+  async killExec(execId: string): Promise<void> {
+    const pid = Number((await readFile(`${paths.shimDir(this.p, execId)}/pid`, 'utf8').catch(() => '')).trim());
+    if (!(pid > 1)) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+
   /** Ids of the containers runc knows under our root. */
   async list(): Promise<string[]> {
     const out = await run(this.runc('list', '-q')).catch(() => '');
     return out.split('\n').filter(Boolean);
   }
+}
+
+/** Docker's HOME: the user's home from passwd, unless the environment sets one. */
+function withHome(env: string[], home: string): string[] {
+  return env.some((e) => e.startsWith('HOME=')) ? env : [...env, `HOME=${home}`];
 }
 
 /** A mount point is on another device than its parent: O(1), where reading mountinfo grows with every container. */

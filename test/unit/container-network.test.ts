@@ -10,7 +10,9 @@ import { hostGateway, hostsLines, linkEnv, parseExtraHost, parseLink } from '../
 import { resolvConf } from '../../src/core/containers/resolv-conf';
 import { checkSysctls } from '../../src/core/containers/sysctls';
 import { NetworkNames } from '../../src/core/dns-names';
-import { bindingsOf, withImageExposed } from '../../src/core/publish';
+import { bindingsOf } from '../../src/core/publish';
+import { withImageDefaults } from '../../src/core/containers/image-defaults';
+import { emptyConfig } from '../../src/base/image-config';
 import { BridgeDriver } from '../../src/drivers/bridge-driver';
 import { NetworkDriver } from '../../src/drivers/driver';
 import { DEFAULT_POOLS } from '../../src/ipam/pools';
@@ -94,14 +96,14 @@ describe('network mode records, published ports, sysctls', () => {
     assert.deepEqual(attachments(spec({ networks: { n2: { aliases: [] } } })), ['n2'], 'disconnected from its primary only');
   });
 
-  it('withImageExposed() adds the image\'s ExposedPorts; bindingsOf() gives -P one free host port per exposed port without a binding', () => {
-    const s = withImageExposed(spec({ exposedPorts: ['90/udp'], portBindings: [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 }] }), ['80/tcp', '443/tcp']);
-    assert.deepEqual(s.exposedPorts, ['80/tcp', '443/tcp', '90/udp']);
+  it('withImageDefaults() adds the image\'s ExposedPorts; bindingsOf() gives -P one free host port per exposed port without a binding', () => {
+    const s = withImageDefaults(spec({ exposedPorts: ['90/udp'], portBindings: [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 }] }), { ...emptyConfig(), exposedPorts: ['80/tcp', '443/tcp'] });
+    assert.deepEqual(s.exposedPorts, ['90/udp', '80/tcp', '443/tcp']);
     assert.deepEqual(bindingsOf(s), s.portBindings, 'without -P only the -p bindings');
     assert.deepEqual(bindingsOf({ ...s, publishAll: true }), [
       { proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 },
-      { proto: 'tcp', hostIp: '', hostPort: 0, containerPort: 443 },
       { proto: 'udp', hostIp: '', hostPort: 0, containerPort: 90 },
+      { proto: 'tcp', hostIp: '', hostPort: 0, containerPort: 443 },
     ]);
   });
 

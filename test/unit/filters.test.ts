@@ -1,3 +1,4 @@
+import { emptyConfig } from '../../src/base/image-config';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContainerSpec } from '../../src/base/container-spec';
@@ -19,7 +20,7 @@ const net = (name: string, id: string, over: Partial<Network> = {}): Network => 
 
 function view(name: string, id: string, over: Partial<Container> = {}, extra: Partial<ContainerView> = {}): ContainerView {
   const c: Container = { id, name, imageId: 'sha256:img1', image: 'busybox', spec: spec(), status: 'running', pid: 1, exitCode: 0, error: '', created: '2026-01-01T00:00:00Z', startedAt: '2026-01-01T00:00:01Z', ...over };
-  return { container: c, networks: [], ports: [], sandboxKey: '', logPath: '', execIds: [], mounts: [], linkNames: {}, ...extra };
+  return { container: c, networks: [], ports: [], sandboxKey: '', logPath: '', execIds: [], mounts: [], linkNames: {}, restarting: false, health: 'none', ...extra };
 }
 
 const bridge = net('bridge', 'b'.repeat(64));
@@ -29,7 +30,7 @@ const views: ContainerView[] = [
   view('c5', '5'.repeat(64), { status: 'created', startedAt: undefined }),
   view('c4', '4'.repeat(64), { status: 'exited', exitCode: 3 }, { networks: [{ network: bridge, predefined: true }] }),
   view('c3', '3'.repeat(64), { status: 'exited', exitCode: 0, spec: spec({ labels: { c: '' } }) }),
-  view('c2', '2'.repeat(64), { spec: spec({ labels: { a: '2' }, exposedPorts: ['90/udp'] }), imageId: 'sha256:img2' }, { health: 'healthy', mounts: [{ name: 'vol1', source: '/var/lib/v', destination: '/data' }] }),
+  view('c2', '2'.repeat(64), { spec: spec({ labels: { a: '2' }, exposedPorts: ['90/udp'] }), imageId: 'sha256:img2' }, { health: 'healthy', mounts: [{ type: 'volume', name: 'vol1', source: '/var/lib/v', destination: '/data', readOnly: false, mode: '', propagation: '', origin: 'volumes' }] }),
   view('c1', '1'.repeat(64), { spec: spec({ labels: { a: '1', b: 'x' }, portBindings: [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8081, containerPort: 80 }] }) }, {
     networks: [{ network: front, predefined: false }],
     ports: [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8081, containerIp: '172.18.0.2', containerPort: 80, containerId: '1'.repeat(64) } satisfies PublishedPort],
@@ -149,7 +150,10 @@ describe('listNetworks(), listImages(), listVolumes()', () => {
   });
 
   it('images: reference patterns (narrowing the tags listed), dangling, label, before/since', () => {
-    const img = (id: string, tags: string[], created: string, labels: Record<string, string> = {}) => ({ id, tags, created, size: 1, layers: [], labels });
+    const img = (id: string, tags: string[], created: string, labels: Record<string, string> = {}): Image => {
+      const config = { ...emptyConfig(), labels };
+      return { id, tags, created, size: 1, layers: [], repoDigests: [], comment: '', parent: '', config, details: { architecture: 'amd64', os: 'linux', variant: '', created, author: '', comment: '', dockerVersion: '', container: '', config, history: [], diffIds: [] } };
+    };
     const images = [img('sha256:1', ['busybox:latest', 'fimg:v1'], '2026-01-01T00:00:00Z'), img('sha256:2', [], '2026-01-02T00:00:00Z', { a: '1' }), img('sha256:3', ['lib/app:2'], '2026-01-03T00:00:00Z')];
     const find = (r: string): Image | undefined => images.find((i) => i.tags.includes(r.includes(':') ? r : `${r}:latest`) || i.id === r);
     const li = (f: Record<string, string[]>) => listImages(images, Filters.of(f), find).map((i) => `${i.id}=${i.tags.join(',')}`);

@@ -117,7 +117,7 @@ describe('SqliteStore migrations for IPv6', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctrnet-mig-'));
     const file = path.join(dir, 'ctrnet.db');
     try {
-      // The schema as the previous migrations left it (user_version 3), with one endpoint.
+      // The schema of a phase-1 daemon (user_version 3, before images, volumes and attachments), with one endpoint.
       const db = new Database(file);
       db.exec(`CREATE TABLE networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, driver TEXT NOT NULL, subnet TEXT, gateway TEXT, ip_range TEXT, bridge TEXT,
           internal INTEGER NOT NULL DEFAULT 0, options TEXT NOT NULL DEFAULT '{}', labels TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL, ipam TEXT NOT NULL DEFAULT '{}', created_link TEXT);

@@ -14,6 +14,7 @@ import { ContainerView } from '../../core/queries';
 import { shortId } from '../../base/names';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
 import { endpointIpv6, hostIpOf, ipamConfigJson, ipv6AddressOf, isLinkLocal, portBindingJson, portSummaryJson } from './ipv6';
+import { healthcheckJson, healthSuffix, hostConfigExtras, hostExtras, mountsJson, stateExtras } from './container-host';
 
 // ------------------------------------------------------------------ requests
 
@@ -58,6 +59,7 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
     dns: strings(hc.Dns, 'HostConfig.Dns'),
     macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
     networks,
+    ...hostExtras(body, hc),
   };
   // Later fields only when given: a spec stays as small as before for a container without them.
   const extraHosts = strings(hc.ExtraHosts, 'HostConfig.ExtraHosts');
@@ -74,6 +76,11 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
   if (Object.keys(sysctls).length) spec.sysctls = sysctls;
   const domainname = str(body.Domainname, 'Domainname');
   if (domainname) spec.domainname = domainname;
+  // Only when given: a spec without them takes the image's (core/containers/image-defaults.ts).
+  const user = str(body.User, 'User');
+  if (user) spec.user = user;
+  const stopSignal = str(body.StopSignal, 'StopSignal');
+  if (stopSignal) spec.stopSignal = stopSignal;
   for (const d of spec.dns) if (!isIP(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 or IPv6 address' });
   if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
     throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${spec.macAddress}"`, { hint: 'write it as 02:42:ac:11:00:02' });
@@ -102,6 +109,11 @@ export function endpointConfig(c: Json): ContainerSpec['networks'][string] {
 }
 
 // ------------------------------------------------------------------ responses
+
+/** A container waiting for its restart policy's start: "Restarting (1) 2 seconds ago". */
+export function restartingText(c: Container, now = Date.now()): string {
+  return `Restarting (${c.exitCode}) ${humanDuration(now - Date.parse(c.finishedAt ?? new Date(now).toISOString()))} ago`;
+}
 
 export function statusText(c: Container, now = Date.now()): string {
   if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}`;
@@ -171,11 +183,11 @@ export function containerSummary(v: ContainerView): Json {
     Created: Math.floor(Date.parse(c.created) / 1000),
     Ports: ports,
     Labels: c.spec.labels,
-    State: c.status,
-    Status: statusText(c),
+    State: v.restarting ? 'restarting' : c.status,
+    Status: v.restarting ? restartingText(c) : statusText(c) + healthSuffix(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
     NetworkSettings: { Networks: endpointsJson(v, true) },
-    Mounts: [],
+    Mounts: mountsJson(v),
   };
 }
 
@@ -207,6 +219,7 @@ export function containerInspect(v: ContainerView): Json {
       Error: c.error,
       StartedAt: c.startedAt ?? ZERO_TIME,
       FinishedAt: c.finishedAt ?? ZERO_TIME,
+      ...stateExtras(c, v.restarting),
     },
     Image: c.imageId,
     ResolvConfPath: '',
@@ -214,7 +227,7 @@ export function containerInspect(v: ContainerView): Json {
     HostsPath: '',
     LogPath: v.logPath,
     Name: `/${c.name}`,
-    RestartCount: 0,
+    RestartCount: c.restartCount ?? 0,
     Driver: 'overlay',
     Platform: 'linux',
     MountLabel: '',
@@ -233,12 +246,13 @@ export function containerInspect(v: ContainerView): Json {
       ExtraHosts: spec.extraHosts?.length ? spec.extraHosts : null,
       Links: spec.links?.length ? spec.links.map((l) => `/${v.linkNames[l.target] ?? l.target}:/${c.name}/${l.alias}`) : null,
       ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
+      ...hostConfigExtras(spec),
     },
-    Mounts: [],
+    Mounts: mountsJson(v),
     Config: {
       Hostname: spec.hostname,
       Domainname: spec.domainname ?? '',
-      User: '',
+      User: spec.user ?? '',
       AttachStdin: spec.openStdin,
       AttachStdout: true,
       AttachStderr: true,
@@ -250,11 +264,13 @@ export function containerInspect(v: ContainerView): Json {
       Env: spec.env,
       Cmd: spec.cmd,
       Image: c.image,
-      Volumes: null,
+      Volumes: spec.volumes?.length ? Object.fromEntries(spec.volumes.map((p) => [p, {}])) : null,
       WorkingDir: spec.workingDir,
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
       Labels: spec.labels,
       ...(spec.macAddress ? { MacAddress: spec.macAddress } : {}),
+      ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
+      ...(spec.healthcheck ? { Healthcheck: healthcheckJson(spec.healthcheck) } : {}),
     },
     NetworkSettings: {
       Bridge: '',

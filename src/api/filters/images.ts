@@ -14,8 +14,6 @@ import { Filters } from './filters';
 
 export const IMAGE_FILTERS = ['before', 'dangling', 'label', 'reference', 'since'] as const;
 
-/** What an image list entry needs beyond the store's Image. */
-export type ImageView = Image & { labels?: Record<string, string> };
 
 /** Docker's path.Match pattern as a regular expression: `*` and `?` never cross "/". */
 function glob(pattern: string): RegExp {
@@ -29,7 +27,7 @@ function referenceMatch(pattern: string, tag: string): boolean {
   return re.test(tag) || re.test(name);
 }
 
-export function listImages<T extends ImageView>(images: T[], f: Filters, find: (ref: string) => Image | undefined): T[] {
+export function listImages<T extends Image>(images: T[], f: Filters, find: (ref: string) => Image | undefined): T[] {
   const dangling = f.bool('dangling');
   const at = (key: 'before' | 'since'): number | undefined => {
     const ref = f.values(key)[0];
@@ -45,7 +43,7 @@ export function listImages<T extends ImageView>(images: T[], f: Filters, find: (
   return images.filter((i) => {
     if (dangling !== undefined && dangling !== (i.tags.length === 0)) return false;
     if (refs.length && !refs.some((p) => i.tags.some((t) => referenceMatch(p, t)))) return false;
-    if (!f.labels('label', i.labels ?? {})) return false;
+    if (!f.labels('label', i.config.labels)) return false;
     const created = Date.parse(i.created);
     if (before !== undefined && !(created < before)) return false;
     if (since !== undefined && !(created > since)) return false;

@@ -99,6 +99,7 @@ export class VxlanPlane {
         await this.ensure(net);
         await this.hostSide(req);
       });
+      if (req.runtimeMoves) return;
       await addressInside(this.kernel, req);
     } catch (e) {
       await removeLink(this.kernel, ep.hostIf).catch(() => {
@@ -115,7 +116,7 @@ export class VxlanPlane {
     const { network: net, endpoint: ep } = req;
     await this.kernel
       .batch()
-      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: this.mtuOf(net), peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: this.mtuOf(net), peerNetns: req.runtimeMoves ? undefined : req.sandbox, peerMac: ep.mac, singleQueue: true })
       .linkSetMaster(ep.hostIf, overlayBridgeName(net.id))
       .linkSetUp(ep.hostIf)
       .commit();
@@ -133,6 +134,8 @@ export class VxlanPlane {
     await this.ensure(net);
     const links = new Set((await this.kernel.linkList()).map((l) => l.name));
     for (const req of endpoints) {
+      // Only the runtime can move a new container end into its sandbox (Docker's plugin path): left to explain.
+      if (!links.has(req.endpoint.hostIf) && req.runtimeMoves) continue;
       if (!links.has(req.endpoint.hostIf)) await this.join(req);
       else await this.firewall.addEndpoint(endpointPort(req.endpoint, req.linkLocal));
     }
