@@ -22,6 +22,7 @@ import { Batch, Kernel, KernelError } from '../kernel/kernel';
 import { Subnet } from '../ipam/ipam';
 import { linkLocalOf } from '../ipam/ipam6';
 import { Taken6 } from '../ipam/pools6';
+import { Peer } from '../state/cluster-store';
 import { EndpointDraft, Picked } from '../state/repos';
 
 /** What a user asks for in `network create`, with the id core chose for it. */
@@ -105,17 +106,7 @@ export type WayOut =
   | { kind: 'none' };
 
 /** An endpoint of the network on another host (overlay), as this host knows it. */
-export interface RemoteEndpoint {
-  /** IPv4 address ("" on an IPv6-only network) */
-  ip: string;
-  ip6?: string;
-  mac: string;
-  /** the other host's advertise address */
-  host: string;
-  containerId: string;
-  name: string;
-  aliases: string[];
-}
+export type RemoteEndpoint = Omit<Peer, 'networkId'>;
 
 /** Kernel objects of a network beyond bridges and veths, read back for `explain`. */
 export interface VxlanFacts {
