@@ -13,7 +13,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ContainerSpec } from '../../src/base/container-spec';
 import { EngineEvents } from '../../src/base/events';
-import { Container } from '../../src/base/model';
+import { Container, lastAddress6Key } from '../../src/base/model';
 import { Networks } from '../../src/core/networks';
 import { PortPublisher } from '../../src/core/publish';
 import { Sandboxes } from '../../src/core/sandbox';
@@ -74,6 +74,23 @@ describe('IPv6 sandboxes (Sandboxes + BridgeDriver on FakeKernel)', () => {
     assert.ok((await w.k.addrList(6)).some((a) => a.dev === br && a.address === 'fd00:66::1'));
     await w.sandboxes.teardown(c);
     assert.deepEqual(w.store.ports.list(c.id), []);
+  });
+
+  it('Sandboxes.setup() gives a restarted container its last IPv4 and IPv6 addresses back while free, else the lowest free ones', async () => {
+    const w = world();
+    await w.networks.ensureDefaults();
+    await w.networks.create({ name: 'v6', driver: 'bridge', internal: false, labels: {}, options: {}, ipv6: true, subnet6: 'fd00:66::/64' });
+    const net = w.networks.get('v6');
+    const c = container(w.store, 'r1', spec('v6'));
+    w.store.containers.update(c.id, { lastAddresses: { [net.id]: '172.18.0.9', [lastAddress6Key(net.id)]: 'fd00:66::9' } });
+    await w.sandboxes.setup(w.store.containers.get(c.id)!);
+    const [ep] = w.store.endpoints.list({ containerId: c.id });
+    assert.deepEqual([ep.ip, ep.ip6], ['172.18.0.9', 'fd00:66::9']);
+    const other = container(w.store, 'r2', spec('v6'));
+    w.store.containers.update(other.id, { lastAddresses: { [net.id]: '172.18.0.9', [lastAddress6Key(net.id)]: 'fd00:66::9' } });
+    await w.sandboxes.setup(w.store.containers.get(other.id)!);
+    const [ep2] = w.store.endpoints.list({ containerId: other.id });
+    assert.deepEqual([ep2.ip, ep2.ip6], ['172.18.0.2', 'fd00:66::2'], 'taken by the first: the lowest free ones');
   });
 
   it('an IPv4-only container keeps IPv6 off; one on an IPv6-only network gets IPv6 alone, a MAC from its IPv6 address, and no IPv4 port', async () => {
