@@ -37,6 +37,7 @@ import { nativeNft } from '../firewall/nft/nft-native';
 import { LocalImageStore } from '../images/local-image-store';
 import { DEFAULT_POOLS } from '../ipam/pools';
 import { KernelHelper } from '../kernel/helper';
+import { BpfFastPath, FastPath, NoFastPath } from '../kernel/fast-path';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
 import { NativeKernel } from '../kernel/native-kernel';
@@ -125,7 +126,9 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   // Drivers: every network type, host and none included.
   const drivers = new Map<string, NetworkDriver>();
   const pools = o.pools.length ? o.pools : DEFAULT_POOLS;
-  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools }, log));
+  // CTRNET_FAST_PATH=off: every frame takes the bridge (for comparison; kernel/fast-path.ts).
+  const fastPath: FastPath = process.env.CTRNET_FAST_PATH === 'off' ? new NoFastPath('CTRNET_FAST_PATH=off') : BpfFastPath.available() ? new BpfFastPath(undefined, log) : new NoFastPath('ctrnet-fastpath was not built');
+  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools }, log, fastPath));
   drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools }, log));
   drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools }, log));
   drivers.set('host', new RecordOnlyDriver('host', store.networks));
@@ -149,7 +152,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
-  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel };
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, fastPath };
   const engine: Engine = {
     containers, stdio, execs, networks, images, events, info,
     queries: new Queries(store, networks, sandboxes, runtime, execs),
@@ -194,6 +197,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     unwatch();
     resolver.closeAll();
     await overlay?.control.close();
+    fastPath.stop();
     server.close();
     server.closeAllConnections();
     await unlink(o.socket).catch(() => {
