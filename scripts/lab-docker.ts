@@ -265,14 +265,15 @@ export interface LabDockerOptions {
   mountNs?: MountNs;
   /** dockerd's log level (default warn) */
   logLevel?: string;
-  /** the daemon.json it is started with (default {}), e.g. { "userland-proxy": false } */
+  /** dockerd's daemon.json (default {}) */
   daemonJson?: Record<string, unknown>;
 }
 
 /** dockerd (Debian's 20.10) in a lab host, started under `tini -s`, driven by the docker CLI on PATH. */
 export class LabDocker {
   private tini?: ChildProcess;
-  private dockerdPid = 0;
+  /** dockerd's PID once started (0 before) */
+  pid = 0;
   private logText = '';
   readonly sock: string;
   private readonly cgroupParent = `/${RUN_ID}-docker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -327,7 +328,7 @@ export class LabDocker {
       if (existsSync(this.sock)) {
         const r = await this.docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}} {{.Client.Version}} {{.Client.APIVersion}}'], 10_000);
         if (r.code === 0) {
-          this.dockerdPid = Number(readOr(`${h.execRoot}/docker.pid`).trim()) || 0;
+          this.pid = Number(readOr(`${h.execRoot}/docker.pid`).trim()) || 0;
           const [serverVersion, serverApi, clientVersion, clientApi] = r.stdout.trim().split(' ');
           return { serverVersion, serverApi, clientVersion, clientApi };
         }
@@ -363,7 +364,7 @@ export class LabDocker {
     const containerdPid = Number(readOr(`${h.execRoot}/d/containerd/containerd.pid`).trim()) || 0;
     if (t) {
       const exited = t.exitCode !== null || t.signalCode !== null ? Promise.resolve() : new Promise((r) => t.once('exit', r));
-      if (this.dockerdPid) await stopPid(this.dockerdPid, 30_000);
+      if (this.pid) await stopPid(this.pid, 30_000);
       else if (t.pid) await stopPid(t.pid, 30_000);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
       if (t.pid) await stopPid(t.pid, 5_000);

@@ -15,6 +15,7 @@ import { httpError } from './http-errors';
 import { decodePart, readJson, readUpgradeBody, requestUrl } from './http';
 import { Router } from './router';
 import { containerArchiveRoutes } from './routes/container-archive';
+import { attachmentRoutes } from './routes/attachments';
 import { containerRoutes } from './routes/containers';
 import { execRoutes } from './routes/exec';
 import { imageRoutes } from './routes/images';
@@ -31,7 +32,7 @@ function versioned(pathname: string): { path: string; version: string } {
 
 export function createApi(e: Engine): http.Server {
   const router = new Router();
-  for (const routes of [systemRoutes, containerRoutes, execRoutes, networkRoutes, imageRoutes, containerArchiveRoutes]) routes(router, e);
+  for (const routes of [systemRoutes, containerRoutes, execRoutes, networkRoutes, imageRoutes, containerArchiveRoutes, attachmentRoutes]) routes(router, e);
 
   const server = http.createServer((req, res) => {
     void handle(req, res);

@@ -23,6 +23,19 @@ export function vethName(endpointId: string): string {
   return `${VETH_PREFIX}${endpointId.slice(0, 7)}`;
 }
 
+/**
+ * The container's end of a veth that its runtime moves into the sandbox itself (Docker's plugin
+ * path): made in the host's namespace under this name, which dockerd replaces with ethN.
+ */
+export function movedPeerName(endpointId: string): string {
+  return `ceth${endpointId.slice(0, 7)}`;
+}
+
+/** An external sandbox's way-out interface (an overlay's gateway bridge): named after the runtime's interface, so it cannot take a name the runtime will use (eth1). */
+export function wayOutIfName(ifName: string): string {
+  return `${ifName.slice(0, 13)}gw`;
+}
+
 /** The 12-hex short id Docker prints. */
 export const shortId = (id: string): string => id.slice(0, 12);
 

@@ -8,7 +8,7 @@
  * name or id at each query, so it may be created after the link).
  */
 import { NameSource } from '../dns/resolver';
-import { Container, Network } from '../base/model';
+import { Network } from '../base/model';
 import { GATEWAY_BRIDGE, shortId } from '../base/names';
 import { Repos } from '../state/repos';
 import { NetworkDriver } from '../drivers/driver';
@@ -22,15 +22,15 @@ interface Named {
 
 export class NetworkNames implements NameSource {
   constructor(
-    private readonly repo: Pick<Repos, 'networks' | 'endpoints' | 'containers'>,
+    private readonly repo: Pick<Repos, 'networks' | 'endpoints' | 'containers' | 'attachments'>,
     /** by driver name: which networks have embedded DNS, whose other hosts' endpoints are names too */
     private readonly drivers: ReadonlyMap<string, NetworkDriver>,
   ) {}
 
-  /** The networks container `asker` may resolve names on. */
-  private scope(asker: Container): Network[] {
+  /** The networks container (or attached sandbox) `askerId` may resolve names on. */
+  private scope(askerId: string): Network[] {
     return this.repo.endpoints
-      .list({ containerId: asker.id })
+      .list({ containerId: askerId })
       .map((e) => this.repo.networks.get(e.networkId))
       .filter((n): n is Network => !!n && n.name !== GATEWAY_BRIDGE && !!this.drivers.get(n.driver)?.servesDns(n));
   }
@@ -39,16 +39,18 @@ export class NetworkNames implements NameSource {
   private members(net: Network): Named[] {
     const local: Named[] = [];
     for (const ep of this.repo.endpoints.list({ networkId: net.id })) {
-      const c = this.repo.containers.get(ep.containerId);
-      if (c) local.push({ ip: ep.ip, name: c.name, containerId: c.id, aliases: ep.aliases });
+      // A sandbox attached through the CNI or Docker plugin is named by its attachment record.
+      const c = this.repo.containers.get(ep.containerId) ?? this.repo.attachments.get(ep.containerId);
+      if (c?.name) local.push({ ip: ep.ip, name: c.name, containerId: c.id, aliases: ep.aliases });
     }
     return [...local, ...(this.drivers.get(net.driver)?.remotes(net) ?? [])];
   }
 
   lookup(askerId: string, name: string): string[] {
     const asker = this.repo.containers.get(askerId);
-    if (!asker) return [];
-    const nets = this.scope(asker);
+    // A sandbox attached through the CNI or Docker plugin asks as its attachment (no links of its own).
+    if (!asker && !this.repo.attachments.get(askerId)) return [];
+    const nets = this.scope(askerId);
     const matches = (m: Named, n: string) => m.name.toLowerCase() === n || shortId(m.containerId) === n || m.aliases.some((a) => a.toLowerCase() === n);
     const ips: string[] = [];
     for (const net of nets) {
@@ -56,7 +58,7 @@ export class NetworkNames implements NameSource {
       const bare = name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
       for (const m of this.members(net)) if (matches(m, name) || (bare && matches(m, bare))) ips.push(m.ip);
     }
-    if (ips.length) return [...new Set(ips)];
+    if (ips.length || !asker) return [...new Set(ips)];
     // Links of the asker: the alias stands for the target, on the networks they share.
     for (const l of [...(asker.spec.links ?? []), ...Object.values(asker.spec.networks).flatMap((n) => n.links ?? [])]) {
       if (l.alias.toLowerCase() !== name) continue;
@@ -68,9 +70,8 @@ export class NetworkNames implements NameSource {
   }
 
   reverse(askerId: string, ip: string): string | undefined {
-    const asker = this.repo.containers.get(askerId);
-    if (!asker) return undefined;
-    for (const net of this.scope(asker)) {
+    if (!this.repo.containers.get(askerId) && !this.repo.attachments.get(askerId)) return undefined;
+    for (const net of this.scope(askerId)) {
       const m = this.members(net).find((x) => x.ip === ip);
       if (m) return m.name;
     }

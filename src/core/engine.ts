@@ -4,6 +4,7 @@
  */
 import { EngineEvents } from '../base/events';
 import { ImageStore } from '../images/image-store';
+import { ExternalAttachments } from './attachments/external';
 import { Containers } from './containers/containers';
 import { Execs } from './containers/execs';
 import { Stdio } from './containers/stdio';
@@ -28,6 +29,8 @@ export interface Engine {
   networks: Networks;
   images: ImageStore;
   queries: Queries;
+  /** sandboxes of other runtimes on ctrnet networks (the CNI and Docker plugins) */
+  attachments: ExternalAttachments;
   events: EngineEvents;
   info: EngineInfo;
   /** what gives a container its network, read from the kernel */

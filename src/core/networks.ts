@@ -44,7 +44,7 @@ export class Networks {
   private readonly mutex = new KeyedMutex();
 
   constructor(
-    private readonly repo: Pick<Repos, 'networks' | 'endpoints' | 'containers'>,
+    private readonly repo: Pick<Repos, 'networks' | 'endpoints' | 'containers' | 'attachments'>,
     /** by driver name: bridge, overlay, host, null, … */
     private readonly drivers: ReadonlyMap<string, NetworkDriver>,
     private readonly cfg: DefaultBridgeConfig,
@@ -175,7 +175,7 @@ export class Networks {
       if (this.isPredefined(net)) throw new EngineError('FORBIDDEN', `${net.name} is a pre-defined network and cannot be removed`);
       const eps = this.repo.endpoints.list({ networkId: net.id });
       if (eps.length) {
-        const names = eps.map((e) => this.repo.containers.get(e.containerId)?.name ?? e.containerId.slice(0, 12));
+        const names = eps.map((e) => (this.repo.containers.get(e.containerId) ?? this.repo.attachments.get(e.containerId))?.name ?? e.containerId.slice(0, 12));
         throw new EngineError('NETWORK_IN_USE', `error while removing network: network ${net.name} id ${net.id} has active endpoints (${names.join(', ')})`, {
           hint: 'stop or disconnect those containers first',
         });

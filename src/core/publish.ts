@@ -76,6 +76,14 @@ export class PortPublisher {
     return chosen;
   }
 
+  /**
+   * The same for a sandbox ctrnet did not make (an external attachment, base/attachment.ts): its
+   * runtime's bindings, owned by the attachment's id. reserve() reads only the owner's id, name and bindings.
+   */
+  reserveFor(owner: { id: string; name: string }, bindings: PortSpec[], ip: string): Promise<PortMapping[]> {
+    return this.reserve({ id: owner.id, name: owner.name, spec: { portBindings: bindings } } as unknown as Container, ip);
+  }
+
   release(containerId: string): void {
     this.repo.ports.release(containerId);
   }

@@ -4,6 +4,7 @@
  * these to Docker's JSON (api/dto/); it never reads the store itself.
  */
 import { attachments, EndpointConfig, modeOf } from '../base/container-spec';
+import { Attachment } from '../base/attachment';
 import { Container, Endpoint, Network, PublishedPort } from '../base/model';
 import { ContainerRuntime } from '../runtime/runtime';
 import { Repos } from '../state/repos';
@@ -54,11 +55,13 @@ export interface NetworkView {
   predefined: boolean;
   /** containers on it: endpoints with their container, and host/none-mode containers without one */
   members: { container: Container; endpoint?: Endpoint }[];
+  /** sandboxes attached through the CNI or Docker plugin, with their endpoint on it */
+  external?: { attachment: Attachment; endpoint: Endpoint }[];
 }
 
 export class Queries {
   constructor(
-    private readonly repo: Pick<Repos, 'containers' | 'endpoints' | 'ports'>,
+    private readonly repo: Pick<Repos, 'containers' | 'endpoints' | 'ports' | 'attachments'>,
     private readonly networks: Networks,
     private readonly sandboxes: Sandboxes,
     private readonly runtime: Pick<ContainerRuntime, 'logPath'>,
@@ -90,16 +93,20 @@ export class Queries {
 
   network(net: Network): NetworkView {
     const members: NetworkView['members'] = [];
+    const external: NonNullable<NetworkView['external']> = [];
     for (const ep of this.repo.endpoints.list({ networkId: net.id })) {
       const c = this.repo.containers.get(ep.containerId);
       if (c) members.push({ container: c, endpoint: ep });
+      const a = c ? undefined : this.repo.attachments.get(ep.containerId);
+      // An address Docker's IPAM asked for, not yet an endpoint, is a lease only.
+      if (a && a.ref) external.push({ attachment: a, endpoint: ep });
     }
     const driver = this.networks.driver(net);
     if (!driver.endpoints) {
       const mode = driver.mode ?? 'none';
       for (const c of this.repo.containers.list()) if (c.status === 'running' && c.spec.networkMode === mode) members.push({ container: c });
     }
-    return { network: net, scope: this.networks.driver(net).scope, predefined: this.networks.isPredefined(net), members };
+    return { network: net, scope: this.networks.driver(net).scope, predefined: this.networks.isPredefined(net), members, ...(external.length ? { external } : {}) };
   }
 
   /** Ids of the containers made from an image (rmi refuses while there are any). */

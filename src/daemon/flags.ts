@@ -28,6 +28,8 @@ export interface DaemonOptions {
   insecureRegistries: string[];
   /** mirrors of Docker Hub, tried in order before it (--registry-mirror) */
   registryMirrors: string[];
+  /** the Docker network + IPAM plugin's socket (--docker-plugin), e.g. /run/docker/plugins/ctrnet.sock */
+  dockerPlugin?: string;
 }
 
 const USAGE = `Usage: ctrnetd [OPTIONS]
@@ -57,6 +59,9 @@ Options:
                           127.0.0.0/8 and localhost always are)
       --registry-mirror URL
                           a mirror of Docker Hub, tried before it for docker.io images (repeatable)
+      --docker-plugin PATH
+                          serve Docker's network and IPAM plugin APIs on this socket, e.g.
+                          /run/docker/plugins/ctrnet.sock (the driver's name is its basename: -d ctrnet)
 `;
 
 /** Paths under the roots reach the kernel helper as space-separated tokens (and runc, overlay options). */
@@ -143,6 +148,12 @@ export function parseFlags(argv: string[]): DaemonOptions {
         }
         if (!u || !/^https?:$/.test(u.protocol) || (u.pathname !== '/' && u.pathname !== '')) throw new Error(`--registry-mirror ${v}: give http(s)://HOST[:PORT]`);
         o.registryMirrors.push(u.origin);
+        break;
+      }
+      case '--docker-plugin': {
+        const v = next();
+        if (!v.startsWith('/') || !v.endsWith('.sock')) throw new Error(`--docker-plugin ${v}: give the socket's absolute path, ending in .sock (e.g. /run/docker/plugins/ctrnet.sock)`);
+        o.dockerPlugin = v;
         break;
       }
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough

@@ -7,10 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { createDockerPluginServer } from '../api/docker-plugin/server';
 import { createApi } from '../api/server';
 import { describe, EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
+import { DockerPlugin } from '../core/attachments/docker-plugin';
+import { ExternalAttachments } from '../core/attachments/external';
 import { Containers } from '../core/containers/containers';
 import { Execs } from '../core/containers/execs';
 import { Stdio } from '../core/containers/stdio';
@@ -32,6 +35,7 @@ import { ControlPlane } from '../drivers/overlay/control-plane';
 import { OverlayDriver } from '../drivers/overlay/overlay-driver';
 import { VXLAN_OVERHEAD, VxlanPlane } from '../drivers/overlay/vxlan';
 import { UnavailableDriver } from '../drivers/unavailable-driver';
+import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
 import { LocalImageStore } from '../images/local-image-store';
@@ -147,14 +151,16 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   // The engine.
   const resolver = new Resolver(kernel, new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : loopbackless(upstreamsFrom(readHostResolvConf()))), log);
   const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip, mtu }, kernel, events);
-  const sandboxes = new Sandboxes(p, kernel, store, networks, new PortPublisher(store, kernel), resolver);
+  const publisher = new PortPublisher(store, kernel);
+  const sandboxes = new Sandboxes(p, kernel, store, networks, publisher, resolver);
+  const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, resolver, log);
   const stdio = new Stdio(runtime);
   const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
-  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, fastPath };
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops, fastPath };
   const engine: Engine = {
-    containers, stdio, execs, networks, images, events, info,
+    containers, stdio, execs, networks, images, events, info, attachments,
     queries: new Queries(store, networks, sandboxes, runtime, execs),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
@@ -166,7 +172,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
-  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
+  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
   const unwatch = firewall.watch(log);
   await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
@@ -185,6 +191,23 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const gid = groupId('ctrnet');
   if (gid !== undefined) await chown(o.socket, 0, gid);
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
+  // Docker's network + IPAM plugin: a second server, on a socket in Docker's plugin directory.
+  let plugin: import('node:http').Server | undefined;
+  if (o.dockerPlugin) {
+    const sock = o.dockerPlugin;
+    plugin = createDockerPluginServer(new DockerPlugin(store, networks, attachments, log, forwardPolicyDrops), log, process.env.CTRNET_PLUGIN_TRACE === '1');
+    await mkdir(path.dirname(sock), { recursive: true });
+    await unlink(sock).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await new Promise<void>((resolve, reject) => {
+      plugin!.once('error', reject);
+      plugin!.listen(sock, () => resolve());
+    });
+    await chmod(sock, 0o660);
+    log(`Docker network and IPAM plugin "${path.basename(sock, '.sock')}" on unix://${sock}`);
+    if (await forwardPolicyDrops()) log('!! the iptables FORWARD policy is DROP (dockerd sets it when it turned on ip_forward itself): bridged traffic of ctrnet\'s networks is dropped too. Fix: iptables -P FORWARD ACCEPT, or start ctrnetd before dockerd');
+  }
   let ui: { close(): Promise<void> } | undefined;
   if (o.ui) {
     ui = await startUi(o.ui, { topology: () => engine.topology(), explain: (id) => engine.explain(id), events });
@@ -200,6 +223,13 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     fastPath.stop();
     server.close();
     server.closeAllConnections();
+    if (plugin) {
+      plugin.close();
+      plugin.closeAllConnections();
+      await unlink(o.dockerPlugin!).catch(() => {
+        // already gone: nothing to clean
+      });
+    }
     await unlink(o.socket).catch(() => {
       // already gone: nothing to clean
     });

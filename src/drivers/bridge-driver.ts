@@ -168,7 +168,7 @@ export class BridgeDriver implements NetworkDriver {
       // The peer is created directly inside the sandbox under its final name: no rename, no move.
       const host = this.kernel
         .batch()
-        .linkAddVeth(ep.hostIf, ep.ifName, { mtu: mtuOf(net, this.cfg.mtu), peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+        .linkAddVeth(ep.hostIf, ep.ifName, { mtu: mtuOf(net, this.cfg.mtu), peerNetns: req.runtimeMoves ? undefined : req.sandbox, peerMac: ep.mac, singleQueue: true })
         .linkSetMaster(ep.hostIf, net.bridge!);
       // enable_icc=false: isolated bridge ports cannot talk to each other, only to the bridge (the
       // host), so published ports and the gateway still work.
@@ -180,12 +180,15 @@ export class BridgeDriver implements NetworkDriver {
       // Pushed before the commit: a batch that fails half-way may have made the veth already.
       undo.push(() => removeLink(this.kernel, ep.hostIf));
       await host.linkSetUp(ep.hostIf).commit();
-      const inside = this.kernel.at(req.sandbox).batch();
-      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
-      for (const ll of req.linkLocal ?? []) inside.addrReplace(ep.ifName, `${ll}/16`);
-      if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
-      await inside.commit();
-      if (this.fastPathed(net, ep)) {
+      if (!req.runtimeMoves) {
+        const inside = this.kernel.at(req.sandbox).batch();
+        inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
+        for (const ll of req.linkLocal ?? []) inside.addrReplace(ep.ifName, `${ll}/16`);
+        if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
+        await inside.commit();
+      }
+      // Not an interface another runtime moves later: until it does, its peer is on the host.
+      if (this.fastPathed(net, ep) && !req.runtimeMoves) {
         await this.fastPath.add({ hostIf: ep.hostIf, mac: ep.mac, ip: ep.ip, network: net.id });
         undo.push(() => this.fastPath.del(ep.hostIf));
       }
@@ -219,6 +222,11 @@ export class BridgeDriver implements NetworkDriver {
       const fw = await this.netFirewall(net);
       for (const req of endpoints) {
         const link = links.get(req.endpoint.hostIf);
+        if (!link && req.runtimeMoves) {
+          // Only the runtime can move a new container end into its sandbox: it stays broken, and explain says so.
+          this.log(`the veth ${req.endpoint.hostIf} of ${req.containerName} is gone and cannot be rebuilt (its runtime moved it in)`);
+          continue;
+        }
         if (!link) {
           // The host end is gone (deleted by hand): rebuild the whole endpoint in the sandbox.
           await this.kernel.at(req.sandbox).batch().linkDel(req.endpoint.ifName).commit().catch(() => {
@@ -231,7 +239,7 @@ export class BridgeDriver implements NetworkDriver {
         if (req.ports.length) await fw.addPorts(req.ports);
         if (link) await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
         // A new daemon's fast path has maps of its own: the program is put on again (a replacement).
-        if (link && this.fastPathed(net, req.endpoint)) await this.fastPath.add({ hostIf: req.endpoint.hostIf, mac: req.endpoint.mac, ip: req.endpoint.ip, network: net.id });
+        if (link && this.fastPathed(net, req.endpoint) && !req.runtimeMoves) await this.fastPath.add({ hostIf: req.endpoint.hostIf, mac: req.endpoint.mac, ip: req.endpoint.ip, network: net.id });
       }
     }
     // Veths on our bridges that no endpoint explains (a crash between a join and its record).

@@ -65,6 +65,13 @@ export interface JoinRequest {
    * a veth by hand waits for an RCU grace period (~25 ms), the bulk of a teardown.
    */
   sandboxGoing?: boolean;
+  /**
+   * The runtime moves the container's end into its sandbox itself (Docker's remote driver API:
+   * the plugin answers the name, dockerd moves it, renames it and sets its address and routes).
+   * The driver then makes both ends in the host's namespace (the container's end under
+   * `endpoint.ifName`, with the endpoint's MAC) and configures nothing inside.
+   */
+  runtimeMoves?: boolean;
 }
 
 /** How containers on a network reach other networks and the outside. */

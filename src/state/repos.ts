@@ -4,6 +4,7 @@
  * Every method is atomic; the two that decide something from what is recorded (an address lease,
  * a set of published ports) take the decision inside their own transaction.
  */
+import { Attachment } from '../base/attachment';
 import { Container, Endpoint, ImageRecord, LayerBlobRecord, LayerRecord, Network, PublishedPort, RepoDigestRecord } from '../base/model';
 
 export interface NetworkRepo {
@@ -82,11 +83,48 @@ export interface ImageRepo {
   deleteLayer(diffId: string): void;
 }
 
+/** Sandboxes ctrnet did not make, attached through the CNI plugin or the Docker plugin (base/attachment.ts). */
+export interface AttachmentRepo {
+  list(filter?: { kind?: string; scope?: string; networkId?: string }): Attachment[];
+  /** by id, or by name when it is unambiguous */
+  get(idOrName: string): Attachment | undefined;
+  /** by the runtime's key */
+  find(kind: string, ref: string, scope: string, ifName: string): Attachment | undefined;
+  insert(a: Attachment): void;
+  update(id: string, fields: Partial<Omit<Attachment, 'id' | 'kind'>>): void;
+  /** the attachment with its endpoints and published ports */
+  delete(id: string): void;
+}
+
+/** A Docker network made through ctrnet's Docker plugin, and the ctrnet network it is joined to. */
+export interface PluginNetwork {
+  /** Docker's network id (per Docker host) */
+  dockerId: string;
+  /** the ctrnet network's name (-o ctrnet.network) */
+  network: string;
+  /** the ctrnet driver (-o ctrnet.type) */
+  type: string;
+  subnet: string;
+  gateway: string;
+  /** ctrnet made the network for it (and removes it with the last Docker network when nothing uses it) */
+  made: boolean;
+  created: string;
+}
+
+export interface PluginNetworkRepo {
+  list(): PluginNetwork[];
+  get(dockerId: string): PluginNetwork | undefined;
+  put(n: PluginNetwork): void;
+  delete(dockerId: string): void;
+}
+
 export interface Repos {
   networks: NetworkRepo;
   containers: ContainerRepo;
   endpoints: EndpointRepo;
   ports: PortRepo;
   images: ImageRepo;
+  attachments: AttachmentRepo;
+  pluginNetworks: PluginNetworkRepo;
   close(): void;
 }

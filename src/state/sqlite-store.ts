@@ -7,9 +7,10 @@
  */
 import Database from 'better-sqlite3';
 import { EngineError } from '../base/errors';
+import { Attachment, AttachmentKind } from '../base/attachment';
 import { Container, ContainerStatus, Endpoint, Network, PublishedPort } from '../base/model';
 import { Proto } from '../base/port-spec';
-import { ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PortRepo, Repos } from './repos';
+import { AttachmentRepo, ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PluginNetwork, PluginNetworkRepo, PortRepo, Repos } from './repos';
 import { sqliteImageRepo } from './sqlite-image-repo';
 
 const MIGRATIONS: string[] = [
@@ -48,6 +49,16 @@ const MIGRATIONS: string[] = [
    CREATE INDEX layer_blobs_by_layer ON layer_blobs (diff_id);
    CREATE TABLE image_digests (repo TEXT NOT NULL, digest TEXT NOT NULL, image_id TEXT NOT NULL, media_type TEXT NOT NULL DEFAULT '', PRIMARY KEY (repo, digest));
    ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';`,
+  // Sandboxes of other runtimes attached through the CNI and Docker plugins (issue 19), and the
+  // Docker networks of the Docker plugin.
+  `CREATE TABLE attachments (
+     id TEXT PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, scope TEXT NOT NULL, if_name TEXT NOT NULL,
+     name TEXT NOT NULL, aliases TEXT NOT NULL DEFAULT '[]', netns TEXT NOT NULL, network_id TEXT NOT NULL,
+     ipam_lease INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);
+   CREATE INDEX attachments_by_key ON attachments (kind, ref, scope, if_name);
+   CREATE TABLE plugin_networks (
+     docker_id TEXT PRIMARY KEY, network TEXT NOT NULL, type TEXT NOT NULL, subnet TEXT NOT NULL,
+     gateway TEXT NOT NULL, made INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);`,
 ];
 
 // ------------------------------------------------------------------ rows (the columns as SQLite has them)
@@ -101,6 +112,30 @@ interface PortRow {
   host_port: number;
   container_ip: string;
   container_port: number;
+}
+
+interface AttachmentRow {
+  id: string;
+  kind: string;
+  ref: string;
+  scope: string;
+  if_name: string;
+  name: string;
+  aliases: string;
+  netns: string;
+  network_id: string;
+  ipam_lease: number;
+  created: string;
+}
+
+interface PluginNetworkRow {
+  docker_id: string;
+  network: string;
+  type: string;
+  subnet: string;
+  gateway: string;
+  made: number;
+  created: string;
 }
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
@@ -158,6 +193,18 @@ const portRow = (p: PublishedPort): PortRow => ({
   container_id: p.containerId, proto: p.proto, host_ip: p.hostIp, host_port: p.hostPort, container_ip: p.containerIp, container_port: p.containerPort,
 });
 
+const toAttachment = (r: AttachmentRow): Attachment => ({
+  id: r.id, kind: r.kind as AttachmentKind, ref: r.ref, scope: r.scope, ifName: r.if_name, name: r.name, aliases: JSON.parse(r.aliases) as string[],
+  netns: r.netns, networkId: r.network_id, ...(r.ipam_lease ? { ipamLease: true } : {}), created: r.created,
+});
+const attachmentRow = (a: Attachment): AttachmentRow => ({
+  id: a.id, kind: a.kind, ref: a.ref, scope: a.scope, if_name: a.ifName, name: a.name, aliases: JSON.stringify(a.aliases),
+  netns: a.netns, network_id: a.networkId, ipam_lease: a.ipamLease ? 1 : 0, created: a.created,
+});
+const toPluginNetwork = (r: PluginNetworkRow): PluginNetwork => ({
+  dockerId: r.docker_id, network: r.network, type: r.type, subnet: r.subnet, gateway: r.gateway, made: r.made === 1, created: r.created,
+});
+
 // ------------------------------------------------------------------ the store
 
 export class SqliteStore implements Repos {
@@ -170,6 +217,8 @@ export class SqliteStore implements Repos {
   readonly endpoints: EndpointRepo;
   readonly ports: PortRepo;
   readonly images: ImageRepo;
+  readonly attachments: AttachmentRepo;
+  readonly pluginNetworks: PluginNetworkRepo;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -182,6 +231,8 @@ export class SqliteStore implements Repos {
     this.endpoints = this.endpointRepo();
     this.ports = this.portRepo();
     this.images = this.imageRepo();
+    this.attachments = this.attachmentRepo();
+    this.pluginNetworks = this.pluginNetworkRepo();
   }
 
   close(): void {
@@ -313,6 +364,56 @@ export class SqliteStore implements Repos {
           return chosen;
         }),
       release: (containerId) => void this.sql('DELETE FROM ports WHERE container_id = ?').run(containerId),
+    };
+  }
+
+  private attachmentRepo(): AttachmentRepo {
+    return {
+      list: (filter = {}) => {
+        const where: string[] = [];
+        const args: string[] = [];
+        if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
+        if (filter.scope !== undefined) (where.push('scope = ?'), args.push(filter.scope));
+        if (filter.networkId) (where.push('network_id = ?'), args.push(filter.networkId));
+        const sql = `SELECT * FROM attachments${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created`;
+        return (this.sql(sql).all(...args) as AttachmentRow[]).map(toAttachment);
+      },
+      get: (idOrName) => {
+        const byId = this.sql('SELECT * FROM attachments WHERE id = ?').get(idOrName) as AttachmentRow | undefined;
+        if (byId) return toAttachment(byId);
+        const rows = this.sql('SELECT * FROM attachments WHERE name = ? OR id LIKE ? LIMIT 2').all(idOrName, /^[0-9a-f]{1,64}$/.test(idOrName) ? `${idOrName}%` : '-') as AttachmentRow[];
+        return rows.length === 1 ? toAttachment(rows[0]) : undefined;
+      },
+      find: (kind, ref, scope, ifName) => {
+        const r = this.sql('SELECT * FROM attachments WHERE kind = ? AND ref = ? AND scope = ? AND if_name = ?').get(kind, ref, scope, ifName) as AttachmentRow | undefined;
+        return r && toAttachment(r);
+      },
+      insert: (a) => void this.sql('INSERT INTO attachments VALUES (@id, @kind, @ref, @scope, @if_name, @name, @aliases, @netns, @network_id, @ipam_lease, @created)').run(attachmentRow(a)),
+      update: (id, fields) => {
+        const row = attachmentRow({ ...this.attachments.get(id)!, ...fields });
+        this.sql('UPDATE attachments SET ref = @ref, scope = @scope, if_name = @if_name, name = @name, aliases = @aliases, netns = @netns, network_id = @network_id, ipam_lease = @ipam_lease WHERE id = @id').run(row);
+      },
+      delete: (id) =>
+        this.tx(() => {
+          this.sql('DELETE FROM ports WHERE container_id = ?').run(id);
+          this.sql('DELETE FROM endpoints WHERE container_id = ?').run(id);
+          this.sql('DELETE FROM attachments WHERE id = ?').run(id);
+        }),
+    };
+  }
+
+  private pluginNetworkRepo(): PluginNetworkRepo {
+    return {
+      list: () => (this.sql('SELECT * FROM plugin_networks ORDER BY created').all() as PluginNetworkRow[]).map(toPluginNetwork),
+      get: (id) => {
+        const r = this.sql('SELECT * FROM plugin_networks WHERE docker_id = ?').get(id) as PluginNetworkRow | undefined;
+        return r && toPluginNetwork(r);
+      },
+      put: (n) =>
+        void this.sql('INSERT OR REPLACE INTO plugin_networks VALUES (@docker_id, @network, @type, @subnet, @gateway, @made, @created)').run({
+          docker_id: n.dockerId, network: n.network, type: n.type, subnet: n.subnet, gateway: n.gateway, made: n.made ? 1 : 0, created: n.created,
+        }),
+      delete: (id) => void this.sql('DELETE FROM plugin_networks WHERE docker_id = ?').run(id),
     };
   }
 

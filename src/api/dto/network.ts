@@ -12,6 +12,10 @@ export function networkJson(v: NetworkView): Json {
       ? { Name: c.name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${n.subnet?.split('/')[1] ?? 32}`, IPv6Address: '' }
       : { Name: c.name, EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' };
   }
+  // Sandboxes of other runtimes (CNI, Docker's plugin) are members too, under their attachment's id.
+  for (const { attachment: a, endpoint: ep } of v.external ?? []) {
+    containers[a.id] = { Name: a.name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${n.subnet?.split('/')[1] ?? 32}`, IPv6Address: '' };
+  }
   return {
     Name: n.name,
     Id: n.id,
