@@ -92,7 +92,7 @@ function groupRows(group: Group, title: string, cases: Case[]): Row[] {
       const t = bestTput(c.tput.get(s)!);
       const vsDocker = c.who === 'docker' ? [] : dockers.map((k) => `${(t.gbps / bestTput(k.tput.get(s)!).gbps).toFixed(3)}× ${k.label}`);
       const ratios = c === base ? 'baseline' : [`${pct(t.gbps / b.gbps)} of ${base.label}`, ...vsDocker].join(', ');
-      const isTarget = c.who === 'ctrnet' && target !== undefined && d !== undefined;
+      const isTarget = c.who === 'ctrnet' && target !== undefined && d !== undefined && !c.label.includes('off');
       rows.push({
         section: SECTION,
         what: `${title}, ${s} TCP stream${s > 1 ? 's' : ''}: ${c.label}`,
@@ -108,7 +108,7 @@ function groupRows(group: Group, title: string, cases: Case[]): Row[] {
     const d = docker && bestRtt(docker.rtts);
     for (const c of inGroup) {
       const r = bestRtt(c.rtts);
-      const isTarget = c.who === 'ctrnet' && target?.rtt !== undefined;
+      const isTarget = c.who === 'ctrnet' && target?.rtt !== undefined && !c.label.includes('off');
       const ratios = c === base ? 'baseline' : `p50 ${(r.p50Us / b.p50Us).toFixed(2)}× ${base.label} (p99 ${(r.p99Us / b.p99Us).toFixed(2)}×)${d && c !== docker ? `, p50 ${(r.p50Us / d.p50Us).toFixed(2)}× ${docker!.label}` : ''}`;
       rows.push({
         section: SECTION,
@@ -187,10 +187,13 @@ export async function dataplane(): Promise<Row[]> {
     };
     const veth = add('bridge', 'base', 'raw veth pair', await labs.rawVeth(), true);
     add('published', 'base', 'bare routing', await labs.bareRoute(), false);
-    const cb = await labs.ctrnetBridge();
+    const cb = await labs.ctrnetBridge('dp', '10.232.0');
     const ctrBridge = add('bridge', 'ctrnet', 'ctrnet bridge', cb.c2c, true);
     add('published', 'ctrnet', 'ctrnet -p', cb.published, false);
     add('published', 'ctrnet', 'ctrnet, container by its address', cb.direct, false);
+    // The same without the fast path (CTRNET_FAST_PATH=off): what the bridge and its hooks cost.
+    const cs = await labs.ctrnetBridge('dps', '10.231.0', false);
+    const ctrSlow = add('bridge', 'ctrnet', 'ctrnet bridge, fast path off', cs.c2c, true);
     const co = await labs.ctrnetOverlay();
     const under = add('overlay', 'base', 'underlay host ↔ host', co.under, true);
     const ctrOver = add('overlay', 'ctrnet', 'ctrnet overlay', co.over, true);
@@ -221,9 +224,10 @@ export async function dataplane(): Promise<Row[]> {
 
     const missed = (ours: Case, base: Case, target: number) => bestTput(ours.tput.get(1)!).gbps / bestTput(base.tput.get(1)!).gbps < target / 100;
     if (missed(ctrBridge, veth, TARGETS.bridge!.base)) {
-      const h = cb.host;
+      // The hooks a frame meets on the bridge path, taken away on the host without the fast path.
+      const h = cs.host;
       const { variants, restore } = await hookVariants([h.netnsPath], () => h.ctl(['system', 'reload']));
-      rows.push(...(await profile('bridge', ctrBridge, veth, variants, restore)));
+      rows.push(...(await profile('bridge (fast path off)', ctrSlow, veth, variants, restore)));
     }
     if (missed(ctrOver, under, TARGETS.overlay!.base)) {
       const hs = co.lab.hosts;

@@ -66,12 +66,22 @@ export class DataplaneLabs {
     return { serverNs: s.netnsPath, clientNs: c.netnsPath, addr: '10.237.1.2' };
   }
 
-  /** ctrnetd with c1 (publishing PUB → 5201) and c2 on the default bridge, a client host routed through it. */
-  async ctrnetBridge(): Promise<{ host: LabHost; c2c: Pair; published: Pair; direct: Pair }> {
-    const dp = await this.host('dp');
-    const cl = await this.host('dpcl');
-    await linkHosts(cl, dp, '10.232.0.2', '10.232.0.1');
-    await dp.startDaemon();
+  /**
+   * ctrnetd with c1 (publishing PUB → 5201) and c2 on the default bridge, a client host routed
+   * through it. fastPath false: the daemon runs with CTRNET_FAST_PATH=off (every frame takes the bridge).
+   */
+  async ctrnetBridge(label: string, subnet: string, fastPath = true): Promise<{ host: LabHost; c2c: Pair; published: Pair; direct: Pair }> {
+    const dp = await this.host(label);
+    const cl = await this.host(`${label}cl`);
+    await linkHosts(cl, dp, `${subnet}.2`, `${subnet}.1`);
+    const had = process.env.CTRNET_FAST_PATH;
+    if (!fastPath) process.env.CTRNET_FAST_PATH = 'off';
+    try {
+      await dp.startDaemon();
+    } finally {
+      if (had === undefined) delete process.env.CTRNET_FAST_PATH;
+      else process.env.CTRNET_FAST_PATH = had;
+    }
     await dp.ctl(['run', '-d', '--name', 'c1', '-p', `${PUB}:${PORT}`, 'busybox', 'sleep', '100000']);
     await dp.ctl(['run', '-d', '--name', 'c2', 'busybox', 'sleep', '100000']);
     const k1 = await sandboxKey(dp, 'c1');
@@ -80,7 +90,7 @@ export class DataplaneLabs {
     return {
       host: dp,
       c2c: { serverNs: k1, clientNs: k2, addr: ip1, mtu: await mtuIn(k1) },
-      published: { serverNs: k1, clientNs: cl.netnsPath, addr: '10.232.0.1', port: PUB, listenPort: PORT },
+      published: { serverNs: k1, clientNs: cl.netnsPath, addr: `${subnet}.1`, port: PUB, listenPort: PORT },
       direct: { serverNs: k1, clientNs: cl.netnsPath, addr: ip1 },
     };
   }

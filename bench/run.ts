@@ -52,6 +52,11 @@ async function startSection(): Promise<Row[]> {
     { section: S, what: 'floor: `runc run` of a busybox bundle, no engine', value: ms(floor), note: `n=${N}` },
     { section: S, what: 'ctrnet CLI start-up (`ctrnet version`) / bare `node -e ""`', value: `${ms(median(ours.cliVersion))} / ${ms(median(ours.nodeBare))}`, note: 'inside every ctrnet figure below' },
   ];
+  const c = ours.clis;
+  if (c.dockerRun.length) {
+    rows.push({ section: S, what: 'CLIs against the same ctrnetd: `version`, ctrnet CLI vs docker CLI', value: `${ms(median(c.ctrnetVersion))} vs ${ms(median(c.dockerVersion))}`, note: `ctrnet +${ms(median(c.ctrnetVersion) - median(c.dockerVersion))}; the ctrnet CLI from its ${'separate'} modules (no bundle, no code cache): ${ms(median(c.modulesVersion))}; bare node ${ms(median(ours.nodeBare))}; n=${N}, interleaved` });
+    rows.push({ section: S, what: 'CLIs against the same ctrnetd: `run --rm busybox true`, ctrnet CLI vs docker CLI', value: `${ms(median(c.ctrnetRun))} vs ${ms(median(c.dockerRun))}`, note: `ctrnet +${ms(median(c.ctrnetRun) - median(c.dockerRun))} (${ratio(median(c.ctrnetRun), median(c.dockerRun))}); the daemon's work is the same: the difference is the CLI process (node's start-up, loading, its HTTP client)` });
+  }
   for (const m of Object.keys(MODES) as Mode[]) {
     const o = median(ours.modes[m]);
     if ('skipped' in docker) {
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`${table(rows)}\n`);
   }
-  const intro = 'Written by `npm run bench`. Every figure was measured in this run on this machine, except those marked "cited": the issue\'s figures for Docker features this bench does not run (bridge and overlay data plane, swarm overlay convergence).';
+  const intro = 'Written by `npm run bench`. Every figure was measured in this run on this machine, except those marked "cited": the figures for Docker features this bench does not run (swarm overlay convergence).';
   const text = ['# ctrnet benchmark results', '', intro, '', ...machine(), '', table(rows), ''].join('\n');
   process.stdout.write(`${table(rows)}\n`);
   if (wanted.length === 0) writeFileSync(path.join(__dirname, '../../bench/RESULTS.md'), text);
