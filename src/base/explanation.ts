@@ -32,4 +32,6 @@ export interface Explanation {
   mismatches: string[];
   /** the tc-BPF fast path between endpoints of one network (kernel/fast-path.ts), read from the kernel */
   fastPath?: { active: boolean; why?: string; redirected: number; ports: { hostIf: string; attached: boolean }[] };
+  /** whether frames crossing the host's bridges also pass iptables' hooks (br_netfilter), and why */
+  bridgeNetfilter?: { on: boolean; why: string };
 }

@@ -33,6 +33,8 @@ export interface ExplainDeps {
   forwardDrop?: () => Promise<boolean>;
   /** the fast path between endpoints (absent: none to describe) */
   fastPath?: FastPath;
+  /** br_netfilter's switches in the daemon's namespace, read from the kernel */
+  bridgeNetfilter?: () => Promise<{ present: boolean; on: boolean; why: string }>;
 }
 
 export async function explain(d: ExplainDeps, idOrName: string): Promise<Explanation> {
@@ -137,6 +139,10 @@ async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints
   }
   if (!fw.present && fw.expected) x.mismatches.push('the nftables table ip ctrnet is missing');
 
+  if (d.bridgeNetfilter && endpoints.some((ep) => netOf(ep.networkId)?.bridge)) {
+    const b = await d.bridgeNetfilter();
+    if (b.present) x.bridgeNetfilter = { on: b.on, why: b.why };
+  }
   // The fast path: only bridge networks that let containers talk to each other get it.
   const bridged = endpoints.filter((ep) => netOf(ep.networkId)?.driver === 'bridge');
   if (d.fastPath && bridged.length) {

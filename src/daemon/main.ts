@@ -38,6 +38,7 @@ import { UnavailableDriver } from '../drivers/unavailable-driver';
 import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
+import { BridgeNetfilter } from '../firewall/nft/bridge-netfilter';
 import { LocalImageStore } from '../images/local-image-store';
 import { DEFAULT_POOLS } from '../ipam/pools';
 import { KernelHelper } from '../kernel/helper';
@@ -158,13 +159,14 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
-  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops, fastPath };
+  const bridgeNf = new BridgeNetfilter(log);
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops, fastPath, bridgeNetfilter: () => bridgeNf.describe() };
   const engine: Engine = {
     containers, stdio, execs, networks, images, events, info, attachments,
     queries: new Queries(store, networks, sandboxes, runtime, execs),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
-    reloadFirewall: () => firewall.reapply(),
+    reloadFirewall: () => firewall.reapply().then(() => bridgeNf.settle().then(() => undefined)),
   };
   for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
     containers.on(from, (id: string) => events.emit('container', action, id));
@@ -172,6 +174,8 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
+  // br_netfilter off in this namespace when nothing else here needs it (firewall/nft/bridge-netfilter.ts).
+  await bridgeNf.settle().catch((e) => log(`br_netfilter: ${describe(e)}`));
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
   const unwatch = firewall.watch(log);
   await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
