@@ -42,6 +42,7 @@ import { BridgeNetfilter } from '../firewall/nft/bridge-netfilter';
 import { LocalImageStore } from '../images/local-image-store';
 import { DEFAULT_POOLS } from '../ipam/pools';
 import { KernelHelper } from '../kernel/helper';
+import { ensureTmpfs } from '../kernel/tmpfs-dir';
 import { BpfFastPath, FastPath, NoFastPath } from '../kernel/fast-path';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
@@ -115,6 +116,9 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const p: Paths = { root: o.root, execRoot: o.execRoot };
   await mkdir(o.root, { recursive: true, mode: 0o711 });
   await mkdir(paths.netnsDir(p), { recursive: true });
+  // Namespace files on tmpfs: a disk filesystem costs an inode per container start (kernel/tmpfs-dir.ts).
+  const nsDir = await ensureTmpfs(paths.netnsDir(p)).catch((e) => `left as it is (${describe(e)})`);
+  if (nsDir !== 'already' && nsDir !== 'mounted') log(`${paths.netnsDir(p)} is not on tmpfs: ${nsDir}`);
   await mkdir(path.dirname(o.socket), { recursive: true });
 
   // Adapters.

@@ -141,6 +141,12 @@ describe('fast path between containers of one network', () => {
   });
 });
 
+describe('namespace files', () => {
+  it('are kept on a tmpfs of the daemon\'s own, which a restart keeps (running containers keep their namespaces)', async () => {
+    assert.equal((await must(['stat', '-f', '-c', '%T', `${a.execRoot}/netns`])).trim(), 'tmpfs');
+  });
+});
+
 describe('the fast-path program, frame by frame (kernel test run, nothing sent)', () => {
   it('redirects only a sender\'s own IPv4 frame to another endpoint of its network', async () => {
     for (const [h, peer] of [['va', 'pa'], ['vb', 'pb'], ['vc', 'pc']]) await p.run(['ip', 'link', 'add', h, 'type', 'veth', 'peer', 'name', peer]);
