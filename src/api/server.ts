@@ -21,6 +21,7 @@ import { execRoutes } from './routes/exec';
 import { imageRoutes } from './routes/images';
 import { networkRoutes } from './routes/networks';
 import { API_VERSION, systemRoutes } from './routes/system';
+import { volumeRoutes } from './routes/volumes';
 
 export { API_VERSION };
 
@@ -32,7 +33,7 @@ function versioned(pathname: string): { path: string; version: string } {
 
 export function createApi(e: Engine): http.Server {
   const router = new Router();
-  for (const routes of [systemRoutes, containerRoutes, execRoutes, networkRoutes, imageRoutes, containerArchiveRoutes, attachmentRoutes]) routes(router, e);
+  for (const routes of [systemRoutes, containerRoutes, execRoutes, networkRoutes, imageRoutes, containerArchiveRoutes, attachmentRoutes, volumeRoutes]) routes(router, e);
 
   const server = http.createServer((req, res) => {
     void handle(req, res);

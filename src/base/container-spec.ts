@@ -2,7 +2,11 @@
  * What a user asked for when creating a container, as stored with it (JSON in the containers table).
  * Docker's PascalCase request is converted to this at the API boundary (api/dto.ts).
  */
+import { HealthConfig } from './health';
+import { MountPoint } from './mount-spec';
 import { PortSpec } from './port-spec';
+import { NO_RESOURCES, Resources } from './resources';
+import { NO_RESTART, RestartPolicy } from './restart-policy';
 
 /** A link (`--link TARGET:ALIAS`): the target (its id for --link, as given for an endpoint's links) and the alias. */
 export interface Link {
@@ -66,7 +70,26 @@ export interface ContainerSpec {
   user?: string;
   /** the signal `stop` sends first (--stop-signal, or the image's StopSignal); absent: SIGTERM */
   stopSignal?: string;
+  // Storage, restarts, health checks, limits. Optional: a spec stored before them lacks them
+  // (read them with mountsOf, restartOf, resourcesOf).
+  /** every mount, settled at create (volumes named, --volumes-from copied): base/mount-spec.ts */
+  mounts?: MountPoint[];
+  /** as asked, for inspect: HostConfig.Binds, HostConfig.Tmpfs, HostConfig.VolumesFrom, Config.Volumes */
+  binds?: string[];
+  tmpfs?: Record<string, string>;
+  volumesFrom?: string[];
+  volumes?: string[];
+  /** --read-only */
+  readonlyRootfs?: boolean;
+  restartPolicy?: RestartPolicy;
+  /** the container's own Config.Healthcheck (the image's fills what it leaves unset) */
+  healthcheck?: HealthConfig;
+  resources?: Resources;
 }
+
+export const mountsOf = (s: ContainerSpec): MountPoint[] => s.mounts ?? [];
+export const restartOf = (s: ContainerSpec): RestartPolicy => s.restartPolicy ?? NO_RESTART;
+export const resourcesOf = (s: ContainerSpec): Resources => ({ ...NO_RESOURCES, ...s.resources });
 
 export const CONTAINER_MODE_PREFIX = 'container:';
 

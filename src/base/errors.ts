@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   CONTAINER_IN_USE: 'conflict',
   IMAGE_IN_USE: 'conflict',
   NETWORK_IN_USE: 'conflict',
+  VOLUME_IN_USE: 'conflict',
+  UPDATE_CONFLICT: 'conflict',
   FORBIDDEN: 'forbidden',
   ENDPOINT_EXISTS: 'forbidden',
   PORT_IN_USE: 'conflict',

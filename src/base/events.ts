@@ -2,11 +2,13 @@
  * Engine events, for live views (the web UI's server-sent events): emitted after a change is done.
  *   container: start | exit | remove | connect | disconnect | rename | create
  *   network:   create | remove
+ *   container: health_status: starting | healthy | unhealthy (a health check's status changed)
+ *   volume:    create | destroy
  */
 import { EventEmitter } from 'node:events';
 
 export interface EngineEvent {
-  type: 'container' | 'network';
+  type: 'container' | 'network' | 'volume';
   action: string;
   id: string;
   /** milliseconds since the epoch */

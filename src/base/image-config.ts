@@ -6,16 +6,9 @@
  * here, so every floor reads the same fields: core/ (create), the API (inspect, history), and the
  * image store (pull, load, import, commit).
  */
+import { HealthConfig } from './health';
 
-/** Docker's HEALTHCHECK; durations in nanoseconds as Docker's JSON has them (0: the default). */
-export interface HealthConfig {
-  /** [] inherit; ["NONE"] disabled; ["CMD", args…] or ["CMD-SHELL", command] */
-  test: string[];
-  intervalNs: number;
-  timeoutNs: number;
-  startPeriodNs: number;
-  retries: number;
-}
+export type { HealthConfig };
 
 /** The part of an image's JSON a container inherits (Docker's `config`, a container.Config). */
 export interface ImageConfig {

@@ -4,6 +4,7 @@
  * converts them to Docker's JSON (api/dto/).
  */
 import { ContainerSpec } from './container-spec';
+import { HealthState } from './health';
 import { Proto } from './port-spec';
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing';
@@ -23,6 +24,16 @@ export interface Container {
   created: string;
   startedAt?: string;
   finishedAt?: string;
+  /** restarts by its restart policy since the last start by a user */
+  restartCount?: number;
+  /** stopped or killed through the API (Docker's HasBeenManuallyStopped): unless-stopped stays down */
+  manuallyStopped?: boolean;
+  /** its last run ended with the kernel's OOM killer in its cgroup */
+  oomKilled?: boolean;
+  /** the health check's state (containers with a health check) */
+  health?: HealthState;
+  /** the addresses of its last run, by network id: the next start asks for them again */
+  lastAddresses?: Record<string, string>;
 }
 
 export interface Network {
@@ -110,4 +121,18 @@ export interface RepoDigestRecord {
   digest: string;
   imageId: string;
   mediaType: string;
+}
+
+/** A volume of the `local` driver: its data is ROOT/volumes/NAME/_data. */
+export interface Volume {
+  name: string;
+  driver: string;
+  /** the driver's options (type, o, device); undefined when none were given */
+  options?: Record<string, string>;
+  /** undefined when none were given */
+  labels?: Record<string, string>;
+  /** named by ctrnet for one container (-v /path, an image's VOLUME): removed with it by rm -v */
+  anonymous: boolean;
+  /** ISO time */
+  created: string;
 }

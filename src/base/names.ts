@@ -61,6 +61,9 @@ export const paths = {
    */
   layerLink: (p: Paths, diffId: string) => `${p.root}/l/${diffId.replace(/^sha256:/, '').slice(0, 16)}`,
   containerData: (p: Paths, id: string) => `${p.root}/containers/${id}`,
+  volumes: (p: Paths) => `${p.root}/volumes`,
+  /** a volume's data, as Docker keeps it (its Mountpoint); the name is validated (base/mount-spec.ts) */
+  volumeData: (p: Paths, name: string) => `${p.root}/volumes/${name}/_data`,
   netnsDir: (p: Paths) => `${p.execRoot}/netns`,
   netns: (p: Paths, containerId: string) => `${p.execRoot}/netns/${shortId(containerId)}`,
   /** runc's --root: its own state for our containers */

@@ -48,6 +48,8 @@ export const COMMANDS: readonly TableEntry[] = [
   { words: ['logout'], load: () => (require('./commands/logout') as typeof import('./commands/logout')).command },
   { words: ['export'], load: () => (require('./commands/export') as typeof import('./commands/export')).command },
   { words: ['network'], load: () => (require('./commands/network') as typeof import('./commands/network')).command },
+  { words: ['volume'], load: () => (require('./commands/volume') as typeof import('./commands/volume')).command },
+  { words: ['update'], load: () => (require('./commands/update') as typeof import('./commands/update')).command },
 ];
 
 /** The entry for a typed word, if any. */

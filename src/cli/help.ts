@@ -7,13 +7,15 @@ Containers:
   create [OPTIONS] IMAGE [COMMAND] [ARG...] create a container
   start [-a] [-i] CONTAINER...             start containers
   stop [-t SECONDS] CONTAINER...           stop containers
-  restart, kill [-s SIGNAL], rm [-f], wait CONTAINER...
+  restart, kill [-s SIGNAL], rm [-f] [-v], wait CONTAINER...
   ps [-a] [-q]                             list containers
   inspect NAME...                          low-level information (containers, networks, images)
   logs [-f] [-t] [--tail N] CONTAINER      a container's output
   exec [-i] [-t] [-d] [-e K=V] [-w DIR] CONTAINER COMMAND...
   port CONTAINER [PORT[/PROTO]]            published ports
   explain [--lang en|zh] [--json] CONTAINER the kernel objects that give it its network (exit 3 on a mismatch)
+  update [--memory SIZE] [--memory-swap SIZE] [--cpus N] [--cpu-shares N] [--cpuset-cpus LIST]
+         [--pids-limit N] [--restart POLICY] CONTAINER...   change limits live, and the restart policy
 Images:
   pull [--platform OS/ARCH] NAME[:TAG|@DIGEST]   from its registry (credentials of login)
   push NAME[:TAG]                          to its registry
@@ -31,6 +33,9 @@ Networks:
   topology [--format text|json|dot|svg] [--width PX]   the host's picture: bridges, ports, containers
   network connect [--ip IP] [--alias A] [--link C:ALIAS] NET CONTAINER | network disconnect [-f] NET CONTAINER
   rename CONTAINER NEW_NAME
+Volumes:
+  volume create [-o type=tmpfs -o device=tmpfs -o o=size=10m] [--label K=V] [NAME]
+  volume ls [-q] [-f name=…|label=…|dangling=true] | inspect NAME... | rm [-f] NAME... | prune
 Daemon:
   version, info, system reload (re-apply the firewall rules)
 
@@ -40,5 +45,10 @@ run/create options: -d, --rm, -i, -t, --name NAME, -e K=V, -w DIR, -h/--hostname
   --link CONTAINER[:ALIAS], -P/--publish-all, --expose PORT, --sysctl K=V, --domainname NAME,
   --mac-address MAC, --entrypoint CMD, -l K=V,
   -u USER[:GROUP], --stop-signal SIG, --pull missing|always|never, --platform OS/ARCH
+  -v NAME:/PATH[:ro] | -v /HOST:/PATH[:ro] | -v /PATH, --mount type=bind|volume|tmpfs,…, --tmpfs /PATH[:OPTS],
+  --volumes-from CONTAINER[:ro], --read-only, --restart no|always|unless-stopped|on-failure[:N],
+  --health-cmd CMD --health-interval D --health-timeout D --health-retries N --health-start-period D,
+  --no-healthcheck, -m/--memory SIZE, --memory-swap SIZE, --cpus N, -c/--cpu-shares N, --cpuset-cpus LIST,
+  --pids-limit N, --ulimit NAME=SOFT[:HARD], --shm-size SIZE
 Environment: CTRNET_HOST=unix:///run/ctrnet/ctrnet.sock selects the daemon (as -H does).
 `;

@@ -11,6 +11,7 @@ import { Stdio } from './containers/stdio';
 import type { Explanation } from '../base/explanation';
 import { Networks } from './networks';
 import { Queries } from './queries';
+import { Volumes } from './volumes';
 import type { Topology } from '../base/topology';
 
 export interface EngineInfo {
@@ -28,6 +29,7 @@ export interface Engine {
   execs: Execs;
   networks: Networks;
   images: ImageStore;
+  volumes: Volumes;
   queries: Queries;
   /** sandboxes of other runtimes on ctrnet networks (the CNI and Docker plugins) */
   attachments: ExternalAttachments;

@@ -3,8 +3,10 @@
  * (endpoints, published ports, the namespace it uses), from the records, typed. The API converts
  * these to Docker's JSON (api/dto/); it never reads the store itself.
  */
-import { attachments, EndpointConfig, modeOf } from '../base/container-spec';
+import { attachments, EndpointConfig, modeOf, mountsOf } from '../base/container-spec';
 import { Attachment } from '../base/attachment';
+import { probeArgs } from '../base/health';
+import { MountPoint, MountType } from '../base/mount-spec';
 import { Container, Endpoint, Network, PublishedPort } from '../base/model';
 import { ContainerRuntime } from '../runtime/runtime';
 import { Repos } from '../state/repos';
@@ -22,13 +24,6 @@ export interface AttachmentView {
 }
 
 /** A mount of a container as list filters see it (`volume=`): issue 15's volumes fill these. */
-export interface MountView {
-  /** a named volume's name */
-  name?: string;
-  source: string;
-  destination: string;
-}
-
 export interface ContainerView {
   container: Container;
   /** network mode: its networks, primary first; host/none: that network; container mode: none */
@@ -40,12 +35,43 @@ export interface ContainerView {
   logPath: string;
   /** its exec instances */
   execIds: string[];
-  /** its mounts (none until volumes exist: issue 15) */
-  mounts: MountView[];
   /** the names of its links' targets, by id (inspect's HostConfig.Links) */
   linkNames: Record<string, string>;
-  /** its health check's status (starting, healthy, unhealthy); none without one (health checks: issue 15) */
-  health?: string;
+  /** its mounts, as inspect shows them and the `volume=` filter matches them */
+  mounts: MountView[];
+  /** exited, and waiting to be started again by its restart policy */
+  restarting: boolean;
+  /** its health check's status (the `health=` filter); none without a check */
+  health: 'none' | 'starting' | 'healthy' | 'unhealthy';
+}
+
+/** A mount of a container with its host side. */
+export interface MountView {
+  type: MountType;
+  /** a volume's name */
+  name?: string;
+  /** a volume's data directory, a bind's host path; '' for a tmpfs */
+  source: string;
+  destination: string;
+  readOnly: boolean;
+  mode: string;
+  propagation: string;
+  origin: MountPoint['origin'];
+}
+
+/** What the read models need of containers beyond the records: the restart supervisor's view, volume paths. */
+export interface ContainerState {
+  restarting(id: string): boolean;
+  volumePath(name: string): string;
+}
+
+/**
+ * Docker's health status of a container, as the `health` list filter takes it: none (no check, or
+ * checks off), starting, healthy, unhealthy.
+ */
+export function healthStatus(c: Container): 'none' | 'starting' | 'healthy' | 'unhealthy' {
+  if (!probeArgs(c.spec.healthcheck)) return 'none';
+  return c.health?.status ?? 'starting';
 }
 
 export interface NetworkView {
@@ -66,6 +92,7 @@ export class Queries {
     private readonly sandboxes: Sandboxes,
     private readonly runtime: Pick<ContainerRuntime, 'logPath'>,
     private readonly execs: Pick<Execs, 'of'>,
+    private readonly state: ContainerState = { restarting: () => false, volumePath: (n) => n },
   ) {}
 
   container(c: Container): ContainerView {
@@ -82,7 +109,14 @@ export class Queries {
       }
     }
     const sandboxKey = c.status === 'running' && mode.kind !== 'host' ? this.sandboxes.netnsOf(c) : '';
-    return { container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id), mounts: [], linkNames: this.linkNames(c) };
+    const mounts = mountsOf(c.spec).map((m): MountView => ({
+      type: m.type, ...(m.type === 'volume' ? { name: m.source } : {}), source: m.type === 'volume' ? this.state.volumePath(m.source) : m.source,
+      destination: m.target, readOnly: m.readOnly, mode: m.mode, propagation: m.propagation, origin: m.origin,
+    }));
+    return {
+      container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id),
+      mounts, restarting: this.state.restarting(c.id), health: healthStatus(c), linkNames: this.linkNames(c),
+    };
   }
 
   private linkNames(c: Container): Record<string, string> {

@@ -18,13 +18,23 @@ import { DnsServer, Upstream } from '../dns/resolver';
 import { Container, Endpoint, Network } from '../base/model';
 import { containerIfName, Paths, paths, vethName } from '../base/names';
 import { JoinRequest } from '../drivers/driver';
-import { checkRequested, macFromIp, parseCidr, pickAddress } from '../ipam/ipam';
+import { checkRequested, contains, macFromIp, parseCidr, pickAddress } from '../ipam/ipam';
 import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
 import { bindingsOf, PortPublisher } from './publish';
 
-/** One interface to make: on which network, whether it holds the default route, and the published ports. */
+/** An address the network can hand out (in its subnet and range, not its gateway). */
+function validAddress(...args: Parameters<typeof checkRequested>): boolean {
+  try {
+    checkRequested(...args);
+    return true;
+  } catch {
+    return false; // the network changed since: the address is no longer one of its own
+  }
+}
+
+/** One interface to make: on which network, and whether it is the way out (default route, ports). */
 interface Step {
   network: Network;
   exit: boolean;
@@ -204,6 +214,9 @@ export class Sandboxes {
           if (used.has(wanted)) throw new EngineError('ADDRESS_EXHAUSTED', `Address already in use: ${wanted} on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
           return wanted;
         }
+        // A restart gets the address of the container's last run back while it is free.
+        const last = c.lastAddresses?.[net.id];
+        if (last && !used.has(last) && !aux.has(last) && validAddress(subnet, net.gateway!, last, net.name) && (!range || contains(range, last))) return last;
         const ip = pickAddress(subnet, net.gateway!, aux.size ? new Set([...used, ...aux]) : used, range);
         if (!ip) throw new EngineError('ADDRESS_EXHAUSTED', `no free address in ${net.name} (${net.subnet})`, { hint: 'remove containers from it or create a network with a larger subnet' });
         return ip;

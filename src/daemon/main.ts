@@ -5,6 +5,7 @@
  * keep running when it stops.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createDockerPluginServer } from '../api/docker-plugin/server';
@@ -15,6 +16,8 @@ import { Paths, paths } from '../base/names';
 import { DockerPlugin } from '../core/attachments/docker-plugin';
 import { ExternalAttachments } from '../core/attachments/external';
 import { Containers } from '../core/containers/containers';
+import { HealthMonitor } from '../core/containers/health';
+import { ContainerStorage } from '../core/containers/storage';
 import { Execs } from '../core/containers/execs';
 import { Stdio } from '../core/containers/stdio';
 import { NetworkNames } from '../core/dns-names';
@@ -24,6 +27,7 @@ import { Networks } from '../core/networks';
 import { PortPublisher } from '../core/publish';
 import { Queries } from '../core/queries';
 import { Sandboxes } from '../core/sandbox';
+import { Volumes } from '../core/volumes';
 import { buildTopology } from '../core/topology';
 import { Resolver, upstreamsFrom } from '../dns/resolver';
 import { BridgeDriver } from '../drivers/bridge-driver';
@@ -47,6 +51,7 @@ import { BpfFastPath, FastPath, NoFastPath } from '../kernel/fast-path';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
 import { NativeKernel } from '../kernel/native-kernel';
+import { LocalStorage } from '../runtime/local-storage';
 import { RuncRuntime } from '../runtime/runc-runtime';
 import { EtcdClusterStore } from '../state/cluster-store';
 import { SqliteStore } from '../state/sqlite-store';
@@ -160,14 +165,18 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const sandboxes = new Sandboxes(p, kernel, store, networks, publisher, resolver);
   const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, resolver, log);
   const stdio = new Stdio(runtime);
-  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
+  const storage = new LocalStorage(p, kernel);
+  const volumes = new Volumes(store, storage, (action, name) => events.emit('volume', action, name));
+  const mounts = new ContainerStorage(volumes, storage, store);
+  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, { storage: mounts, volumes, ncpu: os.cpus().length });
+  const health = new HealthMonitor(store, runtime, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
   const bridgeNf = new BridgeNetfilter(log);
   const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops, fastPath, bridgeNetfilter: () => bridgeNf.describe() };
   const engine: Engine = {
-    containers, stdio, execs, networks, images, events, info, attachments,
-    queries: new Queries(store, networks, sandboxes, runtime, execs),
+    containers, stdio, execs, networks, images, volumes, events, info, attachments,
+    queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
     reloadFirewall: () => firewall.reapply().then(() => bridgeNf.settle().then(() => undefined)),
@@ -175,12 +184,23 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
     containers.on(from, (id: string) => events.emit('container', action, id));
   }
+  // Health checks run while a container runs; their changes of status are container events.
+  containers.on('start', (id: string) => {
+    const c = store.containers.get(id);
+    if (c) health.started(c);
+  });
+  for (const ended of ['exit', 'removed']) containers.on(ended, (id: string) => health.stopped(id));
+  health.on('status', (id: string, status: string) => events.emit('container', `health_status: ${status}`, id));
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
   // br_netfilter off in this namespace when nothing else here needs it (firewall/nft/bridge-netfilter.ts).
   await bridgeNf.settle().catch((e) => log(`br_netfilter: ${describe(e)}`));
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
+  await mounts.releaseUnused().catch((e) => log(`unmounting unused volumes: ${describe(e)}`));
+  // Reconciled: restarts by policy may go ahead, and running containers' health checks begin again.
+  containers.resumeRestarts();
+  health.resume(store.containers.list().filter((c) => c.status === 'running'));
   const unwatch = firewall.watch(log);
   await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
@@ -224,6 +244,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   return async () => {
     await ui?.close();
+    health.close();
     containers.close();
     unwatch();
     resolver.closeAll();

@@ -77,6 +77,8 @@ export class FakeWorld {
   readonly root: Netns;
   readonly namespaces = new Map<string, Netns>();
   readonly mounts: { lower: string; upper: string; work: string; target: string }[] = [];
+  /** other filesystems mounted (volumes with options) */
+  readonly filesystems: { source: string; target: string; type: string; options: string }[] = [];
   readonly ports: { proto: 'tcp' | 'udp'; ip: string; port: number }[] = [];
   /** kinds of link this kernel was built without (as this machine lacks ipvlan, vlan and dummy) */
   readonly missingKinds = new Set<string>();

@@ -188,6 +188,11 @@ export class FakeKernel implements Kernel {
     return this.s.world.mounts;
   }
 
+  /** The other filesystems mounted (tmpfs and bind volumes), in the order they were made. */
+  filesystems(): readonly { source: string; target: string; type: string; options: string }[] {
+    return this.s.world.filesystems;
+  }
+
   /** Makes a host port taken, as by another program's socket (`portFree` then says false). */
   holdPort(proto: 'tcp' | 'udp', ip: string, port: number): void {
     this.s.world.ports.push({ proto, ip, port });
@@ -267,8 +272,17 @@ export class FakeKernel implements Kernel {
     this.call('unmount', [target]);
     const m = this.s.world.mounts;
     const i = m.map((x) => x.target).lastIndexOf(target);
-    if (i < 0) fail('EINVAL', `umount ${target}: Invalid argument`);
-    m.splice(i, 1);
+    const fs = this.s.world.filesystems;
+    const j = fs.map((x) => x.target).lastIndexOf(target);
+    if (i < 0 && j < 0) fail('EINVAL', `umount ${target}: Invalid argument`);
+    if (i >= 0) m.splice(i, 1);
+    else fs.splice(j, 1);
+  }
+  async mount(source: string, target: string, opts: { type: string; options: string }): Promise<void> {
+    this.call('mount', [source, target, opts]);
+    // what mount(2) refuses without looking at the disk: a filesystem type it does not know
+    if (!['tmpfs', 'none', 'ext4', 'xfs', 'btrfs', 'nfs', 'overlay'].includes(opts.type || 'none')) fail('ENOENT', `mount ${source} on ${target}: No such device`);
+    this.s.world.filesystems.push({ source, target, type: opts.type, options: opts.options });
   }
 
   /** A fake descriptor (never a real socket): the bind is modelled, for the logic that asks for it. */

@@ -248,6 +248,15 @@ export class IpKernel implements Kernel {
     await run(['umount', target]);
   }
 
+  async mount(source: string, target: string, opts: { type: string; options: string }): Promise<void> {
+    try {
+      await run(['mount', '-t', opts.type || 'none', ...(opts.options ? ['-o', opts.options] : []), source, target]);
+    } catch (e) {
+      const text = e instanceof CommandFailedError ? e.stderr : String(e);
+      throw new KernelError(`mount ${source} on ${target}: ${text.trim()}`, /does not exist|No such file|unknown filesystem type/i.test(text) ? 'ENOENT' : /busy/i.test(text) ? 'EBUSY' : /permission/i.test(text) ? 'EPERM' : 'UNKNOWN', { cause: e });
+    }
+  }
+
   async netnsList(dir: string): Promise<string[]> {
     const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return [] as string[];

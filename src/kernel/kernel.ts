@@ -159,6 +159,13 @@ export interface Kernel {
   mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void>;
   /** Equivalent to: `umount TARGET` */
   unmount(target: string): Promise<void>;
+  /**
+   * Mounts a filesystem, as a `local` volume with options asks (a tmpfs, a bind of a host
+   * directory). `options` as mount(8) takes them: flags (bind, ro, nosuid, …) and data (size=10m).
+   * Equivalent to: `mount -t TYPE -o OPTIONS SOURCE TARGET`
+   * @example await kernel.mount('tmpfs', '/var/lib/ctrnet/volumes/v/_data', { type: 'tmpfs', options: 'size=10m' })
+   */
+  mount(source: string, target: string, opts: { type: string; options: string }): Promise<void>;
   /** Network namespace files (bind mounts) present in `dir`. */
   netnsList(dir: string): Promise<string[]>;
   /**

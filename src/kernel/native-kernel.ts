@@ -151,6 +151,9 @@ export class NativeKernel implements Kernel {
   async unmount(target: string): Promise<void> {
     return this.helper.request(`umount ${tok(target)}`);
   }
+  async mount(source: string, target: string, opts: { type: string; options: string }): Promise<void> {
+    return this.helper.request(`mount ${tok(source)} ${tok(target)} ${tok(opts.type || 'none')} ${tok(opts.options || '-')}`);
+  }
   netnsList(dir: string): Promise<string[]> {
     return this.files.netnsList(dir);
   }

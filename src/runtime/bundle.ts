@@ -5,6 +5,9 @@
  * the path of another container's sandbox (container mode), or "host".
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { mountOrder } from '../base/mount-spec';
+import { DEFAULT_SHM_SIZE, Resources } from '../base/resources';
+import { cgroupPath, ociResources, ociRlimits } from './cgroups';
 
 export interface ProcessSpec {
   args: string[];
@@ -36,6 +39,34 @@ export interface BundleSpec {
   sysctls?: Record<string, string>;
   /** the UTS namespace's domain name (--domainname) */
   domainname?: string;
+  /** volumes, bind mounts and tmpfs mounts, with host paths settled (core/containers/storage.ts) */
+  mounts?: BundleMount[];
+  /** --read-only */
+  readonlyRootfs?: boolean;
+  /** cgroup limits, rlimits and the size of /dev/shm */
+  resources?: Resources;
+}
+
+/** One mount inside the container: a bind of a host path (volumes are binds of their data) or a tmpfs. */
+export interface BundleMount {
+  type: 'bind' | 'tmpfs';
+  /** bind: the host path */
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** bind: rprivate unless asked */
+  propagation?: string;
+  /** tmpfs: data such as size=64m,mode=1777 */
+  tmpfsOptions?: string;
+}
+
+/** OCI mounts of a container's own mounts: bind (rbind, propagation, ro) and tmpfs (nosuid, nodev, noexec unless asked). */
+function userMounts(ms: readonly BundleMount[]): object[] {
+  return mountOrder(ms).map((m) =>
+    m.type === 'bind'
+      ? { destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.propagation || 'rprivate', m.readOnly ? 'ro' : 'rw'] }
+      : { destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(m.tmpfsOptions ? m.tmpfsOptions.split(',') : [])] },
+  );
 }
 
 const CAPS = [
@@ -60,29 +91,34 @@ export function configJson(b: BundleSpec, dir: string, ids?: ProcessIds): object
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'mount' }];
   if (!hostNet) namespaces.push({ type: 'uts' }, { type: 'network', path: b.netns });
   const bind = (src: string, dst: string, ro = false) => ({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw'] });
+  const own = b.mounts ?? [];
+  // A user's mount on /etc/hosts (or the others) replaces the daemon's file there, as in Docker.
+  const ownTargets = new Set(own.map((m) => m.target));
+  const shm = b.resources?.shmSize || DEFAULT_SHM_SIZE;
   return {
     ociVersion: '1.0.2',
-    process: processJson(b.process, ids),
-    root: { path: b.rootfs, readonly: false },
+    process: { ...processJson(b.process, ids), ...(b.resources?.ulimits.length ? { rlimits: ociRlimits(b.resources.ulimits) } : {}) },
+    root: { path: b.rootfs, readonly: b.readonlyRootfs === true },
     hostname: hostNet ? undefined : b.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${Math.ceil(shm / 1024)}k`] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       // sysfs shows the network devices of the namespace that mounts it; in host mode it is the host's.
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      bind(`${dir}/hosts`, '/etc/hosts'),
-      bind(`${dir}/hostname`, '/etc/hostname'),
-      bind(`${dir}/resolv.conf`, '/etc/resolv.conf'),
+      // The container's own cgroup, read-only (as Docker): a process sees its limits there.
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      ...(['hosts', 'hostname', 'resolv.conf'] as const).filter((f) => !ownTargets.has(`/etc/${f}`)).map((f) => bind(`${dir}/${f}`, `/etc/${f}`)),
+      ...userMounts(own),
     ],
     linux: {
       namespaces,
-      cgroupsPath: `/ctrnet/${b.id}`,
+      cgroupsPath: cgroupPath(b.id),
       maskedPaths: ['/proc/kcore', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
       readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { devices: [{ allow: false, access: 'rwm' }], ...(b.resources ? ociResources(b.resources) : {}) },
       // IPv4-only networks: no IPv6 addresses or router solicitations in the container's namespace
       // (as Docker does). Never in host mode, where these would be the host's settings.
       // The domain name through its sysctl (kernel.domainname lives in the UTS namespace), as Docker

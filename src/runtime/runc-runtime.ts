@@ -9,7 +9,8 @@
  * Docker does), its HOME set from there when the environment has none, and a missing working
  * directory made (owned by that user), all inside the root (runtime/in-root.ts).
  *
- * Limitations: no cgroup resource limits.
+ * Limits are runc's cgroup resources (runtime/cgroups.ts), written at start and changed live by
+ * `runc update`.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,8 +24,10 @@ import { LogLine, readLog } from './logs';
 import { ContainerRuntime, PendingStart, StdioMode } from './runtime';
 import { connectShim, readExitFile, resizeShim, ShimMode, startShim } from './shim';
 import { ensureDirInRoot, processUser } from './in-root';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { Resources } from '../base/resources';
+import { oomKills, ociUpdate } from './cgroups';
 
 const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M' };
 
@@ -89,7 +92,9 @@ export class RuncRuntime implements ContainerRuntime {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const user = await processUser(`${paths.containerData(this.p, containerId)}/rootfs`, proc.user);
-    await writeFile(`${dir}/process.json`, JSON.stringify(processJson({ ...proc, env: withHome(proc.env, user.home) }, user)));
+    // An exec inherits the container's rlimits (--ulimit), as in Docker.
+    const config = JSON.parse(await readFile(`${paths.bundle(this.p, containerId)}/config.json`, 'utf8').catch(() => '{}')) as { process?: { rlimits?: unknown } };
+    await writeFile(`${dir}/process.json`, JSON.stringify({ ...processJson({ ...proc, env: withHome(proc.env, user.home) }, user), ...(config.process?.rlimits ? { rlimits: config.process.rlimits } : {}) }));
     const argv = this.runc('exec', '-d', '--pid-file', `${dir}/pid`, '--process', `${dir}/process.json`);
     if (proc.tty) argv.push('--console-socket', `${dir}/console.sock`);
     argv.push(containerId);
@@ -143,6 +148,38 @@ export class RuncRuntime implements ContainerRuntime {
     }
     await rm(paths.bundle(this.p, id), { recursive: true, force: true });
     await rm(paths.shimDir(this.p, id), { recursive: true, force: true });
+  }
+
+  /** Equivalent to: `runc update --resources - ID` with the container's limits as OCI JSON. */
+  async update(id: string, r: Resources): Promise<void> {
+    await run(this.runc('update', '--resources', '-', id), { input: JSON.stringify(ociUpdate(r)) });
+  }
+
+  async oomKilled(id: string): Promise<boolean> {
+    return (await oomKills(id)) > 0;
+  }
+
+  async pidOf(id: string): Promise<number | undefined> {
+    const dir = paths.shimDir(this.p, id);
+    if ((await readExitFile(dir)) !== undefined) return undefined;
+    const pid = Number((await readFile(`${dir}/pid`, 'utf8').catch(() => '')).trim());
+    if (!(pid > 1)) return undefined;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined; // gone
+    }
+  }
+
+  async killExec(execId: string): Promise<void> {
+    const pid = Number((await readFile(`${paths.shimDir(this.p, execId)}/pid`, 'utf8').catch(() => '')).trim());
+    if (!(pid > 1)) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
   }
 
   /** Ids of the containers runc knows under our root. */

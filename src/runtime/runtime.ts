@@ -7,9 +7,10 @@
  */
 import { Socket } from 'node:net';
 import { LogLine } from './logs';
-import { BundleSpec, ProcessSpec } from './bundle';
+import { Resources } from '../base/resources';
+import { BundleMount, BundleSpec, ProcessSpec } from './bundle';
 
-export type { BundleSpec, LogLine, ProcessSpec };
+export type { BundleMount, BundleSpec, LogLine, ProcessSpec };
 
 /** A process that is ready and waits for `go`. */
 export interface PendingStart {
@@ -57,4 +58,12 @@ export interface ContainerRuntime {
   removeFiles(id: string): Promise<void>;
   /** Ids of the containers the runtime knows. */
   list(): Promise<string[]>;
+  /** Changes a running container's cgroup limits live (`runc update`). */
+  update(id: string, r: Resources): Promise<void>;
+  /** True when the OOM killer ended a process of the container's cgroup; read before `delete`. */
+  oomKilled(id: string): Promise<boolean>;
+  /** Ends an exec's process (SIGKILL): a health probe past its timeout. Gone already is not an error. */
+  killExec(execId: string): Promise<void>;
+  /** The PID of a container's process while it runs (its shim's record; no process spawned), else undefined. */
+  pidOf(id: string): Promise<number | undefined>;
 }

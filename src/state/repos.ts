@@ -5,7 +5,7 @@
  * a set of published ports) take the decision inside their own transaction.
  */
 import { Attachment } from '../base/attachment';
-import { Container, Endpoint, ImageRecord, LayerBlobRecord, LayerRecord, Network, PublishedPort, RepoDigestRecord } from '../base/model';
+import { Container, Endpoint, ImageRecord, LayerBlobRecord, LayerRecord, Network, PublishedPort, RepoDigestRecord, Volume } from '../base/model';
 
 export interface NetworkRepo {
   list(): Network[];
@@ -118,6 +118,15 @@ export interface PluginNetworkRepo {
   delete(dockerId: string): void;
 }
 
+export interface VolumeRepo {
+  /** oldest first */
+  list(): Volume[];
+  get(name: string): Volume | undefined;
+  /** Records the volume unless one of that name exists; returns the one recorded (Docker's create is idempotent). */
+  ensure(v: Volume): Volume;
+  delete(name: string): void;
+}
+
 export interface Repos {
   networks: NetworkRepo;
   containers: ContainerRepo;
@@ -126,5 +135,6 @@ export interface Repos {
   images: ImageRepo;
   attachments: AttachmentRepo;
   pluginNetworks: PluginNetworkRepo;
+  volumes: VolumeRepo;
   close(): void;
 }

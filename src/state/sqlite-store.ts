@@ -8,9 +8,9 @@
 import Database from 'better-sqlite3';
 import { EngineError } from '../base/errors';
 import { Attachment, AttachmentKind } from '../base/attachment';
-import { Container, ContainerStatus, Endpoint, Network, PublishedPort } from '../base/model';
+import { Container, ContainerStatus, Endpoint, Network, PublishedPort, Volume } from '../base/model';
 import { Proto } from '../base/port-spec';
-import { AttachmentRepo, ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PluginNetwork, PluginNetworkRepo, PortRepo, Repos } from './repos';
+import { AttachmentRepo, ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PluginNetwork, PluginNetworkRepo, PortRepo, Repos, VolumeRepo } from './repos';
 import { sqliteImageRepo } from './sqlite-image-repo';
 
 const MIGRATIONS: string[] = [
@@ -49,6 +49,15 @@ const MIGRATIONS: string[] = [
    CREATE INDEX layer_blobs_by_layer ON layer_blobs (diff_id);
    CREATE TABLE image_digests (repo TEXT NOT NULL, digest TEXT NOT NULL, image_id TEXT NOT NULL, media_type TEXT NOT NULL DEFAULT '', PRIMARY KEY (repo, digest));
    ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';`,
+  // Volumes; a container's restart count, manual stop, OOM kill, health and last addresses.
+  `CREATE TABLE volumes (
+     name TEXT PRIMARY KEY, driver TEXT NOT NULL, options TEXT, labels TEXT,
+     anonymous INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);
+   ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE containers ADD COLUMN manually_stopped INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE containers ADD COLUMN health TEXT;
+   ALTER TABLE containers ADD COLUMN last_addresses TEXT;`,
   // Sandboxes of other runtimes attached through the CNI and Docker plugins (issue 19), and the
   // Docker networks of the Docker plugin.
   `CREATE TABLE attachments (
@@ -92,6 +101,20 @@ interface ContainerRow {
   created: string;
   started_at: string | null;
   finished_at: string | null;
+  restart_count: number;
+  manually_stopped: number;
+  oom_killed: number;
+  health: string | null;
+  last_addresses: string | null;
+}
+
+interface VolumeRow {
+  name: string;
+  driver: string;
+  options: string | null;
+  labels: string | null;
+  anonymous: number;
+  created: string;
 }
 
 interface EndpointRow {
@@ -160,6 +183,9 @@ const networkRow = (n: Network): NetworkRow => ({
 const toContainer = (r: ContainerRow): Container => compact({
   id: r.id, name: r.name, imageId: r.image_id, image: r.image, spec: JSON.parse(r.spec) as Container['spec'], status: r.status as ContainerStatus,
   pid: r.pid, exitCode: r.exit_code, error: r.error, created: r.created, startedAt: opt(r.started_at), finishedAt: opt(r.finished_at),
+  restartCount: r.restart_count || undefined, manuallyStopped: r.manually_stopped === 1 || undefined, oomKilled: r.oom_killed === 1 || undefined,
+  health: r.health === null ? undefined : (JSON.parse(r.health) as Container['health']),
+  lastAddresses: r.last_addresses === null ? undefined : (JSON.parse(r.last_addresses) as Record<string, string>),
 } satisfies Container);
 /** The columns of the fields given (an update writes only those). */
 function containerColumns(c: ContainerFields): Partial<ContainerRow> {
@@ -176,8 +202,22 @@ function containerColumns(c: ContainerFields): Partial<ContainerRow> {
   // An explicit undefined clears a time (a start clears finishedAt).
   if ('startedAt' in c) out.started_at = c.startedAt ?? null;
   if ('finishedAt' in c) out.finished_at = c.finishedAt ?? null;
+  if ('restartCount' in c) out.restart_count = c.restartCount ?? 0;
+  if ('manuallyStopped' in c) out.manually_stopped = c.manuallyStopped ? 1 : 0;
+  if ('oomKilled' in c) out.oom_killed = c.oomKilled ? 1 : 0;
+  if ('health' in c) out.health = c.health === undefined ? null : JSON.stringify(c.health);
+  if ('lastAddresses' in c) out.last_addresses = c.lastAddresses === undefined ? null : JSON.stringify(c.lastAddresses);
   return out;
 }
+
+const toVolume = (r: VolumeRow): Volume => compact({
+  name: r.name, driver: r.driver, options: r.options === null ? undefined : (JSON.parse(r.options) as Record<string, string>),
+  labels: r.labels === null ? undefined : (JSON.parse(r.labels) as Record<string, string>), anonymous: r.anonymous === 1, created: r.created,
+} satisfies Volume);
+const volumeRow = (v: Volume): VolumeRow => ({
+  name: v.name, driver: v.driver, options: v.options === undefined ? null : JSON.stringify(v.options),
+  labels: v.labels === undefined ? null : JSON.stringify(v.labels), anonymous: v.anonymous ? 1 : 0, created: v.created,
+});
 
 const toEndpoint = (r: EndpointRow): Endpoint => ({
   id: r.id, containerId: r.container_id, networkId: r.network_id, ifName: r.if_name, hostIf: r.host_if, ip: r.ip, mac: r.mac, aliases: JSON.parse(r.aliases) as string[],
@@ -219,6 +259,7 @@ export class SqliteStore implements Repos {
   readonly images: ImageRepo;
   readonly attachments: AttachmentRepo;
   readonly pluginNetworks: PluginNetworkRepo;
+  readonly volumes: VolumeRepo;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -233,6 +274,7 @@ export class SqliteStore implements Repos {
     this.images = this.imageRepo();
     this.attachments = this.attachmentRepo();
     this.pluginNetworks = this.pluginNetworkRepo();
+    this.volumes = this.volumeRepo();
   }
 
   close(): void {
@@ -294,7 +336,8 @@ export class SqliteStore implements Repos {
       },
       insert: (c) => {
         try {
-          this.sql(`INSERT INTO containers VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at)`).run({
+          this.sql(`INSERT INTO containers (id, name, image_id, image, spec, status, pid, exit_code, error, created, started_at, finished_at)
+                    VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at)`).run({
             ...containerColumns(c), id: c.id, started_at: c.startedAt ?? null, finished_at: c.finishedAt ?? null,
           });
         } catch (e) {
@@ -419,5 +462,20 @@ export class SqliteStore implements Repos {
 
   private imageRepo(): ImageRepo {
     return sqliteImageRepo((t) => this.sql(t), (fn) => this.tx(fn));
+  }
+  private volumeRepo(): VolumeRepo {
+    return {
+      list: () => (this.sql('SELECT * FROM volumes ORDER BY created, name').all() as VolumeRow[]).map(toVolume),
+      get: (name) => {
+        const r = this.sql('SELECT * FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
+        return r && toVolume(r);
+      },
+      ensure: (v) =>
+        this.tx(() => {
+          this.sql('INSERT OR IGNORE INTO volumes VALUES (@name, @driver, @options, @labels, @anonymous, @created)').run(volumeRow(v));
+          return toVolume(this.sql('SELECT * FROM volumes WHERE name = ?').get(v.name) as VolumeRow);
+        }),
+      delete: (name) => void this.sql('DELETE FROM volumes WHERE name = ?').run(name),
+    };
   }
 }

@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { LabHost, must } from '../../scripts/lab';
 import { KERNEL_HELPER_BIN, KernelHelper } from '../../src/kernel/helper';
 import { IpKernel } from '../../src/kernel/ip-kernel';
@@ -428,6 +428,49 @@ describe('kernel adapters', () => {
     assert.doesNotMatch(await a.run(['nft', 'list', 'set', 'ip', 'ktest', 's']), /10\.9\.9\.8/);
     await nft.apply('delete table ip ktest\n');
     assert.equal((await a.run(['nft', 'list', 'tables'])).includes('ktest'), false);
+  });
+
+  it('mount: ctrnet-kernel and iproute2 mount a tmpfs and a read-only bind alike (volumes with options); the fake fails alike', async () => {
+    const k1 = new NativeKernel(helperA);
+    const k2 = new IpKernel();
+    const fake = await fakeHost();
+    const dir = `${a.dir}/kmount`;
+    const options = (target: string) => {
+      const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target);
+      if (!line) return undefined;
+      const f = line.split(' ');
+      const sep = f.indexOf('-');
+      // mount options (ro, nosuid…), the type, and the filesystem's own options (size, mode)
+      return `${f[5]} ${f[sep + 1]} ${f[sep + 3]}`;
+    };
+    const seen: unknown[] = [];
+    try {
+      for (const [i, k] of [k1, k2].entries()) {
+        const [t, b, src] = [`${dir}/${i}/t`, `${dir}/${i}/b`, `${dir}/${i}/src`];
+        for (const d of [t, b, src]) mkdirSync(d, { recursive: true });
+        writeFileSync(`${src}/f`, 'host file');
+        await k.mount('tmpfs', t, { type: 'tmpfs', options: 'size=1m,mode=700,nosuid' });
+        await k.mount(src, b, { type: 'none', options: 'bind,ro' });
+        assert.equal(readFileSync(`${b}/f`, 'utf8'), 'host file', 'the bind shows the host directory');
+        assert.throws(() => writeFileSync(`${b}/g`, 'x'), /EROFS/, 'ro refuses writes');
+        writeFileSync(`${t}/f`, 'in tmpfs');
+        seen.push([options(t), options(b)]);
+        await k.unmount(t);
+        await k.unmount(b);
+        assert.equal(options(t), undefined);
+        assert.equal(existsSync(`${t}/f`), false, 'the tmpfs took its files with it');
+      }
+      assert.deepEqual(seen[0], seen[1], 'both adapters mount the same way');
+      assert.match(String((seen[0] as string[])[0]), /rw,nosuid,\S* tmpfs rw,size=1024k,mode=700/);
+      assert.match(String((seen[0] as string[])[1]), /^ro,/);
+      // and fail alike (the fake models no filesystem, so only the type it does not know)
+      const errnos = [];
+      for (const k of [k1, k2]) errnos.push(await k.mount('/nonexistent/src', `${dir}/0/b`, { type: 'none', options: 'bind' }).then(() => 'ok', (e: KernelError) => e.errno));
+      for (const k of [k1, k2, fake]) errnos.push(await k.mount('x', `${dir}/0/t`, { type: 'nosuchfs', options: '' }).then(() => 'ok', (e: KernelError) => e.errno));
+      assert.deepEqual(errnos, ['ENOENT', 'ENOENT', 'ENOENT', 'ENOENT', 'ENOENT']);
+    } finally {
+      for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((x) => x.split(' ')[4]).filter((m) => m?.startsWith(dir))) await must(['umount', '-l', l]);
+    }
   });
 
   it('a helper that died is started again on the next request', async () => {

@@ -18,7 +18,7 @@ const NO_DAEMON = { ...process.env, CTRNET_HOST: 'unix:///nonexistent/ctrnet-uni
 /** The top-level words the help text lists, as a user reads them there. */
 const HELP_WORDS = ['run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'ps', 'inspect', 'logs', 'exec', 'port', 'explain',
   'image', 'import', 'images', 'rmi', 'tag', 'network', 'topology', 'rename', 'version', 'info', 'system',
-  'pull', 'push', 'load', 'save', 'history', 'login', 'logout', 'export'];
+  'pull', 'push', 'load', 'save', 'history', 'login', 'logout', 'export', 'volume', 'update'];
 
 function ctrnet(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: NO_DAEMON, encoding: 'utf8', timeout: 10_000 });

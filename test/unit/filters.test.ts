@@ -20,7 +20,7 @@ const net = (name: string, id: string, over: Partial<Network> = {}): Network => 
 
 function view(name: string, id: string, over: Partial<Container> = {}, extra: Partial<ContainerView> = {}): ContainerView {
   const c: Container = { id, name, imageId: 'sha256:img1', image: 'busybox', spec: spec(), status: 'running', pid: 1, exitCode: 0, error: '', created: '2026-01-01T00:00:00Z', startedAt: '2026-01-01T00:00:01Z', ...over };
-  return { container: c, networks: [], ports: [], sandboxKey: '', logPath: '', execIds: [], mounts: [], linkNames: {}, ...extra };
+  return { container: c, networks: [], ports: [], sandboxKey: '', logPath: '', execIds: [], mounts: [], linkNames: {}, restarting: false, health: 'none', ...extra };
 }
 
 const bridge = net('bridge', 'b'.repeat(64));
@@ -30,7 +30,7 @@ const views: ContainerView[] = [
   view('c5', '5'.repeat(64), { status: 'created', startedAt: undefined }),
   view('c4', '4'.repeat(64), { status: 'exited', exitCode: 3 }, { networks: [{ network: bridge, predefined: true }] }),
   view('c3', '3'.repeat(64), { status: 'exited', exitCode: 0, spec: spec({ labels: { c: '' } }) }),
-  view('c2', '2'.repeat(64), { spec: spec({ labels: { a: '2' }, exposedPorts: ['90/udp'] }), imageId: 'sha256:img2' }, { health: 'healthy', mounts: [{ name: 'vol1', source: '/var/lib/v', destination: '/data' }] }),
+  view('c2', '2'.repeat(64), { spec: spec({ labels: { a: '2' }, exposedPorts: ['90/udp'] }), imageId: 'sha256:img2' }, { health: 'healthy', mounts: [{ type: 'volume', name: 'vol1', source: '/var/lib/v', destination: '/data', readOnly: false, mode: '', propagation: '', origin: 'volumes' }] }),
   view('c1', '1'.repeat(64), { spec: spec({ labels: { a: '1', b: 'x' }, portBindings: [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8081, containerPort: 80 }] }) }, {
     networks: [{ network: front, predefined: false }],
     ports: [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8081, containerIp: '172.18.0.2', containerPort: 80, containerId: '1'.repeat(64) } satisfies PublishedPort],

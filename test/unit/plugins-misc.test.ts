@@ -47,7 +47,7 @@ test('AttachmentRepo: records in and out, found by key, deleted with their endpo
     old.close();
     const db = new Database(file);
     db.exec('DROP TABLE attachments; DROP TABLE plugin_networks;');
-    db.pragma('user_version = 4'); // migrations 1-4: before the attachments' (the fifth)
+    db.pragma('user_version = 5'); // migrations 1-5: before the attachments' (the sixth)
     db.close();
     const s = new SqliteStore(file);
     assert.equal(s.endpoints.list().length, 1);

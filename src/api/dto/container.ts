@@ -13,6 +13,7 @@ import { parseExtraHost, parseLink } from '../../core/containers/etc-hosts';
 import { ContainerView } from '../../core/queries';
 import { shortId } from '../../base/names';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
+import { healthcheckJson, healthSuffix, hostConfigExtras, hostExtras, mountsJson, stateExtras } from './container-host';
 
 // ------------------------------------------------------------------ requests
 
@@ -58,6 +59,7 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
     dns: strings(hc.Dns, 'HostConfig.Dns'),
     macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
     networks,
+    ...hostExtras(body, hc),
   };
   // Later fields only when given: a spec stays as small as before for a container without them.
   const extraHosts = strings(hc.ExtraHosts, 'HostConfig.ExtraHosts');
@@ -105,6 +107,11 @@ export function endpointConfig(c: Json): ContainerSpec['networks'][string] {
 }
 
 // ------------------------------------------------------------------ responses
+
+/** A container waiting for its restart policy's start: "Restarting (1) 2 seconds ago". */
+export function restartingText(c: Container, now = Date.now()): string {
+  return `Restarting (${c.exitCode}) ${humanDuration(now - Date.parse(c.finishedAt ?? new Date(now).toISOString()))} ago`;
+}
 
 export function statusText(c: Container, now = Date.now()): string {
   if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}`;
@@ -172,11 +179,11 @@ export function containerSummary(v: ContainerView): Json {
     Created: Math.floor(Date.parse(c.created) / 1000),
     Ports: ports,
     Labels: c.spec.labels,
-    State: c.status,
-    Status: statusText(c),
+    State: v.restarting ? 'restarting' : c.status,
+    Status: v.restarting ? restartingText(c) : statusText(c) + healthSuffix(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
     NetworkSettings: { Networks: endpointsJson(v, true) },
-    Mounts: [],
+    Mounts: mountsJson(v),
   };
 }
 
@@ -208,6 +215,7 @@ export function containerInspect(v: ContainerView): Json {
       Error: c.error,
       StartedAt: c.startedAt ?? ZERO_TIME,
       FinishedAt: c.finishedAt ?? ZERO_TIME,
+      ...stateExtras(c, v.restarting),
     },
     Image: c.imageId,
     ResolvConfPath: '',
@@ -215,7 +223,7 @@ export function containerInspect(v: ContainerView): Json {
     HostsPath: '',
     LogPath: v.logPath,
     Name: `/${c.name}`,
-    RestartCount: 0,
+    RestartCount: c.restartCount ?? 0,
     Driver: 'overlay',
     Platform: 'linux',
     MountLabel: '',
@@ -234,8 +242,9 @@ export function containerInspect(v: ContainerView): Json {
       ExtraHosts: spec.extraHosts?.length ? spec.extraHosts : null,
       Links: spec.links?.length ? spec.links.map((l) => `/${v.linkNames[l.target] ?? l.target}:/${c.name}/${l.alias}`) : null,
       ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
+      ...hostConfigExtras(spec),
     },
-    Mounts: [],
+    Mounts: mountsJson(v),
     Config: {
       Hostname: spec.hostname,
       Domainname: spec.domainname ?? '',
@@ -251,12 +260,13 @@ export function containerInspect(v: ContainerView): Json {
       Env: spec.env,
       Cmd: spec.cmd,
       Image: c.image,
-      Volumes: null,
+      Volumes: spec.volumes?.length ? Object.fromEntries(spec.volumes.map((p) => [p, {}])) : null,
       WorkingDir: spec.workingDir,
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
       Labels: spec.labels,
       ...(spec.macAddress ? { MacAddress: spec.macAddress } : {}),
       ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
+      ...(spec.healthcheck ? { Healthcheck: healthcheckJson(spec.healthcheck) } : {}),
     },
     NetworkSettings: {
       Bridge: '',

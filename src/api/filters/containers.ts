@@ -71,13 +71,14 @@ export function listContainers(views: ContainerView[], f: Filters, opts: ListOpt
       continue;
     }
     if (since && c.id === since) break;
-    if (c.status !== 'running' && !all && opts.limit <= 0) continue;
+    // A container waiting for its restart counts as running, as in Docker.
+    if (c.status !== 'running' && !v.restarting && !all && opts.limit <= 0) continue;
     if (!f.match('name', `/${c.name}`, c.name) || !f.match('id', c.id)) continue;
     if (task[0] === 'true') continue;
     if (!f.labels('label', c.spec.labels)) continue;
     if (opts.limit > 0 && out.length === opts.limit) break;
     if (exited.length && !(c.status === 'exited' && c.startedAt && exited.includes(c.exitCode))) continue;
-    if (!f.exact('status', c.status)) continue;
+    if (!f.exact('status', v.restarting ? 'restarting' : c.status)) continue;
     if (!f.exact('health', v.health ?? 'none')) continue;
     if (f.has('volume') && !f.values('volume').some((x) => v.mounts.some((m) => m.destination === x || (m.name ?? m.source) === x))) continue;
     if (images && !images.has(c.imageId)) continue;

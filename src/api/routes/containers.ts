@@ -7,6 +7,7 @@ import { containerInspect, containerSummary, createRequest } from '../dto/contai
 import { CONTAINER_FILTERS, listContainers } from '../filters/containers';
 import { Filters } from '../filters/filters';
 import { bool } from '../http';
+import { updateRequest } from '../dto/container-host';
 import { Router } from '../router';
 
 export function containerRoutes(r: Router, e: Engine): void {
@@ -20,7 +21,7 @@ export function containerRoutes(r: Router, e: Engine): void {
   });
   r.route('POST', '/containers/create', async ({ q, body, res }) => {
     const { image, spec } = createRequest(await body());
-    const c = ctrs.create(q.get('name') ?? undefined, image, spec);
+    const c = await ctrs.create(q.get('name') ?? undefined, image, spec);
     res.statusCode = 201;
     return { Id: c.id, Warnings: c.spec.networkMode === 'host' && spec.portBindings.length ? ['Published ports are discarded when using host network mode'] : [] };
   });
@@ -44,8 +45,13 @@ export function containerRoutes(r: Router, e: Engine): void {
     res.statusCode = 204;
   });
   r.route('DELETE', '/containers/{id}', async ({ params, q, res }) => {
-    await ctrs.remove(params[0], bool(q, 'force'));
+    await ctrs.remove(params[0], bool(q, 'force'), bool(q, 'v'));
     res.statusCode = 204;
+  });
+  r.route('POST', '/containers/{id}/update', async ({ params, body }) => {
+    const { resources, policy } = updateRequest(await body());
+    await ctrs.update(params[0], resources, policy);
+    return { Warnings: null };
   });
   r.route('POST', '/containers/{id}/rename', async ({ params, q, res }) => {
     ctrs.rename(params[0], q.get('name') ?? '');

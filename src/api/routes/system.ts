@@ -55,16 +55,13 @@ export function systemRoutes(r: Router, e: Engine): void {
       Runtimes: { runc: { path: 'runc' } },
       CgroupDriver: 'cgroupfs',
       LoggingDriver: 'ctrnet-shim',
-      Plugins: { Network: ['bridge', 'host', 'null'], Volume: [], Log: [] },
+      Plugins: { Network: ['bridge', 'host', 'null'], Volume: ['local'], Log: [] },
       Swarm: { LocalNodeState: 'inactive', NodeID: '', NodeAddr: '', ControlAvailable: false, Error: '', RemoteManagers: null },
       SecurityOptions: [],
       Warnings: [],
     };
   });
 
-  r.route('GET', '/volumes/{name}', async ({ params }) => {
-    throw new EngineError('VOLUME_NOT_FOUND', `get ${params[0]}: no such volume`, { hint: 'ctrnet has no volumes' });
-  });
   r.route('GET', '/plugins/{name}/json', async ({ params }) => {
     throw new EngineError('PLUGIN_NOT_FOUND', `plugin "${params[0]}" not found`, { hint: 'ctrnet has no plugins' });
   });

@@ -7,6 +7,7 @@ import { bool, FlagDef, list, Parsed, str, UsageError } from '../args';
 import { Context } from '../command';
 import { parsePortSpec } from '../../base/port-spec';
 import type { ContainerCreateBody, EndpointSettings, IdResponse, PortBinding } from '../wire';
+import { HOST_FLAGS, hostBody } from './_create-host';
 
 export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
   detach: { kind: 'bool', short: 'd' },
@@ -39,6 +40,7 @@ export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
   /** missing (default): pull an image that is not there; always; never */
   pull: { kind: 'string' },
   platform: { kind: 'string' },
+  ...HOST_FLAGS,
 };
 
 /** Turns run/create flags into the Docker create body. */
@@ -64,6 +66,7 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
   const labels = Object.fromEntries(list(p, 'label').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')]));
   const interactive = bool(p, 'interactive');
   const entrypoint = str(p, 'entrypoint');
+  const extra = hostBody(p);
   return {
     name: str(p, 'name'),
     body: {
@@ -83,7 +86,7 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
       ExposedPorts: exposed,
       MacAddress: str(p, 'mac-address') ?? '',
       HostConfig: {
-        NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns'),
+        NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns'), ...extra.hostConfig,
         DnsSearch: list(p, 'dns-search'), DnsOptions: list(p, 'dns-option'), ExtraHosts: list(p, 'add-host'), Links: list(p, 'link'),
         PublishAllPorts: bool(p, 'publish-all'), Sysctls: Object.fromEntries(list(p, 'sysctl').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')])),
       },
@@ -91,6 +94,8 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
       ...(str(p, 'stop-signal') !== undefined ? { StopSignal: str(p, 'stop-signal') } : {}),
       NetworkingConfig: Object.keys(endpoint).length ? { EndpointsConfig: { [network]: endpoint } } : {},
       ...(str(p, 'domainname') ? { Domainname: str(p, 'domainname') } : {}),
+      Volumes: extra.volumes,
+      ...(extra.healthcheck ? { Healthcheck: extra.healthcheck } : {}),
     },
   };
 }

@@ -7,12 +7,19 @@
  *
  * Events (EventEmitter): create, start, exit (id, code), removed (id, code), connect, disconnect, rename.
  *
- * Limitations: no restart policies, no pause, no volumes.
+ * Mounts: containers/storage.ts (settled at create, made at start); restart policies: the
+ * supervisor of containers/restarts.ts reacts to exits, its starts take the container's mutex
+ * like any other; limits are checked at create and changed live by update().
+ *
+ * Limitations: no pause.
  */
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf, randomName, VALID_NAME } from '../../base/container-spec';
+import { CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf, randomName, resourcesOf, restartOf, VALID_NAME } from '../../base/container-spec';
+import { effectiveHealth } from '../../base/health';
+import { applyUpdate, checkResources, ResourceUpdate, settleResources } from '../../base/resources';
+import { RestartPolicy, restartPolicy } from '../../base/restart-policy';
 import { describe, EngineError } from '../../base/errors';
 import { Container, Endpoint } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
@@ -31,12 +38,26 @@ import { hostGateway, hostsLines, linkEnv, ResolvedLink } from './etc-hosts';
 import { resolvConf } from './resolv-conf';
 import { checkSysctls } from './sysctls';
 import { Stdio } from './stdio';
+import { RestartSupervisor } from './restarts';
+import { ContainerStorage } from './storage';
+import { Volumes } from '../volumes';
+
+/** What containers need beyond their network: mounts and volumes, the host's CPUs (limits are checked against them). */
+export interface ContainerExtras {
+  storage: ContainerStorage;
+  volumes: Volumes;
+  ncpu: number;
+}
 
 export class Containers extends EventEmitter {
   private readonly mutex = new KeyedMutex();
   private readonly monitors = new Map<string, Socket>();
   private readonly attachments: NetworkAttachments;
   private closing = false;
+  /** the restart supervisor: exits the restart policies answer */
+  readonly restarts: RestartSupervisor;
+  /** stopped or killed by a user and not yet exited: no restart follows (Docker's ExitOnNext) */
+  private readonly exitOnNext = new Set<string>();
 
   constructor(
     private readonly repo: Pick<Repos, 'containers' | 'endpoints' | 'ports'>,
@@ -46,9 +67,13 @@ export class Containers extends EventEmitter {
     private readonly networks: Networks,
     private readonly stdio: Stdio,
     private readonly log: (msg: string) => void = () => {},
+    private readonly extras?: ContainerExtras,
   ) {
     super();
     this.setMaxListeners(0);
+    this.restarts = new RestartSupervisor({ restart: (id, at) => this.restartByPolicy(id, at), startAtBoot: (id) => this.start(id).catch((e) => {
+      if (!(e instanceof NotModified)) throw e;
+    }) }, log);
     this.attachments = new NetworkAttachments({
       containers: repo.containers,
       networks,
@@ -72,7 +97,7 @@ export class Containers extends EventEmitter {
 
   // ---------------------------------------------------------------- create, rename, networks
 
-  create(name: string | undefined, imageRef: string, spec: ContainerSpec): Container {
+  async create(name: string | undefined, imageRef: string, spec: ContainerSpec): Promise<Container> {
     const image = this.images.get(imageRef);
     if (name !== undefined && name !== '') {
       const n = name.replace(/^\//, '');
@@ -88,10 +113,22 @@ export class Containers extends EventEmitter {
     spec = this.attachments.check(spec);
     checkSysctls(spec);
     if (spec.links?.length) spec = { ...spec, links: spec.links.map((l) => ({ ...l, target: this.linkTarget(l.target).id })) };
+    spec = this.checkExtras(spec);
+    const other = this.repo.containers.get(name);
+    if (other && other.name === name) throw new EngineError('NAME_IN_USE', `Conflict. The container name "/${name}" is already in use by container "${other.id}"`, { hint: 'remove (or rename) that container to be able to reuse that name' });
+    // The image's HEALTHCHECK fills what the container's leaves unset, as Docker merges them.
+    const healthcheck = effectiveHealth(spec.healthcheck, image.config?.healthcheck);
+    if (healthcheck) spec = { ...spec, healthcheck };
+    if (this.extras) spec = { ...spec, mounts: await this.extras.storage.settle(spec, image) };
     const id = newId();
     if (!spec.hostname && modeOf(spec.networkMode).kind !== 'host') spec = { ...spec, hostname: shortId(id) };
     const c: Container = { id, name, imageId: image.id, image: imageRef, spec, status: 'created', pid: 0, exitCode: 0, error: '', created: new Date().toISOString() };
-    this.repo.containers.insert(c);
+    try {
+      this.repo.containers.insert(c);
+    } catch (e) {
+      await this.extras?.storage.undo(ContainerStorage.volumesOf(spec.mounts ?? []));
+      throw e;
+    }
     this.emit('create', id);
     return c;
   }
@@ -121,6 +158,37 @@ export class Containers extends EventEmitter {
     });
   }
 
+  /** Restart policy and limits: Docker's checks, and what Docker settles at create (swap). */
+  private checkExtras(spec: ContainerSpec): ContainerSpec {
+    const policy = restartOf(spec);
+    restartPolicy(policy.name, policy.maxRetries, spec.autoRemove);
+    if (!spec.resources) return spec;
+    checkResources(spec.resources, this.extras?.ncpu ?? 1);
+    return { ...spec, resources: settleResources(spec.resources) };
+  }
+
+  /**
+   * Docker's `update`: limits (changed live in a running container's cgroup) and the restart
+   * policy. Fields not given stay as they are.
+   */
+  async update(idOrName: string, u: ResourceUpdate, policy?: RestartPolicy): Promise<void> {
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      const next = applyUpdate(resourcesOf(c.spec), u, c.id);
+      checkResources(next, this.extras?.ncpu ?? 1);
+      if (policy && c.spec.autoRemove && policy.name !== 'no') {
+        throw new EngineError('CONFLICTING_OPTIONS', 'Restart policy cannot be updated because AutoRemove is enabled for the container', { hint: 'a --rm container is not restarted' });
+      }
+      if (c.status === 'running') {
+        await this.runtime.update(c.id, next).catch((e) => {
+          throw new EngineError('RUNTIME_FAILED', `Cannot update container ${c.id}: ${describe(e)}`, { cause: e });
+        });
+      }
+      this.repo.containers.update(c.id, { spec: { ...c.spec, resources: next, ...(policy ? { restartPolicy: policy } : {}) } });
+    });
+  }
+
   rename(idOrName: string, name: string): void {
     const c = this.get(idOrName);
     const n = name.replace(/^\//, '');
@@ -143,7 +211,24 @@ export class Containers extends EventEmitter {
 
   async start(idOrName: string): Promise<void> {
     const c0 = this.get(idOrName);
-    await this.mutex.run(c0.id, () => this.startLocked(c0.id));
+    await this.mutex.run(c0.id, async () => {
+      // A user's start: Docker's restart manager begins anew, and a stop by the user is forgotten.
+      this.restarts.reset(c0.id);
+      this.exitOnNext.delete(c0.id);
+      const c = this.get(c0.id);
+      if (c.status !== 'running' && (c.restartCount || c.manuallyStopped)) this.repo.containers.update(c.id, { restartCount: 0, manuallyStopped: false });
+      await this.startLocked(c0.id);
+    });
+  }
+
+  /** The supervisor's start for the exit that ended at `finishedAt`: nothing when anything happened since. */
+  private async restartByPolicy(id: string, finishedAt: string): Promise<void> {
+    await this.mutex.run(id, async () => {
+      const c = this.repo.containers.get(id);
+      if (!c || c.status !== 'exited' || c.finishedAt !== finishedAt || this.exitOnNext.has(id) || this.closing) return;
+      this.log(`restarting ${c.name} (restart policy ${restartOf(c.spec).name}, restart ${c.restartCount ?? 0})`);
+      await this.startLocked(id).catch((e) => this.log(`restart of ${c.name} failed: ${describe(e)}`));
+    });
   }
 
   private async startLocked(id: string): Promise<void> {
@@ -154,6 +239,8 @@ export class Containers extends EventEmitter {
     try {
       const rootfs = await this.runtime.mountRootfs(c.id, image.layers);
       undo.push(() => this.runtime.unmountRootfs(c.id));
+      undo.push(async () => this.extras?.storage.release(c));
+      const mounts = this.extras ? await this.extras.storage.prepare(c, rootfs) : [];
       const netns = await this.sandboxes.setup(c);
       undo.push(() => this.sandboxes.teardown(c));
       const { spec } = c;
@@ -175,6 +262,9 @@ export class Containers extends EventEmitter {
           hosts: hostsLines(owner.spec, eps, links, gw),
           resolvConf: await resolvConf(owner.spec, netns === 'host', this.networks.embeddedDns(owner.spec)),
           sysctls: spec.sysctls,
+          mounts,
+          readonlyRootfs: spec.readonlyRootfs,
+          resources: spec.resources && resourcesOf(spec),
         },
         { stdin: spec.openStdin },
       );
@@ -191,7 +281,8 @@ export class Containers extends EventEmitter {
         const code = startFailureExitCode(e.message) === 125 ? 'RUNTIME_FAILED' : 'INVALID_PARAMETER';
         throw new EngineError(code, `failed to start container ${c.name}: ${e.message}`, { cause: e });
       });
-      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), finishedAt: undefined, error: '', exitCode: 0 });
+      // FinishedAt stays the last exit's, as Docker shows it.
+      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), error: '', exitCode: 0, oomKilled: false });
       this.emit('start', c.id);
     } catch (e) {
       const errors: unknown[] = [];
@@ -202,7 +293,7 @@ export class Containers extends EventEmitter {
       this.repo.containers.update(c.id, { error: msg, exitCode: code });
       this.stdio.dropPending(c.id);
       this.emit('exit', c.id, code);
-      if (c.spec.autoRemove) await this.removeLocked(c.id, code);
+      if (c.spec.autoRemove) await this.removeLocked(c.id, code, false, true);
       throw e;
     }
   }
@@ -235,10 +326,21 @@ export class Containers extends EventEmitter {
     await this.mutex.run(id, async () => {
       const c = this.repo.containers.get(id);
       if (!c || c.status !== 'running') return;
-      this.repo.containers.update(id, { status: 'exited', exitCode: code, pid: 0, finishedAt: new Date().toISOString() });
+      // A restart asks for the same addresses again (core/sandbox.ts), as long as they are free.
+      const lastAddresses = Object.fromEntries(this.repo.endpoints.list({ containerId: id }).map((e) => [e.networkId, e.ip]));
+      const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled: false, lastAddresses };
+      this.repo.containers.update(id, ended);
+      // Read before cleanup: runc delete removes the cgroup that counted the OOM kills.
+      ended.oomKilled = await this.runtime.oomKilled(id).catch(() => false);
+      if (ended.oomKilled) this.repo.containers.update(id, { oomKilled: true });
+      // Decided at once, so that it shows "restarting" from the exit on; the start waits for this mutex.
+      // A user's stop (recorded, also when this daemon did not see it) or the daemon's own close is no crash.
+      const byUser = this.exitOnNext.delete(id) || c.manuallyStopped === true;
+      const restarting = this.restarts.exited({ ...c, ...ended }, byUser || this.closing);
+      if (restarting) this.repo.containers.update(id, { restartCount: (c.restartCount ?? 0) + 1 });
       const clean = await this.cleanup(c);
       this.emit('exit', id, code);
-      if (c.spec.autoRemove) await this.removeLocked(id, code, clean);
+      if (!restarting && c.spec.autoRemove) await this.removeLocked(id, code, clean, true);
     });
   }
 
@@ -254,6 +356,7 @@ export class Containers extends EventEmitter {
       (async () => {
         await this.runtime.delete(c.id).catch((e) => errors.push(e));
         await this.runtime.unmountRootfs(c.id).catch((e) => errors.push(e));
+        await this.extras?.storage.release(c).catch((e) => errors.push(e));
       })(),
     ]);
     for (const e of errors) this.log(`cleanup of ${c.name}: ${describe(e)}`);
@@ -274,9 +377,23 @@ export class Containers extends EventEmitter {
     });
   }
 
+  /** A user stops or kills it: no restart follows, and unless-stopped stays down (Docker's HasBeenManuallyStopped). */
+  private stoppedByUser(c: Container): boolean {
+    // Recorded before the signal: an exit the next daemon finds (this one crashed meanwhile) is a stop too.
+    if (!c.manuallyStopped) this.repo.containers.update(c.id, { manuallyStopped: true });
+    if (c.status === 'running') this.exitOnNext.add(c.id);
+    return this.restarts.cancel(c.id);
+  }
+
   async stop(idOrName: string, timeoutSec = 10): Promise<void> {
     const c = this.get(idOrName);
+    // A container waiting for its restart is stopped by not restarting it.
+    if (this.restarts.isRestarting(c.id)) {
+      this.stoppedByUser(c);
+      return;
+    }
     if (c.status !== 'running') throw new NotModified();
+    this.stoppedByUser(c);
     const exit = this.next('exit', c.id);
     await this.runtime.kill(c.id, (c.spec.stopSignal ?? 'TERM').replace(/^SIG/, ''));
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutSec * 1000).unref());
@@ -288,10 +405,18 @@ export class Containers extends EventEmitter {
 
   async kill(idOrName: string, signal = 'KILL'): Promise<void> {
     const c = this.get(idOrName);
+    const sig = signal.replace(/^SIG/, '').toUpperCase();
+    // Killing with SIGKILL or the stop signal is a stop by the user; another signal is only a signal.
+    if ((this.restarts.isRestarting(c.id) || c.status === 'running') && ['KILL', '9', 'TERM', '15'].includes(sig)) {
+      if (this.stoppedByUser(c)) return;
+    }
     if (c.status !== 'running') {
       throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     }
+    // SIGKILL answers once the container is no longer running, as Docker's (a `rm` right after works).
+    const exit = sig === 'KILL' || sig === '9' ? this.next('exit', c.id) : undefined;
     await this.runtime.kill(c.id, signal.replace(/^SIG/, ''));
+    if (exit) await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 
   async restart(idOrName: string, timeoutSec = 10): Promise<void> {
@@ -313,36 +438,52 @@ export class Containers extends EventEmitter {
     return found;
   }
 
-  async remove(idOrName: string, force = false): Promise<void> {
+  async remove(idOrName: string, force = false, volumes = false): Promise<void> {
     const c = this.get(idOrName);
+    if (this.restarts.isRestarting(c.id)) {
+      if (!force) throw new EngineError('CONTAINER_RUNNING', `You cannot remove a restarting container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
+      this.restarts.cancel(c.id);
+    }
     const joined = this.joinedTo(c.id).filter((o) => o.status === 'running');
     if (joined.length && !force) {
       throw new EngineError('CONTAINER_IN_USE', `cannot remove container ${c.name}: containers ${joined.map((o) => o.name).join(', ')} use its network namespace`, {
         hint: 'remove those first, or force with -f (they lose their network)',
       });
     }
-    if (c.status === 'running') {
-      if (!force) {
-        throw new EngineError('CONTAINER_RUNNING', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
-      }
-      // An auto-removed container removes itself when it exits: wait for that instead.
-      const done = c.spec.autoRemove ? this.wait(c.id, 'removed') : this.next('exit', c.id);
-      await this.runtime.kill(c.id, 'KILL');
-      await done;
-      if (c.spec.autoRemove) return;
+    if (c.status === 'running' && !force) {
+      throw new EngineError('CONTAINER_RUNNING', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
     }
-    await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exitCode));
+    await this.mutex.run(c.id, async () => {
+      const cur = this.repo.containers.get(c.id);
+      if (!cur) return;
+      if (cur.status !== 'running') return this.removeLocked(c.id, cur.exitCode, false, volumes);
+      // A running one: the removal is recorded before the kill, so that a crash in between ends in
+      // the removal (finished by the next daemon), never in a restart by its policy. Its exit is
+      // then the removal's to clean up (the monitor leaves containers that are not running alone).
+      this.restarts.cancel(c.id);
+      this.repo.containers.update(c.id, { status: 'removing' });
+      await this.runtime.kill(c.id, 'KILL');
+      const code = (await this.runtime.exitCode(c.id)) ?? 137;
+      await this.removeLocked(c.id, code, false, volumes || cur.spec.autoRemove, true);
+    });
   }
 
-  /** `cleaned`: the exit's cleanup just ran without errors (--rm): a second one would only spawn runc again. */
-  private async removeLocked(id: string, code: number, cleaned = false): Promise<void> {
+  /**
+   * `cleaned`: the exit's cleanup just ran without errors (--rm): a second one would only spawn runc again.
+   * `volumes`: its anonymous volumes go too (rm -v, --rm).
+   */
+  private async removeLocked(id: string, code: number, cleaned = false, volumes = false, wasRunning = false): Promise<void> {
     const c = this.repo.containers.get(id);
     if (!c) return;
     if (c.status === 'running') throw new EngineError('CONTAINER_RUNNING', `container ${c.name} is running`);
+    this.restarts.forget(id);
     this.repo.containers.update(id, { status: 'removing' });
     if (!cleaned) await this.cleanup(c);
     await this.runtime.removeFiles(id);
     this.repo.containers.delete(id);
+    if (volumes) await this.extras?.volumes.removeAnonymous(c).catch((e) => this.log(`removing the volumes of ${c.name}: ${describe(e)}`));
+    // A force-removed running container also exited (waiters of not-running hear it).
+    if (wasRunning) this.emit('exit', id, code);
     this.emit('removed', id, code);
   }
 
@@ -384,6 +525,14 @@ export class Containers extends EventEmitter {
         await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exitCode)).catch((e) => this.log(`finishing removal of ${c.name}: ${describe(e)}`));
         continue;
       }
+      if (c.status !== 'running' && (await this.runtime.pidOf(c.id))) {
+        // A start the crash interrupted after its process began: everything was made (the
+        // process runs last), so the container is running; recorded now, watched below.
+        this.log(`container ${c.name} was started just before the daemon stopped: taking it as running`);
+        this.repo.containers.update(c.id, { status: 'running', pid: (await this.runtime.pidOf(c.id)) ?? 0, startedAt: new Date().toISOString(), error: '', exitCode: 0, oomKilled: false });
+        c.status = 'running';
+        this.emit('start', c.id);
+      }
       if (c.status !== 'running') {
         // A start the crash interrupted leaves leases, ports or a mounted root filesystem of a
         // container that is not running: undo them. (Namespaces and runc containers that no
@@ -395,6 +544,8 @@ export class Containers extends EventEmitter {
         } else {
           await this.runtime.unmountRootfs(c.id).catch((e) => this.log(`unmounting ${c.name}: ${describe(e)}`));
         }
+        // Restart policies at daemon start (started once the daemon is up: resumeRestarts).
+        this.restarts.atDaemonStart(this.get(c.id));
         continue;
       }
       try {
@@ -406,13 +557,22 @@ export class Containers extends EventEmitter {
         const code = (await this.runtime.exitCode(c.id)) ?? 255;
         this.log(`container ${c.name} exited (${code}) while the daemon was down`);
         await this.exited(c.id, code);
+        // Not restarted as a crash (a user stopped it): Docker's rule at daemon start applies.
+        const now = this.repo.containers.get(c.id);
+        if (now) this.restarts.atDaemonStart(now);
       }
     }
+  }
+
+  /** The daemon is up (reconciled): restarts scheduled meanwhile and those of the restart policies at daemon start go ahead. */
+  resumeRestarts(): void {
+    this.restarts.resume();
   }
 
   /** Stops watching (the daemon is shutting down; containers keep running). */
   close(): void {
     this.closing = true;
+    this.restarts.close();
     for (const s of this.monitors.values()) s.destroy();
     this.monitors.clear();
   }
