@@ -44,10 +44,13 @@ import { LoopbackRelay } from '../firewall/loopback-relay';
 import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
+import { BridgeNetfilter } from '../firewall/nft/bridge-netfilter';
 import { LocalImageStore } from '../images/local-image-store';
 import { DEFAULT_POOLS } from '../ipam/pools';
 import { isPool6, ulaPool } from '../ipam/pools6';
 import { KernelHelper } from '../kernel/helper';
+import { ensureTmpfs } from '../kernel/tmpfs-dir';
+import { BpfFastPath, FastPath, NoFastPath } from '../kernel/fast-path';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
 import { NativeKernel } from '../kernel/native-kernel';
@@ -134,6 +137,9 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const p: Paths = { root: o.root, execRoot: o.execRoot };
   await mkdir(o.root, { recursive: true, mode: 0o711 });
   await mkdir(paths.netnsDir(p), { recursive: true });
+  // Namespace files on tmpfs: a disk filesystem costs an inode per container start (kernel/tmpfs-dir.ts).
+  const nsDir = await ensureTmpfs(paths.netnsDir(p)).catch((e) => `left as it is (${describe(e)})`);
+  if (nsDir !== 'already' && nsDir !== 'mounted') log(`${paths.netnsDir(p)} is not on tmpfs: ${nsDir}`);
   await mkdir(path.dirname(o.socket), { recursive: true });
 
   // Adapters.
@@ -154,7 +160,9 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const given6 = o.pools.filter(isPool6);
   const pools = given4.length ? given4 : DEFAULT_POOLS;
   const pools6 = given6.length ? given6 : [ulaPool(await engineId(o.root))];
-  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools, pools6 }, log));
+  // CTRNET_FAST_PATH=off: every frame takes the bridge (for comparison; kernel/fast-path.ts).
+  const fastPath: FastPath = process.env.CTRNET_FAST_PATH === 'off' ? new NoFastPath('CTRNET_FAST_PATH=off') : BpfFastPath.available() ? new BpfFastPath(undefined, log) : new NoFastPath('ctrnet-fastpath was not built');
+  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools, pools6 }, log, fastPath));
   drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools, pools6 }, log));
   drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools, pools6 }, log));
   drivers.set('host', new RecordOnlyDriver('host', store.networks));
@@ -186,13 +194,14 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const health = new HealthMonitor(store, runtime, log);
   const execs = new Execs(runtime, (id) => containers.get(id));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
-  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops };
+  const bridgeNf = new BridgeNetfilter(log);
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops, fastPath, bridgeNetfilter: () => bridgeNf.describe() };
   const engine: Engine = {
     containers, stdio, execs, networks, images, volumes, events, info, attachments,
     queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
-    reloadFirewall: () => firewall.reapply(),
+    reloadFirewall: () => firewall.reapply().then(() => bridgeNf.settle().then(() => undefined)),
   };
   for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
     containers.on(from, (id: string) => events.emit('container', action, id));
@@ -207,6 +216,8 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
+  // br_netfilter off in this namespace when nothing else here needs it (firewall/nft/bridge-netfilter.ts).
+  await bridgeNf.settle().catch((e) => log(`br_netfilter: ${describe(e)}`));
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
   await mounts.releaseUnused().catch((e) => log(`unmounting unused volumes: ${describe(e)}`));
   // Reconciled: restarts by policy may go ahead, and running containers' health checks begin again.
@@ -260,6 +271,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     unwatch();
     resolver.closeAll();
     await overlay?.control.close();
+    fastPath.stop();
     server.close();
     server.closeAllConnections();
     if (plugin) {

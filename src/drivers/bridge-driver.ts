@@ -25,6 +25,7 @@ import { macFromIp } from '../ipam/ipam';
 import { macFromIp6 } from '../ipam/ipam6';
 import { AddressPool } from '../ipam/pools';
 import { Kernel } from '../kernel/kernel';
+import { FastPath, NoFastPath } from '../kernel/fast-path';
 import { EndpointDraft, EndpointRepo, NetworkRepo, Picked } from '../state/repos';
 import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_GATEWAY_MODE_IPV4, OPT_GATEWAY_MODE_IPV6, OPT_HOST_BINDING_IPV4, OPT_ICC, OPT_IP_MASQUERADE, OPT_MTU } from '../base/network-options';
 import { settleAddressing } from './_addressing';
@@ -56,7 +57,13 @@ export class BridgeDriver implements NetworkDriver {
     private readonly repo: { networks: NetworkRepo; endpoints: EndpointRepo },
     private readonly cfg: BridgeConfig,
     private readonly log: (m: string) => void = () => {},
+    private readonly fastPath: FastPath = new NoFastPath(),
   ) {}
+
+  /** Endpoints of a network may be fast-pathed to each other unless it keeps them apart (icc off). */
+  private fastPathed(net: Network, ep: Endpoint): boolean {
+    return net.options[OPT_ICC] !== 'false' && !!ep.ip;
+  }
 
   servesDns(net: Network): boolean {
     // The default bridge has no embedded DNS, as in Docker.
@@ -210,6 +217,11 @@ export class BridgeDriver implements NetworkDriver {
           if ((req.defaultRoute6 ?? req.defaultRoute) && !net.internal && ep.ip6) b.routeReplace('default', { via: net.gateway6, dev: ep.ifName });
         });
       }
+      // Not an interface another runtime moves later: until it does, its peer is on the host.
+      if (this.fastPathed(net, ep) && !req.runtimeMoves) {
+        await this.fastPath.add({ hostIf: ep.hostIf, mac: ep.mac, ip: ep.ip, network: net.id });
+        undo.push(() => this.fastPath.del(ep.hostIf));
+      }
       if (req.ports.length) {
         const fw = await this.netFirewall(net);
         await fw.addPorts(req.ports);
@@ -224,6 +236,8 @@ export class BridgeDriver implements NetworkDriver {
 
   async leave(req: JoinRequest): Promise<void> {
     const errors: unknown[] = [];
+    // Off the fast path first: no frame is handed to an interface on its way out.
+    await this.fastPath.del(req.endpoint.hostIf).catch((e) => errors.push(e));
     await this.firewall.delEndpoint(endpointPort(req.endpoint, req.linkLocal)).catch((e) => errors.push(e));
     if (req.ports.length) await (await this.netFirewall(req.network)).delPorts(req.ports).catch((e) => errors.push(e));
     if (req.sandboxGoing) removeLater(this.kernel, req.endpoint.hostIf);
@@ -254,6 +268,8 @@ export class BridgeDriver implements NetworkDriver {
         }
         if (req.ports.length) await fw.addPorts(req.ports);
         if (link) await this.firewall.addEndpoint(endpointPort(req.endpoint, req.linkLocal));
+        // A new daemon's fast path has maps of its own: the program is put on again (a replacement).
+        if (link && this.fastPathed(net, req.endpoint) && !req.runtimeMoves) await this.fastPath.add({ hostIf: req.endpoint.hostIf, mac: req.endpoint.mac, ip: req.endpoint.ip, network: net.id });
       }
     }
     // Veths on our bridges that no endpoint explains (a crash between a join and its record).
