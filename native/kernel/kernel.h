@@ -110,6 +110,7 @@ void parse_attrs(struct rtattr *tb[], int max, struct rtattr *rta, int len);
 int op(int fd, char *line);
 
 int read_links(int fd, struct out *o);
+int read_linkstats(int fd, struct out *o);
 int read_addrs(int fd, int family, struct out *o);
 int read_routes(int fd, int family, struct out *o);
 int read_neighs(int fd, int family, const char *dev, struct out *o);
@@ -123,6 +124,7 @@ int netns_add(const char *path);
 int netns_del(const char *path);
 int mount_overlay(const char *lower, const char *upper, const char *work, const char *target);
 int unmount(const char *target);
+int mount_tmpfs(const char *size, const char *target);
 int nft_apply(const char *script);
 /* Opens what the verbs keep: our own namespace (to come back to) and the nft context. */
 int system_init(void);

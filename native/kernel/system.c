@@ -98,6 +98,13 @@ int mount_overlay(const char *lower, const char *upper, const char *work, const 
   return 0;
 }
 
+int mount_tmpfs(const char *size, const char *target) {
+  char opts[64];
+  if ((size_t)snprintf(opts, sizeof opts, "mode=1777,size=%s", size) >= sizeof opts || strspn(size, "0123456789kmgKMG") != strlen(size)) return fail(EINVAL, "bad tmpfs size \"%.20s\"", size);
+  if (mount("shm", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts)) return fail(errno, "mount tmpfs on %s: %s", target, strerror(errno));
+  return 0;
+}
+
 int unmount(const char *target) {
   if (umount2(target, 0)) return fail(errno, "umount %s: %s", target, strerror(errno));
   return 0;

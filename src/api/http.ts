@@ -55,6 +55,11 @@ export function filterValues(v: string[] | Record<string, boolean> | undefined):
   return Array.isArray(v) ? v : Object.keys(v).filter((k) => v[k]);
 }
 
+/** Docker's filters query as lists (the map form {"k":{"v":true}} too). */
+export function filterLists(raw: string | null): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(parseFilters(raw)).map(([k, v]) => [k, filterValues(v)]));
+}
+
 export async function readJson(req: http.IncomingMessage): Promise<Json> {
   const chunks: Buffer[] = [];
   let size = 0;

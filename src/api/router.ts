@@ -24,15 +24,16 @@ export interface HijackCtx {
   params: string[];
   version: string;
   body: Json;
-  /** switches the connection to a raw stream and returns it */
-  upgrade: () => Duplex;
+  /** switches the connection to a raw stream and returns it; `multiplexed`: the stream is Docker's frames (no TTY) */
+  upgrade: (o?: { multiplexed?: boolean }) => Duplex;
 }
 
 /** What a handler returns: a JSON answer (200 unless it set another status), or undefined (it answered itself, or an empty body). */
 export type Handler = (c: Ctx) => Promise<unknown>;
 export type HijackHandler = (c: HijackCtx) => Promise<void>;
 
-const pattern = (path: string): RegExp => new RegExp(`^${path.replace(/\{\w+\}/g, '([^/]+)')}$`);
+/** `{id}` matches one path segment; `{name*}` any number (image names hold slashes: acc/bb:tagged). */
+const pattern = (path: string): RegExp => new RegExp(`^${path.replace(/\{\w+\*\}/g, '(.+)').replace(/\{\w+\}/g, '([^/]+)')}$`);
 
 export class Router {
   private readonly routes: [string, RegExp, Handler][] = [];

@@ -9,6 +9,14 @@ export interface EndpointConfig {
   /** a fixed address (--ip) */
   ipv4?: string;
   aliases: string[];
+  /** EndpointSettings.DriverOpts as given (absent: none) */
+  driverOpts?: Record<string, string>;
+  /** IPAMConfig.LinkLocalIPs: extra link-local addresses of the interface */
+  linkLocalIps?: string[];
+  /** API 1.44+: this endpoint's MAC address */
+  macAddress?: string;
+  /** API 1.48+: the endpoint with the highest priority gives the default route */
+  gwPriority?: number;
 }
 
 export interface ContainerSpec {
@@ -33,6 +41,32 @@ export interface ContainerSpec {
   macAddress: string;
   /** per-network settings (requested address, aliases), by network name */
   networks: Record<string, EndpointConfig>;
+  // Added later: optional, so that specs stored by older daemons still load (read them with
+  // the defaults of base/container-defaults.ts).
+  /** the signal `stop` sends first (--stop-signal); absent: SIGTERM */
+  stopSignal?: string;
+  /** seconds `stop` waits before SIGKILL (--stop-timeout); absent: 10 */
+  stopTimeout?: number;
+  /** --pid: "" (its own), "host", "container:<id>" (resolved to a full id at create) */
+  pidMode?: string;
+  /** --uts: "" (its own), "host" */
+  utsMode?: string;
+  /** --ipc: "private" (default), "shareable", "none", "host", "container:<id>" */
+  ipcMode?: string;
+  /** --init: tini runs as PID 1 and reaps */
+  init?: boolean;
+  /** --log-driver / --log-opt: json-file (default), local or none */
+  logConfig?: { type: string; config: Record<string, string> };
+  /** --volume-driver, as given */
+  volumeDriver?: string;
+  /** the terminal size at start (API 1.42+: HostConfig.ConsoleSize, rows then columns) */
+  consoleSize?: [number, number];
+  /** Config.AttachStdout/AttachStderr as asked (absent: true) */
+  attachStdout?: boolean;
+  attachStderr?: boolean;
+  domainname?: string;
+  /** legacy links (--link), as Docker's HostConfig.Links has them: "/TARGET:/NAME/ALIAS" */
+  links?: string[];
 }
 
 export const CONTAINER_MODE_PREFIX = 'container:';

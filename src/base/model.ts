@@ -23,6 +23,8 @@ export interface Container {
   created: string;
   startedAt?: string;
   finishedAt?: string;
+  /** frozen by `pause` (it stays running) */
+  paused?: boolean;
 }
 
 export interface Network {
@@ -75,4 +77,36 @@ export interface ImageRecord {
   created: string;
   size: number;
   comment: string;
+  /** the image this one is a layer on (commit); absent: a base image */
+  parent?: string;
+  /** what an image made here (commit) says of itself; absent for imported root filesystems */
+  details?: ImageDetails;
+}
+
+/**
+ * The defaults a container takes from its image, as a commit records them (Docker's image
+ * `config`; the field names are those of issue 17's ImageConfig, of which this is a part).
+ */
+export interface CommitConfig {
+  user: string;
+  exposedPorts: string[];
+  env: string[];
+  /** null: not set */
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  workingDir: string;
+  volumes: string[];
+  labels: Record<string, string>;
+  stopSignal: string;
+}
+
+export interface ImageDetails {
+  author: string;
+  /** the container it was committed from */
+  container: string;
+  config: CommitConfig;
+  /** that container's own config (Docker's container_config) */
+  containerConfig: CommitConfig;
+  /** the digest of this image's own layer (the uncompressed tar), for RootFS.Layers */
+  diffId: string;
 }

@@ -5,7 +5,8 @@
  */
 import { attachments, EndpointConfig, modeOf } from '../base/container-spec';
 import { Container, Endpoint, Network, PublishedPort } from '../base/model';
-import { ContainerRuntime } from '../runtime/runtime';
+import { ImageStore } from '../images/image-store';
+import { ContainerRuntime, RootfsDirs } from '../runtime/runtime';
 import { Repos } from '../state/repos';
 import { Execs } from './containers/execs';
 import { Networks } from './networks';
@@ -29,6 +30,10 @@ export interface ContainerView {
   logPath: string;
   /** its exec instances */
   execIds: string[];
+  /** the /etc files bound into it, once it has started (Docker's ResolvConfPath, HostnamePath, HostsPath) */
+  etcFiles?: { hosts: string; hostname: string; resolvConf: string };
+  /** its root filesystem's directories (inspect's GraphDriver), while its image exists */
+  rootfs?: RootfsDirs;
 }
 
 export interface NetworkView {
@@ -43,8 +48,9 @@ export class Queries {
     private readonly repo: Pick<Repos, 'containers' | 'endpoints' | 'ports'>,
     private readonly networks: Networks,
     private readonly sandboxes: Sandboxes,
-    private readonly runtime: Pick<ContainerRuntime, 'logPath'>,
+    private readonly runtime: Pick<ContainerRuntime, 'logPath' | 'etcFiles' | 'rootfsDirs'>,
     private readonly execs: Pick<Execs, 'of'>,
+    private readonly images?: Pick<ImageStore, 'find'>,
   ) {}
 
   container(c: Container): ContainerView {
@@ -61,7 +67,13 @@ export class Queries {
       }
     }
     const sandboxKey = c.status === 'running' && mode.kind !== 'host' ? this.sandboxes.netnsOf(c) : '';
-    return { container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id) };
+    const started = c.startedAt !== undefined;
+    const image = this.images?.find(c.imageId);
+    return {
+      container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: started ? this.runtime.logPath(c.id) : '', execIds: this.execs.of(c.id),
+      etcFiles: started ? this.runtime.etcFiles(c.id) : undefined,
+      rootfs: image ? this.runtime.rootfsDirs(c.id, image.layers) : undefined,
+    };
   }
 
   network(net: Network): NetworkView {

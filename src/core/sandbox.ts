@@ -77,6 +77,7 @@ export class Sandboxes {
         });
         await driver.join(req);
         undo.push(() => driver.leave(req));
+        await this.addLinkLocal(c, step.network, req.endpoint.ifName, ns);
       }
       return ns;
     } catch (e) {
@@ -102,6 +103,15 @@ export class Sandboxes {
       throw new EngineError('CONFLICTING_OPTIONS', `network ${nets[0].name} is internal: ports cannot be published on it`, { hint: 'drop -p or use a network that is not --internal' });
     }
     return nets.map((network, i) => ({ network, exit: i === exit }));
+  }
+
+  /** IPAMConfig.LinkLocalIPs: more addresses on the endpoint's interface (169.254.0.0/16), as Docker adds them. */
+  private async addLinkLocal(c: Container, net: Network, ifName: string, ns: string): Promise<void> {
+    const ips = c.spec.networks[net.name]?.linkLocalIps ?? [];
+    if (!ips.length) return;
+    const b = this.kernel.at(ns).batch();
+    for (const ip of ips) b.addrReplace(ifName, `${ip}/16`);
+    await b.commit();
   }
 
   /** Connects a running container to one more network: the next ethN, live. */
@@ -156,7 +166,7 @@ export class Sandboxes {
         return ip;
       },
     );
-    const endpoint: Endpoint = { ...leased, mac: (n === 0 && c.spec.macAddress) || macFromIp(leased.ip) };
+    const endpoint: Endpoint = { ...leased, mac: cfg?.macAddress || (n === 0 && c.spec.macAddress) || macFromIp(leased.ip) };
     this.repo.endpoints.update(endpoint.id, { mac: endpoint.mac });
     try {
       const ports = exit ? await this.publisher.reserve(c, endpoint.ip) : [];

@@ -12,7 +12,12 @@ import { describe, EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
 import { Containers } from '../core/containers/containers';
+import { commit } from '../core/containers/commit';
 import { Execs } from '../core/containers/execs';
+import { Introspection } from '../core/containers/introspection';
+import { diskUsage } from '../core/disk-usage';
+import { EventLog } from '../core/event-log';
+import { Prune } from '../core/prune';
 import { Stdio } from '../core/containers/stdio';
 import { NetworkNames } from '../core/dns-names';
 import { Engine } from '../core/engine';
@@ -134,20 +139,24 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip }, kernel, resolver, events);
   const sandboxes = new Sandboxes(p, kernel, store, networks, new PortPublisher(store, kernel));
   const stdio = new Stdio(runtime);
-  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log);
-  const execs = new Execs(runtime, (id) => containers.get(id));
+  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, events);
+  const execs = new Execs(runtime, (id) => containers.get(id), (action, c, extra) => containers.note(action, c, extra));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
   const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel };
+  const eventLog = new EventLog(events);
+  const containersOf = (imageId: string) => store.containers.list().filter((c) => c.imageId === imageId).map((c) => c.id);
+  const layerSize = (id: string) => runtime.layerSize(id);
   const engine: Engine = {
-    containers, stdio, execs, networks, images, events, info,
-    queries: new Queries(store, networks, sandboxes, runtime, execs),
+    containers, stdio, execs, networks, images, events, info, eventLog,
+    introspection: new Introspection(runtime, images, kernel, (c) => sandboxes.netnsOf(c), (action, c) => containers.note(action, c)),
+    prune: new Prune({ containers, networks, images, events, containersOf, layerSize }),
+    commit: (c, req) => commit({ images, runtime, pause: (id) => containers.pause(id), unpause: (id) => containers.unpause(id), get: (id) => containers.get(id), note: (a, c2, x) => containers.note(a, c2, x) }, c, req),
+    diskUsage: () => diskUsage({ images, containers: () => containers.list(), layerSize }),
+    queries: new Queries(store, networks, sandboxes, runtime, execs, images),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
     reloadFirewall: () => firewall.reapply(),
   };
-  for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
-    containers.on(from, (id: string) => events.emit('container', action, id));
-  }
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
@@ -178,6 +187,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   }
 
   return async () => {
+    eventLog.close();
     await ui?.close();
     containers.close();
     unwatch();

@@ -4,6 +4,9 @@
  * container's overlay mount uses as its lower layers.
  */
 import { Readable } from 'node:stream';
+import { CommitConfig, ImageDetails } from '../base/model';
+
+export type { CommitConfig, ImageDetails };
 
 export interface Image {
   id: string;
@@ -12,6 +15,28 @@ export interface Image {
   size: number;
   /** read-only layer directories, top-most first (overlayfs lowerdir order) */
   layers: string[];
+  /** the digests of the layers, bottom first (Docker's RootFS.Layers) */
+  diffIds: string[];
+  comment: string;
+  /** the image it is a layer on (a commit's); absent: a base image */
+  parent?: string;
+  /** what a committed image says of itself */
+  details?: ImageDetails;
+}
+
+/** A new image from a container's writable layer (docker commit). */
+export interface ImageCommit {
+  /** the container's writable layer: its files, overlayfs whiteouts and opaque directories included */
+  layerDir: string;
+  /** the container's image: the new one is a layer on it */
+  parentId: string;
+  container: string;
+  comment: string;
+  author: string;
+  config: CommitConfig;
+  containerConfig: CommitConfig;
+  /** repo[:tag] to tag it with */
+  tag?: string;
 }
 
 export interface ImageStore {
@@ -27,6 +52,8 @@ export interface ImageStore {
   remove(ref: string, usedBy: (imageId: string) => string[], force?: boolean): Promise<{ Untagged?: string; Deleted?: string }[]>;
   /** builds busybox:latest from the host's busybox-static when missing */
   ensureBusybox(): Promise<void>;
+  /** A new image from a container's writable layer, on top of its image (docker commit). */
+  commit(c: ImageCommit): Promise<Image>;
 }
 
 /** "busybox" → "busybox:latest"; "sha256:…" and ids stay as they are. */

@@ -2,10 +2,12 @@
  * The local image store: an image is an imported root filesystem tarball, unpacked once under
  * ROOT/images/<id>/rootfs and used read-only as the lower layer of its containers. The id is the
  * sha256 of the tarball, as `docker import` makes it. A `busybox` image is built from Debian's
- * busybox-static when absent (there is no registry).
+ * busybox-static when absent (there is no registry). A committed image is a container's writable
+ * layer (whiteouts and opaque directories kept, so that overlayfs hides what the container
+ * deleted) unpacked under its own id, used as the top lower layer over its parent's.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,7 +16,16 @@ import { EngineError } from '../base/errors';
 import { Paths, paths } from '../base/names';
 import { run } from '../kernel/exec';
 import { ImageRepo } from '../state/repos';
-import { Image, ImageStore, normalizeRef } from './image-store';
+import { Image, ImageCommit, ImageStore, normalizeRef } from './image-store';
+
+/** overlayfs' mark of a directory that hides what is below it: kept in committed layers. */
+const TAR_XATTRS = ['--xattrs', '--xattrs-include=trusted.overlay.opaque'];
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return `sha256:${hash.digest('hex')}`;
+}
 
 export class LocalImageStore implements ImageStore {
   constructor(private readonly p: Paths, private readonly repo: ImageRepo) {}
@@ -25,7 +36,26 @@ export class LocalImageStore implements ImageStore {
 
   private toImage(id: string): Image {
     const row = this.repo.get(id)!;
-    return { id, tags: this.repo.tags(id).map((t) => t.tag), created: row.created, size: row.size, layers: [`${paths.image(this.p, id)}/rootfs`] };
+    const own = `${paths.image(this.p, id)}/rootfs`;
+    const parent = row.parent && this.repo.get(row.parent) ? this.toImage(row.parent) : undefined;
+    return {
+      id,
+      tags: this.repo.tags(id).map((t) => t.tag),
+      created: row.created,
+      // Docker's Size counts the layers below too.
+      size: row.size + (parent?.size ?? 0),
+      layers: [own, ...(parent?.layers ?? [])],
+      // An imported tarball's id is its digest: a plain tar's is its layer's.
+      diffIds: [...(parent?.diffIds ?? []), row.details?.diffId ?? id],
+      comment: row.comment,
+      ...(row.parent ? { parent: row.parent } : {}),
+      ...(row.details ? { details: row.details } : {}),
+    };
+  }
+
+  /** Images that are layers on this one. */
+  private children(id: string): string[] {
+    return this.repo.list().filter((r) => r.parent === id).map((r) => r.id);
   }
 
   /** Finds an image by name[:tag], full id or unambiguous id prefix. */
@@ -110,11 +140,62 @@ export class LocalImageStore implements ImageStore {
         hint: 'remove the container first',
       });
     }
+    if (this.children(img.id).length) {
+      if (isTag) {
+        // The last tag of an image others are layered on: the tag goes, the image stays.
+        this.repo.untag(norm);
+        return [{ Untagged: norm }];
+      }
+      throw new EngineError('IMAGE_IN_USE', `conflict: unable to delete ${img.id.slice(7, 19)} (cannot be forced) - image has dependent child images`, { hint: 'remove the images made from it first' });
+    }
     for (const t of img.tags) result.push({ Untagged: t });
-    this.repo.delete(img.id);
-    await rm(paths.image(this.p, img.id), { recursive: true, force: true });
-    result.push({ Deleted: img.id });
+    result.push(...(await this.delete(img.id)));
+    // Its parents go too when nothing else holds them: no tag, no other child, no container.
+    for (let p = img.parent; p && this.repo.get(p); ) {
+      const row = this.repo.get(p)!;
+      if (this.repo.tags(p).length || this.children(p).length || usedBy(p).length) break;
+      result.push(...(await this.delete(p)));
+      p = row.parent;
+    }
     return result;
+  }
+
+  private async delete(id: string): Promise<{ Deleted: string }[]> {
+    this.repo.delete(id);
+    await rm(paths.image(this.p, id), { recursive: true, force: true });
+    return [{ Deleted: id }];
+  }
+
+  /**
+   * Docker's commit: the writable layer packed (whiteouts and opaque directories kept) and unpacked
+   * as a new layer over the parent's; the id is the digest of what describes it (parent, layer
+   * digest, time, config).
+   */
+  async commit(c: ImageCommit): Promise<Image> {
+    const parent = this.get(c.parentId);
+    const dir = paths.images(this.p);
+    await mkdir(dir, { recursive: true });
+    const tmp = `${dir}/.commit-${randomBytes(6).toString('hex')}`;
+    await mkdir(`${tmp}/rootfs`, { recursive: true });
+    try {
+      await mkdir(c.layerDir, { recursive: true }); // never started: an empty layer
+      const tar = `${tmp}/layer.tar`;
+      await run(['tar', '--numeric-owner', ...TAR_XATTRS, '-C', c.layerDir, '-cf', tar, '.']);
+      const diffId = await sha256File(tar);
+      const size = (await stat(tar)).size;
+      await run(['tar', '--numeric-owner', ...TAR_XATTRS, '-C', `${tmp}/rootfs`, '-xf', tar]);
+      await rm(tar);
+      const created = new Date().toISOString();
+      const details = { author: c.author, container: c.container, config: c.config, containerConfig: c.containerConfig, diffId };
+      const id = `sha256:${createHash('sha256').update(JSON.stringify({ parent: parent.id, created, comment: c.comment, ...details })).digest('hex')}`;
+      const final = paths.image(this.p, id);
+      await rename(tmp, final);
+      this.repo.put({ id, created, size, comment: c.comment, parent: parent.id, details });
+      if (c.tag) this.repo.tag(normalizeRef(c.tag), id);
+      return this.toImage(id);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   }
 
   /** Builds busybox:latest from the host's busybox-static when it is missing. */

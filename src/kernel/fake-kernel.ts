@@ -22,7 +22,7 @@
  * k.failNext('linkSetUp', 'EPERM');
  * await k.batch().linkAddBridge('br1').linkSetUp('br1').commit(); // rejects; br1 exists, down
  */
-import { AddrInfo, Batch, Family, Kernel, KernelErrno, KernelError, LinkInfo, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, Kernel, KernelErrno, KernelError, LinkInfo, LinkStats, RouteInfo, VethOptions } from './kernel';
 import { fail, FakeWorld, Netns } from './_fake-net';
 
 /** A call FakeKernel received: a Kernel method, a Batch op (applied at commit), or `commit`. */
@@ -190,6 +190,11 @@ export class FakeKernel implements Kernel {
     this.call('linkList', []);
     return this.space().linkList();
   }
+  /** The model carries no traffic: every link's counters are zero, as a quiet new link's are. */
+  async linkStats(): Promise<LinkStats[]> {
+    this.call('linkStats', []);
+    return this.space().linkList().map((l) => ({ name: l.name, rxBytes: 0, rxPackets: 0, rxErrors: 0, rxDropped: 0, txBytes: 0, txPackets: 0, txErrors: 0, txDropped: 0 }));
+  }
   async fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
     this.call('fdbList', [dev]);
     return this.space().fdbList(dev);
@@ -239,6 +244,10 @@ export class FakeKernel implements Kernel {
     // overlayfs refuses an upper or work directory another overlay mount uses
     if (m.some((x) => x.upper === upper || x.work === work)) fail('EBUSY', `mount overlay on ${target}: Device or resource busy`);
     m.push({ lower, upper, work, target });
+  }
+  async mountTmpfs(size: string, target: string): Promise<void> {
+    this.call('mountTmpfs', [size, target]);
+    this.s.world.mounts.push({ lower: '', upper: '', work: '', target });
   }
   async unmount(target: string): Promise<void> {
     this.call('unmount', [target]);

@@ -10,7 +10,7 @@
 import { portFree } from './port-probe';
 import { readdir, writeFile, unlink, open } from 'node:fs/promises';
 import { CommandFailedError, run } from './exec';
-import { AddrInfo, Batch, Family, Kernel, KernelError, KernelErrno, LinkInfo, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, Kernel, KernelError, KernelErrno, LinkInfo, LinkStats, RouteInfo, VethOptions } from './kernel';
 
 /**
  * The errno of an iproute2 failure. With an extended ack iproute2 prints only the kernel's text
@@ -154,6 +154,20 @@ export class IpKernel implements Kernel {
     }));
   }
 
+  async linkStats(): Promise<LinkStats[]> {
+    type C = { bytes: number; packets: number; errors: number; dropped: number };
+    type J = { ifname: string; stats64?: { rx: C; tx: C } };
+    const rows = await this.json<J>(['-s', 'link', 'show']);
+    return rows.map((r) => {
+      const rx = r.stats64?.rx;
+      const tx = r.stats64?.tx;
+      return {
+        name: r.ifname, rxBytes: rx?.bytes ?? 0, rxPackets: rx?.packets ?? 0, rxErrors: rx?.errors ?? 0, rxDropped: rx?.dropped ?? 0,
+        txBytes: tx?.bytes ?? 0, txPackets: tx?.packets ?? 0, txErrors: tx?.errors ?? 0, txDropped: tx?.dropped ?? 0,
+      };
+    });
+  }
+
   async fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
     try {
       const out = await run(this.argv(['bridge', '-j', 'fdb', 'show', 'dev', dev]));
@@ -229,6 +243,10 @@ export class IpKernel implements Kernel {
 
   async unmount(target: string): Promise<void> {
     await run(['umount', target]);
+  }
+
+  async mountTmpfs(size: string, target: string): Promise<void> {
+    await run(['mount', '-t', 'tmpfs', '-o', `mode=1777,size=${size},nosuid,nodev,noexec`, 'shm', target]);
   }
 
   async netnsList(dir: string): Promise<string[]> {

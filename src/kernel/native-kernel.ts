@@ -8,7 +8,7 @@
 import { portFree } from './port-probe';
 import { KernelHelper } from './helper';
 import { IpKernel } from './ip-kernel';
-import { AddrInfo, Batch, Family, Kernel, LinkInfo, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, Kernel, LinkInfo, LinkStats, RouteInfo, VethOptions } from './kernel';
 
 /** One token of an op line: the helper splits on spaces, so a token must hold none. */
 function tok(s: string | number): string {
@@ -110,6 +110,13 @@ export class NativeKernel implements Kernel {
   async linkList(): Promise<LinkInfo[]> {
     return (await this.rows('links')).map((r) => ({ name: r.name, index: Number(r.index), mtu: Number(r.mtu), mac: r.mac, up: r.up === '1', kind: r.kind, master: r.master }));
   }
+  async linkStats(): Promise<LinkStats[]> {
+    const num = (v: string | undefined) => Number(v ?? 0);
+    return (await this.rows('linkstats')).map((r) => ({
+      name: r.name, rxBytes: num(r.rx_bytes), rxPackets: num(r.rx_packets), rxErrors: num(r.rx_errors), rxDropped: num(r.rx_dropped),
+      txBytes: num(r.tx_bytes), txPackets: num(r.tx_packets), txErrors: num(r.tx_errors), txDropped: num(r.tx_dropped),
+    }));
+  }
   async fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
     return (await this.rows('fdb', dev)).map((r) => ({ mac: r.mac, dst: r.dst }));
   }
@@ -137,6 +144,9 @@ export class NativeKernel implements Kernel {
   }
   async unmount(target: string): Promise<void> {
     return this.helper.request(`umount ${tok(target)}`);
+  }
+  async mountTmpfs(size: string, target: string): Promise<void> {
+    return this.helper.request(`mount-tmpfs ${tok(size)} ${tok(target)}`);
   }
   netnsList(dir: string): Promise<string[]> {
     return this.files.netnsList(dir);

@@ -2,16 +2,24 @@
  * OCI bundles for runc: config.json (namespaces, mounts, process) and the per-container files Docker
  * bind-mounts into every container (/etc/hosts, /etc/hostname, /etc/resolv.conf).
  * The network namespace is never made here: the caller passes the path of the sandbox it made,
- * the path of another container's sandbox (container mode), or "host".
+ * the path of another container's sandbox (container mode), or "host". The PID, UTS and IPC
+ * namespaces are the container's own unless shared (--pid, --uts, --ipc): "host", or another
+ * container's by the path of its namespace file.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { INIT_PATH, MASKED_PATHS, READONLY_PATHS, SHM_SIZE } from '../base/container-defaults';
 
 export interface ProcessSpec {
   args: string[];
   env: string[];
   cwd: string;
   tty: boolean;
+  /** the terminal's size at start (rows, columns), with a TTY */
+  consoleSize?: [number, number];
 }
+
+/** A namespace shared instead of made: the host's, or the one whose file is at this path (/proc/PID/ns/…). */
+export type SharedNamespace = 'host' | { path: string };
 
 export interface BundleSpec {
   id: string;
@@ -23,6 +31,19 @@ export interface BundleSpec {
   /** lines of /etc/hosts after localhost */
   hosts: string[];
   resolvConf: string;
+  /** where hosts, hostname and resolv.conf are written (they outlive the bundle, as Docker's do) */
+  etcDir?: string;
+  pid?: SharedNamespace;
+  /** "host": the host's hostname (also implied by the host network) */
+  uts?: 'host';
+  ipc?: SharedNamespace;
+  /**
+   * /dev/shm: absent, a tmpfs of its own; "none", not mounted; "shareable", a tmpfs on the host
+   * (the runtime mounts it) that others may join; or a host directory to bind (a joined IPC)
+   */
+  shm?: 'none' | 'shareable' | string;
+  /** --init: a static init (tini) runs as PID 1, with the process as its child */
+  init?: boolean;
 }
 
 const CAPS = [
@@ -30,9 +51,13 @@ const CAPS = [
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
+/** Debian's static tini (package tini), the binary Docker ships as docker-init. */
+export const TINI = '/usr/bin/tini-static';
+
 export function processJson(p: ProcessSpec): object {
   return {
     terminal: p.tty,
+    ...(p.tty && p.consoleSize ? { consoleSize: { height: p.consoleSize[0], width: p.consoleSize[1] } } : {}),
     user: { uid: 0, gid: 0 },
     args: p.args,
     env: p.env,
@@ -42,33 +67,45 @@ export function processJson(p: ProcessSpec): object {
   };
 }
 
-export function configJson(b: BundleSpec, dir: string): object {
+/** A namespace entry of config.json: a new one, a shared one by path, or none (the host's). */
+function namespace(type: string, shared: SharedNamespace | undefined): { type: string; path?: string }[] {
+  if (shared === 'host') return [];
+  return [shared ? { type, path: shared.path } : { type }];
+}
+
+/** `initBinary`: the host's static init, bind-mounted at INIT_PATH when the bundle asks for one. */
+export function configJson(b: BundleSpec, dir: string, initBinary = TINI): object {
   const hostNet = b.netns === 'host';
-  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'mount' }];
-  if (!hostNet) namespaces.push({ type: 'uts' }, { type: 'network', path: b.netns });
+  const hostUts = hostNet || b.uts === 'host';
+  const namespaces = [...namespace('pid', b.pid), ...namespace('ipc', b.ipc), { type: 'mount' }];
+  if (!hostUts) namespaces.push({ type: 'uts' });
+  if (!hostNet) namespaces.push({ type: 'network', path: b.netns });
   const bind = (src: string, dst: string, ro = false) => ({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw'] });
+  const etc = b.etcDir ?? dir;
+  const shm = b.shm === 'none' ? [] : b.shm ? [bind(b.shm, '/dev/shm')] : [{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${SHM_SIZE / 1024}k`] }];
   return {
     ociVersion: '1.0.2',
-    process: processJson(b.process),
+    process: processJson(b.init ? { ...b.process, args: [INIT_PATH, '--', ...b.process.args] } : b.process),
     root: { path: b.rootfs, readonly: false },
-    hostname: hostNet ? undefined : b.hostname,
+    hostname: hostUts ? undefined : b.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      ...shm,
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       // sysfs shows the network devices of the namespace that mounts it; in host mode it is the host's.
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      bind(`${dir}/hosts`, '/etc/hosts'),
-      bind(`${dir}/hostname`, '/etc/hostname'),
-      bind(`${dir}/resolv.conf`, '/etc/resolv.conf'),
+      bind(`${etc}/hosts`, '/etc/hosts'),
+      bind(`${etc}/hostname`, '/etc/hostname'),
+      bind(`${etc}/resolv.conf`, '/etc/resolv.conf'),
+      ...(b.init ? [bind(initBinary, INIT_PATH, true)] : []),
     ],
     linux: {
       namespaces,
       cgroupsPath: `/ctrnet/${b.id}`,
-      maskedPaths: ['/proc/kcore', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
-      readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       // IPv4-only networks: no IPv6 addresses or router solicitations in the container's namespace
       // (as Docker does). Never in host mode, where these would be the host's settings.
@@ -77,12 +114,14 @@ export function configJson(b: BundleSpec, dir: string): object {
   };
 }
 
-/** Writes config.json and the /etc files into `dir`. */
+/** Writes config.json into `dir` and the /etc files into the bundle's etcDir (`dir` without one). */
 export async function writeBundle(dir: string, b: BundleSpec, hostHostname: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const hostname = b.netns === 'host' ? hostHostname : b.hostname;
-  await writeFile(`${dir}/hosts`, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...b.hosts, ''].join('\n'));
-  await writeFile(`${dir}/hostname`, `${hostname}\n`);
-  await writeFile(`${dir}/resolv.conf`, b.resolvConf);
+  const etc = b.etcDir ?? dir;
+  await mkdir(etc, { recursive: true });
+  const hostname = b.netns === 'host' || b.uts === 'host' ? hostHostname : b.hostname;
+  await writeFile(`${etc}/hosts`, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...b.hosts, ''].join('\n'));
+  await writeFile(`${etc}/hostname`, `${hostname}\n`);
+  await writeFile(`${etc}/resolv.conf`, b.resolvConf);
   await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir), null, 1));
 }

@@ -7,18 +7,33 @@
  *
  * Limitations: no cgroup resource limits; one user (root) in the container.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { CommandFailedError, run } from '../kernel/exec';
 import { Paths, paths } from '../base/names';
+import { SHM_SIZE } from '../base/container-defaults';
+import { EngineError } from '../base/errors';
 import { Kernel } from '../kernel/kernel';
 import { Socket } from 'node:net';
-import { BundleSpec, ProcessSpec, processJson, writeBundle } from './bundle';
+import { BundleSpec, ProcessSpec, processJson, SharedNamespace, TINI, writeBundle } from './bundle';
+import { Change, changes, treeSize } from './changes';
 import { LogLine, readLog } from './logs';
-import { ContainerRuntime, PendingStart, StdioMode } from './runtime';
+import { ContainerRuntime, PendingStart, RootfsDirs, StdioMode } from './runtime';
 import { connectShim, readExitFile, resizeShim, ShimMode, startShim } from './shim';
+import { CgroupStats, parseRuncStats, systemCpuNs } from './stats';
+import { top, Top } from './top';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
+
+/**
+ * The layer under every container's writable one: the mount points of the bundle (/etc/hosts,
+ * /etc/hostname, /etc/resolv.conf, /proc, /sys, /dev) exist there, so runc never creates them in
+ * the writable layer and `docker diff` and `commit` see only what the process changed (Docker's
+ * "-init" layer, /.dockerenv included). --init's mount point is made where it is used only.
+ */
+const MOUNT_POINT_DIRS = ['proc', 'sys', 'dev', 'etc'];
+const MOUNT_POINT_FILES = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf', '.dockerenv'];
 
 const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M' };
 
@@ -33,14 +48,42 @@ export class RuncRuntime implements ContainerRuntime {
     return ['runc', '--root', paths.runcRoot(this.p), ...args];
   }
 
+  private mountPointLayer(): string {
+    return `${this.p.root}/mount-points`;
+  }
+
+  /** Makes the mount points' layer once (atomically: concurrent starts may race for it). */
+  private async ensureMountPointLayer(): Promise<string> {
+    const dir = this.mountPointLayer();
+    if (await stat(dir).catch(() => undefined)) return dir;
+    const tmp = `${dir}.${randomBytes(4).toString('hex')}`;
+    for (const d of MOUNT_POINT_DIRS) await mkdir(`${tmp}/${d}`, { recursive: true });
+    for (const f of MOUNT_POINT_FILES) await writeFile(`${tmp}/${f}`, '');
+    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+      await rm(tmp, { recursive: true, force: true });
+      // Another start made it first.
+      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+    });
+    return dir;
+  }
+
+  rootfsDirs(id: string, imageLayers: readonly string[]): RootfsDirs {
+    const d = paths.containerData(this.p, id);
+    return { upper: `${d}/upper`, work: `${d}/work`, merged: `${d}/rootfs`, lower: [this.mountPointLayer(), ...imageLayers] };
+  }
+
   /** Mounts the container's root filesystem (idempotent) and returns its path. */
   async mountRootfs(id: string, layers: readonly string[]): Promise<string> {
+    const dirs = this.rootfsDirs(id, layers);
+    await Promise.all([mkdir(dirs.upper, { recursive: true }), mkdir(dirs.work, { recursive: true }), mkdir(dirs.merged, { recursive: true }), this.ensureMountPointLayer()]);
+    if (await isMountPoint(dirs.merged)) return dirs.merged;
+    await this.kernel.mountOverlay(dirs.lower.join(':'), dirs.upper, dirs.work, dirs.merged);
+    return dirs.merged;
+  }
+
+  etcFiles(id: string): { hosts: string; hostname: string; resolvConf: string } {
     const d = paths.containerData(this.p, id);
-    const merged = `${d}/rootfs`;
-    await Promise.all([mkdir(`${d}/upper`, { recursive: true }), mkdir(`${d}/work`, { recursive: true }), mkdir(merged, { recursive: true })]);
-    if (await isMountPoint(merged)) return merged;
-    await this.kernel.mountOverlay(layers.join(':'), `${d}/upper`, `${d}/work`, merged);
-    return merged;
+    return { hosts: `${d}/hosts`, hostname: `${d}/hostname`, resolvConf: `${d}/resolv.conf` };
   }
 
   async unmountRootfs(id: string): Promise<void> {
@@ -53,7 +96,16 @@ export class RuncRuntime implements ContainerRuntime {
     const bundle = paths.bundle(this.p, b.id);
     const dir = paths.shimDir(this.p, b.id);
     await mkdir(paths.containerData(this.p, b.id), { recursive: true });
-    await writeBundle(bundle, b, os.hostname());
+    if (b.init && !(await stat(TINI).catch(() => undefined))) {
+      throw new EngineError('INVALID_PARAMETER', `--init needs ${TINI}, which this host does not have`, { hint: 'apt-get install tini' });
+    }
+    let shm = b.shm;
+    if (shm === 'shareable') {
+      shm = this.shmOf(b.id);
+      await mkdir(shm, { recursive: true });
+      if (!(await isMountPoint(shm))) await this.kernel.mountTmpfs(`${SHM_SIZE / 1024}k`, shm);
+    }
+    await writeBundle(bundle, { ...b, shm, etcDir: paths.containerData(this.p, b.id) }, os.hostname());
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const argv = this.runc('--log', `${dir}/runc.log`, 'run', '-d', '--pid-file', `${dir}/pid`);
@@ -121,12 +173,58 @@ export class RuncRuntime implements ContainerRuntime {
     }
     await rm(paths.bundle(this.p, id), { recursive: true, force: true });
     await rm(paths.shimDir(this.p, id), { recursive: true, force: true });
+    // A shareable /dev/shm lives as long as its container runs, as Docker's does.
+    if (await isMountPoint(this.shmOf(id))) await this.kernel.unmount(this.shmOf(id));
+  }
+
+  shmOf(id: string): string {
+    return `${paths.containerData(this.p, id)}/shm`;
   }
 
   /** Ids of the containers runc knows under our root. */
   async list(): Promise<string[]> {
     const out = await run(this.runc('list', '-q')).catch(() => '');
     return out.split('\n').filter(Boolean);
+  }
+
+  /** Equivalent to: `runc pause ID` */
+  async pause(id: string): Promise<void> {
+    await run(this.runc('pause', id));
+  }
+
+  /** Equivalent to: `runc resume ID` */
+  async resume(id: string): Promise<void> {
+    await run(this.runc('resume', id));
+  }
+
+  /** Equivalent to: `runc ps --format json ID` */
+  async pids(id: string): Promise<number[]> {
+    const out = await run(this.runc('ps', '--format', 'json', id));
+    const pids = JSON.parse(out) as unknown;
+    return Array.isArray(pids) ? pids.filter((p): p is number => typeof p === 'number') : [];
+  }
+
+  async top(id: string, psArgs: string): Promise<Top> {
+    return top(await this.pids(id), psArgs);
+  }
+
+  /** Equivalent to: `runc events --stats ID` */
+  async stats(id: string): Promise<CgroupStats> {
+    const [out, system] = await Promise.all([run(this.runc('events', '--stats', id)), systemCpuNs()]);
+    return parseRuncStats(out, system);
+  }
+
+  layerSize(id: string): Promise<number> {
+    return treeSize(`${paths.containerData(this.p, id)}/upper`);
+  }
+
+  changes(id: string, imageLayers: readonly string[]): Promise<Change[]> {
+    const dirs = this.rootfsDirs(id, imageLayers);
+    return changes(dirs.upper, dirs.lower);
+  }
+
+  namespaceOf(pid: number, type: 'pid' | 'ipc'): SharedNamespace {
+    return { path: `/proc/${pid}/ns/${type}` };
   }
 }
 

@@ -7,9 +7,21 @@
  */
 import { Socket } from 'node:net';
 import { LogLine } from './logs';
-import { BundleSpec, ProcessSpec } from './bundle';
+import { BundleSpec, ProcessSpec, SharedNamespace } from './bundle';
+import { Change } from './changes';
+import { CgroupStats } from './stats';
+import { Top } from './top';
 
-export type { BundleSpec, LogLine, ProcessSpec };
+export type { BundleSpec, CgroupStats, Change, LogLine, ProcessSpec, SharedNamespace, Top };
+
+/** Where a container's root filesystem lives: its writable layer, overlayfs' work directory, the mount point. */
+export interface RootfsDirs {
+  upper: string;
+  work: string;
+  merged: string;
+  /** the layers under the writable one, top-most first: the mount points' layer, then the image's */
+  lower: string[];
+}
 
 /** A process that is ready and waits for `go`. */
 export interface PendingStart {
@@ -52,4 +64,28 @@ export interface ContainerRuntime {
   removeFiles(id: string): Promise<void>;
   /** Ids of the containers the runtime knows. */
   list(): Promise<string[]>;
+
+  // A container's files and processes: inspect, diff, commit, top, stats, pause.
+  /** The /etc files its bundle binds (hosts, hostname, resolv.conf); they outlive its process, as Docker's do. */
+  etcFiles(id: string): { hosts: string; hostname: string; resolvConf: string };
+  /** Its root filesystem's directories, over an image's layers. */
+  rootfsDirs(id: string, imageLayers: readonly string[]): RootfsDirs;
+  /** Equivalent to: `runc pause ID` (the cgroup freezer stops every process of the container) */
+  pause(id: string): Promise<void>;
+  /** Equivalent to: `runc resume ID` */
+  resume(id: string): Promise<void>;
+  /** Equivalent to: `runc ps --format json ID`: the host PIDs of the container's processes */
+  pids(id: string): Promise<number[]>;
+  /** Equivalent to: `ps ARGS` narrowed to the container's processes (`docker top`) */
+  top(id: string, psArgs: string): Promise<Top>;
+  /** Equivalent to: `runc events --stats ID`: the cgroup's CPU, memory, block I/O and pid counters */
+  stats(id: string): Promise<CgroupStats>;
+  /** Bytes in the container's writable layer (Docker's SizeRw). */
+  layerSize(id: string): Promise<number>;
+  /** What the container changed in its writable layer over an image's layers (`docker diff`). */
+  changes(id: string, imageLayers: readonly string[]): Promise<Change[]>;
+  /** The path of another container's namespace of a type (pid, ipc), for sharing it; its process must run. */
+  namespaceOf(pid: number, type: 'pid' | 'ipc'): SharedNamespace;
+  /** Where a shareable container's /dev/shm is on the host (what joiners bind). */
+  shmOf(id: string): string;
 }

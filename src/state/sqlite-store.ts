@@ -37,6 +37,11 @@ const MIGRATIONS: string[] = [
   // without scanning every published port.
   `CREATE INDEX ports_by_container ON ports (container_id);
    CREATE INDEX ports_by_port ON ports (proto, host_port);`,
+  // A paused container (docker pause): its processes are frozen; it stays running.
+  `ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;`,
+  // Committed images: the image they are a layer on, and what they say of themselves (JSON).
+  `ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';
+   ALTER TABLE images ADD COLUMN details TEXT NOT NULL DEFAULT '';`,
 ];
 
 // ------------------------------------------------------------------ rows (the columns as SQLite has them)
@@ -68,6 +73,7 @@ interface ContainerRow {
   created: string;
   started_at: string | null;
   finished_at: string | null;
+  paused: number;
 }
 
 interface EndpointRow {
@@ -110,6 +116,7 @@ const networkRow = (n: Network): NetworkRow => ({
 const toContainer = (r: ContainerRow): Container => compact({
   id: r.id, name: r.name, imageId: r.image_id, image: r.image, spec: JSON.parse(r.spec) as Container['spec'], status: r.status as ContainerStatus,
   pid: r.pid, exitCode: r.exit_code, error: r.error, created: r.created, startedAt: opt(r.started_at), finishedAt: opt(r.finished_at),
+  paused: r.paused === 1 ? true : undefined,
 } satisfies Container);
 /** The columns of the fields given (an update writes only those). */
 function containerColumns(c: ContainerFields): Partial<ContainerRow> {
@@ -126,6 +133,7 @@ function containerColumns(c: ContainerFields): Partial<ContainerRow> {
   // An explicit undefined clears a time (a start clears finishedAt).
   if ('startedAt' in c) out.started_at = c.startedAt ?? null;
   if ('finishedAt' in c) out.finished_at = c.finishedAt ?? null;
+  if ('paused' in c) out.paused = c.paused ? 1 : 0;
   return out;
 }
 
@@ -227,8 +235,10 @@ export class SqliteStore implements Repos {
       },
       insert: (c) => {
         try {
-          this.sql(`INSERT INTO containers VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at)`).run({
-            ...containerColumns(c), id: c.id, started_at: c.startedAt ?? null, finished_at: c.finishedAt ?? null,
+          // Columns named: those added by later migrations take their defaults.
+          this.sql(`INSERT INTO containers (id, name, image_id, image, spec, status, pid, exit_code, error, created, started_at, finished_at, paused)
+                    VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at, @paused)`).run({
+            ...containerColumns(c), id: c.id, started_at: c.startedAt ?? null, finished_at: c.finishedAt ?? null, paused: c.paused ? 1 : 0,
           });
         } catch (e) {
           if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -301,10 +311,19 @@ export class SqliteStore implements Repos {
   }
 
   private imageRepo(): ImageRepo {
+    type Row = { id: string; created: string; size: number; comment: string; parent: string; details: string };
+    const toImage = (r: Row): ImageRecord =>
+      compact({ id: r.id, created: r.created, size: r.size, comment: r.comment, parent: r.parent || undefined, details: r.details ? (JSON.parse(r.details) as ImageRecord['details']) : undefined });
     return {
-      list: () => this.sql('SELECT * FROM images ORDER BY created DESC').all() as ImageRecord[],
-      get: (id) => this.sql('SELECT * FROM images WHERE id = ?').get(id) as ImageRecord | undefined,
-      put: (i) => void this.sql('INSERT OR REPLACE INTO images VALUES (@id, @created, @size, @comment)').run(i),
+      list: () => (this.sql('SELECT * FROM images ORDER BY created DESC').all() as Row[]).map(toImage),
+      get: (id) => {
+        const r = this.sql('SELECT * FROM images WHERE id = ?').get(id) as Row | undefined;
+        return r && toImage(r);
+      },
+      put: (i) =>
+        void this.sql('INSERT OR REPLACE INTO images (id, created, size, comment, parent, details) VALUES (@id, @created, @size, @comment, @parent, @details)').run({
+          id: i.id, created: i.created, size: i.size, comment: i.comment, parent: i.parent ?? '', details: i.details ? JSON.stringify(i.details) : '',
+        }),
       delete: (id) =>
         this.tx(() => {
           this.sql('DELETE FROM tags WHERE image_id = ?').run(id);

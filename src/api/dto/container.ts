@@ -3,19 +3,23 @@
  * and a container (a core ContainerView) converted to the list summary and to inspect's shape.
  * Docker's PascalCase exists only in api/dto/.
  */
-import { ContainerSpec } from '../../base/container-spec';
+import { ContainerSpec, EndpointConfig } from '../../base/container-spec';
 import { EngineError } from '../../base/errors';
 import { isIPv4 } from '../../base/ip';
 import { Container } from '../../base/model';
 import { PortSpec } from '../../base/port-spec';
 import { humanDuration } from '../../base/time';
 import { ContainerView } from '../../core/queries';
+import { API_VERSION } from '../version';
+import { logConfigOf } from '../../base/container-defaults';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
+import { hostConfigJson } from './host-config';
+import { checkEndpointCount, createOptions, endpointOptions } from './create-options';
 
 // ------------------------------------------------------------------ requests
 
-/** POST /containers/create body → name, image and spec. */
-export function createRequest(body: Json): { image: string; spec: ContainerSpec } {
+/** POST /containers/create body → name, image and spec, read at the request's API version. */
+export function createRequest(body: Json, version = API_VERSION): { image: string; spec: ContainerSpec } {
   const image = str(body.Image, 'Image');
   if (!image) throw new EngineError('INVALID_PARAMETER', 'no image given', { hint: 'name an image, e.g. busybox' });
   const hc = obj(body.HostConfig, 'HostConfig');
@@ -36,10 +40,13 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
   }
   const networks: ContainerSpec['networks'] = {};
   const nc = obj(body.NetworkingConfig, 'NetworkingConfig');
-  for (const [name, cfg] of Object.entries(obj(nc.EndpointsConfig, 'EndpointsConfig'))) {
+  const endpoints = Object.entries(obj(nc.EndpointsConfig, 'EndpointsConfig'));
+  checkEndpointCount(endpoints.map(([n]) => n), version);
+  for (const [name, cfg] of endpoints) {
     const c = obj(cfg, `EndpointsConfig.${name}`);
-    const ipv4 = str(obj(c.IPAMConfig, 'IPAMConfig').IPv4Address, 'IPv4Address') || undefined;
-    networks[name] = { ipv4, aliases: strings(c.Aliases, 'Aliases') };
+    const ipam = obj(c.IPAMConfig, 'IPAMConfig');
+    const ipv4 = str(ipam.IPv4Address, 'IPv4Address') || undefined;
+    networks[name] = { ipv4, aliases: strings(c.Aliases, 'Aliases'), ...endpointOptions(c, ipam, `EndpointsConfig.${name}`, version) };
   }
   const spec: ContainerSpec = {
     cmd: strings(body.Cmd, 'Cmd'),
@@ -58,6 +65,7 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
     dns: strings(hc.Dns, 'HostConfig.Dns'),
     macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
     networks,
+    ...createOptions(body, hc, version),
   };
   for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
   if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
@@ -69,7 +77,7 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
 // ------------------------------------------------------------------ responses
 
 export function statusText(c: Container, now = Date.now()): string {
-  if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}`;
+  if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}${c.paused ? ' (Paused)' : ''}`;
   if (c.status === 'exited') return `Exited (${c.exitCode}) ${humanDuration(now - Date.parse(c.finishedAt!))} ago`;
   if (c.status === 'removing') return 'Removal In Progress';
   return 'Created';
@@ -96,16 +104,58 @@ function endpointsJson(v: ContainerView): Json {
     const json = ep
       ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, ep.aliases)
       : endpointJson(a.network.id, '', '', '', 0, '', a.config?.aliases ?? []);
-    if (a.config?.ipv4) json.IPAMConfig = { IPv4Address: a.config.ipv4 };
+    Object.assign(json, endpointSettingsJson(a.config));
     nets[a.network.name] = json;
   }
   return nets;
+}
+
+/** What the endpoint was asked for, echoed as Docker echoes it (IPAMConfig, DriverOpts). */
+function endpointSettingsJson(cfg: EndpointConfig | undefined): Json {
+  const out: Json = {};
+  if (cfg?.ipv4 || cfg?.linkLocalIps?.length) {
+    out.IPAMConfig = { ...(cfg.ipv4 ? { IPv4Address: cfg.ipv4 } : {}), ...(cfg.linkLocalIps?.length ? { LinkLocalIPs: cfg.linkLocalIps } : {}) };
+  }
+  if (cfg?.driverOpts) out.DriverOpts = cfg.driverOpts;
+  return out;
 }
 
 function endpointJson(netId: string, epId: string, gw: string, ip: string, plen: number, mac: string, aliases: string[]): Json {
   return {
     IPAMConfig: null, Links: null, Aliases: aliases.length ? aliases : null, NetworkID: netId, EndpointID: epId, Gateway: gw,
     IPAddress: ip, IPPrefixLen: plen, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: mac, DriverOpts: null,
+  };
+}
+
+/** Config.ExposedPorts: left out when there are none, as Docker leaves it out. */
+function exposedPortsJson(spec: ContainerSpec): Json {
+  const keys = [...new Set([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)])];
+  return keys.length ? { ExposedPorts: Object.fromEntries(keys.map((k) => [k, {}])) } : {};
+}
+
+/** State, as Docker shows it: a paused container is running and paused. */
+export function stateJson(c: Container): Json {
+  return {
+    Status: c.status === 'running' && c.paused ? 'paused' : c.status,
+    Running: c.status === 'running',
+    Paused: c.status === 'running' && !!c.paused,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: c.pid,
+    ExitCode: c.exitCode,
+    Error: c.error,
+    StartedAt: c.startedAt ?? ZERO_TIME,
+    FinishedAt: c.finishedAt ?? ZERO_TIME,
+  };
+}
+
+/** Where the root filesystem is (overlay2's layout: the layers below, the writable one, the mount). */
+function graphDriverJson(v: ContainerView): Json {
+  const d = v.rootfs;
+  return {
+    Data: d ? { LowerDir: d.lower.join(':'), MergedDir: d.merged, UpperDir: d.upper, WorkDir: d.work } : null,
+    Name: 'overlay2',
   };
 }
 
@@ -126,7 +176,7 @@ export function containerSummary(v: ContainerView): Json {
     Created: Math.floor(Date.parse(c.created) / 1000),
     Ports: ports,
     Labels: c.spec.labels,
-    State: c.status,
+    State: c.status === 'running' && c.paused ? 'paused' : c.status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
     NetworkSettings: { Networks: endpointsJson(v) },
@@ -134,74 +184,55 @@ export function containerSummary(v: ContainerView): Json {
   };
 }
 
-export function containerInspect(v: ContainerView): Json {
+export function containerInspect(v: ContainerView, version = API_VERSION): Json {
   const c = v.container;
   const { spec } = c;
   const nets = endpointsJson(v);
   const first = Object.values(nets)[0] as Json | undefined;
   const defaultBridge = spec.networkMode === 'bridge';
-  const portBindings: Json = {};
-  for (const b of spec.portBindings) {
-    const k = `${b.containerPort}/${b.proto}`;
-    portBindings[k] = [...((portBindings[k] as Json[]) ?? []), { HostIp: b.hostIp === '0.0.0.0' ? '' : b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' }];
-  }
   return {
     Id: c.id,
     Created: c.created,
     Path: [...spec.entrypoint, ...spec.cmd][0] ?? '',
     Args: [...spec.entrypoint, ...spec.cmd].slice(1),
-    State: {
-      Status: c.status === 'removing' ? 'removing' : c.status,
-      Running: c.status === 'running',
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: c.pid,
-      ExitCode: c.exitCode,
-      Error: c.error,
-      StartedAt: c.startedAt ?? ZERO_TIME,
-      FinishedAt: c.finishedAt ?? ZERO_TIME,
-    },
+    State: stateJson(c),
     Image: c.imageId,
-    ResolvConfPath: '',
-    HostnamePath: '',
-    HostsPath: '',
-    LogPath: v.logPath,
+    ResolvConfPath: v.etcFiles?.resolvConf ?? '',
+    HostnamePath: v.etcFiles?.hostname ?? '',
+    HostsPath: v.etcFiles?.hosts ?? '',
+    LogPath: logConfigOf(spec).type === 'none' ? '' : v.logPath,
     Name: `/${c.name}`,
     RestartCount: 0,
-    Driver: 'overlay',
+    Driver: 'overlay2',
     Platform: 'linux',
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: v.execIds,
-    HostConfig: {
-      NetworkMode: spec.networkMode,
-      PortBindings: portBindings,
-      AutoRemove: spec.autoRemove,
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
-      PublishAllPorts: false,
-    },
+    ExecIDs: v.execIds.length ? v.execIds : null,
+    HostConfig: hostConfigJson(v, version),
+    GraphDriver: graphDriverJson(v),
     Mounts: [],
     Config: {
       Hostname: spec.hostname,
-      Domainname: '',
+      Domainname: spec.domainname ?? '',
       User: '',
       AttachStdin: spec.openStdin,
-      AttachStdout: true,
-      AttachStderr: true,
-      ExposedPorts: Object.fromEntries([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)].map((k) => [k, {}])),
+      AttachStdout: spec.attachStdout ?? true,
+      AttachStderr: spec.attachStderr ?? true,
+      ...exposedPortsJson(spec),
       Tty: spec.tty,
       OpenStdin: spec.openStdin,
       StdinOnce: spec.stdinOnce,
-      Env: spec.env,
+      Env: spec.env.length ? spec.env : null,
       Cmd: spec.cmd,
       Image: c.image,
       Volumes: null,
       WorkingDir: spec.workingDir,
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
+      OnBuild: null,
       Labels: spec.labels,
+      ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
+      ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
     },
     NetworkSettings: {
       Bridge: '',

@@ -1,14 +1,19 @@
-/** Image routes: list, inspect, import (`POST /images/create?fromSrc=-`), tag, delete. */
+/**
+ * Image routes: list, inspect, import (`POST /images/create?fromSrc=-`), tag, delete, prune; and
+ * their events, as Docker emits them (import: tag then import; rmi: untag, delete — Docker names
+ * the image by its id in those).
+ */
 import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
 import { imageInspect, imageSummary } from '../dto/image';
-import { bool } from '../http';
+import { bool, filterLists } from '../http';
 import { Router } from '../router';
 
 export function imageRoutes(r: Router, e: Engine): void {
   const { images } = e;
-  r.route('GET', '/images/json', async () => images.list().map((i) => imageSummary(i, e.queries.containersOf(i.id).length)));
-  r.route('GET', '/images/{name}/json', async ({ params }) => imageInspect(images.get(params[0])));
+  r.route('GET', '/images/json', async ({ version }) => images.list().map((i) => imageSummary(i, e.queries.containersOf(i.id).length, version)));
+  r.route('GET', '/images/{name*}/json', async ({ params, version }) => imageInspect(images.get(params[0]), version));
+  r.route('POST', '/images/prune', async ({ q }) => e.prune.images(filterLists(q.get('filters'))));
   r.route('POST', '/images/create', async ({ q, req, res }) => {
     if (q.get('fromSrc') !== '-') {
       const ref = `${(q.get('fromImage') ?? '').replace(/^docker\.io\/(library\/)?/, '')}:${q.get('tag') || 'latest'}`;
@@ -17,12 +22,25 @@ export function imageRoutes(r: Router, e: Engine): void {
     const repo = q.get('repo');
     const tag = repo ? `${repo}${q.get('tag') ? `:${q.get('tag')}` : ''}` : undefined;
     const img = await images.import(req, tag);
+    if (tag) e.events.emit('image', 'tag', img.id, { name: img.tags.find((t) => t === tag || t === `${tag}:latest`) ?? tag });
+    e.events.emit('image', 'import', img.id, { name: img.id });
     res.setHeader('Content-Type', 'application/json');
     return { status: img.id };
   });
-  r.route('POST', '/images/{name}/tag', async ({ params, q, res }) => {
-    images.tag(params[0], `${q.get('repo')}${q.get('tag') ? `:${q.get('tag')}` : ''}`);
+  r.route('POST', '/images/{name*}/tag', async ({ params, q, res }) => {
+    const tag = `${q.get('repo')}${q.get('tag') ? `:${q.get('tag')}` : ''}`;
+    images.tag(params[0], tag);
+    const img = images.get(params[0]);
+    e.events.emit('image', 'tag', img.id, { name: img.tags.find((t) => t === tag || t === `${tag}:latest`) ?? tag });
     res.statusCode = 201;
   });
-  r.route('DELETE', '/images/{name}', async ({ params, q }) => images.remove(params[0], (id) => e.queries.containersOf(id), bool(q, 'force')));
+  r.route('DELETE', '/images/{name*}', async ({ params, q }) => {
+    const id = images.get(params[0]).id;
+    const out = await images.remove(params[0], (x) => e.queries.containersOf(x), bool(q, 'force'));
+    for (const r of out) {
+      if (r.Untagged) e.events.emit('image', 'untag', id, { name: id });
+      if (r.Deleted) e.events.emit('image', 'delete', r.Deleted, { name: r.Deleted });
+    }
+    return out;
+  });
 }

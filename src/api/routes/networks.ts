@@ -1,6 +1,7 @@
 /** Network routes: list, inspect, create, delete, prune, connect, disconnect. */
 import { Engine } from '../../core/engine';
 import { networkCreateRequest, networkJson } from '../dto/network';
+import { filterLists } from '../http';
 import { Router } from '../router';
 
 export function networkRoutes(r: Router, e: Engine): void {
@@ -16,7 +17,7 @@ export function networkRoutes(r: Router, e: Engine): void {
     await networks.remove(params[0]);
     res.statusCode = 204;
   });
-  r.route('POST', '/networks/prune', async () => ({ NetworksDeleted: await networks.prune() }));
+  r.route('POST', '/networks/prune', async ({ q }) => e.prune.networks(filterLists(q.get('filters'))));
   r.route('POST', '/networks/{id}/connect', async ({ params, body }) => {
     const b = await body();
     const ep = (b.EndpointConfig ?? {}) as Record<string, unknown>;

@@ -2,15 +2,20 @@
 import os from 'node:os';
 import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
-import { archName } from '../dto/image';
+import { archName, imageSummary } from '../dto/image';
+import { containerSummary } from '../dto/container';
 import { Router } from '../router';
+import { API_VERSION, atLeast, MIN_API_VERSION } from '../version';
 
-export const API_VERSION = '1.41';
-export const MIN_API_VERSION = '1.12';
+export { API_VERSION };
 
 export function systemRoutes(r: Router, e: Engine): void {
   const ping = (head: boolean) => async ({ res }: { res: import('node:http').ServerResponse }) => {
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
+    res.setHeader('Pragma', 'no-cache');
+    // Docker 23+ sends it (unversioned); the CLI reads it to skip swarm probes.
+    res.setHeader('Swarm', 'inactive');
     if (head) {
       res.setHeader('Content-Length', '0');
       res.end();
@@ -36,11 +41,11 @@ export function systemRoutes(r: Router, e: Engine): void {
     return {
       ID: 'ctrnet',
       Containers: all.length,
-      ContainersRunning: all.filter((c) => c.status === 'running').length,
-      ContainersPaused: 0,
+      ContainersRunning: all.filter((c) => c.status === 'running' && !c.paused).length,
+      ContainersPaused: all.filter((c) => c.status === 'running' && c.paused).length,
       ContainersStopped: all.filter((c) => c.status !== 'running').length,
       Images: e.images.list().length,
-      Driver: 'overlay',
+      Driver: 'overlay2',
       DockerRootDir: e.info.root,
       ExecRoot: e.info.execRoot,
       KernelVersion: os.release(),
@@ -62,11 +67,26 @@ export function systemRoutes(r: Router, e: Engine): void {
     };
   });
 
+  // docker system df: images, containers; volumes are counted by the volume service (none here); no build cache.
+  r.route('GET', '/system/df', async ({ q, version }) => {
+    const types = q.getAll('type');
+    const want = (t: string) => !atLeast(version, '1.42') || types.length === 0 || types.includes(t);
+    const du = await e.diskUsage();
+    const out: Record<string, unknown> = {};
+    if (want('image')) {
+      out.LayersSize = du.layersSize;
+      out.Images = du.images.map((u) => imageSummary(u.image, u.containers, version, u.sharedSize)).map((j) => ({ ...j, Containers: du.images.find((u) => u.image.id === j.Id)!.containers }));
+    }
+    if (want('container')) out.Containers = du.containers.map((u) => ({ ...containerSummary(e.queries.container(u.container)), SizeRw: u.sizeRw, SizeRootFs: u.sizeRootFs }));
+    if (want('volume')) out.Volumes = [];
+    if (want('build-cache')) out.BuildCache = [];
+    return out;
+  });
+  // ctrnet does not build images: there is no build cache to prune.
+  r.route('POST', '/build/prune', async () => ({ CachesDeleted: null, SpaceReclaimed: 0 }));
+
   r.route('GET', '/volumes/{name}', async ({ params }) => {
     throw new EngineError('VOLUME_NOT_FOUND', `get ${params[0]}: no such volume`, { hint: 'ctrnet has no volumes' });
-  });
-  r.route('GET', '/plugins/{name}/json', async ({ params }) => {
-    throw new EngineError('PLUGIN_NOT_FOUND', `plugin "${params[0]}" not found`, { hint: 'ctrnet has no plugins' });
   });
 
   // ctrnet's own: re-apply the firewall rules now (they are also restored on their own when removed).

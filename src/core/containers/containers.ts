@@ -5,14 +5,20 @@
  * the runtime's monitor connection, also for containers started by an earlier daemon (restore()).
  * Networks of a container: containers/network-mode.ts; stdio: containers/stdio.ts.
  *
- * Events (EventEmitter): create, start, exit (id, code), removed (id, code), connect, disconnect, rename.
+ * Events (EventEmitter, for waiting): create, start, exit (id, code), removed (id, code, container),
+ * connect, disconnect, rename. Docker's events, with their attributes, go to EngineEvents
+ * (base/events.ts): create, start, kill, die, stop, restart, destroy, rename, pause, unpause,
+ * and network connect/disconnect as a container's endpoints come and go.
  *
- * Limitations: no restart policies, no pause, no volumes.
+ * Limitations: no restart policies, no volumes.
  */
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf, randomName, VALID_NAME } from '../../base/container-spec';
 import { describe, EngineError } from '../../base/errors';
+import { containerAttributes, EngineEvents } from '../../base/events';
+import { signalName, signalNumber } from '../../base/signals';
+import { stopSignalOf, stopTimeoutOf } from '../../base/container-defaults';
 import { Container } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
 import { shortId } from '../../base/names';
@@ -27,6 +33,8 @@ import { NotModified, startFailureExitCode } from './outcomes';
 import { withPath } from './process-env';
 import { resolvConf } from './resolv-conf';
 import { Stdio } from './stdio';
+import { resolveLinks, withoutLink } from './links';
+import { namespaceBundle, resolveNamespaceModes } from './namespaces';
 
 export class Containers extends EventEmitter {
   private readonly mutex = new KeyedMutex();
@@ -42,6 +50,7 @@ export class Containers extends EventEmitter {
     private readonly networks: Networks,
     private readonly stdio: Stdio,
     private readonly log: (msg: string) => void = () => {},
+    private readonly events: EngineEvents = new EngineEvents(),
   ) {
     super();
     this.setMaxListeners(0);
@@ -50,9 +59,24 @@ export class Containers extends EventEmitter {
       networks,
       sandboxes,
       locked: (id, fn) => this.mutex.run(id, fn),
-      emit: (event, id) => this.emit(event, id),
+      emit: (event, id, networkId) => {
+        this.emit(event, id);
+        const c = this.repo.containers.get(id);
+        if (c && networkId && c.status === 'running') this.networkEvent(event, c, networkId);
+      },
       log,
     });
+  }
+
+  /** A container event of Docker's, with the container's attributes (and `extra`). */
+  note(action: string, c: Container, extra: Record<string, string> = {}): void {
+    this.events.emit('container', action, c.id, containerAttributes(c, extra));
+  }
+
+  /** A network's connect or disconnect event for a container's endpoint. */
+  private networkEvent(action: 'connect' | 'disconnect', c: Container, networkId: string): void {
+    const net = this.networks.find(networkId);
+    if (net) this.events.emit('network', action, net.id, { container: c.id, name: net.name, type: net.driver });
   }
 
   get(idOrName: string): Container {
@@ -80,11 +104,14 @@ export class Containers extends EventEmitter {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
     spec = this.attachments.check(spec);
+    spec = resolveLinks(spec, name, (r) => this.repo.containers.get(r));
+    spec = resolveNamespaceModes(spec, (r) => this.repo.containers.get(r));
     const id = newId();
     if (!spec.hostname && modeOf(spec.networkMode).kind !== 'host') spec = { ...spec, hostname: shortId(id) };
     const c: Container = { id, name, imageId: image.id, image: imageRef, spec, status: 'created', pid: 0, exitCode: 0, error: '', created: new Date().toISOString() };
     this.repo.containers.insert(c);
     this.emit('create', id);
+    this.note('create', c);
     return c;
   }
 
@@ -96,6 +123,16 @@ export class Containers extends EventEmitter {
     if (other && other.name === n) throw new EngineError('NAME_IN_USE', `Conflict. The container name "/${n}" is already in use by container "${other.id}"`);
     this.repo.containers.update(c.id, { name: n });
     this.emit('rename', c.id);
+    this.note('rename', { ...c, name: n }, { oldName: `/${c.name}` });
+  }
+
+  /** Removes the legacy link ALIAS of a container (`docker rm --link NAME/ALIAS`). */
+  async removeLink(idOrName: string, alias: string): Promise<void> {
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      this.repo.containers.update(c.id, { spec: withoutLink(c, alias) });
+    });
   }
 
   connect(networkRef: string, idOrName: string, cfg: EndpointConfig): Promise<void> {
@@ -131,9 +168,11 @@ export class Containers extends EventEmitter {
           rootfs,
           hostname: spec.hostname,
           netns,
-          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty },
+          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty, consoleSize: spec.consoleSize },
           hosts: eps.map((e) => `${e.ip}\t${spec.hostname}`),
           resolvConf: await resolvConf(spec, netns === 'host', this.networks),
+          init: spec.init,
+          ...namespaceBundle(c, (r) => this.repo.containers.get(r), this.runtime),
         },
         { stdin: spec.openStdin },
       );
@@ -150,8 +189,10 @@ export class Containers extends EventEmitter {
         const code = startFailureExitCode(e.message) === 125 ? 'RUNTIME_FAILED' : 'INVALID_PARAMETER';
         throw new EngineError(code, `failed to start container ${c.name}: ${e.message}`, { cause: e });
       });
-      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), finishedAt: undefined, error: '', exitCode: 0 });
+      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), finishedAt: undefined, error: '', exitCode: 0, paused: false });
+      for (const ep of eps) this.networkEvent('connect', c, ep.networkId);
       this.emit('start', c.id);
+      this.note('start', c);
     } catch (e) {
       const errors: unknown[] = [];
       for (const u of undo.reverse()) await u().catch((e2) => errors.push(e2));
@@ -194,8 +235,11 @@ export class Containers extends EventEmitter {
     await this.mutex.run(id, async () => {
       const c = this.repo.containers.get(id);
       if (!c || c.status !== 'running') return;
-      this.repo.containers.update(id, { status: 'exited', exitCode: code, pid: 0, finishedAt: new Date().toISOString() });
+      this.repo.containers.update(id, { status: 'exited', exitCode: code, pid: 0, finishedAt: new Date().toISOString(), paused: false });
+      this.note('die', c, { exitCode: String(code) });
+      const eps = this.repo.endpoints.list({ containerId: id });
       const clean = await this.cleanup(c);
+      for (const ep of eps) this.networkEvent('disconnect', c, ep.networkId);
       this.emit('exit', id, code);
       if (c.spec.autoRemove) await this.removeLocked(id, code, clean);
     });
@@ -233,31 +277,78 @@ export class Containers extends EventEmitter {
     });
   }
 
-  async stop(idOrName: string, timeoutSec = 10): Promise<void> {
+  /**
+   * Docker's stop: the stop signal (--stop-signal, SIGTERM), then SIGKILL after the timeout
+   * (`t`, else --stop-timeout, else 10 s). `signal` (API 1.42+) overrides the stop signal.
+   */
+  async stop(idOrName: string, timeoutSec?: number, signal?: string): Promise<void> {
     const c = this.get(idOrName);
     if (c.status !== 'running') throw new NotModified();
+    const sig = signal || stopSignalOf(c.spec);
+    const wait = timeoutSec ?? stopTimeoutOf(c.spec);
     const exit = this.next('exit', c.id);
-    await this.runtime.kill(c.id, 'TERM');
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutSec * 1000).unref());
+    await this.signal(c, sig);
+    // A negative timeout waits for ever, as in Docker.
+    const timer = new Promise<'timeout'>((r) => (wait >= 0 ? setTimeout(() => r('timeout'), wait * 1000).unref() : undefined));
     if ((await Promise.race([exit, timer])) === 'timeout') {
-      await this.runtime.kill(c.id, 'KILL');
+      await this.signal(c, 'KILL');
       await exit;
     }
+    this.note('stop', this.repo.containers.get(c.id) ?? c);
   }
 
+  /** Sends a signal (and its event); a paused container is thawed after SIGKILL, so that it dies. */
+  private async signal(c: Container, sig: string): Promise<void> {
+    const n = signalNumber(sig);
+    this.note('kill', c, { signal: String(n) });
+    await this.runtime.kill(c.id, signalName(sig));
+    if (n === 9 && this.repo.containers.get(c.id)?.paused) await this.runtime.resume(c.id).catch((e) => this.log(`resuming ${c.name} after SIGKILL: ${describe(e)}`));
+  }
+
+  /** Docker's kill: SIGKILL (the default) returns once the container has exited; other signals at once. */
   async kill(idOrName: string, signal = 'KILL'): Promise<void> {
     const c = this.get(idOrName);
+    const n = signalNumber(signal);
     if (c.status !== 'running') {
       throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     }
-    await this.runtime.kill(c.id, signal.replace(/^SIG/, ''));
+    const exit = n === 9 ? this.next('exit', c.id) : undefined;
+    await this.signal(c, signal);
+    if (exit) await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 
-  async restart(idOrName: string, timeoutSec = 10): Promise<void> {
-    await this.stop(idOrName, timeoutSec).catch((e) => {
+  async restart(idOrName: string, timeoutSec?: number, signal?: string): Promise<void> {
+    await this.stop(idOrName, timeoutSec, signal).catch((e) => {
       if (!(e instanceof NotModified)) throw e;
     });
     await this.start(idOrName);
+    this.note('restart', this.get(idOrName));
+  }
+
+  // ---------------------------------------------------------------- pause
+
+  /** Equivalent to: `docker pause` (every process frozen; the container stays running). */
+  async pause(idOrName: string): Promise<void> {
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      if (c.status !== 'running') throw new EngineError('CONTAINER_NOT_RUNNING', `Container ${c.id} is not running`);
+      if (c.paused) throw new EngineError('CONTAINER_PAUSED', `Container ${c.id} is already paused`);
+      await this.runtime.pause(c.id);
+      this.repo.containers.update(c.id, { paused: true });
+      this.note('pause', c);
+    });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      if (c.status !== 'running' || !c.paused) throw new EngineError('CONTAINER_NOT_PAUSED', `Container ${c.id} is not paused`);
+      await this.runtime.resume(c.id);
+      this.repo.containers.update(c.id, { paused: false });
+      this.note('unpause', c);
+    });
   }
 
   /** Containers whose network is this container's namespace, directly or through a chain. */
@@ -281,12 +372,15 @@ export class Containers extends EventEmitter {
       });
     }
     if (c.status === 'running') {
+      if (c.paused && !force) {
+        throw new EngineError('CONTAINER_PAUSED', `You cannot remove a paused container ${c.id}. Unpause and then stop the container before attempting removal or force remove`, { hint: 'ctrnet unpause it, or rm -f' });
+      }
       if (!force) {
         throw new EngineError('CONTAINER_RUNNING', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
       }
       // An auto-removed container removes itself when it exits: wait for that instead.
       const done = c.spec.autoRemove ? this.wait(c.id, 'removed') : this.next('exit', c.id);
-      await this.runtime.kill(c.id, 'KILL');
+      await this.signal(c, 'KILL');
       await done;
       if (c.spec.autoRemove) return;
     }
@@ -302,7 +396,8 @@ export class Containers extends EventEmitter {
     if (!cleaned) await this.cleanup(c);
     await this.runtime.removeFiles(id);
     this.repo.containers.delete(id);
-    this.emit('removed', id, code);
+    this.emit('removed', id, code, c);
+    this.note('destroy', c);
   }
 
   /** Docker's wait conditions: not-running (default), next-exit, removed. */

@@ -17,7 +17,7 @@ export interface AttachmentDeps {
   sandboxes: Sandboxes;
   /** runs fn holding the container's mutex */
   locked: <T>(id: string, fn: () => Promise<T>) => Promise<T>;
-  emit: (event: 'connect' | 'disconnect', id: string) => void;
+  emit: (event: 'connect' | 'disconnect', id: string, networkId?: string) => void;
   log: (m: string) => void;
 }
 
@@ -94,7 +94,7 @@ export class NetworkAttachments {
         this.d.containers.update(c.id, { spec: c.spec });
         throw e;
       }
-      this.d.emit('connect', c.id);
+      this.d.emit('connect', c.id, net.id);
     });
   }
 
@@ -113,7 +113,7 @@ export class NetworkAttachments {
       const networkMode = c.spec.networkMode === net.name ? (remaining[0] ?? 'none') : c.spec.networkMode;
       this.d.containers.update(c.id, { spec: { ...c.spec, networks, networkMode } });
       if (c.status === 'running') await this.d.sandboxes.disconnect(c, net.id);
-      this.d.emit('disconnect', c.id);
+      this.d.emit('disconnect', c.id, net.id);
     });
   }
 
