@@ -34,6 +34,7 @@ import { withPath } from './process-env';
 import { resolvConf } from './resolv-conf';
 import { Stdio } from './stdio';
 import { resolveLinks, withoutLink } from './links';
+import { withCommittedDefaults } from './image-defaults';
 import { namespaceBundle, resolveNamespaceModes } from './namespaces';
 
 export class Containers extends EventEmitter {
@@ -100,6 +101,7 @@ export class Containers extends EventEmitter {
     } else {
       name = randomName((n) => this.repo.containers.get(n) !== undefined);
     }
+    spec = withCommittedDefaults(spec, image);
     if (spec.cmd.length === 0 && spec.entrypoint.length === 0) {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
