@@ -67,6 +67,8 @@ export interface ContainerSpec {
   domainname?: string;
   /** legacy links (--link), as Docker's HostConfig.Links has them: "/TARGET:/NAME/ALIAS" */
   links?: string[];
+  /** API 1.43+: HostConfig.Annotations, passed to the runtime as the OCI bundle's annotations */
+  annotations?: Record<string, string>;
 }
 
 export const CONTAINER_MODE_PREFIX = 'container:';

@@ -20,11 +20,27 @@ import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
 import { PortPublisher } from './publish';
+import { endpointSysctls } from '../base/network-options';
 
 /** One interface to make: on which network, and whether it is the way out (default route, ports). */
 interface Step {
   network: Network;
   exit: boolean;
+}
+
+/**
+ * Which of a container's networks gives it its default route (and holds its published ports):
+ * of those that are their own way out, the one with the highest GwPriority (API 1.48); on a tie,
+ * the first in interface order (the network mode's network first).
+ */
+export function gatewayIndex(nets: Network[], selfWayOut: (n: Network) => boolean, spec: ContainerSpec): number {
+  let best = -1;
+  for (let i = 0; i < nets.length; i++) {
+    if (!selfWayOut(nets[i])) continue;
+    const prio = (n: Network) => spec.networks[n.name]?.gwPriority ?? 0;
+    if (best < 0 || prio(nets[i]) > prio(nets[best])) best = i;
+  }
+  return best;
 }
 
 export class Sandboxes {
@@ -78,6 +94,7 @@ export class Sandboxes {
         await driver.join(req);
         undo.push(() => driver.leave(req));
         await this.addLinkLocal(c, step.network, req.endpoint.ifName, ns);
+        await this.endpointSysctls(c, step.network, req.endpoint.ifName, ns);
       }
       return ns;
     } catch (e) {
@@ -98,7 +115,7 @@ export class Sandboxes {
     const nets = attachments(spec).map((n) => this.networks.get(n));
     const out = nets[0] && this.networks.driver(nets[0]).wayOut(nets[0]);
     if (out?.kind === 'via') nets.splice(1, 0, await this.networks.ensure(out.network));
-    const exit = nets.findIndex((n) => this.networks.driver(n).wayOut(n).kind === 'self');
+    const exit = gatewayIndex(nets, (n) => this.networks.driver(n).wayOut(n).kind === 'self', spec);
     if (exit < 0 && spec.portBindings.length && nets.length) {
       throw new EngineError('CONFLICTING_OPTIONS', `network ${nets[0].name} is internal: ports cannot be published on it`, { hint: 'drop -p or use a network that is not --internal' });
     }
@@ -112,6 +129,14 @@ export class Sandboxes {
     const b = this.kernel.at(ns).batch();
     for (const ip of ips) b.addrReplace(ifName, `${ip}/16`);
     await b.commit();
+  }
+
+  /**
+   * DriverOpts com.docker.network.endpoint.sysctls (Docker 27+): "net.ipv4.conf.IFNAME.KEY=V,…"
+   * set on the endpoint's interface inside the sandbox (IFNAME is replaced by its name).
+   */
+  private async endpointSysctls(c: Container, net: Network, ifName: string, ns: string): Promise<void> {
+    for (const [key, value] of endpointSysctls(c.spec.networks[net.name]?.driverOpts)) await this.kernel.at(ns).sysctlSet(key.replace('IFNAME', ifName), value);
   }
 
   /** Connects a running container to one more network: the next ethN, live. */
@@ -180,13 +205,12 @@ export class Sandboxes {
   /** The join requests that describe a container's endpoints, from the records. */
   requests(c: Container): JoinRequest[] {
     const ports = this.repo.ports.list(c.id);
-    const eps = this.repo.endpoints.list({ containerId: c.id });
+    const num = (e: Endpoint) => Number(e.ifName.replace(/^\D+/, ''));
+    const eps = this.repo.endpoints.list({ containerId: c.id }).sort((x, y) => num(x) - num(y));
     const nets = new Map(eps.map((ep) => [ep.id, this.networks.get(ep.networkId)]));
-    // The default route is on the first endpoint whose network is its own way out, as plan() chose it.
-    const exit = eps.find((ep) => {
-      const net = nets.get(ep.id)!;
-      return this.networks.driver(net).wayOut(net).kind === 'self';
-    });
+    // The default route is where plan() put it: the gateway endpoint by GwPriority, then order.
+    const ordered = eps.map((ep) => nets.get(ep.id)!);
+    const exit = eps[gatewayIndex(ordered, (n) => this.networks.driver(n).wayOut(n).kind === 'self', c.spec)];
     return eps.map((ep) => ({
       network: nets.get(ep.id)!,
       endpoint: ep,

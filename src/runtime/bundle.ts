@@ -44,6 +44,8 @@ export interface BundleSpec {
   shm?: 'none' | 'shareable' | string;
   /** --init: a static init (tini) runs as PID 1, with the process as its child */
   init?: boolean;
+  /** the OCI bundle's annotations (HostConfig.Annotations) */
+  annotations?: Record<string, string>;
 }
 
 const CAPS = [
@@ -85,6 +87,7 @@ export function configJson(b: BundleSpec, dir: string, initBinary = TINI): objec
   const shm = b.shm === 'none' ? [] : b.shm ? [bind(b.shm, '/dev/shm')] : [{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${SHM_SIZE / 1024}k`] }];
   return {
     ociVersion: '1.0.2',
+    ...(b.annotations ? { annotations: b.annotations } : {}),
     process: processJson(b.init ? { ...b.process, args: [INIT_PATH, '--', ...b.process.args] } : b.process),
     root: { path: b.rootfs, readonly: false },
     hostname: hostUts ? undefined : b.hostname,

@@ -10,7 +10,8 @@ import { Container } from '../../base/model';
 import { PortSpec } from '../../base/port-spec';
 import { humanDuration } from '../../base/time';
 import { ContainerView } from '../../core/queries';
-import { API_VERSION } from '../version';
+import { API_VERSION, atLeast } from '../version';
+import { OPT_DEFAULT_BRIDGE } from '../../base/network-options';
 import { logConfigOf } from '../../base/container-defaults';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
 import { hostConfigJson } from './host-config';
@@ -97,17 +98,33 @@ function portsMap(v: ContainerView): Json {
   return out;
 }
 
-function endpointsJson(v: ContainerView): Json {
+function endpointsJson(v: ContainerView, version = API_VERSION): Json {
   const nets: Json = {};
+  const c = v.container;
   for (const a of v.networks) {
     const ep = a.endpoint;
     const json = ep
       ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, ep.aliases)
       : endpointJson(a.network.id, '', '', '', 0, '', a.config?.aliases ?? []);
-    Object.assign(json, endpointSettingsJson(a.config));
+    Object.assign(json, endpointSettingsJson(a.config), namesJson(c, a.network, json.Aliases as string[] | null, version));
     nets[a.network.name] = json;
   }
   return nets;
+}
+
+/**
+ * The names a container has on a network: Aliases as given (before 1.45 Docker added the short id
+ * on user-defined networks), and from 1.44 DNSNames (name, short id, aliases) on networks other
+ * than the default bridge.
+ */
+function namesJson(c: Container, net: { name: string; options: Record<string, string> }, aliases: string[] | null, version: string): Json {
+  const userDefined = net.options[OPT_DEFAULT_BRIDGE] !== 'true' && net.name !== 'bridge' && net.name !== 'host' && net.name !== 'none';
+  const short = c.id.slice(0, 12);
+  const given = (aliases ?? []).filter((a) => a !== short);
+  const shown = !atLeast(version, '1.45') && userDefined && c.status === 'running' ? [...given, short] : given;
+  const out: Json = { Aliases: shown.length ? shown : null };
+  if (atLeast(version, '1.44')) out.DNSNames = userDefined && c.status === 'running' ? [c.name, short, ...given] : null;
+  return out;
 }
 
 /** What the endpoint was asked for, echoed as Docker echoes it (IPAMConfig, DriverOpts). */
@@ -159,7 +176,7 @@ function graphDriverJson(v: ContainerView): Json {
   };
 }
 
-export function containerSummary(v: ContainerView): Json {
+export function containerSummary(v: ContainerView, version = API_VERSION): Json {
   const c = v.container;
   const ports = v.ports.map((r) => ({ IP: r.hostIp, PrivatePort: r.containerPort, PublicPort: r.hostPort, Type: r.proto }));
   const published = new Set(v.ports.map((r) => `${r.containerPort}/${r.proto}`));
@@ -179,7 +196,7 @@ export function containerSummary(v: ContainerView): Json {
     State: c.status === 'running' && c.paused ? 'paused' : c.status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
-    NetworkSettings: { Networks: endpointsJson(v) },
+    NetworkSettings: { Networks: endpointsJson(v, version) },
     Mounts: [],
   };
 }
@@ -187,7 +204,7 @@ export function containerSummary(v: ContainerView): Json {
 export function containerInspect(v: ContainerView, version = API_VERSION): Json {
   const c = v.container;
   const { spec } = c;
-  const nets = endpointsJson(v);
+  const nets = endpointsJson(v, version);
   const first = Object.values(nets)[0] as Json | undefined;
   const defaultBridge = spec.networkMode === 'bridge';
   return {

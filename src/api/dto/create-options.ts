@@ -9,6 +9,7 @@ import { ContainerSpec, EndpointConfig } from '../../base/container-spec';
 import { checkNamespaceModes, LOG_DRIVERS } from '../../base/container-defaults';
 import { EngineError } from '../../base/errors';
 import { isIPv4 } from '../../base/ip';
+import { endpointSysctls } from '../../base/network-options';
 import { atLeast } from '../version';
 import { Json, obj, str, stringMap, strings } from './common';
 
@@ -49,6 +50,10 @@ export function createOptions(body: Json, hc: Json, version: string): Partial<Co
   if (body.AttachStderr === false) out.attachStderr = false;
   const domainname = str(body.Domainname, 'Domainname');
   if (domainname) out.domainname = domainname;
+  if (atLeast(version, '1.43')) {
+    const annotations = stringMap(hc.Annotations, 'HostConfig.Annotations');
+    if (Object.keys(annotations).length) out.annotations = annotations;
+  }
   const links = strings(hc.Links, 'HostConfig.Links');
   if (links.length) out.links = links;
   return out;
@@ -58,6 +63,7 @@ export function createOptions(body: Json, hc: Json, version: string): Partial<Co
 export function endpointOptions(c: Json, ipam: Json, field: string, version: string): Partial<EndpointConfig> {
   const out: Partial<EndpointConfig> = {};
   const opts = stringMap(c.DriverOpts, `${field}.DriverOpts`);
+  endpointSysctls(opts); // refused at create, not at start
   if (Object.keys(opts).length) out.driverOpts = opts;
   const ll = strings(ipam.LinkLocalIPs, `${field}.IPAMConfig.LinkLocalIPs`);
   for (const ip of ll) {

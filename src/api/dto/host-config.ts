@@ -65,7 +65,7 @@ export function runtimeSection(spec: ContainerSpec, version: string): Json {
     SecurityOpt: null, ShmSize: SHM_SIZE, Runtime: 'runc', Isolation: '', MaskedPaths: MASKED_PATHS, ReadonlyPaths: READONLY_PATHS,
     ConsoleSize: spec.consoleSize ?? [0, 0],
   };
-  if (atLeast(version, '1.43')) out.Annotations = null;
+  if (atLeast(version, '1.43')) out.Annotations = spec.annotations ?? null;
   return out;
 }
 

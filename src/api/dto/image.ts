@@ -45,9 +45,14 @@ export function configJson(c: CommitConfig | undefined, extra: { hostname?: stri
   return out;
 }
 
+/** Fields of container.Config that are no part of an image's config: left out from API 1.50 on. */
+const NOT_IMAGE_CONFIG = ['Hostname', 'Domainname', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'Image'];
+
 /** The image config: what containers take from it. */
-export function imageConfigJson(i: Image): Json {
-  return configJson(i.details?.config, { hostname: i.details ? i.details.container.slice(0, 12) : '', image: i.details ? i.parent ?? '' : '', attach: !!i.details });
+export function imageConfigJson(i: Image, version = '1.41'): Json {
+  const out = configJson(i.details?.config, { hostname: i.details ? i.details.container.slice(0, 12) : '', image: i.details ? i.parent ?? '' : '', attach: !!i.details });
+  if (atLeast(version, '1.50')) for (const k of NOT_IMAGE_CONFIG) delete out[k];
+  return out;
 }
 
 /** The config of the container an image was committed from (Docker's ContainerConfig). */
@@ -70,7 +75,7 @@ export function imageInspect(i: Image, version: string): Json {
   };
   // 1.45 dropped Container and ContainerConfig.
   if (!atLeast(version, '1.45')) Object.assign(out, { Container: i.details?.container ?? '', ContainerConfig: containerConfigJson(i) });
-  Object.assign(out, { DockerVersion: '', Author: i.details?.author ?? '', Config: imageConfigJson(i), Architecture: archName(), Os: 'linux', Size: i.size });
+  Object.assign(out, { DockerVersion: '', Author: i.details?.author ?? '', Config: imageConfigJson(i, version), Architecture: archName(), Os: 'linux', Size: i.size });
   if (!atLeast(version, '1.44')) out.VirtualSize = i.size;
   Object.assign(out, { GraphDriver: graphDriverJson(i), RootFS: { Type: 'layers', Layers: i.diffIds }, Metadata: { LastTagTime: ZERO_TAG_TIME } });
   return out;

@@ -2,9 +2,10 @@
 import { EngineError } from '../../base/errors';
 import { CreateNetwork } from '../../core/networks';
 import { NetworkView } from '../../core/queries';
+import { API_VERSION, atLeast } from '../version';
 import { Json, obj, str, stringMap } from './common';
 
-export function networkJson(v: NetworkView): Json {
+export function networkJson(v: NetworkView, version = API_VERSION): Json {
   const n = v.network;
   const containers: Json = {};
   for (const { container: c, endpoint: ep } of v.members) {
@@ -18,6 +19,8 @@ export function networkJson(v: NetworkView): Json {
     Created: n.created,
     Scope: v.scope,
     Driver: n.driver,
+    // EnableIPv4 (1.48): ctrnet's networks always have IPv4.
+    ...(atLeast(version, '1.48') ? { EnableIPv4: true } : {}),
     EnableIPv6: false,
     IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway }] : [] },
     Internal: n.internal,
@@ -39,6 +42,7 @@ export function networkCreateRequest(body: Json): CreateNetwork {
   const configs = Array.isArray(ipam.Config) ? (ipam.Config as unknown[]).map((c) => obj(c, 'IPAM.Config[]')) : [];
   if (configs.length > 1) throw new EngineError('NOT_IMPLEMENTED', 'one IPAM config (one subnet) per network is supported');
   const c = configs[0] ?? {};
+  if (body.EnableIPv4 === false) throw new EngineError('INVALID_PARAMETER', 'IPv4 can only be disabled if experimental features are enabled', { hint: 'ctrnet networks always have IPv4' });
   return {
     name,
     driver: str(body.Driver, 'Driver') || 'bridge',

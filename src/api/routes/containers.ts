@@ -22,7 +22,7 @@ function timeParam(v: string | null, name: string): bigint | undefined {
 
 export function containerRoutes(r: Router, e: Engine): void {
   const ctrs = e.containers;
-  r.route('GET', '/containers/json', async ({ q }) => {
+  r.route('GET', '/containers/json', async ({ q, version }) => {
     const all = bool(q, 'all');
     const filters = parseFilters(q.get('filters'));
     const names = filterValues(filters.name);
@@ -34,7 +34,7 @@ export function containerRoutes(r: Router, e: Engine): void {
       .filter((c) => !names.length || names.some((n) => c.name.includes(n.replace(/^\//, ''))))
       .filter((c) => !ids.length || ids.some((i) => c.id.startsWith(i)))
       .filter((c) => !status.length || status.includes(c.status))
-      .map((c) => containerSummary(e.queries.container(c)));
+      .map((c) => containerSummary(e.queries.container(c), version));
   });
   r.route('POST', '/containers/create', async ({ q, body, res, version }) => {
     const { image, spec } = createRequest(await body(), version);
@@ -82,8 +82,13 @@ export function containerRoutes(r: Router, e: Engine): void {
     await e.stdio.resize(ctrs.get(params[0]), Number(q.get('h')), Number(q.get('w')));
     return {};
   });
-  r.route('POST', '/containers/{id}/wait', async ({ params, q, res }) => {
+  r.route('POST', '/containers/{id}/wait', async ({ params, q, res, version }) => {
     ctrs.get(params[0]);
+    const condition = q.get('condition') || 'not-running';
+    // From 1.42 an unknown condition is refused (before, it meant not-running).
+    if (!['not-running', 'next-exit', 'removed'].includes(condition) && atLeast(version, '1.42')) {
+      throw new EngineError('INVALID_PARAMETER', `invalid condition: "${condition}"`, { hint: 'use not-running, next-exit or removed' });
+    }
     // The CLI starts the container only after these headers arrive: send them now.
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.flushHeaders();

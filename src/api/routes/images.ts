@@ -8,10 +8,15 @@ import { Engine } from '../../core/engine';
 import { imageInspect, imageSummary } from '../dto/image';
 import { bool, filterLists } from '../http';
 import { Router } from '../router';
+import { atLeast } from '../version';
 
 export function imageRoutes(r: Router, e: Engine): void {
   const { images } = e;
-  r.route('GET', '/images/json', async ({ version }) => images.list().map((i) => imageSummary(i, e.queries.containersOf(i.id).length, version)));
+  r.route('GET', '/images/json', async ({ q, version }) => {
+    // shared-size (1.42+): what each image shares with others, computed only when asked.
+    const shared = atLeast(version, '1.42') && bool(q, 'shared-size') ? new Map((await e.diskUsage()).images.map((u) => [u.image.id, u.sharedSize])) : undefined;
+    return images.list().map((i) => imageSummary(i, e.queries.containersOf(i.id).length, version, shared?.get(i.id) ?? -1));
+  });
   r.route('GET', '/images/{name*}/json', async ({ params, version }) => imageInspect(images.get(params[0]), version));
   r.route('POST', '/images/prune', async ({ q }) => e.prune.images(filterLists(q.get('filters'))));
   r.route('POST', '/images/create', async ({ q, req, res }) => {

@@ -6,8 +6,8 @@ import { Router } from '../router';
 
 export function networkRoutes(r: Router, e: Engine): void {
   const { networks, containers } = e;
-  r.route('GET', '/networks', async () => networks.list().map((n) => networkJson(e.queries.network(n))));
-  r.route('GET', '/networks/{id}', async ({ params }) => networkJson(e.queries.network(networks.get(params[0]))));
+  r.route('GET', '/networks', async ({ version }) => networks.list().map((n) => networkJson(e.queries.network(n), version)));
+  r.route('GET', '/networks/{id}', async ({ params, version }) => networkJson(e.queries.network(networks.get(params[0])), version));
   r.route('POST', '/networks/create', async ({ body, res }) => {
     const net = await networks.create(networkCreateRequest(await body()));
     res.statusCode = 201;

@@ -36,7 +36,7 @@ export function systemRoutes(r: Router, e: Engine): void {
     KernelVersion: os.release(),
     BuildTime: e.info.startedAt.toISOString(),
   }));
-  r.route('GET', '/info', async () => {
+  r.route('GET', '/info', async ({ version }) => {
     const all = e.containers.list();
     return {
       ID: 'ctrnet',
@@ -63,6 +63,11 @@ export function systemRoutes(r: Router, e: Engine): void {
       Plugins: { Network: ['bridge', 'host', 'null'], Volume: [], Log: [] },
       Swarm: { LocalNodeState: 'inactive', NodeID: '', NodeAddr: '', ControlAvailable: false, Error: '', RemoteManagers: null },
       SecurityOptions: [],
+      InitBinary: 'docker-init',
+      // Fields later API versions added, each from its version on.
+      ...(atLeast(version, '1.44') ? { CDISpecDirs: [] } : {}),
+      ...(atLeast(version, '1.49') ? { FirewallBackend: { Driver: 'nftables' } } : {}),
+      ...(atLeast(version, '1.50') ? { DiscoveredDevices: [] } : {}),
       Warnings: [],
     };
   });

@@ -174,6 +174,7 @@ export class Containers extends EventEmitter {
           hosts: eps.map((e) => `${e.ip}\t${spec.hostname}`),
           resolvConf: await resolvConf(spec, netns === 'host', this.networks),
           init: spec.init,
+          annotations: spec.annotations,
           ...namespaceBundle(c, (r) => this.repo.containers.get(r), this.runtime),
         },
         { stdin: spec.openStdin },
