@@ -26,8 +26,11 @@ export function parseLog(buf: Buffer): LogLine[] {
       const nl = data.indexOf(10);
       const acc = partial.get(stream) ?? { time, parts: [] };
       if (nl < 0) {
-        if (data.length) acc.parts.push(data);
-        partial.set(stream, acc);
+        // Only a line's start waits for its end: an empty rest must not lend its record's time to the next line.
+        if (data.length) {
+          acc.parts.push(data);
+          partial.set(stream, acc);
+        }
         break;
       }
       acc.parts.push(data.subarray(0, nl + 1));
