@@ -1,6 +1,6 @@
 /**
- * The engine's event log, Docker's `/events` source: the last LOG_SIZE events in memory (Docker
- * keeps 256; they are gone with the daemon, as Docker's are) and live subscriptions. Reads are
+ * The engine's event log, Docker's `/events` source: the last LOG_SIZE (256) events in memory (as
+ * Docker keeps; they are gone with the daemon, as Docker's are) and live subscriptions. Reads are
  * windows of time: `since` replays what the log still has, `until` ends the stream.
  *
  * Limitations: events from before the daemon started are not kept.
@@ -8,7 +8,7 @@
 import { EngineEvent, EngineEvents } from '../base/events';
 import { EventFilter, matches } from './event-filter';
 
-export const LOG_SIZE = 1024;
+export const LOG_SIZE = 256;
 
 /** Actions ctrnet emits for its own views that Docker has no word for. */
 const INTERNAL = new Set(['network peers']);

@@ -40,7 +40,7 @@ export function networkCreateRequest(body: Json): CreateNetwork {
   if (!name) throw new EngineError('INVALID_PARAMETER', 'a network needs a name');
   const ipam = obj(body.IPAM, 'IPAM');
   const configs = Array.isArray(ipam.Config) ? (ipam.Config as unknown[]).map((c) => obj(c, 'IPAM.Config[]')) : [];
-  if (configs.length > 1) throw new EngineError('NOT_IMPLEMENTED', 'one IPAM config (one subnet) per network is supported');
+  if (configs.length > 1) throw new EngineError('NOT_SUPPORTED', 'one IPAM config (one subnet) per network is supported', { hint: 'IPv4 only: give one subnet' });
   const c = configs[0] ?? {};
   if (body.EnableIPv4 === false) throw new EngineError('INVALID_PARAMETER', 'IPv4 can only be disabled if experimental features are enabled', { hint: 'ctrnet networks always have IPv4' });
   return {

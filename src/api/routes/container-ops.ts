@@ -88,10 +88,12 @@ export function containerOpRoutes(r: Router, e: Engine): void {
     return undefined;
   });
   r.route('POST', '/containers/prune', async ({ q }) => e.prune.containers(filterLists(q.get('filters'))));
-  // A legacy link: DELETE /containers/NAME/ALIAS?link=1 (the link's name has a slash).
-  r.route('DELETE', '/containers/{id}/{alias}', async ({ params, q, res }) => {
-    if (!bool(q, 'link')) throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${params[0]}/${params[1]}`);
-    await ctrs.removeLink(params[0], params[1]);
+  // A legacy link: DELETE /containers/NAME/ALIAS?link=1 (a link's name has a slash; Docker's
+  // route takes any path here as a name, so NAME/links/ALIAS is no container either).
+  r.route('DELETE', '/containers/{name*}', async ({ params, q, res }) => {
+    const parts = params[0].split('/');
+    if (!bool(q, 'link') || parts.length !== 2) throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${params[0]}`);
+    await ctrs.removeLink(parts[0], parts[1]);
     res.statusCode = 204;
   });
   r.route('POST', '/commit', async ({ q, body, res }) => {

@@ -102,7 +102,7 @@ export function containerRoutes(r: Router, e: Engine): void {
     const want = { 1: bool(q, 'stdout'), 2: bool(q, 'stderr') } as Record<number, boolean>;
     const ts = bool(q, 'timestamps');
     if (logConfigOf(c.spec).type === 'none') {
-      throw new EngineError('NOT_IMPLEMENTED', 'configured logging driver does not support reading', { hint: 'the container was created with --log-driver none: nothing was kept' });
+      throw new EngineError('NOT_SUPPORTED', 'configured logging driver does not support reading', { hint: 'the container was created with --log-driver none: nothing was kept' });
     }
     const tail = q.get('tail') && q.get('tail') !== 'all' ? Number(q.get('tail')) : Infinity;
     const since = timeParam(q.get('since'), 'since') ?? 0n;

@@ -22,7 +22,7 @@ export function imageRoutes(r: Router, e: Engine): void {
   r.route('POST', '/images/create', async ({ q, req, res }) => {
     if (q.get('fromSrc') !== '-') {
       const ref = `${(q.get('fromImage') ?? '').replace(/^docker\.io\/(library\/)?/, '')}:${q.get('tag') || 'latest'}`;
-      throw new EngineError('NOT_IMPLEMENTED', `No such image: ${ref}, and pulling is not supported by ctrnet: it has no registry`, { hint: 'import a root filesystem tarball with `ctrnet image import FILE NAME` or `docker import FILE NAME`' });
+      throw new EngineError('NOT_SUPPORTED', `No such image: ${ref}, and pulling is not supported by ctrnet: it has no registry`, { hint: 'import a root filesystem tarball with `ctrnet image import FILE NAME` or `docker import FILE NAME`' });
     }
     const repo = q.get('repo');
     const tag = repo ? `${repo}${q.get('tag') ? `:${q.get('tag')}` : ''}` : undefined;
