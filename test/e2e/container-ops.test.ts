@@ -199,6 +199,11 @@ describe('prune, system df, events, links, namespaces', () => {
     await until(async () => /container destroy evlive/.test(out), 10_000, 'the live destroy event');
     live.kill('SIGKILL');
     assert.match(out, /container create evlive\ncontainer attach evlive\ncontainer start evlive\ncontainer die evlive\ncontainer destroy evlive/);
+    // A daemon event: ctrnet's reload (of its firewall rules) is Docker's daemon reload.
+    const t = (Date.now() / 1000).toFixed(3);
+    await h.ctl(['system', 'reload']);
+    const d = await api(h, 'GET', `/events?since=${t}&until=${(Date.now() / 1000 + 0.001).toFixed(3)}&filters=${encodeURIComponent('{"type":["daemon"]}')}`);
+    assert.match(d.body, /^\{"Type":"daemon","Action":"reload","Actor":\{"ID":"ctrnet","Attributes":\{"name":"[^"]+"\}\},"scope":"local"/);
   });
 
   it('legacy links: kept, shown in inspect, removed with rm --link; a missing target is refused', async () => {

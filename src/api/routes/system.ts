@@ -97,6 +97,8 @@ export function systemRoutes(r: Router, e: Engine): void {
   // ctrnet's own: re-apply the firewall rules now (they are also restored on their own when removed).
   r.route('POST', '/ctrnet/system/reload', async () => {
     await e.reloadFirewall();
+    // Docker's daemon event for a reload (of its configuration; here, of the firewall's rules).
+    e.events.emit('daemon', 'reload', 'ctrnet', { name: os.hostname() });
     return { Reloaded: ['nftables'] };
   });
   // ctrnet's own: what gives a container its network, read from the kernel.
