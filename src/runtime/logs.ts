@@ -43,10 +43,11 @@ export function parseLog(buf: Buffer): LogLine[] {
   return lines;
 }
 
-export async function readLog(file: string): Promise<LogLine[]> {
+/** The log's lines; `upTo`: of its first bytes only (what came before a follow stream's start). */
+export async function readLog(file: string, upTo?: number): Promise<LogLine[]> {
   const buf = await readFile(file).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return Buffer.alloc(0);
     throw e;
   });
-  return parseLog(buf);
+  return parseLog(upTo === undefined ? buf : buf.subarray(0, upTo));
 }

@@ -35,7 +35,7 @@ import os from 'node:os';
 const MOUNT_POINT_DIRS = ['proc', 'sys', 'dev', 'etc'];
 const MOUNT_POINT_FILES = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf', '.dockerenv'];
 
-const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M' };
+const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M', follow: 'F' };
 
 export class RuncRuntime implements ContainerRuntime {
   constructor(
@@ -142,8 +142,8 @@ export class RuncRuntime implements ContainerRuntime {
     return `${paths.containerData(this.p, id)}/log`;
   }
 
-  logs(id: string): Promise<LogLine[]> {
-    return readLog(this.logPath(id));
+  logs(id: string, upTo?: number): Promise<LogLine[]> {
+    return readLog(this.logPath(id), upTo);
   }
 
   async deleteExec(execId: string): Promise<void> {

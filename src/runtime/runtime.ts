@@ -33,9 +33,11 @@ export interface PendingStart {
 
 /**
  * A connection to a container's (or exec's) stdio: `attach` carries stdin as well, `output` only
- * output, `monitor` only the exit frame. Frames are Docker's stream framing plus STREAM_EXIT.
+ * output, `monitor` only the exit frame, `follow` output after a first frame of stream 0 whose
+ * payload is the log's size (decimal) at that moment: read the log up to there, then the stream,
+ * and no byte is missed or seen twice. Frames are Docker's stream framing plus STREAM_EXIT.
  */
-export type StdioMode = 'attach' | 'output' | 'monitor';
+export type StdioMode = 'attach' | 'output' | 'monitor' | 'follow';
 
 export interface ContainerRuntime {
   /** Mounts a container's root filesystem over its image's layers (idempotent); returns its path. */
@@ -50,8 +52,8 @@ export interface ContainerRuntime {
   resize(id: string, rows: number, cols: number): Promise<void>;
   /** The exit code a finished process left behind, if it finished. */
   exitCode(id: string): Promise<number | undefined>;
-  /** A container's output so far, line by line. */
-  logs(id: string): Promise<LogLine[]>;
+  /** A container's output so far, line by line (`upTo`: the log's first bytes only). */
+  logs(id: string, upTo?: number): Promise<LogLine[]>;
   /** Where a container's log is kept (for inspect's LogPath). */
   logPath(id: string): string;
   /** Signals the container's process; a container that is already gone is not an error. */

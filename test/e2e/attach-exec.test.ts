@@ -168,4 +168,15 @@ describe('exec and attach streams', () => {
     assert.ok(Date.now() - t0 < 5000, 'the follow stream ended at until');
     await dockerOk(h, ['rm', '-f', 'ticks', 'ex']);
   });
+
+  it('logs -f of a container writing fast gives every line once, in order (the log read up to where the stream began)', async () => {
+    await dockerOk(h, ['run', '-d', '--name', 'fast', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 4000 ]; do echo $i; i=$((i+1)); done; sleep 300']);
+    // Follow while it writes: what the log held then and what the stream brought meet exactly.
+    await until(async () => (await dockerOk(h, ['logs', 'fast'])).length > 0, 10_000, 'the first lines');
+    const got = await dockerOk(h, ['logs', '-f', '--until', ((Date.now() + 3000) / 1000).toFixed(3), 'fast']);
+    const nums = got.trim().split('\n').map(Number);
+    assert.equal(nums.length, 4000, `4000 lines, got ${nums.length}`);
+    assert.ok(nums.every((n, i) => n === i), 'each line once, in order');
+    await dockerOk(h, ['rm', '-f', 'fast']);
+  });
 });

@@ -114,8 +114,9 @@ export function containerRoutes(r: Router, e: Engine): void {
     };
     // Subscribe before reading the file so no output falls between the two.
     const nowNs = BigInt(Date.now()) * 1_000_000n;
-    const live = bool(q, 'follow') && (until === undefined || until > nowNs) ? await e.stdio.follow(c) : undefined;
-    const lines = (await e.stdio.logs(c)).filter((l) => want[l.stream] && l.time >= since && (until === undefined || l.time <= until));
+    const following = bool(q, 'follow') && (until === undefined || until > nowNs) ? await e.stdio.follow(c) : undefined;
+    const live = following?.sock;
+    const lines = (await e.stdio.logs(c, following?.logSize)).filter((l) => want[l.stream] && l.time >= since && (until === undefined || l.time <= until));
     res.writeHead(200);
     for (const l of Number.isFinite(tail) ? lines.slice(Math.max(0, lines.length - tail)) : lines) emit(l.stream, l.data, l.time);
     if (!live) {
@@ -127,6 +128,7 @@ export function containerRoutes(r: Router, e: Engine): void {
       else if (want[stream]) emit(stream, payload, BigInt(Date.now()) * 1_000_000n);
     });
     live.on('data', (d: Buffer) => reader.push(d));
+    live.resume(); // follow() paused it after the shim's ack
     const stopAt = until !== undefined ? setTimeout(() => live.destroy(), Number((until - nowNs) / 1_000_000n)) : undefined;
     await new Promise<void>((resolve) => {
       live.on('close', resolve);

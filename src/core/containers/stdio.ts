@@ -115,14 +115,41 @@ export class Stdio {
     await this.runtime.resize(c.id, rows, cols);
   }
 
-  logs(c: Container): Promise<LogLine[]> {
-    return this.runtime.logs(c.id);
+  logs(c: Container, upTo?: number): Promise<LogLine[]> {
+    return this.runtime.logs(c.id, upTo);
   }
 
-  /** Output-only connection to a running container, for `logs -f`; undefined when not running. */
-  async follow(c: Container): Promise<Socket | undefined> {
+  /**
+   * The output of a running container from now on, for `logs -f`, with the log's size when it
+   * started (read the log up to there: nothing is missed between the two, nothing seen twice);
+   * undefined when it is not running (any more).
+   */
+  async follow(c: Container): Promise<{ sock: Socket; logSize: number } | undefined> {
     if (c.status !== 'running') return undefined;
-    return this.runtime.connect(c.id, 'output').catch(() => undefined);
+    const sock = await this.runtime.connect(c.id, 'follow').catch(() => undefined);
+    if (!sock) return undefined;
+    return new Promise((resolve) => {
+      let buf = Buffer.alloc(0);
+      const done = (v: { sock: Socket; logSize: number } | undefined) => {
+        sock.off('data', onData);
+        sock.off('close', onClose);
+        resolve(v);
+      };
+      const onData = (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length < 8) return;
+        const len = buf.readUInt32BE(4);
+        if (buf.length < 8 + len) return;
+        sock.pause();
+        const rest = buf.subarray(8 + len);
+        if (rest.length) sock.unshift(rest);
+        done({ sock, logSize: buf[0] === 0 ? Number(buf.subarray(8, 8 + len).toString()) : 0 });
+      };
+      // The container ended before the shim took the client: the log has everything.
+      const onClose = () => done(undefined);
+      sock.on('data', onData);
+      sock.on('close', onClose);
+    });
   }
 }
 
