@@ -1,7 +1,8 @@
 /**
- * Runs the peer measurements alone (for developing them): node dist/bench/peers-main.js [netavark|cni|docker|all] [n] [--no-keep-bridge]
+ * Runs the peer measurements alone (for developing them): node dist/bench/peers-main.js [netavark|cni|ctrnet-cni|docker|all] [n] [--no-keep-bridge]
  */
 import { cniEndpoint, dockerStart, netavarkEndpoint } from './peers';
+import { ctrnetCniEndpoint } from './ctrnet-cni';
 import { median, ms, percentile } from './common';
 import { leftovers } from '../scripts/lab';
 
@@ -18,6 +19,10 @@ async function main(): Promise<void> {
   if (which === 'cni' || which === 'all') {
     const r = await cniEndpoint(n ?? 50, { keepBridge: keep });
     console.log(`${r.version}${keep ? '' : ' (first on its network)'}: setup ${fmt(r.setup)}; teardown ${fmt(r.teardown)}`);
+  }
+  if (which === 'ctrnet-cni' || which === 'cni' || which === 'all') {
+    const r = await ctrnetCniEndpoint(n ?? 50);
+    console.log(`${r.version}: ADD ${fmt(r.setup)}; DEL ${fmt(r.teardown)}`);
   }
   if (which === 'docker' || which === 'all') {
     const r = await dockerStart(n ?? 10);

@@ -11,9 +11,10 @@
  * lab host is removed afterwards, also after a failure. The functions only measure; the runner
  * turns the figures into rows.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { LabHost, RUN_ID, sh, must, type Result } from '../scripts/lab';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { LabHost, sh, must, type Result } from '../scripts/lab';
+import { DOCKER_HOST_PATHS, ensureDocker, LabDocker, removeIfOurs, rootState } from '../scripts/lab-docker';
 import { installDebs, now } from './common';
 
 export interface EndpointTimes {
@@ -291,161 +292,6 @@ const DOCKER_MODES: Record<DockerMode, string[]> = {
   container: ['--network', 'container:anchor'],
 };
 
-/** What of the root network namespace a stray docker.service would change. */
-export interface RootState {
-  ruleset: string;
-  links: string[];
-  /** dockerd/containerd processes in the root network namespace */
-  daemons: Map<number, string>;
-}
-
-export function rootState(): RootState {
-  const ruleset = spawnSync('nft', ['list', 'ruleset']).stdout?.toString() ?? '';
-  const links = (spawnSync('ip', ['-o', 'link', 'show']).stdout?.toString() ?? '')
-    .split('\n')
-    .map((l) => l.split(':')[1]?.trim().split('@')[0])
-    .filter((x): x is string => !!x);
-  const rootNet = readlinkOr('/proc/self/ns/net');
-  const daemons = new Map<number, string>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const comm = readOr(`/proc/${d}/comm`).trim();
-    if (!/^(dockerd|containerd|docker-proxy)$/.test(comm)) continue;
-    if (readlinkOr(`/proc/${d}/ns/net`) === rootNet) daemons.set(Number(d), readOr(`/proc/${d}/cmdline`).replace(/\0/g, ' ').trim());
-  }
-  return { ruleset, links, daemons };
-}
-
-function readOr(p: string): string {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function readlinkOr(p: string): string {
-  try {
-    return readlinkSync(p);
-  } catch {
-    return '';
-  }
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function stopPid(pid: number, graceMs = 15_000): Promise<void> {
-  if (!alive(pid)) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-}
-
-/**
- * Compares the root namespace with its state before a docker.io install and undoes what a started
- * docker.service/containerd.service did: stops the daemons that appeared (by PID), deletes a docker0
- * that appeared and the nft tables that appeared. Returns what was found (empty: nothing started).
- */
-export async function undoStrayServices(before: RootState): Promise<string[]> {
-  const after = rootState();
-  const found: string[] = [];
-  for (const [pid, args] of after.daemons) {
-    if (before.daemons.has(pid)) continue;
-    found.push(`process ${pid} (${args}) started in the root namespace: stopped`);
-    await stopPid(pid);
-  }
-  // Only what docker makes is removed; anything else that changed is reported, not touched.
-  for (const l of after.links) {
-    if (before.links.includes(l)) continue;
-    if (/^(docker0|br-[0-9a-f]{12})$/.test(l)) {
-      found.push(`link ${l} appeared in the root namespace: deleted`);
-      spawnSync('ip', ['link', 'del', l]);
-    } else found.push(`link ${l} appeared in the root namespace: left alone (not docker's)`);
-  }
-  if (after.ruleset !== before.ruleset) {
-    const tables = (r: string) => new Set(r.split('\n').filter((l) => l.startsWith('table ')).map((l) => l.replace(/\s*\{\s*$/, '')));
-    const old = tables(before.ruleset);
-    for (const t of tables(after.ruleset)) {
-      if (old.has(t)) continue;
-      const [, family, name] = t.split(/\s+/);
-      const body = spawnSync('nft', ['list', 'table', family, name]).stdout?.toString() ?? '';
-      if (/DOCKER/.test(body)) {
-        found.push(`nft ${t} (docker's chains) appeared in the root namespace: deleted`);
-        spawnSync('nft', ['delete', 'table', family, name]);
-      } else found.push(`nft ${t} appeared in the root namespace: left alone (no docker chains)`);
-    }
-    if (rootState().ruleset !== before.ruleset) found.push('the root namespace ruleset still differs from before the install: not restored, needs a look');
-  }
-  return found;
-}
-
-/** Paths outside our dirs that dockerd/containerd create on first use; removed afterwards if they were not there before. */
-const DOCKER_HOST_PATHS = ['/etc/docker/key.json', '/run/docker', '/run/containerd'];
-
-/** Removes path if it is a file, or a tree of empty directories (never a directory with files in it). */
-function removeIfOurs(p: string): void {
-  let st;
-  try {
-    st = lstatSync(p);
-  } catch {
-    return;
-  }
-  if (!st.isDirectory()) {
-    rmSync(p, { force: true });
-    return;
-  }
-  for (const e of readdirSync(p)) {
-    const c = `${p}/${e}`;
-    if (lstatSync(c).isDirectory()) removeIfOurs(c);
-  }
-  try {
-    rmdirSync(p);
-  } catch {
-    /* not empty: something else uses it; leave it */
-  }
-}
-
-/** Removes a cgroup (v1: one per hierarchy, v2: the unified tree), deepest first; they are empty once their tasks are gone. */
-function removeCgroup(rel: string): void {
-  const roots = readdirSync('/sys/fs/cgroup').map((h) => `/sys/fs/cgroup/${h}`);
-  roots.push('/sys/fs/cgroup');
-  for (const r of roots) {
-    const top = `${r}${rel}`;
-    if (!existsSync(top) || !lstatSync(top).isDirectory()) continue;
-    const dirs: string[] = [];
-    const walk = (d: string) => {
-      dirs.push(d);
-      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(`${d}/${e.name}`);
-    };
-    walk(top);
-    for (const d of dirs.reverse()) {
-      try {
-        rmdirSync(d);
-      } catch {
-        /* still has tasks: left */
-      }
-    }
-  }
-}
-
 /**
  * `docker run --rm busybox true` wall time per network mode, Debian's docker.io (20.10) driven by the
  * docker CLI on PATH (API version negotiated down to the daemon's). dockerd runs in a lab host
@@ -462,27 +308,30 @@ function removeCgroup(rel: string): void {
  * root namespace is checked (no dockerd/containerd in it, no docker0, same nft ruleset) and anything a
  * started service made is undone, and then this returns skipped with what was found.
  */
-export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode, number[]>; version: string } | { skipped: string }> {
-  const before = rootState();
-  const inst = installDebs(['docker.io', 'busybox-static', 'iptables', 'tini']);
-  const stray = await undoStrayServices(before);
-  if (stray.length) {
-    const msg = `installing docker.io started services in the root namespace (undone): ${stray.join('; ')}`;
-    process.stderr.write(`bench: ${msg}\n`);
-    return { skipped: msg };
-  }
-  if (!inst.ok) return { skipped: inst.error ?? 'docker.io could not be installed' };
-  for (const b of ['dockerd', 'docker', 'tini']) if (spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0) return { skipped: `${b} not found` };
-  // With no --containerd, dockerd 20.10 uses a system containerd when this socket exists; we want our own.
-  if (existsSync('/run/containerd/containerd.sock')) return { skipped: 'a system containerd is running (/run/containerd/containerd.sock): dockerd would use it instead of its own' };
-  const busybox = findBin('busybox', ['/bin/busybox']);
+export interface DockerCtx {
+  host: LabHost;
+  docker: (args: string[], timeoutMs?: number) => Promise<Result>;
+  /** runs the docker CLI and fails on a non-zero exit */
+  must: (args: string[]) => Promise<string>;
+  dockerdPid: number;
+  version: string;
+  /** `docker import`s busybox:latest from a rootfs of Debian's busybox-static */
+  importBusybox: () => Promise<void>;
+}
 
+/**
+ * Runs `body` with Debian's dockerd 20.10 in a fresh lab host (scripts/lab-docker.ts: installed with
+ * no service allowed to start, run under `tini -s`); `prepare` wires the host before dockerd starts.
+ * Afterwards the root namespace is checked against its state before (no daemons, links or rules
+ * of docker's left). Skipped, with the reason, when docker cannot run here.
+ */
+export async function withDockerd<T>(opts: { daemonJson?: Record<string, unknown>; prepare?: (h: LabHost) => Promise<void> }, body: (d: DockerCtx) => Promise<T>): Promise<T | { skipped: string }> {
+  const before = rootState();
+  const why = await ensureDocker();
+  if (why) return { skipped: why };
   const hadPath = new Map(DOCKER_HOST_PATHS.map((p) => [p, existsSync(p)]));
   let host: LabHost | undefined;
-  let tini: ChildProcess | undefined;
-  let dockerdPid = 0;
-  let log = '';
-  const cgroupParent = `/${RUN_ID}-docker-${process.pid}`;
+  let dk: LabDocker | undefined;
   try {
     try {
       host = await LabHost.create('dk');
@@ -490,114 +339,66 @@ export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode
       return { skipped: `no lab host: ${(e as Error).message}` };
     }
     const h = host;
-    const data = `${h.dir}/docker`;
-    const exec = `${h.execRoot}/d`;
-    const sock = `${h.execRoot}/docker.sock`;
-    const pidfile = `${h.execRoot}/docker.pid`;
-    mkdirSync(h.execRoot, { recursive: true });
-    mkdirSync(`${h.dir}/cli`, { recursive: true });
-    writeFileSync(`${h.dir}/daemon.json`, '{}\n');
-    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: `${h.dir}/cli` };
-    delete env.DOCKER_CONTEXT;
-    delete env.DOCKER_API_VERSION;
-    const docker = (args: string[], timeoutMs = 60_000) => sh(['docker', ...args], { env, timeoutMs });
-
-    tini = spawn('nsenter', [`--net=${h.netnsPath}`, 'tini', '-s', '--', 'dockerd', '--config-file', `${h.dir}/daemon.json`, '--data-root', data, '--exec-root', exec,
-      '-H', `unix://${sock}`, '--pidfile', pidfile, '--cgroup-parent', cgroupParent, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    tini.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
-    tini.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
-    const deadline = Date.now() + 60_000;
-    let server = '';
-    while (Date.now() < deadline) {
-      if (tini.exitCode !== null || tini.signalCode !== null) return { skipped: `dockerd exited ${tini.exitCode ?? tini.signalCode}: ${log.trim().split('\n').slice(-5).join(' / ')}` };
-      if (existsSync(sock)) {
-        const r = await docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}} {{.Client.Version}} {{.Client.APIVersion}}'], 10_000);
-        if (r.code === 0) {
-          server = r.stdout.trim();
-          break;
-        }
-      }
-      await new Promise((r) => setTimeout(r, 200));
+    await opts.prepare?.(h);
+    dk = new LabDocker(h, { daemonJson: opts.daemonJson });
+    let v;
+    try {
+      v = await dk.start();
+    } catch (e) {
+      return { skipped: (e as Error).message };
     }
-    if (!server) return { skipped: `dockerd did not answer within 60 s: ${log.trim().split('\n').slice(-5).join(' / ')}` };
-    dockerdPid = Number(readOr(pidfile).trim()) || 0;
-    const [serverVersion, serverApi, clientVersion, clientApi] = server.split(' ');
+    const { serverVersion, serverApi, clientVersion, clientApi } = v;
     // The CLI negotiates the API version down to the daemon's (HEAD /_ping → Api-Version).
     if (clientApi !== serverApi) return { skipped: `docker CLI ${clientVersion} speaks API ${clientApi}, dockerd ${serverVersion} ${serverApi}` };
+    const d = dk;
+    const docker = (args: string[], timeoutMs = 60_000) => d.docker(args, timeoutMs);
     const parts = (await docker(['version', '--format', '{{range .Server.Components}}{{.Name}} {{.Version}};{{end}}'])).stdout.trim();
     const comp = new Map(parts.split(';').filter(Boolean).map((x) => x.trim().split(' ') as [string, string]));
     const version = `docker.io ${serverVersion} (API ${serverApi}, containerd ${comp.get('containerd') ?? '?'}, runc ${comp.get('runc') ?? '?'}), docker CLI ${clientVersion}`;
-
-    // The image: busybox-static as /bin/busybox, and the applets we run as links to it.
-    const rootfs = `${h.dir}/rootfs`;
-    mkdirSync(`${rootfs}/bin`, { recursive: true });
-    copyFileSync(busybox, `${rootfs}/bin/busybox`);
-    chmodSync(`${rootfs}/bin/busybox`, 0o755);
-    for (const a of ['sh', 'true', 'sleep', 'ip', 'cat']) symlinkSync('busybox', `${rootfs}/bin/${a}`);
-    for (const d of ['etc', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(`${rootfs}/${d}`, { recursive: true });
-    await must(['tar', '-C', rootfs, '-cf', `${h.dir}/busybox.tar`, '.']);
-    const imp = await docker(['import', '-c', 'CMD ["sh"]', `${h.dir}/busybox.tar`, 'busybox:latest']);
-    if (imp.code !== 0) throw new Error(`docker import: ${imp.stderr.trim()}`);
-
-    const must0 = async (args: string[]) => {
-      const r = await docker(args);
-      if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
-      return r.stdout;
-    };
-    await must0(['run', '-d', '--name', 'anchor', 'busybox', 'sleep', '3600']);
-
-    // Untimed: a bridge container has an address, a published port has its DNAT rule in the lab host.
-    const addr = await must0(['run', '--rm', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
-    const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(addr)?.[1];
-    if (!ip) throw new Error(`bridge container has no IPv4 address on eth0: ${addr.trim()}`);
-    await must0(['run', '-d', '--name', 'pubcheck', '-p', '8080:80', 'busybox', 'sleep', '3600']);
-    const pubIp = (await must0(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'pubcheck'])).trim();
-    const rules = await h.run(['nft', 'list', 'ruleset']);
-    if (!new RegExp(`tcp dport 8080\\b.*dnat to ${pubIp.replace(/\./g, '\\.')}:80\\b`).test(rules)) throw new Error(`no DNAT rule 8080 -> ${pubIp}:80 in the test host`);
-    await must0(['rm', '-f', 'pubcheck']);
-
-    const modes = Object.fromEntries(Object.keys(DOCKER_MODES).map((m) => [m, [] as number[]])) as Record<DockerMode, number[]>;
-    for (let round = 0; round <= n; round++) {
-      for (const [mode, args] of Object.entries(DOCKER_MODES) as [DockerMode, string[]][]) {
-        const t = await timed(`docker run ${mode}`, () => docker(['run', '--rm', ...args, 'busybox', 'true']));
-        if (round > 0) modes[mode].push(t.ms);
-      }
-    }
-    return { modes, version };
+    return await body({ host: h, docker, must: (args) => d.must(args), dockerdPid: d.pid, version, importBusybox: () => d.importBusybox() });
   } catch (e) {
+    const log = dk?.log ?? '';
     throw new Error(`${(e as Error).message}${log ? `\ndockerd: ${log.trim().split('\n').slice(-10).join('\n')}` : ''}`);
   } finally {
     if (host) {
-      const h = host;
-      const env = { ...process.env, DOCKER_HOST: `unix://${h.execRoot}/docker.sock`, DOCKER_CONFIG: `${h.dir}/cli` };
-      if (tini && tini.exitCode === null && tini.signalCode === null) {
-        const ids = (await sh(['docker', 'ps', '-aq'], { env, timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
-        if (ids.length) await sh(['docker', 'rm', '-f', ...ids], { env, timeoutMs: 60_000 });
-      }
-      const containerdPid = Number(readOr(`${h.execRoot}/d/containerd/containerd.pid`).trim()) || 0;
-      if (tini) {
-        const t = tini;
-        const exited = t.exitCode !== null || t.signalCode !== null ? Promise.resolve() : new Promise((r) => t.once('exit', r));
-        if (dockerdPid) await stopPid(dockerdPid, 30_000);
-        else if (t.pid) await stopPid(t.pid, 30_000);
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-        if (t.pid) await stopPid(t.pid, 5_000);
-      }
-      if (containerdPid) await stopPid(containerdPid);
-      // Shims (and their containers) of our containerd, should any remain: their args name our exec-root.
-      for (const d of readdirSync('/proc')) {
-        if (!/^\d+$/.test(d)) continue;
-        const args = readOr(`/proc/${d}/cmdline`).replace(/\0/g, ' ');
-        if (args.startsWith('/usr/bin/containerd-shim') && args.includes(`${h.execRoot}/`)) await stopPid(Number(d), 5_000);
-      }
-      await dropContainerNamespaces(h);
-      await h.destroy();
+      await dk?.stop();
+      await dropContainerNamespaces(host);
+      await host.destroy();
     }
-    removeCgroup(cgroupParent);
     for (const [p, had] of hadPath) if (!had) removeIfOurs(p);
     const after = rootState();
     if (after.ruleset !== before.ruleset || after.links.join() !== before.links.join() || [...after.daemons.keys()].some((p) => !before.daemons.has(p))) {
-      process.stderr.write('bench: WARNING: the root namespace changed during dockerStart (nft ruleset, links or daemons); look at it\n');
+      process.stderr.write('bench: WARNING: the root namespace changed during a dockerd run (nft ruleset, links or daemons); look at it\n');
     }
   }
+}
+
+/** `docker run --rm busybox true` wall time per network mode (see above). */
+export async function dockerStart(n: number): Promise<{ modes: Record<DockerMode, number[]>; version: string } | { skipped: string }> {
+  return withDockerd({}, async (d) => ({ modes: await dockerModes(d, n), version: d.version }));
+}
+
+async function dockerModes({ host: h, docker, must: must0, importBusybox }: DockerCtx, n: number): Promise<Record<DockerMode, number[]>> {
+  // The image: busybox-static as /bin/busybox, and the applets we run as links to it.
+  await importBusybox();
+  await must0(['run', '-d', '--name', 'anchor', 'busybox', 'sleep', '3600']);
+
+  // Untimed: a bridge container has an address, a published port has its DNAT rule in the lab host.
+  const addr = await must0(['run', '--rm', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+  const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(addr)?.[1];
+  if (!ip) throw new Error(`bridge container has no IPv4 address on eth0: ${addr.trim()}`);
+  await must0(['run', '-d', '--name', 'pubcheck', '-p', '8080:80', 'busybox', 'sleep', '3600']);
+  const pubIp = (await must0(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'pubcheck'])).trim();
+  const rules = await h.run(['nft', 'list', 'ruleset']);
+  if (!new RegExp(`tcp dport 8080\\b.*dnat to ${pubIp.replace(/\./g, '\\.')}:80\\b`).test(rules)) throw new Error(`no DNAT rule 8080 -> ${pubIp}:80 in the test host`);
+  await must0(['rm', '-f', 'pubcheck']);
+
+  const modes = Object.fromEntries(Object.keys(DOCKER_MODES).map((m) => [m, [] as number[]])) as Record<DockerMode, number[]>;
+  for (let round = 0; round <= n; round++) {
+    for (const [mode, args] of Object.entries(DOCKER_MODES) as [DockerMode, string[]][]) {
+      const t = await timed(`docker run ${mode}`, () => docker(['run', '--rm', ...args, 'busybox', 'true']));
+      if (round > 0) modes[mode].push(t.ms);
+    }
+  }
+  return modes;
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- SECTION...]`: the benchmark suite. Measures ctrnet and the tools people use
  * today in one run on this machine, prints one table and writes it, with the machine's details,
- * to bench/RESULTS.md. Sections: endpoint start scale dataplane overlay (default: all).
+ * to bench/RESULTS.md. Sections: endpoint start scale dataplane overlay pull (default: all).
  * Peers (netavark, CNI plugins, docker.io, iperf3) are installed from Debian when missing.
  * Everything happens inside throwaway test hosts (network namespaces).
  */
@@ -13,10 +13,12 @@ import { leftovers } from '../scripts/lab';
 import { median, ms, percentile, Row } from './common';
 import { ctrnetEndpoint } from './endpoint';
 import { cniEndpoint, dockerStart, netavarkEndpoint } from './peers';
+import { ctrnetCniEndpoint } from './ctrnet-cni';
 import { ctrnetStart, Mode, MODES, runcFloor } from './start';
 import { daemonScale } from './scale';
 import { dataplane } from './dataplane';
 import { overlayConvergence } from './overlay';
+import { pullSection } from './pull';
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(3)}×`;
 const sum = (t: { setup: number[]; teardown: number[] }) => median(t.setup) + median(t.teardown);
@@ -27,12 +29,14 @@ async function endpointSection(): Promise<Row[]> {
   const N = 50;
   const nv = await netavarkEndpoint(N);
   const cni = await cniEndpoint(N);
+  const ours_cni = await ctrnetCniEndpoint(N);
   const ipPath = await ctrnetEndpoint(N, 'ip');
   const ours = await ctrnetEndpoint(N, 'native');
   const r = sum(ours) / sum(nv);
   return [
     { section: S, what: `${nv.version} (setup + teardown, medians)`, value: st(nv), note: `n=${N}, bridge already present` },
     { section: S, what: `CNI plugins ${cni.version}: bridge + host-local + portmap`, value: st(cni), note: `n=${N}` },
+    { section: S, what: `${ours_cni.version}: ADD + DEL, the same chain's work (address, veth, port)`, value: st(ours_cni), note: `${ratio(sum(ours_cni), sum(cni))} the CNI plugins; n=${N}; each call is a node process (~50 ms of start-up) and one request to ctrnetd` },
     { section: S, what: 'ctrnet driver, reference adapters (ip -batch, nft -f processes)', value: st(ipPath), note: `n=${N}` },
     { section: S, what: 'ctrnet driver, ctrnet-kernel (netlink + libnftables, one process)', value: st(ours), target: '≤ 0.05× netavark', met: r <= 0.05, note: `${ratio(sum(ours), sum(nv))} netavark, ${ratio(sum(ours), sum(cni))} CNI; n=${N}; includes making and deleting the namespace (the peers' figures do not); the teardown leaves the veth to the kernel's destruction of the namespace` },
   ];
@@ -83,6 +87,7 @@ const SECTIONS: Record<string, () => Promise<Row[]>> = {
   scale: scaleSection,
   dataplane,
   overlay: overlayConvergence,
+  pull: () => pullSection(),
 };
 
 function machine(): string[] {

@@ -56,6 +56,8 @@ export class LabHost {
   readonly socket: string;
   private daemon?: ChildProcess;
   private daemonLog = '';
+  /** a mount namespace of its own (scripts/lab-docker.ts MountNs): /proc/PID/ns/mnt, entered with the network namespace */
+  mountNs?: string;
 
   constructor(label: string) {
     this.ns = `${RUN_ID}-${label}-${counter++}`;
@@ -85,18 +87,23 @@ export class LabHost {
     return `/run/netns/${this.ns}`;
   }
 
+  /** The nsenter prefix of this host: its network namespace (and mount namespace, when it has one). */
+  get enter(): string[] {
+    return ['nsenter', `--net=${this.netnsPath}`, ...(this.mountNs ? [`--mount=${this.mountNs}`] : [])];
+  }
+
   /** Runs argv inside this host's network namespace (nsenter keeps the cgroup mounts runc needs). */
   exec(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Result> {
-    return sh(['nsenter', `--net=${this.netnsPath}`, ...argv], opts);
+    return sh([...this.enter, ...argv], opts);
   }
 
   run(argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
-    return must(['nsenter', `--net=${this.netnsPath}`, ...argv], opts);
+    return must([...this.enter, ...argv], opts);
   }
 
   /** Starts ctrnetd in this host; resolves when its socket answers. */
   async startDaemon(extra: string[] = []): Promise<void> {
-    const child = spawn('nsenter', [`--net=${this.netnsPath}`, process.execPath, CTRNETD, '--root', this.root, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, ...extra], {
+    const child = spawn(this.enter[0], [...this.enter.slice(1), process.execPath, CTRNETD, '--root', this.root, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.daemon = child;
@@ -132,7 +139,8 @@ export class LabHost {
 
   /** Runs the ctrnet CLI against this host's daemon. */
   cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
-    return sh([process.execPath, CTRNET, ...args], { ...opts, env: { ...process.env, CTRNET_HOST: `unix://${this.socket}` } });
+    // Its own CLI config (registry credentials of `ctrnet login`), never the user's.
+    return sh([process.execPath, CTRNET, ...args], { ...opts, env: { ...process.env, CTRNET_HOST: `unix://${this.socket}`, CTRNET_CONFIG: `${this.dir}/cli-config` } });
   }
 
   async ctl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {

@@ -124,7 +124,7 @@ int netns_add(const char *path);
 int netns_del(const char *path);
 int mount_overlay(const char *lower, const char *upper, const char *work, const char *target);
 int unmount(const char *target);
-int mount_tmpfs(const char *size, const char *target);
+int mount_fs(const char *source, const char *target, const char *type, const char *options);
 int nft_apply(const char *script);
 /* Opens what the verbs keep: our own namespace (to come back to) and the nft context. */
 int system_init(void);

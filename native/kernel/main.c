@@ -23,6 +23,9 @@
  *     bridge NAME MTU|0 MAC|-
  *     veth NAME PEER MTU MAC|- PEERNS|- SINGLEQ(0|1)
  *     vxlan NAME VNI LOCAL PORT MTU         (nolearning, proxy)
+ *     macvlan NAME PARENT MODE MTU|0 MAC|- NETNS|-      (MODE bridge|private|vepa|passthru)
+ *     ipvlan NAME PARENT MODE FLAG MTU|0 NETNS|-        (MODE l2|l3|l3s, FLAG bridge|private|vepa)
+ *     vlan NAME PARENT VID | dummy NAME
  *     master NAME MASTER | isolated NAME | up NAME | del NAME
  *     neigh DEV IP MAC | neighdel DEV IP
  *     fdb DEV MAC DST  | fdbdel DEV MAC     (bridge fdb ... self permanent)
@@ -30,7 +33,9 @@
  *     route DST|default VIA|- DEV|-
  *   nft LEN                 then LEN bytes (at most MAX_NFT) of an nft script, one transaction
  *   mount-overlay LOWER UPPER WORK TARGET   an overlay filesystem (a container's root)
- *   mount-tmpfs SIZE TARGET                 a tmpfs (a shareable /dev/shm): mode 1777, nosuid nodev noexec
+ *   mount SOURCE TARGET TYPE OPTIONS        a filesystem (a tmpfs or bind `local` volume); OPTIONS
+ *                           as mount(8) takes them (flags such as bind, ro, nosuid and the rest as
+ *                           data, "size=10m"), "-" for none
  *   umount TARGET
  *   links NS | linkstats NS | addrs NS FAMILY | routes NS FAMILY | neighs NS FAMILY DEV | fdb NS DEV
  *                           reads, answered with data lines (dump.c describes their fields)
@@ -172,8 +177,8 @@ static const struct {
   int args;
 } VERBS[] = {
     {"netns-add", 1}, {"netns-del", 1}, {"sysctl", 3}, {"batch", 2}, {"nft", 1}, {"mount-overlay", 4},
-    {"umount", 1},    {"links", 1},     {"addrs", 2},  {"routes", 2}, {"neighs", 3}, {"fdb", 2},
-    {"linkstats", 1}, {"mount-tmpfs", 2},
+    {"umount", 1},    {"mount", 4},     {"links", 1},     {"addrs", 2},  {"routes", 2}, {"neighs", 3}, {"fdb", 2},
+    {"linkstats", 1},
 };
 
 /* One request: its answer is sent by the caller. */
@@ -205,7 +210,7 @@ static int request(const char *verb, char **a, int n, struct out *o) {
   if (!strcmp(verb, "nft")) return sized ? nft(size) : -1;
   if (!strcmp(verb, "mount-overlay")) return mount_overlay(a[0], a[1], a[2], a[3]);
   if (!strcmp(verb, "umount")) return unmount(a[0]);
-  if (!strcmp(verb, "mount-tmpfs")) return mount_tmpfs(a[0], a[1]);
+  if (!strcmp(verb, "mount")) return mount_fs(a[0], a[1], a[2], strcmp(a[3], "-") ? a[3] : "");
   static const char *reads[] = {"links", "addrs", "routes", "neighs", "fdb", "linkstats"};
   for (int i = 0; i < 6; i++)
     if (!strcmp(verb, reads[i])) return read_verb(i, a, o);

@@ -68,6 +68,83 @@ static int op_veth(int fd, struct msg *m, char **t) {
   return r;
 }
 
+/* The namespace a new link is made in (IFLA_NET_NS_FD); -1 and nothing added for "-". The caller closes it. */
+static int target_ns(struct msg *m, const char *ns) {
+  if (!strcmp(ns, "-")) return -1;
+  int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0) return fail(errno, "netns %s: %s", ns, strerror(errno)), -2;
+  attr_u32(m, IFLA_NET_NS_FD, (unsigned)nsfd);
+  return nsfd;
+}
+
+/* Sends a link request that may carry a namespace descriptor, and closes it. */
+static int talk_ns(int fd, struct msg *m, int nsfd) {
+  int r = talk(fd, m);
+  if (nsfd >= 0) close(nsfd);
+  return r;
+}
+
+/* macvlan NAME PARENT MODE MTU|0 MAC|- NETNS|-  and  ipvlan NAME PARENT MODE FLAG MTU|0 NETNS|- */
+static int op_stacked(int fd, struct msg *m, char **t, int ipvlan) {
+  unsigned long mtu;
+  unsigned mode, flag = 0;
+  const char *mtu_s = ipvlan ? t[5] : t[4], *ns_s = t[6];
+  if (parse_num(mtu_s, 0, MAX_MTU, "MTU", &mtu)) return -1;
+  if (!ipvlan) {
+    if (!strcmp(t[3], "bridge")) mode = MACVLAN_MODE_BRIDGE;
+    else if (!strcmp(t[3], "private")) mode = MACVLAN_MODE_PRIVATE;
+    else if (!strcmp(t[3], "vepa")) mode = MACVLAN_MODE_VEPA;
+    else if (!strcmp(t[3], "passthru")) mode = MACVLAN_MODE_PASSTHRU;
+    else return fail(EINVAL, "unknown macvlan mode %s", t[3]);
+  } else {
+    if (!strcmp(t[3], "l2")) mode = IPVLAN_MODE_L2;
+    else if (!strcmp(t[3], "l3")) mode = IPVLAN_MODE_L3;
+    else if (!strcmp(t[3], "l3s")) mode = IPVLAN_MODE_L3S;
+    else return fail(EINVAL, "unknown ipvlan mode %s", t[3]);
+    if (!strcmp(t[4], "bridge")) flag = 0;
+    else if (!strcmp(t[4], "private")) flag = IPVLAN_F_PRIVATE;
+    else if (!strcmp(t[4], "vepa")) flag = IPVLAN_F_VEPA;
+    else return fail(EINVAL, "unknown ipvlan flag %s", t[4]);
+  }
+  int parent = ifindex(t[2]);
+  if (parent < 0) return -1;
+  if (link_create(m, t[1], (unsigned)mtu, ipvlan ? NULL : t[5])) return -1;
+  attr_u32(m, IFLA_LINK, (unsigned)parent);
+  int nsfd = target_ns(m, ns_s);
+  if (nsfd == -2) return -1;
+  struct rtattr *li = nest(m, IFLA_LINKINFO);
+  attr_str(m, IFLA_INFO_KIND, ipvlan ? "ipvlan" : "macvlan");
+  struct rtattr *data = nest(m, IFLA_INFO_DATA);
+  if (ipvlan) {
+    unsigned short mode16 = (unsigned short)mode, flag16 = (unsigned short)flag;
+    attr(m, IFLA_IPVLAN_MODE, &mode16, 2);
+    attr(m, IFLA_IPVLAN_FLAGS, &flag16, 2);
+  } else {
+    attr_u32(m, IFLA_MACVLAN_MODE, mode);
+  }
+  nest_end(m, data);
+  nest_end(m, li);
+  return talk_ns(fd, m, nsfd);
+}
+
+/* vlan NAME PARENT VID */
+static int op_vlan(struct msg *m, char **t) {
+  unsigned long vid;
+  if (parse_num(t[3], 1, 4094, "VLAN id", &vid)) return -1;
+  int parent = ifindex(t[2]);
+  if (parent < 0) return -1;
+  if (link_create(m, t[1], 0, NULL)) return -1;
+  attr_u32(m, IFLA_LINK, (unsigned)parent);
+  struct rtattr *li = nest(m, IFLA_LINKINFO);
+  attr_str(m, IFLA_INFO_KIND, "vlan");
+  struct rtattr *data = nest(m, IFLA_INFO_DATA);
+  unsigned short v = (unsigned short)vid;
+  attr(m, IFLA_VLAN_ID, &v, 2);
+  nest_end(m, data);
+  nest_end(m, li);
+  return 0;
+}
+
 static int op_vxlan(struct msg *m, char **t) {
   unsigned long vni, port, mtu;
   struct ip local;
@@ -173,6 +250,21 @@ int op(int fd, char *line) {
   } else if (!strcmp(v, "vxlan")) {
     NEED(5);
     if (op_vxlan(&m, t)) return -1;
+  } else if (!strcmp(v, "macvlan")) {
+    NEED(6);
+    return op_stacked(fd, &m, t, 0);
+  } else if (!strcmp(v, "ipvlan")) {
+    NEED(6);
+    return op_stacked(fd, &m, t, 1);
+  } else if (!strcmp(v, "vlan")) {
+    NEED(3);
+    if (op_vlan(&m, t)) return -1;
+  } else if (!strcmp(v, "dummy")) {
+    NEED(1);
+    if (link_create(&m, t[1], 0, NULL)) return -1;
+    struct rtattr *li = nest(&m, IFLA_LINKINFO);
+    attr_str(&m, IFLA_INFO_KIND, "dummy");
+    nest_end(&m, li);
   } else if (!strcmp(v, "master")) {
     NEED(2);
     int mi = ifindex(t[2]);

@@ -98,11 +98,55 @@ int mount_overlay(const char *lower, const char *upper, const char *work, const 
   return 0;
 }
 
-int mount_tmpfs(const char *size, const char *target) {
-  char opts[64];
-  if ((size_t)snprintf(opts, sizeof opts, "mode=1777,size=%s", size) >= sizeof opts || strspn(size, "0123456789kmgKMG") != strlen(size)) return fail(EINVAL, "bad tmpfs size \"%.20s\"", size);
-  if (mount("shm", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts)) return fail(errno, "mount tmpfs on %s: %s", target, strerror(errno));
+/* mount(8)'s option words that are flags; every other word goes to the filesystem as data. */
+static const struct {
+  const char *name;
+  unsigned long set, clear;
+} FLAGS[] = {
+    {"ro", MS_RDONLY, 0},       {"rw", 0, MS_RDONLY},         {"bind", MS_BIND, 0},
+    {"rbind", MS_BIND | MS_REC, 0}, {"nosuid", MS_NOSUID, 0}, {"suid", 0, MS_NOSUID},
+    {"nodev", MS_NODEV, 0},     {"dev", 0, MS_NODEV},         {"noexec", MS_NOEXEC, 0},
+    {"exec", 0, MS_NOEXEC},     {"sync", MS_SYNCHRONOUS, 0},  {"async", 0, MS_SYNCHRONOUS},
+    {"dirsync", MS_DIRSYNC, 0}, {"noatime", MS_NOATIME, 0},   {"atime", 0, MS_NOATIME},
+    {"nodiratime", MS_NODIRATIME, 0}, {"diratime", 0, MS_NODIRATIME},
+    {"relatime", MS_RELATIME, 0}, {"norelatime", 0, MS_RELATIME},
+    {"strictatime", MS_STRICTATIME, 0}, {"defaults", 0, 0},
+};
+
+int mount_fs(const char *source, const char *target, const char *type, const char *options) {
+  char data[1024] = "", copy[1024];
+  unsigned long flags = 0;
+  if (strlen(options) >= sizeof copy) return fail(E2BIG, "mount options too long");
+  strcpy(copy, options);
+  size_t used = 0;
+  for (char *save = NULL, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    size_t i, n = sizeof FLAGS / sizeof FLAGS[0];
+    for (i = 0; i < n && strcmp(w, FLAGS[i].name); i++);
+    if (i < n) {
+      flags = (flags | FLAGS[i].set) & ~FLAGS[i].clear;
+      continue;
+    }
+    /* a word of data: passed on as mount(8) would */
+    int k = snprintf(data + used, sizeof data - used, "%s%s", used ? "," : "", w);
+    if (k < 0 || (size_t)k >= sizeof data - used) return fail(E2BIG, "mount options too long");
+    used += (size_t)k;
+  }
+  const char *fstype = strcmp(type, "none") ? type : NULL;
+  if (!(flags & MS_BIND)) {
+    if (mount(source, target, fstype, flags, used ? data : NULL)) goto failed;
+    return 0;
+  }
+  if (mount(source, target, fstype, flags & ~MS_RDONLY, NULL)) goto failed;
+  /* a bind mount takes its flags (ro, nosuid, …) only when remounted */
+  if ((flags & ~(MS_BIND | MS_REC)) && mount(NULL, target, NULL, (flags & ~MS_REC) | MS_REMOUNT, NULL)) {
+    int e = errno;
+    umount2(target, MNT_DETACH);
+    errno = e;
+    goto failed;
+  }
   return 0;
+failed:
+  return fail(errno, "mount %s on %s (type %s, options %s): %s", source, target, type, *options ? options : "none", strerror(errno));
 }
 
 int unmount(const char *target) {

@@ -33,6 +33,12 @@ export function decodePart(s: string): string {
 
 export type Filters = Record<string, string[] | Record<string, boolean>>;
 
+/** The values of one key of a parsed `filters` query. */
+export function filterValues(v: string[] | Record<string, boolean> | undefined): string[] {
+  if (!v) return [];
+  return Array.isArray(v) ? v : Object.keys(v).filter((k) => v[k]);
+}
+
 /** Docker's `filters` query: JSON of name → values (a list, or a map to true). */
 export function parseFilters(raw: string | null): Filters {
   if (!raw) return {};
@@ -48,11 +54,6 @@ export function parseFilters(raw: string | null): Filters {
     if (!ok) throw new EngineError('INVALID_PARAMETER', `invalid filter "${k}": give a list of strings`);
   }
   return v as Filters;
-}
-
-export function filterValues(v: string[] | Record<string, boolean> | undefined): string[] {
-  if (!v) return [];
-  return Array.isArray(v) ? v : Object.keys(v).filter((k) => v[k]);
 }
 
 /** Docker's filters query as lists (the map form {"k":{"v":true}} too). */

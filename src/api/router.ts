@@ -32,8 +32,8 @@ export interface HijackCtx {
 export type Handler = (c: Ctx) => Promise<unknown>;
 export type HijackHandler = (c: HijackCtx) => Promise<void>;
 
-/** `{id}` matches one path segment; `{name*}` any number (image names hold slashes: acc/bb:tagged). */
-const pattern = (path: string): RegExp => new RegExp(`^${path.replace(/\{\w+\*\}/g, '(.+)').replace(/\{\w+\}/g, '([^/]+)')}$`);
+/** `{id}` matches one path segment; `{name*}` one or more (image names have slashes: localhost:5000/team/app). */
+const pattern = (path: string): RegExp => new RegExp(`^${path.replace(/\{\w+\*\}/g, '(.+?)').replace(/\{\w+\}/g, '([^/]+)')}$`);
 
 export class Router {
   private readonly routes: [string, RegExp, Handler][] = [];

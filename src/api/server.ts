@@ -17,6 +17,8 @@ import { httpError } from './http-errors';
 import { decodePart, readJson, readUpgradeBody, requestUrl } from './http';
 import { Router } from './router';
 import { containerOpRoutes } from './routes/container-ops';
+import { containerArchiveRoutes } from './routes/container-archive';
+import { attachmentRoutes } from './routes/attachments';
 import { containerRoutes } from './routes/containers';
 import { eventRoutes } from './routes/events';
 import { execRoutes } from './routes/exec';
@@ -26,6 +28,7 @@ import { pluginRoutes } from './routes/plugins';
 import { swarmRoutes } from './routes/swarm';
 import { systemRoutes } from './routes/system';
 import { unsupportedRoutes } from './routes/unsupported';
+import { volumeRoutes } from './routes/volumes';
 import { API_VERSION, atLeast, checkVersion } from './version';
 
 export { API_VERSION };
@@ -43,7 +46,7 @@ function versioned(pathname: string): { path: string; version: string; explicit:
 export function createApi(e: Engine): http.Server {
   const router = new Router();
   // unsupportedRoutes last: a real route registered anywhere before it wins.
-  for (const routes of [systemRoutes, containerRoutes, containerOpRoutes, execRoutes, networkRoutes, imageRoutes, eventRoutes, swarmRoutes, pluginRoutes, unsupportedRoutes]) routes(router, e);
+  for (const routes of [systemRoutes, containerRoutes, containerOpRoutes, execRoutes, networkRoutes, imageRoutes, containerArchiveRoutes, attachmentRoutes, volumeRoutes, eventRoutes, swarmRoutes, pluginRoutes, unsupportedRoutes]) routes(router, e);
 
   const server = http.createServer((req, res) => {
     void handle(req, res);

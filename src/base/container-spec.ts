@@ -2,17 +2,29 @@
  * What a user asked for when creating a container, as stored with it (JSON in the containers table).
  * Docker's PascalCase request is converted to this at the API boundary (api/dto.ts).
  */
+import { HealthConfig } from './health';
+import { MountPoint } from './mount-spec';
 import { PortSpec } from './port-spec';
+import { NO_RESOURCES, Resources } from './resources';
+import { NO_RESTART, RestartPolicy } from './restart-policy';
+
+/** A link (`--link TARGET:ALIAS`): the target (its id for --link, as given for an endpoint's links) and the alias. */
+export interface Link {
+  target: string;
+  alias: string;
+}
 
 /** What a container asks of one of its networks (Docker's EndpointSettings). */
 export interface EndpointConfig {
   /** a fixed address (--ip) */
   ipv4?: string;
   aliases: string[];
-  /** EndpointSettings.DriverOpts as given (absent: none) */
-  driverOpts?: Record<string, string>;
-  /** IPAMConfig.LinkLocalIPs: extra link-local addresses of the interface */
+  /** --link-local-ip: extra link-local addresses on the interface */
   linkLocalIps?: string[];
+  /** the endpoint's driver options, as given (shown by inspect) */
+  driverOpts?: Record<string, string>;
+  /** links given with `network connect --link`: aliases of other containers on this network */
+  links?: Link[];
   /** API 1.44+: this endpoint's MAC address */
   macAddress?: string;
   /** API 1.48+: the endpoint with the highest priority gives the default route */
@@ -41,10 +53,43 @@ export interface ContainerSpec {
   macAddress: string;
   /** per-network settings (requested address, aliases), by network name */
   networks: Record<string, EndpointConfig>;
-  // Added later: optional, so that specs stored by older daemons still load (read them with
-  // the defaults of base/container-defaults.ts).
-  /** the signal `stop` sends first (--stop-signal); absent: SIGTERM */
+  // Fields added later: optional, so that specs stored by older daemons still load.
+  /** --add-host, as given ("NAME:IP"); IP may be "host-gateway" */
+  extraHosts?: string[];
+  /** --dns-search */
+  dnsSearch?: string[];
+  /** --dns-option */
+  dnsOptions?: string[];
+  /** --link: on the default bridge a hosts entry and Docker's legacy environment variables, on other networks a name */
+  links?: Link[];
+  /** -P: every exposed port (the container's and its image's) on a free host port */
+  publishAll?: boolean;
+  /** disconnected from every network: it stays in its network mode, with only lo, until connected again */
+  noNetworks?: boolean;
+  /** --sysctl: namespaced kernel settings (net.* live in the container's network namespace) */
+  sysctls?: Record<string, string>;
+  /** --domainname (the NIS domain name; /etc/hosts gets HOSTNAME.DOMAIN too) */
+  domainname?: string;
+  /** name|uid[:group|gid] (--user, or the image's User); absent: root */
+  user?: string;
+  /** the signal `stop` sends first (--stop-signal, or the image's StopSignal); absent: SIGTERM */
   stopSignal?: string;
+  // Storage, restarts, health checks, limits. Optional: a spec stored before them lacks them
+  // (read them with mountsOf, restartOf, resourcesOf).
+  /** every mount, settled at create (volumes named, --volumes-from copied): base/mount-spec.ts */
+  mounts?: MountPoint[];
+  /** as asked, for inspect: HostConfig.Binds, HostConfig.Tmpfs, HostConfig.VolumesFrom, Config.Volumes */
+  binds?: string[];
+  tmpfs?: Record<string, string>;
+  volumesFrom?: string[];
+  volumes?: string[];
+  /** --read-only */
+  readonlyRootfs?: boolean;
+  restartPolicy?: RestartPolicy;
+  /** the container's own Config.Healthcheck (the image's fills what it leaves unset) */
+  healthcheck?: HealthConfig;
+  resources?: Resources;
+  // Added by issue 16 (read them with the defaults of base/container-defaults.ts).
   /** seconds `stop` waits before SIGKILL (--stop-timeout); absent: 10 */
   stopTimeout?: number;
   /** --pid: "" (its own), "host", "container:<id>" (resolved to a full id at create) */
@@ -64,12 +109,13 @@ export interface ContainerSpec {
   /** Config.AttachStdout/AttachStderr as asked (absent: true) */
   attachStdout?: boolean;
   attachStderr?: boolean;
-  domainname?: string;
-  /** legacy links (--link), as Docker's HostConfig.Links has them: "/TARGET:/NAME/ALIAS" */
-  links?: string[];
   /** API 1.43+: HostConfig.Annotations, passed to the runtime as the OCI bundle's annotations */
   annotations?: Record<string, string>;
 }
+
+export const mountsOf = (s: ContainerSpec): MountPoint[] => s.mounts ?? [];
+export const restartOf = (s: ContainerSpec): RestartPolicy => s.restartPolicy ?? NO_RESTART;
+export const resourcesOf = (s: ContainerSpec): Resources => ({ ...NO_RESOURCES, ...s.resources });
 
 export const CONTAINER_MODE_PREFIX = 'container:';
 
@@ -102,7 +148,7 @@ export function modeOf(networkMode: string): Mode {
 /** The networks a container in network mode joins, the primary (its network mode) first. */
 export function attachments(spec: ContainerSpec): string[] {
   const mode = modeOf(spec.networkMode);
-  if (mode.kind !== 'network') return [];
+  if (mode.kind !== 'network' || spec.noNetworks) return [];
   const rest = Object.keys(spec.networks).filter((n) => n !== mode.network);
   return spec.networks[mode.network] || Object.keys(spec.networks).length === 0 ? [mode.network, ...rest] : rest;
 }

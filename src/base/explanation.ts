@@ -21,6 +21,8 @@ export interface Explanation {
   mode: 'bridge' | 'network' | 'host' | 'none' | 'container';
   /** container mode: whose namespace */
   joinedTo?: string;
+  /** a sandbox of another runtime, attached through ctrnet's CNI or Docker plugin: which, and the runtime's id */
+  external?: { kind: 'cni' | 'docker'; ref: string };
   namespace?: { path: string; sharedWith: string[] };
   interfaces: InterfaceFacts[];
   routes: { dst: string; via?: string; dev?: string }[];

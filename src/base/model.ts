@@ -4,6 +4,7 @@
  * converts them to Docker's JSON (api/dto/).
  */
 import { ContainerSpec } from './container-spec';
+import { HealthState } from './health';
 import { Proto } from './port-spec';
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing';
@@ -25,12 +26,22 @@ export interface Container {
   finishedAt?: string;
   /** frozen by `pause` (it stays running) */
   paused?: boolean;
+  /** restarts by its restart policy since the last start by a user */
+  restartCount?: number;
+  /** stopped or killed through the API (Docker's HasBeenManuallyStopped): unless-stopped stays down */
+  manuallyStopped?: boolean;
+  /** its last run ended with the kernel's OOM killer in its cgroup */
+  oomKilled?: boolean;
+  /** the health check's state (containers with a health check) */
+  health?: HealthState;
+  /** the addresses of its last run, by network id: the next start asks for them again */
+  lastAddresses?: Record<string, string>;
 }
 
 export interface Network {
   id: string;
   name: string;
-  /** bridge | overlay | host | null */
+  /** bridge | overlay | macvlan | ipvlan | host | null */
   driver: string;
   subnet?: string;
   gateway?: string;
@@ -42,6 +53,12 @@ export interface Network {
   options: Record<string, string>;
   labels: Record<string, string>;
   created: string;
+  /** IPAM's auxiliary addresses (name → address, `--aux-address`): excluded from allocation */
+  auxAddresses?: Record<string, string>;
+  /** IPAM's options as the request gave them (inspect shows them; null when none were given) */
+  ipamOptions?: Record<string, string>;
+  /** a link the driver made for this network and removes with it (a macvlan's 802.1Q sub-interface or dummy parent) */
+  createdLink?: string;
 }
 
 /** A container's attachment to a network; the record is also the lease of its address. */
@@ -77,36 +94,47 @@ export interface ImageRecord {
   created: string;
   size: number;
   comment: string;
-  /** the image this one is a layer on (commit); absent: a base image */
+  /** the image it was made from (commit, import onto a base); empty for pulled and loaded images */
   parent?: string;
-  /** what an image made here (commit) says of itself; absent for imported root filesystems */
-  details?: ImageDetails;
 }
 
-/**
- * The defaults a container takes from its image, as a commit records them (Docker's image
- * `config`; the field names are those of issue 17's ImageConfig, of which this is a part).
- */
-export interface CommitConfig {
-  user: string;
-  exposedPorts: string[];
-  env: string[];
-  /** null: not set */
-  entrypoint: string[] | null;
-  cmd: string[] | null;
-  workingDir: string;
-  volumes: string[];
-  labels: Record<string, string>;
-  stopSignal: string;
-}
-
-export interface ImageDetails {
-  author: string;
-  /** the container it was committed from */
-  container: string;
-  config: CommitConfig;
-  /** that container's own config (Docker's container_config) */
-  containerConfig: CommitConfig;
-  /** the digest of this image's own layer (the uncompressed tar), for RootFS.Layers */
+/** An unpacked layer, shared by every image that has it; its id is the digest of its uncompressed tar (diff id). */
+export interface LayerRecord {
   diffId: string;
+  /** bytes of its files (Docker's layer size) */
+  size: number;
+  /** bytes of its uncompressed tar (what `save` writes) */
+  tarSize: number;
+  created: string;
+}
+
+/** A blob kept for a layer (as pulled, or as loaded), by which it can be pushed and saved. */
+export interface LayerBlobRecord {
+  digest: string;
+  diffId: string;
+  mediaType: string;
+  size: number;
+}
+
+/** A manifest an image was pulled or pushed by: its RepoDigests entry. */
+export interface RepoDigestRecord {
+  /** familiar repository name: busybox, localhost:5000/app */
+  repo: string;
+  digest: string;
+  imageId: string;
+  mediaType: string;
+}
+
+/** A volume of the `local` driver: its data is ROOT/volumes/NAME/_data. */
+export interface Volume {
+  name: string;
+  driver: string;
+  /** the driver's options (type, o, device); undefined when none were given */
+  options?: Record<string, string>;
+  /** undefined when none were given */
+  labels?: Record<string, string>;
+  /** named by ctrnet for one container (-v /path, an image's VOLUME): removed with it by rm -v */
+  anonymous: boolean;
+  /** ISO time */
+  created: string;
 }

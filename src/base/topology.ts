@@ -5,6 +5,7 @@
  * they reach. Types only: core/topology.ts builds it, view/ draws it, the CLI reads it over HTTP.
  */
 
+import type { AttachmentKind } from './attachment';
 import type { ContainerStatus } from './model';
 
 /** A container's state, as the state store records it. */
@@ -85,6 +86,8 @@ export interface TopoContainer {
   netnsOwner?: string;
   interfaces: TopoInterface[];
   ports: TopoPort[];
+  /** a sandbox of another runtime, attached through ctrnet's CNI or Docker plugin */
+  external?: AttachmentKind;
 }
 
 export interface Topology {

@@ -39,9 +39,9 @@ export class Client {
   }
 
   /** A request whose whole answer is read; errors become ApiError with the daemon's message. */
-  call<T = unknown>(method: string, path: string, body?: unknown, stream?: Readable): Promise<{ status: number; data: T }> {
+  call<T = unknown>(method: string, path: string, body?: unknown, stream?: Readable, headers?: Record<string, string>): Promise<{ status: number; data: T }> {
     return new Promise((resolve, reject) => {
-      const req = this.request(method, path, { body, stream });
+      const req = this.request(method, path, { body, stream, headers });
       req.on('error', (e: NodeJS.ErrnoException) => reject(this.connError(e)));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
@@ -59,10 +59,10 @@ export class Client {
     });
   }
 
-  /** A streamed answer (logs, wait). */
-  stream(method: string, path: string): Promise<http.IncomingMessage> {
+  /** A streamed answer (logs, wait, pull progress, save). */
+  stream(method: string, path: string, opts: { headers?: Record<string, string>; body?: Readable } = {}): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = this.request(method, path);
+      const req = this.request(method, path, { headers: opts.headers, stream: opts.body });
       req.on('error', (e: NodeJS.ErrnoException) => reject(this.connError(e)));
       req.on('response', (res) => {
         if ((res.statusCode ?? 500) < 400) return resolve(res);

@@ -39,7 +39,17 @@ export const COMMANDS: readonly TableEntry[] = [
   { words: ['images'], prefix: ['ls'], load: () => (require('./commands/image') as typeof import('./commands/image')).command },
   { words: ['rmi'], prefix: ['rm'], load: () => (require('./commands/image') as typeof import('./commands/image')).command },
   { words: ['tag'], prefix: ['tag'], load: () => (require('./commands/image') as typeof import('./commands/image')).command },
+  { words: ['pull'], load: () => (require('./commands/pull') as typeof import('./commands/pull')).command },
+  { words: ['push'], load: () => (require('./commands/push') as typeof import('./commands/push')).command },
+  { words: ['load'], load: () => (require('./commands/load') as typeof import('./commands/load')).command },
+  { words: ['save'], load: () => (require('./commands/save') as typeof import('./commands/save')).command },
+  { words: ['history'], load: () => (require('./commands/history') as typeof import('./commands/history')).command },
+  { words: ['login'], load: () => (require('./commands/login') as typeof import('./commands/login')).command },
+  { words: ['logout'], load: () => (require('./commands/logout') as typeof import('./commands/logout')).command },
+  { words: ['export'], load: () => (require('./commands/export') as typeof import('./commands/export')).command },
   { words: ['network'], load: () => (require('./commands/network') as typeof import('./commands/network')).command },
+  { words: ['volume'], load: () => (require('./commands/volume') as typeof import('./commands/volume')).command },
+  { words: ['update'], load: () => (require('./commands/update') as typeof import('./commands/update')).command },
 ];
 
 /** The entry for a typed word, if any. */

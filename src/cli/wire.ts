@@ -20,8 +20,49 @@ export interface ContainerCreateBody {
   Labels: Record<string, string>;
   ExposedPorts: Record<string, Record<string, never>>;
   MacAddress: string;
-  HostConfig: { NetworkMode: string; PortBindings: Record<string, PortBinding[]>; AutoRemove: boolean; Dns: string[] };
+  User?: string;
+  StopSignal?: string;
+  HostConfig: {
+    NetworkMode: string; PortBindings: Record<string, PortBinding[]>; AutoRemove: boolean; Dns: string[];
+    DnsSearch?: string[]; DnsOptions?: string[]; ExtraHosts?: string[]; Links?: string[]; PublishAllPorts?: boolean; Sysctls?: Record<string, string>;
+  } & HostConfigExtras;
   NetworkingConfig: { EndpointsConfig?: Record<string, EndpointSettings> };
+  Domainname?: string;
+  Volumes?: Record<string, Record<string, never>>;
+  Healthcheck?: object;
+}
+
+/** HostConfig's mounts, restart policy and limits (also the body of POST /containers/{id}/update). */
+export interface HostConfigExtras {
+  Binds?: string[] | null;
+  Mounts?: object[];
+  Tmpfs?: Record<string, string>;
+  VolumesFrom?: string[] | null;
+  ReadonlyRootfs?: boolean;
+  RestartPolicy?: { Name: string; MaximumRetryCount: number };
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  PidsLimit?: number;
+  Ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
+  ShmSize?: number;
+}
+
+/** A volume (GET /volumes/{name}, an entry of GET /volumes). */
+export interface VolumeJson {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string> | null;
+  Options: Record<string, string> | null;
+  Scope: string;
 }
 
 export interface EndpointSettings {
@@ -91,6 +132,7 @@ export interface ExecInspect {
 export interface ImageSummary {
   Id: string;
   RepoTags: string[];
+  RepoDigests?: string[] | null;
   /** seconds since the epoch */
   Created: number;
   /** bytes */
@@ -131,12 +173,13 @@ export interface IpamConfig {
   Subnet?: string;
   Gateway?: string;
   IPRange?: string;
+  AuxiliaryAddresses?: Record<string, string>;
 }
 
 /** POST /networks/{id}/connect */
 export interface NetworkConnectBody {
   Container: string;
-  EndpointConfig: { IPAMConfig: { IPv4Address?: string }; Aliases: string[] };
+  EndpointConfig: { IPAMConfig: { IPv4Address?: string }; Aliases: string[]; Links?: string[] };
 }
 
 /** POST /networks/prune */

@@ -4,6 +4,7 @@
  */
 import { EngineEvents } from '../base/events';
 import { ImageStore } from '../images/image-store';
+import { ExternalAttachments } from './attachments/external';
 import { Containers } from './containers/containers';
 import { CommitRequest } from './containers/commit';
 import { Execs } from './containers/execs';
@@ -17,6 +18,7 @@ import type { Image } from '../images/image-store';
 import type { Explanation } from '../base/explanation';
 import { Networks } from './networks';
 import { Queries } from './queries';
+import { Volumes } from './volumes';
 import type { Topology } from '../base/topology';
 
 export interface EngineInfo {
@@ -34,7 +36,10 @@ export interface Engine {
   execs: Execs;
   networks: Networks;
   images: ImageStore;
+  volumes: Volumes;
   queries: Queries;
+  /** sandboxes of other runtimes on ctrnet networks (the CNI and Docker plugins) */
+  attachments: ExternalAttachments;
   events: EngineEvents;
   /** the recent events and live subscriptions behind /events */
   eventLog: EventLog;

@@ -10,8 +10,11 @@ import { EventFilter, matches } from './event-filter';
 
 export const LOG_SIZE = 256;
 
-/** Actions ctrnet emits for its own views that Docker has no word for. */
-const INTERNAL = new Set(['network peers']);
+/**
+ * Actions ctrnet emits for its own views that Docker has no word for: an overlay's remote
+ * endpoints changed; a sandbox of another runtime (CNI, Docker's plugin) attached or detached.
+ */
+const INTERNAL = new Set(['network peers', 'container connect', 'container disconnect']);
 
 /** An event time as Docker's timeNano: nanoseconds since the epoch. */
 export const nanosOf = (e: EngineEvent): bigint => BigInt(e.time) * 1_000_000n + BigInt(e.nano);

@@ -15,21 +15,29 @@ import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
 import { Sandboxes } from './sandbox';
+import { Attachment } from '../base/attachment';
 import { Explanation } from '../base/explanation';
+import { Endpoint, PublishedPort } from '../base/model';
 
 /** What explain reads: the records (through the services), the kernel and the firewall. */
 export interface ExplainDeps {
   p: Paths;
-  repo: Pick<Repos, 'containers' | 'endpoints' | 'ports'>;
+  repo: Pick<Repos, 'containers' | 'endpoints' | 'ports' | 'attachments'>;
   networks: Networks;
   sandboxes: Sandboxes;
   firewall: Firewall;
   kernel: Kernel;
+  /** whether iptables' FORWARD policy drops what is not accepted (dockerd's), checked for sandboxes of other runtimes */
+  forwardDrop?: () => Promise<boolean>;
 }
 
 export async function explain(d: ExplainDeps, idOrName: string): Promise<Explanation> {
   const c = d.repo.containers.get(idOrName);
-  if (!c) throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${idOrName}`);
+  if (!c) {
+    const a = d.repo.attachments.get(idOrName);
+    if (a) return explainAttachment(d, a);
+    throw new EngineError('CONTAINER_NOT_FOUND', `No such container: ${idOrName}`);
+  }
   const mode = modeOf(c.spec.networkMode);
   const x: Explanation = {
     container: { id: c.id, name: c.name, status: c.status },
@@ -51,14 +59,40 @@ export async function explain(d: ExplainDeps, idOrName: string): Promise<Explana
   const running = d.repo.containers.list().filter((o) => o.status === 'running');
   const owner: Container | undefined = running.find((o) => d.sandboxes.netnsOf(o) === ns && modeOf(o.spec.networkMode).kind !== 'container');
   x.namespace = { path: ns, sharedWith: running.filter((o) => o.id !== c.id && d.sandboxes.netnsOf(o) === ns).map((o) => o.name) };
+  const endpoints = owner ? d.repo.endpoints.list({ containerId: owner.id }) : [];
+  await readSandbox(d, x, ns, endpoints, owner ? d.repo.ports.list(owner.id) : []);
+  return x;
+}
+
+/**
+ * A sandbox ctrnet did not make (attached through the CNI or Docker plugin): the same reading of
+ * its namespace, its endpoints and ports from the attachment's records.
+ */
+async function explainAttachment(d: ExplainDeps, a: Attachment): Promise<Explanation> {
+  const x: Explanation = {
+    container: { id: a.id, name: a.name, status: 'running' },
+    mode: 'network', external: { kind: a.kind, ref: a.ref },
+    interfaces: [], routes: [], dns: [], nat: { rules: [], ports: [] }, overlays: [], mismatches: [],
+  };
+  if (!a.netns) return x;
+  x.namespace = { path: a.netns, sharedWith: [] };
+  await readSandbox(d, x, a.netns, d.repo.endpoints.list({ containerId: a.id }), d.repo.ports.list(a.id));
+  if (d.forwardDrop && (await d.forwardDrop())) {
+    x.mismatches.push('the iptables FORWARD policy is DROP (dockerd sets it when it turned on ip_forward itself) and the kernel applies it to bridged traffic (br_netfilter): run `iptables -P FORWARD ACCEPT`, or start ctrnetd before dockerd');
+  }
+  return x;
+}
+
+/** Reads a namespace's interfaces, routes, firewall elements and overlay entries into `x`, and compares them with the records. */
+async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints: Endpoint[], ports: PublishedPort[]): Promise<void> {
   const inside = d.kernel.at(ns);
   const [links, addrs, routes, hostLinks] = await Promise.all([inside.linkList(), inside.addrList(), inside.routeList(), d.kernel.linkList()]);
   x.routes = routes.map((r) => ({ dst: r.dst, via: r.gateway, dev: r.dev }));
-  const endpoints = owner ? d.repo.endpoints.list({ containerId: owner.id }) : [];
   const netOf = (networkId: string) => d.networks.find(networkId);
   for (const l of links) {
     if (l.name === 'lo' && addrs.filter((a) => a.dev === 'lo').length === 0 && !l.up) continue;
-    const ep = endpoints.find((p) => p.ifName === l.name);
+    // An interface its runtime moved in and renamed (Docker's plugin path) is found by its MAC.
+    const ep = endpoints.find((p) => p.ifName === l.name) ?? endpoints.find((p) => p.mac === l.mac && !links.some((o) => o.name === p.ifName));
     const peer = ep ? hostLinks.find((h) => h.name === ep.hostIf) : undefined;
     x.interfaces.push({
       name: l.name,
@@ -74,15 +108,17 @@ export async function explain(d: ExplainDeps, idOrName: string): Promise<Explana
   // The store against the kernel.
   for (const ep of endpoints) {
     const net = netOf(ep.networkId);
-    const i = x.interfaces.find((f) => f.name === ep.ifName);
+    const i = x.interfaces.find((f) => f.name === ep.ifName) ?? x.interfaces.find((f) => f.mac === ep.mac);
     if (!i) {
       x.mismatches.push(`the store has ${ep.ifName} (${ep.ip}) on ${net?.name}, the namespace has no such interface`);
       continue;
     }
     if (!i.addresses.some((a) => a.startsWith(`${ep.ip}/`))) x.mismatches.push(`${ep.ifName} should have ${ep.ip}, it has ${i.addresses.join(', ') || 'no address'}`);
     if (i.mac !== ep.mac) x.mismatches.push(`${ep.ifName} should have MAC ${ep.mac}, it has ${i.mac}`);
+    // Only bridge-like networks have a host end (a macvlan or ipvlan link has none).
+    if (!net?.bridge) continue;
     if (!i.hostPeer) x.mismatches.push(`the host end ${ep.hostIf} of ${ep.ifName} is missing`);
-    else if (net?.bridge && i.hostPeer.bridge !== net.bridge) x.mismatches.push(`${ep.hostIf} should be a port of ${net.bridge}, it is ${i.hostPeer.bridge ? `a port of ${i.hostPeer.bridge}` : 'on no bridge'}`);
+    else if (i.hostPeer.bridge !== net.bridge) x.mismatches.push(`${ep.hostIf} should be a port of ${net.bridge}, it is ${i.hostPeer.bridge ? `a port of ${i.hostPeer.bridge}` : 'on no bridge'}`);
   }
 
   const fw = await d.firewall.describe();
@@ -90,11 +126,9 @@ export async function explain(d: ExplainDeps, idOrName: string): Promise<Explana
   x.nat.rules = fw.rules.filter((r) => subnets.some((s) => r.includes(s)));
   const ips = new Set(endpoints.map((ep) => ep.ip));
   x.nat.ports = fw.ports.filter((p) => ips.has(p.containerIp)).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, target: `${p.containerIp}:${p.containerPort}`, packets: p.packets }));
-  if (owner) {
-    for (const p of d.repo.ports.list(owner.id)) {
-      if (!x.nat.ports.some((k) => k.hostPort === p.hostPort && k.proto === p.proto && k.hostIp === p.hostIp)) {
-        x.mismatches.push(`published port ${p.hostIp}:${p.hostPort}/${p.proto} → ${p.containerIp}:${p.containerPort} is in the store but not in nftables`);
-      }
+  for (const p of ports) {
+    if (!x.nat.ports.some((k) => k.hostPort === p.hostPort && k.proto === p.proto && k.hostIp === p.hostIp)) {
+      x.mismatches.push(`published port ${p.hostIp}:${p.hostPort}/${p.proto} → ${p.containerIp}:${p.containerPort} is in the store but not in nftables`);
     }
   }
   if (!fw.present && fw.expected) x.mismatches.push('the nftables table ip ctrnet is missing');
@@ -104,5 +138,4 @@ export async function explain(d: ExplainDeps, idOrName: string): Promise<Explana
     const facts = net && (await d.networks.driver(net).describe(net));
     if (net && facts) x.overlays.push({ network: net.name, vxlan: facts.device, vni: facts.vni, fdb: facts.fdb, neighbours: facts.neighbours });
   }
-  return x;
 }

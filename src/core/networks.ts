@@ -1,20 +1,18 @@
 /**
  * Networks: the user-defined network commands (create, remove, prune) over the drivers, the three
  * networks Docker always has ("bridge": the bridge driver with the daemon's --bridge and --bip;
- * "host" and "none"), way-out networks made on demand (an overlay's gateway bridge), and the
- * embedded resolver of networks whose driver serves DNS. Which driver does what is the driver's
- * business (drivers/driver.ts): nothing here tests a driver's name.
+ * "host" and "none"), and way-out networks made on demand (an overlay's gateway bridge). Which
+ * driver does what is the driver's business (drivers/driver.ts): nothing here tests a driver's name.
  *
  * One network change at a time (a mutex): overlap checks and pool picks must see each other's results.
  */
 import { randomBytes } from 'node:crypto';
-import { VALID_NAME } from '../base/container-spec';
+import { attachments, ContainerSpec } from '../base/container-spec';
 import { EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Network } from '../base/model';
 import { KeyedMutex } from '../base/mutex';
-import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE } from '../base/network-options';
-import { DnsServer } from '../dns/resolver';
+import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_HOST_BINDING_IPV4, OPT_ICC, OPT_IP_MASQUERADE, OPT_MTU } from '../base/network-options';
 import { NetworkDriver, NetworkRequest, TakenSubnet } from '../drivers/driver';
 import { intToIp, parseCidr } from '../ipam/ipam';
 import { Kernel } from '../kernel/kernel';
@@ -28,7 +26,15 @@ export interface DefaultBridgeConfig {
   bridge: string;
   /** gateway/prefix, e.g. 172.17.0.1/16 (--bip) */
   bip: string;
+  /** the MTU of its interfaces (--mtu, or the default route's), shown in its options as Docker does */
+  mtu?: number;
 }
+
+/**
+ * Network names Docker accepts: any text, spaces and "/" included (they never reach the kernel:
+ * bridges and chains are named after the id), but not empty and without control characters.
+ */
+export const VALID_NETWORK_NAME = /^[^\x00-\x1f\x7f]+$/;
 
 const PREDEFINED = ['bridge', 'host', 'none'];
 
@@ -38,13 +44,12 @@ export class Networks {
   private readonly mutex = new KeyedMutex();
 
   constructor(
-    private readonly repo: Pick<Repos, 'networks' | 'endpoints' | 'containers'>,
+    private readonly repo: Pick<Repos, 'networks' | 'endpoints' | 'containers' | 'attachments'>,
     /** by driver name: bridge, overlay, host, null, … */
     private readonly drivers: ReadonlyMap<string, NetworkDriver>,
     private readonly cfg: DefaultBridgeConfig,
     /** the daemon's namespace: its routes are subnets a new network must not overlap */
     private readonly kernel: Kernel,
-    private readonly dns: DnsServer,
     private readonly events: EngineEvents,
   ) {}
 
@@ -77,6 +82,14 @@ export class Networks {
     return [...this.drivers.values()];
   }
 
+  /** Whether a container with this spec gets the embedded resolver: one of its networks has embedded DNS. */
+  embeddedDns(spec: ContainerSpec): boolean {
+    return attachments(spec).some((n) => {
+      const net = this.find(n);
+      return !!net && this.driver(net).servesDns(net);
+    });
+  }
+
   /** bridge, host, none: the networks Docker always has (no --ip, no aliases, cannot be removed). */
   isPredefined(net: Network): boolean {
     return PREDEFINED.includes(net.name);
@@ -98,18 +111,21 @@ export class Networks {
       }
       await this.driver(existing).deleteNetwork(existing);
     }
+    // Docker's options of the default bridge, as its inspect shows them.
+    const bridgeOptions = {
+      [OPT_DEFAULT_BRIDGE]: 'true', [OPT_ICC]: 'true', [OPT_IP_MASQUERADE]: 'true', [OPT_HOST_BINDING_IPV4]: '0.0.0.0', [OPT_BRIDGE_NAME]: this.cfg.bridge,
+      ...(this.cfg.mtu ? { [OPT_MTU]: String(this.cfg.mtu) } : {}),
+    };
     const defaults: CreateNetwork[] = [
-      { name: 'bridge', driver: 'bridge', subnet, gateway, internal: false, labels: {}, options: { [OPT_DEFAULT_BRIDGE]: 'true', [OPT_BRIDGE_NAME]: this.cfg.bridge } },
+      { name: 'bridge', driver: 'bridge', subnet, gateway, internal: false, labels: {}, options: bridgeOptions },
       { name: 'host', driver: 'host', internal: false, labels: {}, options: {} },
       { name: 'none', driver: 'null', internal: false, labels: {}, options: {} },
     ];
     // The default bridge's subnet is the admin's choice (--bip): not checked for overlaps.
     for (const d of defaults) if (!this.repo.networks.get(d.name)) await this.driver(d).createNetwork({ ...d, id: newId() }, []);
-  }
-
-  /** After a restart: the resolver answers again on every network whose driver serves DNS. */
-  async restoreResolvers(): Promise<void> {
-    for (const net of this.list()) if (this.driver(net).servesDns(net)) await this.dns.listen(net.id, net.gateway!);
+    // A default bridge recorded by an older daemon, or before --mtu changed: its options as above.
+    const bridge = this.repo.networks.get('bridge');
+    if (bridge && JSON.stringify(bridge.options) !== JSON.stringify(bridgeOptions)) this.repo.networks.put({ ...bridge, options: bridgeOptions });
   }
 
   // ------------------------------------------------------------ create, remove, prune
@@ -126,24 +142,13 @@ export class Networks {
   }
 
   private async createLocked(req: CreateNetwork): Promise<Network> {
-    if (!VALID_NAME.test(req.name)) throw new EngineError('INVALID_PARAMETER', `invalid network name "${req.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (!VALID_NETWORK_NAME.test(req.name)) throw new EngineError('INVALID_PARAMETER', `invalid network name ${JSON.stringify(req.name)}: it is empty or holds control characters`);
+    if (this.isPredefined({ name: req.name } as Network)) throw new EngineError('FORBIDDEN', `operation is not permitted on predefined ${req.name} network `);
     if (this.repo.networks.get(req.name)?.name === req.name) {
       throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name or remove that network' });
     }
     const driver = this.driver(req);
-    const net = await driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets());
-    if (driver.servesDns(net)) {
-      try {
-        await this.dns.listen(net.id, net.gateway!);
-      } catch (e) {
-        this.dns.close(net.id);
-        await driver.deleteNetwork(net).catch(() => {
-          // best effort: the original error is what the user needs to see
-        });
-        throw e;
-      }
-    }
-    return net;
+    return driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets());
   }
 
   /**
@@ -159,7 +164,7 @@ export class Networks {
     for (const r of await this.kernel.routeList()) {
       if (r.dst === 'default' || (r.dev && bridges.has(r.dev))) continue;
       const cidr = r.dst.includes('/') ? r.dst : `${r.dst}/32`;
-      out.push({ what: `a route of the host (${r.dst}${r.dev ? ` dev ${r.dev}` : ''})`, subnet: parseCidr(cidr) });
+      out.push({ what: `a route of the host (${r.dst}${r.dev ? ` dev ${r.dev}` : ''})`, subnet: parseCidr(cidr), dev: r.dev });
     }
     return out;
   }
@@ -170,14 +175,12 @@ export class Networks {
       if (this.isPredefined(net)) throw new EngineError('FORBIDDEN', `${net.name} is a pre-defined network and cannot be removed`);
       const eps = this.repo.endpoints.list({ networkId: net.id });
       if (eps.length) {
-        const names = eps.map((e) => this.repo.containers.get(e.containerId)?.name ?? e.containerId.slice(0, 12));
+        const names = eps.map((e) => (this.repo.containers.get(e.containerId) ?? this.repo.attachments.get(e.containerId))?.name ?? e.containerId.slice(0, 12));
         throw new EngineError('NETWORK_IN_USE', `error while removing network: network ${net.name} id ${net.id} has active endpoints (${names.join(', ')})`, {
           hint: 'stop or disconnect those containers first',
         });
       }
-      const driver = this.driver(net);
-      await driver.deleteNetwork(net);
-      this.dns.close(net.id);
+      await this.driver(net).deleteNetwork(net);
     });
     this.events.emit('network', 'destroy', net.id, { name: net.name, type: net.driver });
   }

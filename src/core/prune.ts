@@ -1,8 +1,8 @@
 /**
- * Docker's prune endpoints for containers, images and networks, with their filters:
+ * Docker's prune endpoints for containers and networks, with their filters (images: the image
+ * store's prune, api/routes/images.ts):
  *   until    created before a time (Unix seconds, RFC3339, or a Go duration ago)
  *   label    has a label (key, or key=value); label! lacks it
- *   dangling (images) true: untagged images only (the default); false: every unused image
  * A filter a kind does not have is refused with Docker's words ("Invalid filter 'x'"). What is
  * removed, and the bytes freed, are answered as Docker answers them (null for none), and a
  * `prune` event carries the bytes reclaimed.
@@ -11,7 +11,6 @@ import { EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Network } from '../base/model';
 import { parseTimestamp } from '../base/time';
-import { Image, ImageStore } from '../images/image-store';
 import { Containers } from './containers/containers';
 import { Networks } from './networks';
 
@@ -47,7 +46,6 @@ export function keeps(filters: PruneFilters, labels: Record<string, string>, cre
 export interface PruneDeps {
   containers: Containers;
   networks: Networks;
-  images: ImageStore;
   events: EngineEvents;
   /** ids of the containers made from an image */
   containersOf: (imageId: string) => string[];
@@ -73,40 +71,6 @@ export class Prune {
     }
     this.d.events.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
     return { ContainersDeleted: gone.length ? gone : null, SpaceReclaimed: reclaimed };
-  }
-
-  /** Removes unused images: untagged ones (dangling, the default) or all (dangling=false). */
-  async images(filters: PruneFilters): Promise<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }> {
-    check(filters, ['dangling', 'until', 'label', 'label!']);
-    untilNs(filters);
-    const danglingOnly = !['false', '0'].includes((filters.dangling?.[0] ?? 'true').toLowerCase());
-    const out: { Untagged?: string; Deleted?: string }[] = [];
-    let reclaimed = 0;
-    // Children first: a parent is unused only once the images made from it are gone.
-    const tried = new Set<string>();
-    const candidates = (): Image[] =>
-      this.d.images.list().filter((i) => {
-        if (tried.has(i.id)) return false;
-        if (danglingOnly && i.tags.length) return false;
-        if (this.d.containersOf(i.id).length) return false;
-        if (this.d.images.list().some((o) => o.parent === i.id)) return false;
-        return keeps(filters, i.details?.config.labels ?? {}, i.created);
-      });
-    for (let batch = candidates(); batch.length; batch = candidates()) {
-      for (const i of batch) {
-        tried.add(i.id);
-        const own = i.size - (i.parent ? (this.d.images.find(i.parent)?.size ?? 0) : 0);
-        const removed = await this.d.images.remove(i.id, this.d.containersOf, true);
-        out.push(...removed);
-        for (const r of removed) {
-          if (r.Untagged) this.d.events.emit('image', 'untag', i.id, { name: r.Untagged });
-          if (r.Deleted) this.d.events.emit('image', 'delete', r.Deleted, { name: r.Deleted });
-        }
-        reclaimed += own;
-      }
-    }
-    this.d.events.emit('image', 'prune', '', { reclaimed: String(reclaimed) });
-    return { ImagesDeleted: out.length ? out : null, SpaceReclaimed: reclaimed };
   }
 
   /** Removes user-defined networks no container uses that pass the filters. */

@@ -4,14 +4,30 @@
  * (DNAT would take the traffic from a server already listening there without telling anyone,
  * so Docker refuses it too). `-p CONTAINER_PORT` takes a free port of Docker's ephemeral range.
  */
+import { ContainerSpec } from '../base/container-spec';
 import { EngineError } from '../base/errors';
 import { Container, PortMapping } from '../base/model';
 import { collides, EPHEMERAL_FIRST, EPHEMERAL_LAST } from '../base/port-spec';
-import { Proto } from '../base/port-spec';
+import { PortSpec, Proto } from '../base/port-spec';
 import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 
 type Binding = { proto: string; hostIp: string; hostPort: number };
+
+/** A container's -p bindings, and with -P one on a free host port for every exposed port that has none. */
+export function bindingsOf(spec: ContainerSpec): PortSpec[] {
+  if (!spec.publishAll) return spec.portBindings;
+  const bound = new Set(spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`));
+  const extra: PortSpec[] = [];
+  for (const k of spec.exposedPorts) {
+    const [port, proto = 'tcp'] = k.split('/');
+    const key = `${Number(port)}/${proto}`;
+    if (bound.has(key)) continue;
+    bound.add(key);
+    extra.push({ proto: proto as Proto, hostIp: '0.0.0.0', hostPort: 0, containerPort: Number(port) });
+  }
+  return [...spec.portBindings, ...extra];
+}
 
 export class PortPublisher {
   constructor(
@@ -22,7 +38,7 @@ export class PortPublisher {
 
   /** Chooses and records the host ports of `c`'s bindings, DNATed to `ip`; all or nothing. */
   async reserve(c: Container, ip: string): Promise<PortMapping[]> {
-    const bindings = c.spec.portBindings;
+    const bindings = bindingsOf(c.spec);
     if (bindings.length === 0) return [];
     // Looked up by host port (an index), not by reading every published port: the cost of a start
     // must not grow with the number of ports on the host.
@@ -58,6 +74,14 @@ export class PortPublisher {
       return chosen.map((m) => ({ ...m, containerId: c.id }));
     });
     return chosen;
+  }
+
+  /**
+   * The same for a sandbox ctrnet did not make (an external attachment, base/attachment.ts): its
+   * runtime's bindings, owned by the attachment's id. reserve() reads only the owner's id, name and bindings.
+   */
+  reserveFor(owner: { id: string; name: string }, bindings: PortSpec[], ip: string): Promise<PortMapping[]> {
+    return this.reserve({ id: owner.id, name: owner.name, spec: { portBindings: bindings } } as unknown as Container, ip);
   }
 
   release(containerId: string): void {

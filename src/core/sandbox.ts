@@ -7,25 +7,39 @@
  * A namespace is bind-mounted at EXEC_ROOT/netns/<short id> and handed to runc by path.
  * setup() is all or nothing: on failure it removes the namespace, links, rules, leases and ports
  * it made. teardown() keeps going after errors and reports them together. What an endpoint needs
- * (its address scope, its way out) is its network's driver's answer.
+ * (its address scope, its way out) is its network's driver's answer. A sandbox on a network with
+ * embedded DNS gets the resolver at 127.0.0.11 inside it (dns/resolver.ts); it is detached before
+ * the namespace goes (its socket would keep the namespace alive).
  */
 import { randomBytes } from 'node:crypto';
 import { attachments, ContainerSpec, modeOf } from '../base/container-spec';
 import { EngineError } from '../base/errors';
+import { DnsServer, Upstream } from '../dns/resolver';
 import { Container, Endpoint, Network } from '../base/model';
 import { containerIfName, Paths, paths, vethName } from '../base/names';
 import { JoinRequest } from '../drivers/driver';
-import { checkRequested, macFromIp, parseCidr, pickAddress } from '../ipam/ipam';
+import { checkRequested, contains, macFromIp, parseCidr, pickAddress } from '../ipam/ipam';
 import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
-import { PortPublisher } from './publish';
+import { bindingsOf, PortPublisher } from './publish';
 import { endpointSysctls } from '../base/network-options';
+
+/** An address the network can hand out (in its subnet and range, not its gateway). */
+function validAddress(...args: Parameters<typeof checkRequested>): boolean {
+  try {
+    checkRequested(...args);
+    return true;
+  } catch {
+    return false; // the network changed since: the address is no longer one of its own
+  }
+}
 
 /** One interface to make: on which network, and whether it is the way out (default route, ports). */
 interface Step {
   network: Network;
   exit: boolean;
+  ports: boolean;
 }
 
 /**
@@ -42,6 +56,8 @@ export function gatewayIndex(nets: Network[], selfWayOut: (n: Network) => boolea
   }
   return best;
 }
+/** A container's --dns servers as the resolver's upstreams (empty: the daemon's). */
+const upstreamsOf = (spec: ContainerSpec): Upstream[] => spec.dns.map((host) => ({ host, port: 53 }));
 
 export class Sandboxes {
   constructor(
@@ -50,6 +66,7 @@ export class Sandboxes {
     private readonly repo: Pick<Repos, 'endpoints' | 'ports' | 'containers'>,
     private readonly networks: Networks,
     private readonly publisher: PortPublisher,
+    private readonly dns: DnsServer,
   ) {}
 
   /** The namespace path a running container uses ("host" in host mode). */
@@ -84,8 +101,11 @@ export class Sandboxes {
         await this.kernel.at(ns).batch().linkSetUp('lo').commit();
         return ns;
       }
-      for (const [n, step] of (await this.plan(c.spec)).entries()) {
-        const req = await this.reserve(c, step.network, n, step.exit, ns);
+      const steps = await this.plan(c.spec);
+      // Disconnected from every network: only lo, until a connect.
+      if (steps.length === 0) await this.kernel.at(ns).batch().linkSetUp('lo').commit();
+      for (const [n, step] of steps.entries()) {
+        const req = await this.reserve(c, step.network, n, step.exit, step.ports, ns);
         const driver = this.networks.driver(step.network);
         undo.push(async () => {
           if (req.ports.length) this.publisher.release(c.id);
@@ -93,8 +113,11 @@ export class Sandboxes {
         });
         await driver.join(req);
         undo.push(() => driver.leave(req));
-        await this.addLinkLocal(c, step.network, req.endpoint.ifName, ns);
         await this.endpointSysctls(c, step.network, req.endpoint.ifName, ns);
+      }
+      if (this.networks.embeddedDns(c.spec)) {
+        await this.dns.attach(c.id, ns, upstreamsOf(c.spec));
+        undo.push(async () => this.dns.detach(c.id));
       }
       return ns;
     } catch (e) {
@@ -115,20 +138,20 @@ export class Sandboxes {
     const nets = attachments(spec).map((n) => this.networks.get(n));
     const out = nets[0] && this.networks.driver(nets[0]).wayOut(nets[0]);
     if (out?.kind === 'via') nets.splice(1, 0, await this.networks.ensure(out.network));
-    const exit = gatewayIndex(nets, (n) => this.networks.driver(n).wayOut(n).kind === 'self', spec);
-    if (exit < 0 && spec.portBindings.length && nets.length) {
+    const ways = nets.map((n) => this.networks.driver(n).wayOut(n));
+    const exit = gatewayIndex(nets, (n) => ways[nets.indexOf(n)].kind === 'self', spec);
+    // Published ports go with the default route (replies must leave the way the requests came),
+    // unless that network cannot publish them (a macvlan: its containers are on the parent's
+    // network, reached at their own addresses).
+    const w = ways[exit];
+    const ports = w?.kind === 'self' && w.publishes !== false ? exit : -1;
+    if (ports < 0 && bindingsOf(spec).length && nets.length) {
+      if (exit >= 0) {
+        throw new EngineError('CONFLICTING_OPTIONS', `ports cannot be published on network ${nets[exit].name} (driver ${nets[exit].driver}): its containers are reached at their own addresses`, { hint: 'drop -p, or connect the container to a bridge network too' });
+      }
       throw new EngineError('CONFLICTING_OPTIONS', `network ${nets[0].name} is internal: ports cannot be published on it`, { hint: 'drop -p or use a network that is not --internal' });
     }
-    return nets.map((network, i) => ({ network, exit: i === exit }));
-  }
-
-  /** IPAMConfig.LinkLocalIPs: more addresses on the endpoint's interface (169.254.0.0/16), as Docker adds them. */
-  private async addLinkLocal(c: Container, net: Network, ifName: string, ns: string): Promise<void> {
-    const ips = c.spec.networks[net.name]?.linkLocalIps ?? [];
-    if (!ips.length) return;
-    const b = this.kernel.at(ns).batch();
-    for (const ip of ips) b.addrReplace(ifName, `${ip}/16`);
-    await b.commit();
+    return nets.map((network, i) => ({ network, exit: i === exit, ports: i === ports }));
   }
 
   /**
@@ -139,20 +162,46 @@ export class Sandboxes {
     for (const [key, value] of endpointSysctls(c.spec.networks[net.name]?.driverOpts)) await this.kernel.at(ns).sysctlSet(key.replace('IFNAME', ifName), value);
   }
 
-  /** Connects a running container to one more network: the next ethN, live. */
-  async connect(c: Container, network: string): Promise<void> {
+  /** After a daemon restart: the resolver answers again inside a running container's sandbox. */
+  async restoreDns(c: Container): Promise<void> {
+    const mode = modeOf(c.spec.networkMode);
+    if (mode.kind !== 'network' || !this.networks.embeddedDns(c.spec)) return;
+    await this.dns.attach(c.id, paths.netns(this.p, c.id), upstreamsOf(c.spec));
+  }
+
+  /**
+   * Connects a running container to one more network: the next ethN, live. Returns true when the
+   * resolver was attached by this connect (the first network with embedded DNS): resolv.conf must
+   * then name it.
+   */
+  async connect(c: Container, network: string): Promise<boolean> {
     const used = new Set(this.repo.endpoints.list({ containerId: c.id }).map((e) => Number(e.ifName.replace(/^eth/, ''))));
     let n = 1;
     while (used.has(n)) n++;
     const net = this.networks.get(network);
     const driver = this.networks.driver(net);
-    const req = await this.reserve(c, net, n, false, paths.netns(this.p, c.id));
+    const ns = paths.netns(this.p, c.id);
+    // The first interface of a container that left every network holds its default route.
+    const first = used.size === 0 && driver.wayOut(net).kind === 'self';
+    const req = await this.reserve(c, net, used.size === 0 ? 0 : n, first, false, ns);
     try {
       await driver.join(req);
+      await this.endpointSysctls(c, net, req.endpoint.ifName, ns);
     } catch (e) {
+      await driver.leave(req).catch(() => undefined);
       await driver.release(net, req.endpoint);
       throw e;
     }
+    if (this.dns.attached(c.id) || !driver.servesDns(net)) return false;
+    try {
+      await this.dns.attach(c.id, ns, upstreamsOf(c.spec));
+    } catch (e) {
+      // All or nothing: the interface goes again with the resolver that could not come.
+      await driver.leave(req).catch(() => undefined);
+      await driver.release(net, req.endpoint).catch(() => undefined);
+      throw e;
+    }
+    return true;
   }
 
   /** Removes a running container's interface on a network, live. */
@@ -167,7 +216,7 @@ export class Sandboxes {
   }
 
   /** Leases an address (and, for the exit endpoint, the published ports) on the n-th interface (records only). */
-  private async reserve(c: Container, net: Network, n: number, exit: boolean, sandbox: string): Promise<JoinRequest> {
+  private async reserve(c: Container, net: Network, n: number, exit: boolean, publish: boolean, sandbox: string): Promise<JoinRequest> {
     const driver = this.networks.driver(net);
     if (!driver.endpoints || !net.subnet) {
       throw new EngineError('INVALID_NETWORK_MODE', `network ${net.name} (driver ${net.driver}) cannot hold container interfaces`, { hint: `use --network ${net.name === 'host' ? 'host' : 'none'}` });
@@ -176,17 +225,25 @@ export class Sandboxes {
     const range = net.ipRange ? parseCidr(net.ipRange) : undefined;
     const cfg = c.spec.networks[net.name];
     const wanted = cfg?.ipv4;
-    if (wanted) checkRequested(subnet, net.gateway!, wanted, net.name, range);
+    // The --ip-range limits only the addresses chosen automatically (Docker): a requested one may be anywhere in the subnet.
+    if (wanted) checkRequested(subnet, net.gateway!, wanted, net.name);
+    const aux = new Set(Object.values(net.auxAddresses ?? {}));
+    if (wanted && aux.has(wanted)) {
+      throw new EngineError('ADDRESS_EXHAUSTED', `address ${wanted} is reserved in network ${net.name} (an auxiliary address)`, { hint: 'choose another --ip or leave it out' });
+    }
     const epId = randomBytes(32).toString('hex');
     const leased = await driver.lease(
       net,
       { id: epId, containerId: c.id, networkId: net.id, ifName: containerIfName(n), hostIf: vethName(epId), mac: '', aliases: cfg?.aliases ?? [] },
       (used) => {
         if (wanted) {
-          if (used.has(wanted)) throw new EngineError('ADDRESS_EXHAUSTED', `address ${wanted} is already in use on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
+          if (used.has(wanted)) throw new EngineError('ADDRESS_EXHAUSTED', `Address already in use: ${wanted} on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
           return wanted;
         }
-        const ip = pickAddress(subnet, net.gateway!, used, range);
+        // A restart gets the address of the container's last run back while it is free.
+        const last = c.lastAddresses?.[net.id];
+        if (last && !used.has(last) && !aux.has(last) && validAddress(subnet, net.gateway!, last, net.name) && (!range || contains(range, last))) return last;
+        const ip = pickAddress(subnet, net.gateway!, aux.size ? new Set([...used, ...aux]) : used, range);
         if (!ip) throw new EngineError('ADDRESS_EXHAUSTED', `no free address in ${net.name} (${net.subnet})`, { hint: 'remove containers from it or create a network with a larger subnet' });
         return ip;
       },
@@ -194,8 +251,8 @@ export class Sandboxes {
     const endpoint: Endpoint = { ...leased, mac: cfg?.macAddress || (n === 0 && c.spec.macAddress) || macFromIp(leased.ip) };
     this.repo.endpoints.update(endpoint.id, { mac: endpoint.mac });
     try {
-      const ports = exit ? await this.publisher.reserve(c, endpoint.ip) : [];
-      return { network: net, endpoint, containerName: c.name, sandbox, defaultRoute: exit, ports };
+      const ports = publish ? await this.publisher.reserve(c, endpoint.ip) : [];
+      return { network: net, endpoint, containerName: c.name, sandbox, defaultRoute: exit, ports, linkLocal: cfg?.linkLocalIps ?? [] };
     } catch (e) {
       await driver.release(net, endpoint);
       throw e;
@@ -218,6 +275,7 @@ export class Sandboxes {
       sandbox: paths.netns(this.p, c.id),
       defaultRoute: ep.id === exit?.id,
       ports: ports.filter((r) => r.containerIp === ep.ip).map(({ containerId: _, ...m }) => m),
+      linkLocal: c.spec.networks[nets.get(ep.id)!.name]?.linkLocalIps ?? [],
     }));
   }
 
@@ -228,6 +286,8 @@ export class Sandboxes {
   async teardown(c: Container, opts: { held?: boolean } = {}): Promise<void> {
     const mode = modeOf(c.spec.networkMode);
     if (mode.kind === 'host' || mode.kind === 'container') return;
+    // First: the resolver's socket holds the namespace, which must go with the unmount below.
+    this.dns.detach(c.id);
     const errors: unknown[] = [];
     for (const req of this.requests(c)) {
       const driver = this.networks.driver(req.network);

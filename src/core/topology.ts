@@ -22,7 +22,7 @@ import { TopoContainer, TopoInterface, TopoNetwork, TopoRemoteHost, Topology } f
 
 /** What the topology reads: the records, the drivers (other hosts' endpoints) and the kernel's links. */
 export interface TopologyDeps {
-  repo: Pick<Repos, 'containers' | 'endpoints' | 'ports'>;
+  repo: Pick<Repos, 'containers' | 'endpoints' | 'ports' | 'attachments'>;
   networks: Networks;
   kernel: Kernel;
   version: string;
@@ -79,6 +79,16 @@ export async function buildTopology(d: TopologyDeps): Promise<Topology> {
     return cur;
   };
   const ports = d.repo.ports.list();
+  const iface = (ep: (typeof endpoints)[number]): TopoInterface => {
+    const net = netById.get(ep.networkId);
+    const prefix = net?.subnet ? Number(net.subnet.split('/')[1]) : undefined;
+    return {
+      name: ep.ifName, ip: ep.ip, mac: ep.mac, networkId: ep.networkId, networkName: net?.name ?? ep.networkId.slice(0, 12), hostIf: ep.hostIf,
+      onBridge: !!net?.bridge && byName.get(ep.hostIf)?.master === net.bridge,
+      ...(prefix !== undefined ? { prefixLen: prefix } : {}),
+    };
+  };
+  const portsOf = (id: string) => ports.filter((p) => p.containerId === id).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: p.containerIp, containerPort: p.containerPort }));
 
   const containers: TopoContainer[] = rows
     .map((c): TopoContainer => {
@@ -86,26 +96,27 @@ export async function buildTopology(d: TopologyDeps): Promise<Topology> {
       const ifaces = endpoints
         .filter((ep) => ep.containerId === c.id)
         .sort((a, b) => ifIndex(a.ifName) - ifIndex(b.ifName))
-        .map((ep): TopoInterface => {
-          const net = netById.get(ep.networkId);
-          const prefix = net?.subnet ? Number(net.subnet.split('/')[1]) : undefined;
-          return {
-            name: ep.ifName, ip: ep.ip, mac: ep.mac, networkId: ep.networkId, networkName: net?.name ?? ep.networkId.slice(0, 12), hostIf: ep.hostIf,
-            onBridge: !!net?.bridge && byName.get(ep.hostIf)?.master === net.bridge,
-            ...(prefix !== undefined ? { prefixLen: prefix } : {}),
-          };
-        });
+        .map(iface);
       // Configured networks first (they survive a stop), then any the sandbox added (the gateway bridge).
       const configured = attachments(c.spec).map((name) => netByName.get(name)?.id).filter((id): id is string => !!id);
       const nets = [...new Set([...configured, ...ifaces.map((i) => i.networkId)])];
       const base = {
         id: c.id, name: c.name, image: c.image, status: c.status, networks: nets, interfaces: ifaces,
-        ports: ports.filter((p) => p.containerId === c.id).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: p.containerIp, containerPort: p.containerPort })),
+        ports: portsOf(c.id),
       };
       if (mode.kind === 'container') return { ...base, mode: 'container', joins: mode.target, netnsOwner: owner(c.id) };
       return { ...base, mode: mode.kind };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
+  // Sandboxes of other runtimes (CNI, Docker's plugin) with an interface: drawn as containers on their networks.
+  for (const a of d.repo.attachments.list()) {
+    const ifaces = endpoints.filter((ep) => ep.containerId === a.id).map(iface);
+    if (!a.netns || !ifaces.length) continue;
+    containers.push({
+      id: a.id, name: a.name, image: a.kind === 'cni' ? '(CNI)' : '(Docker)', status: 'running', mode: 'network', networks: [...new Set(ifaces.map((i) => i.networkId))],
+      interfaces: ifaces, ports: portsOf(a.id), external: a.kind,
+    });
+  }
 
   return {
     host: { name: os.hostname(), version: d.version, ...(d.advertise ? { advertise: d.advertise } : {}) },

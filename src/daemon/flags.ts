@@ -24,6 +24,12 @@ export interface DaemonOptions {
   clusterTtl: number;
   /** IP:PORT of the web UI (--ui); no web UI without it */
   ui?: string;
+  /** registries reached over plain HTTP or unverified TLS: HOST[:PORT] or CIDR (--insecure-registry) */
+  insecureRegistries: string[];
+  /** mirrors of Docker Hub, tried in order before it (--registry-mirror) */
+  registryMirrors: string[];
+  /** the Docker network + IPAM plugin's socket (--docker-plugin), e.g. /run/docker/plugins/ctrnet.sock */
+  dockerPlugin?: string;
 }
 
 const USAGE = `Usage: ctrnetd [OPTIONS]
@@ -48,6 +54,14 @@ Options:
                           seconds before a dead host's endpoints vanish from the others (default 8; an etcd
                           outage longer than that also drops live hosts' endpoints until they republish)
       --ui IP:PORT        serve the live topology page there, e.g. 127.0.0.1:7777 (default: no web UI)
+      --insecure-registry HOST[:PORT]|CIDR
+                          a registry reached over plain HTTP or TLS without verification (repeatable;
+                          127.0.0.0/8 and localhost always are)
+      --registry-mirror URL
+                          a mirror of Docker Hub, tried before it for docker.io images (repeatable)
+      --docker-plugin PATH
+                          serve Docker's network and IPAM plugin APIs on this socket, e.g.
+                          /run/docker/plugins/ctrnet.sock (the driver's name is its basename: -d ctrnet)
 `;
 
 /** Paths under the roots reach the kernel helper as space-separated tokens (and runc, overlay options). */
@@ -57,7 +71,7 @@ function noSpace(flag: string, dir: string): string {
 }
 
 export function parseFlags(argv: string[]): DaemonOptions {
-  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 8 };
+  const o: DaemonOptions = { root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 8, insecureRegistries: [], registryMirrors: [] };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const next = () => {
@@ -116,6 +130,30 @@ export function parseFlags(argv: string[]): DaemonOptions {
         const v = next();
         parseUiAddr(v);
         o.ui = v;
+        break;
+      }
+      case '--insecure-registry': {
+        const v = next();
+        if (!/^[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(v) && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(v)) throw new Error(`--insecure-registry ${v}: give HOST[:PORT] or an IPv4 CIDR (no scheme)`);
+        o.insecureRegistries.push(v);
+        break;
+      }
+      case '--registry-mirror': {
+        const v = next();
+        let u: URL | undefined;
+        try {
+          u = new URL(v);
+        } catch {
+          u = undefined;
+        }
+        if (!u || !/^https?:$/.test(u.protocol) || (u.pathname !== '/' && u.pathname !== '')) throw new Error(`--registry-mirror ${v}: give http(s)://HOST[:PORT]`);
+        o.registryMirrors.push(u.origin);
+        break;
+      }
+      case '--docker-plugin': {
+        const v = next();
+        if (!v.startsWith('/') || !v.endsWith('.sock')) throw new Error(`--docker-plugin ${v}: give the socket's absolute path, ending in .sock (e.g. /run/docker/plugins/ctrnet.sock)`);
+        o.dockerPlugin = v;
         break;
       }
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); // eslint-disable-line no-fallthrough

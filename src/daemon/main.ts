@@ -5,14 +5,20 @@
  * keep running when it stops.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { createDockerPluginServer } from '../api/docker-plugin/server';
 import { createApi } from '../api/server';
 import { describe, EngineError } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
+import { DockerPlugin } from '../core/attachments/docker-plugin';
+import { ExternalAttachments } from '../core/attachments/external';
 import { Containers } from '../core/containers/containers';
 import { commit } from '../core/containers/commit';
+import { HealthMonitor } from '../core/containers/health';
+import { ContainerStorage } from '../core/containers/storage';
 import { Execs } from '../core/containers/execs';
 import { Introspection } from '../core/containers/introspection';
 import { diskUsage } from '../core/disk-usage';
@@ -26,15 +32,19 @@ import { Networks } from '../core/networks';
 import { PortPublisher } from '../core/publish';
 import { Queries } from '../core/queries';
 import { Sandboxes } from '../core/sandbox';
+import { Volumes } from '../core/volumes';
 import { buildTopology } from '../core/topology';
 import { Resolver, upstreamsFrom } from '../dns/resolver';
 import { BridgeDriver } from '../drivers/bridge-driver';
 import { NetworkDriver } from '../drivers/driver';
 import { RecordOnlyDriver } from '../drivers/host-driver';
+import { IpvlanDriver } from '../drivers/ipvlan-driver';
+import { MacvlanDriver } from '../drivers/macvlan-driver';
 import { ControlPlane } from '../drivers/overlay/control-plane';
 import { OverlayDriver } from '../drivers/overlay/overlay-driver';
 import { VXLAN_OVERHEAD, VxlanPlane } from '../drivers/overlay/vxlan';
 import { UnavailableDriver } from '../drivers/unavailable-driver';
+import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
 import { LocalImageStore } from '../images/local-image-store';
@@ -43,6 +53,7 @@ import { KernelHelper } from '../kernel/helper';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
 import { NativeKernel } from '../kernel/native-kernel';
+import { LocalStorage } from '../runtime/local-storage';
 import { RuncRuntime } from '../runtime/runc-runtime';
 import { EtcdClusterStore } from '../state/cluster-store';
 import { SqliteStore } from '../state/sqlite-store';
@@ -71,6 +82,12 @@ function readHostResolvConf(): string {
     return ''; // no resolv.conf: nothing to forward to, lookups of other names answer SERVFAIL
   }
 }
+
+/**
+ * The host's name servers as the resolver's upstreams: it forwards from inside the sandbox, where
+ * the host's loopback servers (127.0.0.53, say) cannot be reached (Docker 20.10 leaves them out too).
+ */
+const loopbackless = (ups: { host: string; port: number }[]) => ups.filter((u) => !u.host.startsWith('127.'));
 
 /** The MTU of the interface holding `address` (the advertise address). */
 async function mtuOfAddress(kernel: Kernel, address: string): Promise<number> {
@@ -114,13 +131,19 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
   const store = new SqliteStore(paths.db(p));
   const runtime = new RuncRuntime(p, kernel);
-  const images = new LocalImageStore(p, store.images);
   const events = new EngineEvents();
+  // Docker's image events: untag, delete and import name the image by its id, the others by the name used.
+  const imageEvent = (action: string, id: string, name?: string) => events.emit('image', action, id, { name: ['untag', 'delete', 'import'].includes(action) || !name ? id : name });
+  const images = new LocalImageStore(p, store.images, { mirrors: o.registryMirrors, insecure: o.insecureRegistries }, log, imageEvent);
+  await images.init();
   const mtu = o.mtu ?? (await defaultMtu(kernel));
 
   // Drivers: every network type, host and none included.
   const drivers = new Map<string, NetworkDriver>();
-  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools: o.pools.length ? o.pools : DEFAULT_POOLS }, log));
+  const pools = o.pools.length ? o.pools : DEFAULT_POOLS;
+  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools }, log));
+  drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools }, log));
+  drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools }, log));
   drivers.set('host', new RecordOnlyDriver('host', store.networks));
   drivers.set('null', new RecordOnlyDriver('null', store.networks));
   const overlay = o.clusterStore && o.advertiseAddr ? await overlayDriver(o.clusterStore, o.advertiseAddr) : undefined;
@@ -135,33 +158,52 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   }
 
   // The engine.
-  const resolver = new Resolver(new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : upstreamsFrom(readHostResolvConf())), log);
-  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip }, kernel, resolver, events);
-  const sandboxes = new Sandboxes(p, kernel, store, networks, new PortPublisher(store, kernel));
+  const resolver = new Resolver(kernel, new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : loopbackless(upstreamsFrom(readHostResolvConf()))), log);
+  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip, mtu }, kernel, events);
+  const publisher = new PortPublisher(store, kernel);
+  const sandboxes = new Sandboxes(p, kernel, store, networks, publisher, resolver);
+  const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, resolver, log);
   const stdio = new Stdio(runtime);
-  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, events);
+  const storage = new LocalStorage(p, kernel);
+  const volumes = new Volumes(store, storage, (action, name) => events.emit('volume', action, name, { driver: 'local' }));
+  const mounts = new ContainerStorage(volumes, storage, store);
+  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, { storage: mounts, volumes, ncpu: os.cpus().length }, events);
+  const health = new HealthMonitor(store, runtime, log);
   const execs = new Execs(runtime, (id) => containers.get(id), (action, c, extra) => containers.note(action, c, extra));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
-  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel };
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops };
   const eventLog = new EventLog(events);
   const containersOf = (imageId: string) => store.containers.list().filter((c) => c.imageId === imageId).map((c) => c.id);
   const layerSize = (id: string) => runtime.layerSize(id);
   const engine: Engine = {
-    containers, stdio, execs, networks, images, events, info, eventLog,
+    containers, stdio, execs, networks, images, volumes, events, info, attachments, eventLog,
     introspection: new Introspection(runtime, images, kernel, (c) => sandboxes.netnsOf(c), (action, c) => containers.note(action, c)),
-    prune: new Prune({ containers, networks, images, events, containersOf, layerSize }),
+    prune: new Prune({ containers, networks, events, containersOf, layerSize }),
     commit: (c, req) => commit({ images, runtime, pause: (id) => containers.pause(id), unpause: (id) => containers.unpause(id), get: (id) => containers.get(id), note: (a, c2, x) => containers.note(a, c2, x) }, c, req),
     diskUsage: () => diskUsage({ images, containers: () => containers.list(), layerSize }),
-    queries: new Queries(store, networks, sandboxes, runtime, execs, images),
+    queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }, images),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
     reloadFirewall: () => firewall.reapply(),
   };
+  // Health checks run while a container runs; their changes of status are container events.
+  containers.on('start', (id: string) => {
+    const c = store.containers.get(id);
+    if (c) health.started(c);
+  });
+  for (const ended of ['exit', 'removed']) containers.on(ended, (id: string) => health.stopped(id));
+  health.on('status', (id: string, status: string) => {
+    const c = store.containers.get(id);
+    if (c) containers.note(`health_status: ${status}`, c);
+  });
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
-  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log });
-  await networks.restoreResolvers();
+  await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
+  await mounts.releaseUnused().catch((e) => log(`unmounting unused volumes: ${describe(e)}`));
+  // Reconciled: restarts by policy may go ahead, and running containers' health checks begin again.
+  containers.resumeRestarts();
+  health.resume(store.containers.list().filter((c) => c.status === 'running'));
   const unwatch = firewall.watch(log);
   await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
@@ -180,6 +222,23 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const gid = groupId('ctrnet');
   if (gid !== undefined) await chown(o.socket, 0, gid);
   log(`ctrnetd ${VERSION} listening on unix://${o.socket} (root ${o.root}, bridge ${o.bridge} ${o.bip}, mtu ${mtu})`);
+  // Docker's network + IPAM plugin: a second server, on a socket in Docker's plugin directory.
+  let plugin: import('node:http').Server | undefined;
+  if (o.dockerPlugin) {
+    const sock = o.dockerPlugin;
+    plugin = createDockerPluginServer(new DockerPlugin(store, networks, attachments, log, forwardPolicyDrops), log, process.env.CTRNET_PLUGIN_TRACE === '1');
+    await mkdir(path.dirname(sock), { recursive: true });
+    await unlink(sock).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await new Promise<void>((resolve, reject) => {
+      plugin!.once('error', reject);
+      plugin!.listen(sock, () => resolve());
+    });
+    await chmod(sock, 0o660);
+    log(`Docker network and IPAM plugin "${path.basename(sock, '.sock')}" on unix://${sock}`);
+    if (await forwardPolicyDrops()) log('!! the iptables FORWARD policy is DROP (dockerd sets it when it turned on ip_forward itself): bridged traffic of ctrnet\'s networks is dropped too. Fix: iptables -P FORWARD ACCEPT, or start ctrnetd before dockerd');
+  }
   let ui: { close(): Promise<void> } | undefined;
   if (o.ui) {
     ui = await startUi(o.ui, { topology: () => engine.topology(), explain: (id) => engine.explain(id), events });
@@ -189,12 +248,20 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   return async () => {
     eventLog.close();
     await ui?.close();
+    health.close();
     containers.close();
     unwatch();
     resolver.closeAll();
     await overlay?.control.close();
     server.close();
     server.closeAllConnections();
+    if (plugin) {
+      plugin.close();
+      plugin.closeAllConnections();
+      await unlink(o.dockerPlugin!).catch(() => {
+        // already gone: nothing to clean
+      });
+    }
     await unlink(o.socket).catch(() => {
       // already gone: nothing to clean
     });

@@ -24,6 +24,8 @@ export interface ReconcileDeps {
   containers: Containers;
   runtime: ContainerRuntime;
   log: (msg: string) => void;
+  /** sandboxes of other runtimes (the CNI and Docker plugins): their endpoints are restored with the rest */
+  external?: { restorable(): Promise<RestoreSet['endpoints']> };
 }
 
 export async function reconcile(d: ReconcileDeps): Promise<void> {
@@ -31,7 +33,7 @@ export async function reconcile(d: ReconcileDeps): Promise<void> {
   await d.containers.restore();
 
   const running = d.store.containers.list().filter((c) => c.status === 'running');
-  const requests = running.flatMap((c) => d.sandboxes.requests(c));
+  const requests = [...running.flatMap((c) => d.sandboxes.requests(c)), ...((await d.external?.restorable()) ?? [])];
   // Each driver restores all its networks at once, so it can tell its stale objects from the rest.
   for (const driver of d.networks.allDrivers()) {
     const sets: RestoreSet[] = d.networks

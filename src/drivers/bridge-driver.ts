@@ -15,7 +15,7 @@ import { EngineError } from '../base/errors';
 import { Endpoint, Network } from '../base/model';
 import { userBridgeName, VETH_PREFIX } from '../base/names';
 import { Firewall, NetworkFirewall } from '../firewall/firewall';
-import { macFromIp, parseCidr } from '../ipam/ipam';
+import { checkAuxAddresses, macFromIp, parseCidr } from '../ipam/ipam';
 import { AddressPool, settleSubnet } from '../ipam/pools';
 import { Kernel } from '../kernel/kernel';
 import { EndpointDraft, EndpointRepo, NetworkRepo } from '../state/repos';
@@ -91,6 +91,7 @@ export class BridgeDriver implements NetworkDriver {
     const icc = req.options[OPT_ICC];
     if (icc !== undefined && icc !== 'true' && icc !== 'false') throw new EngineError('INVALID_PARAMETER', `${OPT_ICC} must be true or false`);
     const { subnet, gateway, ipRange } = settleSubnet(req, taken, this.cfg.pools);
+    if (req.auxAddresses) checkAuxAddresses(subnet, gateway, req.auxAddresses);
     const bridge = req.options[OPT_BRIDGE_NAME] ?? userBridgeName(req.id);
     if (!VALID_IFNAME.test(bridge)) {
       throw new EngineError('INVALID_PARAMETER', `invalid ${OPT_BRIDGE_NAME} "${bridge}"`, { hint: 'use 1 to 15 letters, digits, "_", "." or "-"' });
@@ -99,6 +100,8 @@ export class BridgeDriver implements NetworkDriver {
     return {
       id: req.id, name: req.name, driver: this.name, subnet: subnet.cidr, gateway, ipRange: ipRange?.cidr, bridge,
       internal: req.internal, options: req.options, labels: req.labels, created: new Date().toISOString(),
+      ...(req.auxAddresses ? { auxAddresses: req.auxAddresses } : {}),
+      ...(req.ipamOptions ? { ipamOptions: req.ipamOptions } : {}),
     };
   }
 
@@ -158,7 +161,7 @@ export class BridgeDriver implements NetworkDriver {
       // The peer is created directly inside the sandbox under its final name: no rename, no move.
       const host = this.kernel
         .batch()
-        .linkAddVeth(ep.hostIf, ep.ifName, { mtu: mtuOf(net, this.cfg.mtu), peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+        .linkAddVeth(ep.hostIf, ep.ifName, { mtu: mtuOf(net, this.cfg.mtu), peerNetns: req.runtimeMoves ? undefined : req.sandbox, peerMac: ep.mac, singleQueue: true })
         .linkSetMaster(ep.hostIf, net.bridge!);
       // enable_icc=false: isolated bridge ports cannot talk to each other, only to the bridge (the
       // host), so published ports and the gateway still work.
@@ -170,10 +173,13 @@ export class BridgeDriver implements NetworkDriver {
       // Pushed before the commit: a batch that fails half-way may have made the veth already.
       undo.push(() => removeLink(this.kernel, ep.hostIf));
       await host.linkSetUp(ep.hostIf).commit();
-      const inside = this.kernel.at(req.sandbox).batch();
-      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
-      if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
-      await inside.commit();
+      if (!req.runtimeMoves) {
+        const inside = this.kernel.at(req.sandbox).batch();
+        inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
+        for (const ll of req.linkLocal ?? []) inside.addrReplace(ep.ifName, `${ll}/16`);
+        if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
+        await inside.commit();
+      }
       if (req.ports.length) {
         const fw = await this.netFirewall(net);
         await fw.addPorts(req.ports);
@@ -202,6 +208,11 @@ export class BridgeDriver implements NetworkDriver {
       const fw = await this.netFirewall(net);
       for (const req of endpoints) {
         const link = links.get(req.endpoint.hostIf);
+        if (!link && req.runtimeMoves) {
+          // Only the runtime can move a new container end into its sandbox: it stays broken, and explain says so.
+          this.log(`the veth ${req.endpoint.hostIf} of ${req.containerName} is gone and cannot be rebuilt (its runtime moved it in)`);
+          continue;
+        }
         if (!link) {
           // The host end is gone (deleted by hand): rebuild the whole endpoint in the sandbox.
           await this.kernel.at(req.sandbox).batch().linkDel(req.endpoint.ifName).commit().catch(() => {

@@ -29,6 +29,10 @@ export interface NetworkRequest {
   subnet?: string;
   gateway?: string;
   ipRange?: string;
+  /** IPAM's auxiliary addresses (name → address): never given to a container */
+  auxAddresses?: Record<string, string>;
+  /** IPAM's options as given (kept for inspect) */
+  ipamOptions?: Record<string, string>;
   internal: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
@@ -38,6 +42,8 @@ export interface NetworkRequest {
 export interface TakenSubnet {
   what: string;
   subnet: Subnet;
+  /** a route of the host: its device (a macvlan network may share its parent's subnet) */
+  dev?: string;
 }
 
 export interface JoinRequest {
@@ -51,18 +57,30 @@ export interface JoinRequest {
   defaultRoute: boolean;
   /** published ports DNATed to this endpoint */
   ports: PortMapping[];
+  /** extra link-local addresses for the interface (--link-local-ip) */
+  linkLocal?: string[];
   /**
    * leave() only: the sandbox is deleted right after, and its links go with it. The driver then
    * leaves the veth to the kernel, which destroys a namespace's links in the background: deleting
    * a veth by hand waits for an RCU grace period (~25 ms), the bulk of a teardown.
    */
   sandboxGoing?: boolean;
+  /**
+   * The runtime moves the container's end into its sandbox itself (Docker's remote driver API:
+   * the plugin answers the name, dockerd moves it, renames it and sets its address and routes).
+   * The driver then makes both ends in the host's namespace (the container's end under
+   * `endpoint.ifName`, with the endpoint's MAC) and configures nothing inside.
+   */
+  runtimeMoves?: boolean;
 }
 
 /** How containers on a network reach other networks and the outside. */
 export type WayOut =
-  /** through this network's own gateway: it holds the default route and the published ports */
-  | { kind: 'self' }
+  /**
+   * through this network's own gateway: it holds the default route and the published ports
+   * (`publishes: false`: it cannot publish ports, a macvlan's containers being on the parent's network)
+   */
+  | { kind: 'self'; publishes?: false }
   /** through a second interface on a local network made on demand (an overlay's gateway bridge) */
   | { kind: 'via'; network: Omit<NetworkRequest, 'id'> }
   /** none: internal networks, host and null */
@@ -101,7 +119,7 @@ export interface NetworkDriver {
   readonly endpoints: boolean;
   /** for a driver without endpoints: the network mode its containers are in (host: the daemon's namespace; none: only lo) */
   readonly mode?: 'host' | 'none';
-  /** whether the embedded resolver serves this network on its gateway (user-defined bridges) */
+  /** whether its containers get the embedded resolver (127.0.0.11 in the sandbox) and its names (user-defined networks, not the default bridge) */
   servesDns(net: Network): boolean;
 
   /**

@@ -1,66 +1,122 @@
 /**
- * The image store's port: what core/ asks of images (find one for a container, import, tag,
- * remove). An image's root filesystem is a stack of read-only layer directories that a
- * container's overlay mount uses as its lower layers.
+ * The image store's port: what core/ and the API ask of images. An image is its configuration
+ * (typed: base/image-config.ts; the defaults a container takes) and a stack of read-only layer
+ * directories, stored once by digest and shared, that a container's overlay mount uses as its
+ * lower layers. Images come from registries (pull, push, login), archives (`docker save`
+ * tarballs and OCI image layouts: load, save), root filesystem tarballs (import), containers
+ * (commit), and the host's busybox-static.
  */
 import { Readable } from 'node:stream';
-import { CommitConfig, ImageDetails } from '../base/model';
+import { ImageConfig, ImageDetails } from '../base/image-config';
+import type { RegistryAuth } from './registry/auth';
 
-export type { CommitConfig, ImageDetails };
+export type { RegistryAuth };
 
 export interface Image {
   id: string;
+  /** familiar name:tag (busybox:latest, localhost:5000/app:1) */
   tags: string[];
+  /** familiar name@digest of the manifests it was pulled or pushed by */
+  repoDigests: string[];
   created: string;
+  /** bytes of its layers' files */
   size: number;
+  comment: string;
+  /** the image it was committed from, or "" */
+  parent: string;
   /** read-only layer directories, top-most first (overlayfs lowerdir order) */
   layers: string[];
-  /** the digests of the layers, bottom first (Docker's RootFS.Layers) */
-  diffIds: string[];
-  comment: string;
-  /** the image it is a layer on (a commit's); absent: a base image */
-  parent?: string;
-  /** what a committed image says of itself */
-  details?: ImageDetails;
+  /** everything its JSON says, typed */
+  details: ImageDetails;
+  /** its container defaults (details.config) */
+  config: ImageConfig;
 }
 
-/** A new image from a container's writable layer (docker commit). */
-export interface ImageCommit {
-  /** the container's writable layer: its files, overlayfs whiteouts and opaque directories included */
-  layerDir: string;
-  /** the container's image: the new one is a layer on it */
-  parentId: string;
-  container: string;
+/** One line of progress, as Docker's JSON message stream carries it. */
+export interface ProgressEvent {
+  /** the layer (12 hex digits) or tag the line is about */
+  id?: string;
+  status: string;
+  current?: number;
+  total?: number;
+  aux?: Record<string, unknown>;
+  /** text for the client to print as it is (load's "Loaded image: …") */
+  stream?: string;
+}
+
+export type Progress = (e: ProgressEvent) => void;
+
+export interface DeleteItem {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+export interface HistoryItem {
+  /** the image id for the top entry, "<missing>" below (as Docker) */
+  id: string;
+  created: string;
+  createdBy: string;
+  tags: string[];
+  size: number;
   comment: string;
-  author: string;
-  config: CommitConfig;
-  containerConfig: CommitConfig;
-  /** repo[:tag] to tag it with */
+}
+
+export interface ImportOptions {
+  /** name[:tag] to tag the image with */
+  tag?: string;
+  /** Dockerfile instructions: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL */
+  changes?: string[];
+  message?: string;
+  platform?: string;
+}
+
+export interface CommitRequest {
+  /** the container's image */
+  parentId: string;
+  /** the container's writable layer (an overlayfs upper directory) */
+  upperDir: string;
+  /** the new image's config (the container's, with changes applied) */
+  config: ImageConfig;
+  containerId: string;
+  /** the container's config as Docker's container_config shows it */
+  containerConfig?: ImageConfig;
+  containerHostname?: string;
+  comment?: string;
+  author?: string;
   tag?: string;
 }
 
+/** Which containers use an image (their ids). */
+export type UsedBy = (imageId: string) => string[];
+
 export interface ImageStore {
   list(): Image[];
-  /** by name[:tag], full id or unambiguous id prefix */
+  /** by name[:tag], name@digest, full id or unambiguous id prefix */
   find(ref: string): Image | undefined;
   /** as find, IMAGE_NOT_FOUND when missing */
   get(ref: string): Image;
-  /** a root filesystem tarball (plain or gzip), tagged when `tag` is given */
-  import(body: Readable, tag?: string): Promise<Image>;
+  /** a root filesystem tarball (plain, gzip or zstd) as a one-layer image */
+  import(body: Readable, opts?: ImportOptions): Promise<Image>;
   tag(ref: string, tag: string): void;
-  /** Docker's rmi: untags, and deletes when no tag is left; refused while `usedBy` names containers, unless forced */
-  remove(ref: string, usedBy: (imageId: string) => string[], force?: boolean): Promise<{ Untagged?: string; Deleted?: string }[]>;
+  /** Docker's rmi: untags; deletes when no tag is left and no container uses it (force: untags even then, the image stays until unused) */
+  remove(ref: string, usedBy: UsedBy, force?: boolean): Promise<DeleteItem[]>;
+  /** removes unused images: dangling ones, or all unused with `all`; layers still used stay */
+  prune(usedBy: UsedBy, opts?: { all?: boolean; keep?: (i: Image) => boolean }): Promise<{ deleted: DeleteItem[]; spaceReclaimed: number }>;
+  history(ref: string): HistoryItem[];
   /** builds busybox:latest from the host's busybox-static when missing */
   ensureBusybox(): Promise<void>;
-  /** A new image from a container's writable layer, on top of its image (docker commit). */
-  commit(c: ImageCommit): Promise<Image>;
-}
-
-/** "busybox" → "busybox:latest"; "sha256:…" and ids stay as they are. */
-export function normalizeRef(ref: string): string {
-  if (/^(sha256:)?[0-9a-f]{12,64}$/.test(ref)) return ref;
-  // The docker CLI spells references in full: docker.io/library/busybox is our busybox.
-  ref = ref.replace(/^docker\.io\/(library\/)?/, '');
-  const lastColon = ref.lastIndexOf(':');
-  return lastColon > ref.lastIndexOf('/') ? ref : `${ref}:latest`;
+  /** pulls name[:tag|@digest] for `platform` (default: the daemon's) */
+  pull(ref: string, opts: { auth: RegistryAuth; platform?: string; progress: Progress }): Promise<Image>;
+  /** pushes name[:tag] (every tag of the name when none is given) */
+  push(ref: string, opts: { auth: RegistryAuth; allTags?: boolean; progress: Progress }): Promise<void>;
+  /** checks credentials with a registry; its identity token, when it gives one */
+  login(auth: RegistryAuth): Promise<{ identityToken?: string }>;
+  /** `docker load`: a docker save archive or an OCI image layout tarball; the names (or ids) loaded */
+  load(body: Readable, progress: Progress): Promise<string[]>;
+  /** `docker save` of names or ids, as a tarball Docker loads */
+  save(refs: string[]): Readable;
+  /** a new image from a container's writable layer over its image */
+  commit(req: CommitRequest): Promise<Image>;
+  /** a tar stream of a directory tree (`docker export` of a container's root) */
+  archive(dir: string): Readable;
 }

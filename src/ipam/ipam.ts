@@ -74,12 +74,23 @@ export function pickAddress(subnet: Subnet, gateway: string, used: ReadonlySet<s
   return undefined;
 }
 
-/** Checks a requested address: inside the subnet (and range), not network/broadcast/gateway. */
-export function checkRequested(subnet: Subnet, gateway: string, ip: string, netName: string, range?: Subnet): void {
+/**
+ * Checks a requested address: inside the subnet, not network/broadcast/gateway. Anywhere in the
+ * subnet: an --ip-range limits only the addresses chosen automatically (Docker's rule).
+ */
+export function checkRequested(subnet: Subnet, gateway: string, ip: string, netName: string): void {
   const n = ipToInt(ip);
   if (!contains(subnet, ip)) throw new EngineError('INVALID_PARAMETER', `address ${ip} is not in network ${netName} (${subnet.cidr})`);
-  if (range && !contains(range, ip)) throw new EngineError('INVALID_PARAMETER', `address ${ip} is outside the --ip-range ${range.cidr} of network ${netName}`);
   if (n === subnet.base || n === subnet.base + subnetSize(subnet) - 1 || ip === gateway) {
     throw new EngineError('INVALID_PARAMETER', `address ${ip} is reserved in network ${netName} (network, broadcast or gateway address)`);
+  }
+}
+
+/** Checks IPAM's auxiliary addresses (`--aux-address NAME=IP`): each in the subnet, none the gateway. */
+export function checkAuxAddresses(subnet: Subnet, gateway: string, aux: Record<string, string>): void {
+  for (const [name, ip] of Object.entries(aux)) {
+    ipToInt(ip);
+    if (!contains(subnet, ip)) throw new EngineError('INVALID_PARAMETER', `auxiliary address: (${name}:${ip}) must belong to the master pool: ${subnet.cidr}`);
+    if (ip === gateway) throw new EngineError('INVALID_PARAMETER', `auxiliary address ${name}=${ip} is the gateway of the network`, { hint: 'choose another address' });
   }
 }

@@ -5,7 +5,7 @@
  * with it, IPv6 state going when IPv6 is turned off). Every failure is the kernel's (its errno,
  * a message like iproute2's): test/e2e/kernel.test.ts holds this model to the real kernel.
  */
-import { AddrInfo, Family, KernelErrno, KernelError, LinkInfo, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Family, IpvlanMode, KernelErrno, KernelError, LinkInfo, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
 import { bitsOf, compareRoutes, contains, formatIp, Ip, mask, parseIp, scope6 } from './_fake-addr';
 
 export const fail = (errno: KernelErrno, message: string): never => {
@@ -25,8 +25,12 @@ export interface FakeLink {
   mtu: number;
   mac: string;
   up: boolean;
-  kind?: 'bridge' | 'veth' | 'vxlan';
+  kind?: 'bridge' | 'veth' | 'vxlan' | 'macvlan' | 'ipvlan' | 'vlan' | 'dummy';
   master?: string;
+  /** a stacked link's parent (macvlan, ipvlan, vlan): deleting the parent deletes it, wherever it is */
+  lower?: { ns: Netns; name: string };
+  macvlanMode?: MacvlanMode;
+  vid?: number;
   isolated: boolean;
   loopback: boolean;
   /** a bridge whose MAC was given keeps it; otherwise it takes its ports' lowest */
@@ -73,7 +77,12 @@ export class FakeWorld {
   readonly root: Netns;
   readonly namespaces = new Map<string, Netns>();
   readonly mounts: { lower: string; upper: string; work: string; target: string }[] = [];
+  /** other filesystems mounted (volumes with options) */
+  readonly filesystems: { source: string; target: string; type: string; options: string }[] = [];
   readonly ports: { proto: 'tcp' | 'udp'; ip: string; port: number }[] = [];
+  /** kinds of link this kernel was built without (as this machine lacks ipvlan, vlan and dummy) */
+  readonly missingKinds = new Set<string>();
+  private nextFd = 1000;
   private seed = 0x2545f491;
 
   constructor() {
@@ -85,6 +94,16 @@ export class FakeWorld {
   ns(path?: string): Netns {
     if (path === undefined) return this.root;
     return this.namespaces.get(path) ?? fail('ENOENT', `network namespace ${path}: No such file or directory`);
+  }
+
+  /** A descriptor number for a fake socket (never a real one). */
+  fd(): number {
+    return this.nextFd++;
+  }
+
+  /** Every namespace, the root first. */
+  all(): Netns[] {
+    return [this.root, ...this.namespaces.values()];
   }
 
   /** A random unicast, locally administered MAC, as the kernel gives links (seeded: runs repeat). */
@@ -106,6 +125,8 @@ export class Netns {
   readonly routes: Route[] = [];
   readonly neigh: { dev: string; ip: Ip; mac: string }[] = [];
   readonly sysctls = new Map<string, string>();
+  /** bound UDP sockets, "address:port" */
+  readonly udp = new Set<string>();
   private nextIndex = 1;
 
   constructor(
@@ -166,6 +187,81 @@ export class Netns {
     checkMtu(o.mtu);
     if (this.links.some((l) => l.vxlan && l.vxlan.vni === o.vni && l.vxlan.port === o.port)) fail('EEXIST', 'Error: A VXLAN device with the specified VNI already exists.');
     this.newLink(name, { mtu: o.mtu, kind: 'vxlan' }).vxlan = { vni: o.vni, local, port: o.port };
+  }
+
+  /** The kernel's rtnl_link lookup: a kind it was not built with is "Unknown device type". */
+  private kind(kind: string): void {
+    if (this.world.missingKinds.has(kind)) fail('EOPNOTSUPP', 'Error: Unknown device type.');
+  }
+
+  /** A link stacked on `parent` of this namespace, made in `o.netns` (or here). */
+  private stacked(kind: 'macvlan' | 'ipvlan' | 'vlan', name: string, parentName: string, o: SlaveOptions): FakeLink {
+    this.kind(kind);
+    const parent = this.need(parentName);
+    const dest = o.netns === undefined ? this : this.world.ns(o.netns);
+    dest.fresh(name);
+    if (parent.loopback) fail('EINVAL', 'RTNETLINK answers: Invalid argument');
+    const mtu = o.mtu || parent.mtu;
+    if (mtu > parent.mtu) fail('EINVAL', 'RTNETLINK answers: Invalid argument');
+    checkMtu(mtu);
+    const mac = o.mac === undefined ? undefined : macOf(o.mac);
+    const l = dest.newLink(name, { mtu, mac, kind });
+    l.lower = { ns: this, name: parentName };
+    return l;
+  }
+
+  /** The stacked links of a parent, in every namespace. */
+  private children(parent: FakeLink, kind: string): FakeLink[] {
+    return this.world.all().flatMap((ns) => ns.links.filter((l) => l.kind === kind && l.lower?.ns === this && l.lower.name === parent.name));
+  }
+
+  addMacvlan(name: string, parentName: string, mode: MacvlanMode, o: SlaveOptions): void {
+    this.kind('macvlan');
+    const parent = this.need(parentName);
+    const siblings = this.children(parent, 'macvlan');
+    // passthru takes the whole parent: no second child, and no mixing with other modes
+    if ((mode === 'passthru' && siblings.length) || siblings.some((x) => x.macvlanMode === 'passthru')) fail('EINVAL', 'RTNETLINK answers: Invalid argument');
+    const l = this.stacked('macvlan', name, parentName, o);
+    l.macvlanMode = mode;
+    if (mode === 'passthru') {
+      l.mac = parent.mac;
+      l.macSet = true;
+    }
+  }
+
+  addIpvlan(name: string, parentName: string, _mode: IpvlanMode, o: Omit<SlaveOptions, 'mac'>): void {
+    this.kind('ipvlan');
+    const parent = this.need(parentName);
+    const l = this.stacked('ipvlan', name, parentName, o);
+    // ipvlan children share their parent's MAC
+    l.mac = parent.mac;
+  }
+
+  addVlan(name: string, parentName: string, vid: number): void {
+    this.kind('vlan');
+    if (!Number.isInteger(vid) || vid < 1 || vid > 4094) fail('EINVAL', 'Error: invalid VLAN id.');
+    const parent = this.need(parentName);
+    if (this.children(parent, 'vlan').some((x) => x.vid === vid)) fail('EEXIST', 'RTNETLINK answers: File exists');
+    this.stacked('vlan', name, parentName, {}).vid = vid;
+  }
+
+  addDummy(name: string): void {
+    this.kind('dummy');
+    this.fresh(name);
+    this.newLink(name, { mtu: 1500, kind: 'dummy' });
+  }
+
+  /**
+   * A UDP socket bound here; a second bind of an address and port fails. Which addresses the
+   * kernel accepts (a loopback one while lo is down, say) is not modelled: any is.
+   */
+  udpBind(address: string, port: number): number {
+    ipOf(address);
+    let p = port;
+    if (p === 0) for (p = 32768; this.udp.has(`${address}:${p}`); p++);
+    if (this.udp.has(`${address}:${p}`) || (port !== 0 && this.udp.has(`0.0.0.0:${p}`))) fail('EADDRINUSE', `bind ${address}:${p}: Address already in use`);
+    this.udp.add(`${address}:${p}`);
+    return this.world.fd();
   }
 
   setMaster(name: string, master: string): void {
@@ -232,6 +328,8 @@ export class Netns {
     }
     const br = l.master ? this.link(l.master) : undefined;
     if (br) this.followPorts(br);
+    // a parent takes its stacked links (macvlan, ipvlan, vlan) with it, in every namespace
+    for (const ns of this.world.all()) for (const c of ns.links.filter((x) => x.lower?.ns === this && x.lower.name === l.name)) ns.remove(c);
     const peer = l.peer;
     l.peer = undefined;
     const p = peer?.ns.link(peer.name);

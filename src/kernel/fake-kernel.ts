@@ -15,6 +15,10 @@
  * - Link carrier, routes of other tables, and multicast are not modelled; a sysctl key other
  *   than net.ipv4/ipv6.conf.<link>.* is accepted whatever it is.
  * - Paths (netns files, mount points) are not checked against a filesystem: any directory exists.
+ * - udpSocket returns a made-up descriptor (the bind is modelled, no socket exists) and sockets
+ *   are never closed; a namespace with a socket is deleted all the same (the kernel would wait).
+ * - Stacked links (macvlan, ipvlan, vlan) follow their parent's removal; their traffic, and
+ *   macvlan's rules between modes beyond passthru's, are not modelled.
  *
  * @example
  * const k = new FakeKernel();
@@ -22,7 +26,7 @@
  * k.failNext('linkSetUp', 'EPERM');
  * await k.batch().linkAddBridge('br1').linkSetUp('br1').commit(); // rejects; br1 exists, down
  */
-import { AddrInfo, Batch, Family, Kernel, KernelErrno, KernelError, LinkInfo, LinkStats, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, KernelErrno, KernelError, LinkInfo, LinkStats, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
 import { fail, FakeWorld, Netns } from './_fake-net';
 
 /** A call FakeKernel received: a Kernel method, a Batch op (applied at commit), or `commit`. */
@@ -77,6 +81,18 @@ class FakeBatch implements Batch {
   linkAddVxlan(name: string, opts: { vni: number; local: string; port: number; mtu: number }): this {
     return this.push('linkAddVxlan', [name, opts], (ns) => ns.addVxlan(name, opts));
   }
+  linkAddMacvlan(name: string, parent: string, mode: MacvlanMode, opts: SlaveOptions = {}): this {
+    return this.push('linkAddMacvlan', [name, parent, mode, opts], (ns) => ns.addMacvlan(name, parent, mode, opts));
+  }
+  linkAddIpvlan(name: string, parent: string, mode: IpvlanMode, flag: IpvlanFlag, opts: Omit<SlaveOptions, 'mac'> = {}): this {
+    return this.push('linkAddIpvlan', [name, parent, mode, flag, opts], (ns) => ns.addIpvlan(name, parent, mode, opts));
+  }
+  linkAddVlan(name: string, parent: string, vid: number): this {
+    return this.push('linkAddVlan', [name, parent, vid], (ns) => ns.addVlan(name, parent, vid));
+  }
+  linkAddDummy(name: string): this {
+    return this.push('linkAddDummy', [name], (ns) => ns.addDummy(name));
+  }
   linkSetMaster(name: string, master: string): this {
     return this.push('linkSetMaster', [name, master], (ns) => ns.setMaster(name, master));
   }
@@ -130,16 +146,23 @@ class FakeBatch implements Batch {
 export class FakeKernel implements Kernel {
   private readonly s: Shared;
 
-  /** A new, empty machine: the daemon's namespace with `lo` up. */
-  constructor();
+  /**
+   * A new, empty machine: the daemon's namespace with `lo` up. `missingKinds`: kinds of link its
+   * kernel lacks (their creation fails with EOPNOTSUPP, as on a kernel built without them).
+   */
+  constructor(opts?: { missingKinds?: string[] });
   /** @internal a kernel of an existing machine, bound to `netns` */
   constructor(netns: string | undefined, shared: Shared);
   constructor(
-    readonly netns?: string,
+    netnsOrOpts?: string | { missingKinds?: string[] },
     shared?: Shared,
   ) {
+    this.netns = typeof netnsOrOpts === 'string' ? netnsOrOpts : undefined;
     this.s = shared ?? new Shared();
+    if (typeof netnsOrOpts === 'object') for (const k of netnsOrOpts.missingKinds ?? []) this.s.world.missingKinds.add(k);
   }
+
+  readonly netns?: string;
 
   /** Every call so far, of this kernel and all bound to other namespaces of its machine. */
   get calls(): readonly FakeCall[] {
@@ -163,6 +186,11 @@ export class FakeKernel implements Kernel {
   /** The overlay mounts, in the order they were made. */
   mounts(): readonly { lower: string; upper: string; work: string; target: string }[] {
     return this.s.world.mounts;
+  }
+
+  /** The other filesystems mounted (tmpfs and bind volumes), in the order they were made. */
+  filesystems(): readonly { source: string; target: string; type: string; options: string }[] {
+    return this.s.world.filesystems;
   }
 
   /** Makes a host port taken, as by another program's socket (`portFree` then says false). */
@@ -245,16 +273,32 @@ export class FakeKernel implements Kernel {
     if (m.some((x) => x.upper === upper || x.work === work)) fail('EBUSY', `mount overlay on ${target}: Device or resource busy`);
     m.push({ lower, upper, work, target });
   }
-  async mountTmpfs(size: string, target: string): Promise<void> {
-    this.call('mountTmpfs', [size, target]);
-    this.s.world.mounts.push({ lower: '', upper: '', work: '', target });
-  }
   async unmount(target: string): Promise<void> {
     this.call('unmount', [target]);
     const m = this.s.world.mounts;
     const i = m.map((x) => x.target).lastIndexOf(target);
-    if (i < 0) fail('EINVAL', `umount ${target}: Invalid argument`);
-    m.splice(i, 1);
+    const fs = this.s.world.filesystems;
+    const j = fs.map((x) => x.target).lastIndexOf(target);
+    if (i < 0 && j < 0) fail('EINVAL', `umount ${target}: Invalid argument`);
+    if (i >= 0) m.splice(i, 1);
+    else fs.splice(j, 1);
+  }
+  async mount(source: string, target: string, opts: { type: string; options: string }): Promise<void> {
+    this.call('mount', [source, target, opts]);
+    // what mount(2) refuses without looking at the disk: a filesystem type it does not know
+    if (!['tmpfs', 'none', 'ext4', 'xfs', 'btrfs', 'nfs', 'overlay'].includes(opts.type || 'none')) fail('ENOENT', `mount ${source} on ${target}: No such device`);
+    this.s.world.filesystems.push({ source, target, type: opts.type, options: opts.options });
+  }
+
+  /** A fake descriptor (never a real socket): the bind is modelled, for the logic that asks for it. */
+  async udpSocket(address: string, port: number): Promise<number> {
+    this.call('udpSocket', [address, port]);
+    return this.space().udpBind(address, port);
+  }
+
+  /** The UDP sockets bound in this kernel's namespace ("address:port"). */
+  udpBound(): string[] {
+    return [...this.space().udp].sort();
   }
 
   async portFree(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<boolean> {

@@ -10,7 +10,8 @@
 import { portFree } from './port-probe';
 import { readdir, writeFile, unlink, open } from 'node:fs/promises';
 import { CommandFailedError, run } from './exec';
-import { AddrInfo, Batch, Family, Kernel, KernelError, KernelErrno, LinkInfo, LinkStats, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, KernelError, KernelErrno, LinkInfo, LinkStats, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
+import { udpSocket } from './netns-socket';
 
 /**
  * The errno of an iproute2 failure. With an extended ack iproute2 prints only the kernel's text
@@ -24,7 +25,7 @@ function errnoOf(stderr: string): KernelErrno {
   if (/Address already in use/i.test(stderr)) return 'EADDRINUSE';
   // The kernel says "IPv6 is disabled" with EACCES for addresses and routes, EINVAL for neighbours.
   if (/Permission denied|ipv6: IPv6 is disabled|IPv6 is disabled on nexthop/i.test(stderr)) return 'EACCES';
-  if (/Operation not supported/i.test(stderr)) return 'EOPNOTSUPP';
+  if (/Operation not supported|Unknown device type/i.test(stderr)) return 'EOPNOTSUPP';
   if (/Network is unreachable|Nexthop has invalid gateway/i.test(stderr)) return 'ENETUNREACH';
   if (/Network is down|Device for nexthop is not up|Nexthop device is not up/i.test(stderr)) return 'ENETDOWN';
   if (/No route to host/i.test(stderr)) return 'EHOSTUNREACH';
@@ -68,6 +69,22 @@ class IpBatch implements Batch {
     const q = o.singleQueue ? ' numtxqueues 1 numrxqueues 1' : '';
     const peerOpts = `${o.peerMac ? ` address ${o.peerMac}` : ''} mtu ${o.mtu}${q}${o.peerNetns ? ` netns ${o.peerNetns}` : ''}`;
     this.lines.push(['ip', `link add ${name} mtu ${o.mtu}${q} type veth peer name ${peer}${peerOpts}`]);
+    return this;
+  }
+  linkAddMacvlan(name: string, parent: string, mode: MacvlanMode, o: SlaveOptions = {}): this {
+    this.lines.push(['ip', `link add link ${parent} name ${name}${o.mac ? ` address ${o.mac}` : ''}${o.mtu ? ` mtu ${o.mtu}` : ''}${o.netns ? ` netns ${o.netns}` : ''} type macvlan mode ${mode}`]);
+    return this;
+  }
+  linkAddIpvlan(name: string, parent: string, mode: IpvlanMode, flag: IpvlanFlag, o: Omit<SlaveOptions, 'mac'> = {}): this {
+    this.lines.push(['ip', `link add link ${parent} name ${name}${o.mtu ? ` mtu ${o.mtu}` : ''}${o.netns ? ` netns ${o.netns}` : ''} type ipvlan mode ${mode} ${flag}`]);
+    return this;
+  }
+  linkAddVlan(name: string, parent: string, vid: number): this {
+    this.lines.push(['ip', `link add link ${parent} name ${name} type vlan id ${vid}`]);
+    return this;
+  }
+  linkAddDummy(name: string): this {
+    this.lines.push(['ip', `link add ${name} type dummy`]);
     return this;
   }
   linkSetMaster(name: string, master: string): this {
@@ -245,8 +262,13 @@ export class IpKernel implements Kernel {
     await run(['umount', target]);
   }
 
-  async mountTmpfs(size: string, target: string): Promise<void> {
-    await run(['mount', '-t', 'tmpfs', '-o', `mode=1777,size=${size},nosuid,nodev,noexec`, 'shm', target]);
+  async mount(source: string, target: string, opts: { type: string; options: string }): Promise<void> {
+    try {
+      await run(['mount', '-t', opts.type || 'none', ...(opts.options ? ['-o', opts.options] : []), source, target]);
+    } catch (e) {
+      const text = e instanceof CommandFailedError ? e.stderr : String(e);
+      throw new KernelError(`mount ${source} on ${target}: ${text.trim()}`, /does not exist|No such file|unknown filesystem type/i.test(text) ? 'ENOENT' : /busy/i.test(text) ? 'EBUSY' : /permission/i.test(text) ? 'EPERM' : 'UNKNOWN', { cause: e });
+    }
   }
 
   async netnsList(dir: string): Promise<string[]> {
@@ -258,5 +280,8 @@ export class IpKernel implements Kernel {
   }
   portFree(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<boolean> {
     return portFree(proto, hostIp, port);
+  }
+  udpSocket(address: string, port: number): Promise<number> {
+    return udpSocket(this.netns, address, port);
   }
 }

@@ -49,7 +49,8 @@ export interface RouteInfo {
 
 /**
  * The errnos callers may test. EACCES: IPv6 is off on the device. EOPNOTSUPP: the kind of link
- * cannot do it (isolating a port that is in no bridge, deleting lo). ENETUNREACH / EHOSTUNREACH:
+ * cannot do it (isolating a port that is in no bridge, deleting lo), or the kernel has no such kind
+ * of link at all (ipvlan, vlan, dummy on a kernel built without them). ENETUNREACH / EHOSTUNREACH:
  * a route's gateway (IPv4 / IPv6) is not on a connected network. ENETDOWN: a route's device is down.
  */
 export type KernelErrno = 'EEXIST' | 'ENOENT' | 'EBUSY' | 'EPERM' | 'EINVAL' | 'EADDRINUSE' | 'EACCES' | 'EOPNOTSUPP' | 'ENETUNREACH' | 'ENETDOWN' | 'EHOSTUNREACH' | 'UNKNOWN';
@@ -64,6 +65,20 @@ export class KernelError extends Error {
     super(message, opts);
     this.name = 'KernelError';
   }
+}
+
+/** Docker's macvlan modes (`-o macvlan_mode=`), as the kernel names them */
+export type MacvlanMode = 'bridge' | 'private' | 'vepa' | 'passthru';
+/** Docker's ipvlan modes (`-o ipvlan_mode=`) and flags (`-o ipvlan_flag=`) */
+export type IpvlanMode = 'l2' | 'l3' | 'l3s';
+export type IpvlanFlag = 'bridge' | 'private' | 'vepa';
+
+/** A link stacked on a parent (lower) device of this namespace, made in `netns` (a sandbox) when given. */
+export interface SlaveOptions {
+  mtu?: number;
+  mac?: string;
+  /** create the link directly inside this namespace (a bind-mounted netns path); its parent stays here */
+  netns?: string;
 }
 
 export interface VethOptions {
@@ -86,6 +101,21 @@ export interface Batch {
    * no learning and no flooding (peers are programmed), ARP answered from the neighbour table.
    */
   linkAddVxlan(name: string, opts: { vni: number; local: string; port: number; mtu: number }): this;
+  /**
+   * Equivalent to: `ip link add link PARENT name NAME [address MAC] [mtu N] [netns PATH] type macvlan mode MODE`.
+   * A kernel without macvlan fails with EOPNOTSUPP; a second passthru child, or mixing passthru
+   * with other modes on one parent, with EINVAL.
+   */
+  linkAddMacvlan(name: string, parent: string, mode: MacvlanMode, opts?: SlaveOptions): this;
+  /**
+   * Equivalent to: `ip link add link PARENT name NAME [mtu N] [netns PATH] type ipvlan mode MODE FLAG`
+   * (EOPNOTSUPP on a kernel without ipvlan).
+   */
+  linkAddIpvlan(name: string, parent: string, mode: IpvlanMode, flag: IpvlanFlag, opts?: Omit<SlaveOptions, 'mac'>): this;
+  /** Equivalent to: `ip link add link PARENT name NAME type vlan id VID` (an 802.1Q sub-interface; EOPNOTSUPP without 8021q) */
+  linkAddVlan(name: string, parent: string, vid: number): this;
+  /** Equivalent to: `ip link add NAME type dummy` (EOPNOTSUPP on a kernel without dummy links) */
+  linkAddDummy(name: string): this;
   /** Equivalent to: `ip link set NAME master MASTER` */
   linkSetMaster(name: string, master: string): this;
   /** Equivalent to: `ip link set NAME type bridge_slave isolated on`: isolated ports reach only non-isolated ones (the bridge) */
@@ -147,10 +177,22 @@ export interface Kernel {
   mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void>;
   /** Equivalent to: `umount TARGET` */
   unmount(target: string): Promise<void>;
-  /** Equivalent to: `mount -t tmpfs -o mode=1777,size=SIZE,nosuid,nodev,noexec shm TARGET` (a shareable /dev/shm); SIZE like 65536k */
-  mountTmpfs(size: string, target: string): Promise<void>;
+  /**
+   * Mounts a filesystem, as a `local` volume with options asks (a tmpfs, a bind of a host
+   * directory). `options` as mount(8) takes them: flags (bind, ro, nosuid, …) and data (size=10m).
+   * Equivalent to: `mount -t TYPE -o OPTIONS SOURCE TARGET`
+   * @example await kernel.mount('tmpfs', '/var/lib/ctrnet/volumes/v/_data', { type: 'tmpfs', options: 'size=10m' })
+   */
+  mount(source: string, target: string, opts: { type: string; options: string }): Promise<void>;
   /** Network namespace files (bind mounts) present in `dir`. */
   netnsList(dir: string): Promise<string[]>;
+  /**
+   * A UDP socket of this kernel's namespace bound to ADDRESS:PORT (0: any port), for the daemon's
+   * event loop (dgram's `bind({ fd })` adopts it): the embedded resolver listens inside sandboxes
+   * this way. The caller owns the descriptor. EADDRINUSE when the address is taken, ENOENT when the
+   * namespace is gone. Equivalent to: `nsenter --net=NS` then socket(2) and bind(2).
+   */
+  udpSocket(address: string, port: number): Promise<number>;
   /**
    * True when no socket of this (the daemon's) namespace holds the port: it is bound for an
    * instant. Equivalent to: `ss -lnH '( sport = :PORT )'` finding nothing.

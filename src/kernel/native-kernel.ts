@@ -8,7 +8,8 @@
 import { portFree } from './port-probe';
 import { KernelHelper } from './helper';
 import { IpKernel } from './ip-kernel';
-import { AddrInfo, Batch, Family, Kernel, LinkInfo, LinkStats, RouteInfo, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, LinkInfo, LinkStats, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
+import { udpSocket } from './netns-socket';
 
 /** One token of an op line: the helper splits on spaces, so a token must hold none. */
 function tok(s: string | number): string {
@@ -46,6 +47,18 @@ class NativeBatch implements Batch {
   }
   linkAddVxlan(name: string, o: { vni: number; local: string; port: number; mtu: number }): this {
     return this.push('vxlan', name, o.vni, o.local, o.port, o.mtu);
+  }
+  linkAddMacvlan(name: string, parent: string, mode: MacvlanMode, o: SlaveOptions = {}): this {
+    return this.push('macvlan', name, parent, mode, o.mtu ?? 0, o.mac ?? '-', o.netns ?? '-');
+  }
+  linkAddIpvlan(name: string, parent: string, mode: IpvlanMode, flag: IpvlanFlag, o: Omit<SlaveOptions, 'mac'> = {}): this {
+    return this.push('ipvlan', name, parent, mode, flag, o.mtu ?? 0, o.netns ?? '-');
+  }
+  linkAddVlan(name: string, parent: string, vid: number): this {
+    return this.push('vlan', name, parent, vid);
+  }
+  linkAddDummy(name: string): this {
+    return this.push('dummy', name);
   }
   linkSetMaster(name: string, master: string): this {
     return this.push('master', name, master);
@@ -145,13 +158,16 @@ export class NativeKernel implements Kernel {
   async unmount(target: string): Promise<void> {
     return this.helper.request(`umount ${tok(target)}`);
   }
-  async mountTmpfs(size: string, target: string): Promise<void> {
-    return this.helper.request(`mount-tmpfs ${tok(size)} ${tok(target)}`);
+  async mount(source: string, target: string, opts: { type: string; options: string }): Promise<void> {
+    return this.helper.request(`mount ${tok(source)} ${tok(target)} ${tok(opts.type || 'none')} ${tok(opts.options || '-')}`);
   }
   netnsList(dir: string): Promise<string[]> {
     return this.files.netnsList(dir);
   }
   portFree(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<boolean> {
     return portFree(proto, hostIp, port);
+  }
+  udpSocket(address: string, port: number): Promise<number> {
+    return udpSocket(this.netns, address, port);
   }
 }

@@ -7,15 +7,27 @@
  * container's by the path of its namespace file.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { INIT_PATH, MASKED_PATHS, READONLY_PATHS, SHM_SIZE } from '../base/container-defaults';
+import { INIT_PATH, MASKED_PATHS, READONLY_PATHS } from '../base/container-defaults';
+import { mountOrder } from '../base/mount-spec';
+import { DEFAULT_SHM_SIZE, Resources } from '../base/resources';
+import { cgroupPath, ociResources, ociRlimits } from './cgroups';
 
 export interface ProcessSpec {
   args: string[];
   env: string[];
   cwd: string;
   tty: boolean;
+  /** Docker's user (name|uid[:group|gid]), resolved by the runtime against the container's /etc/passwd and /etc/group; empty: root */
+  user?: string;
   /** the terminal's size at start (rows, columns), with a TTY */
   consoleSize?: [number, number];
+}
+
+/** A process's ids as runc takes them. */
+export interface ProcessIds {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
 }
 
 /** A namespace shared instead of made: the host's, or the one whose file is at this path (/proc/PID/ns/…). */
@@ -31,6 +43,16 @@ export interface BundleSpec {
   /** lines of /etc/hosts after localhost */
   hosts: string[];
   resolvConf: string;
+  /** kernel settings of the container's namespaces (--sysctl) */
+  sysctls?: Record<string, string>;
+  /** the UTS namespace's domain name (--domainname) */
+  domainname?: string;
+  /** volumes, bind mounts and tmpfs mounts, with host paths settled (core/containers/storage.ts) */
+  mounts?: BundleMount[];
+  /** --read-only */
+  readonlyRootfs?: boolean;
+  /** cgroup limits, rlimits and the size of /dev/shm */
+  resources?: Resources;
   /** where hosts, hostname and resolv.conf are written (they outlive the bundle, as Docker's do) */
   etcDir?: string;
   pid?: SharedNamespace;
@@ -48,6 +70,28 @@ export interface BundleSpec {
   annotations?: Record<string, string>;
 }
 
+/** One mount inside the container: a bind of a host path (volumes are binds of their data) or a tmpfs. */
+export interface BundleMount {
+  type: 'bind' | 'tmpfs';
+  /** bind: the host path */
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** bind: rprivate unless asked */
+  propagation?: string;
+  /** tmpfs: data such as size=64m,mode=1777 */
+  tmpfsOptions?: string;
+}
+
+/** OCI mounts of a container's own mounts: bind (rbind, propagation, ro) and tmpfs (nosuid, nodev, noexec unless asked). */
+function userMounts(ms: readonly BundleMount[]): object[] {
+  return mountOrder(ms).map((m) =>
+    m.type === 'bind'
+      ? { destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.propagation || 'rprivate', m.readOnly ? 'ro' : 'rw'] }
+      : { destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(m.tmpfsOptions ? m.tmpfsOptions.split(',') : [])] },
+  );
+}
+
 const CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
@@ -56,11 +100,11 @@ const CAPS = [
 /** Debian's static tini (package tini), the binary Docker ships as docker-init. */
 export const TINI = '/usr/bin/tini-static';
 
-export function processJson(p: ProcessSpec): object {
+export function processJson(p: ProcessSpec, ids: ProcessIds = { uid: 0, gid: 0, additionalGids: [] }): object {
   return {
     terminal: p.tty,
     ...(p.tty && p.consoleSize ? { consoleSize: { height: p.consoleSize[0], width: p.consoleSize[1] } } : {}),
-    user: { uid: 0, gid: 0 },
+    user: { uid: ids.uid, gid: ids.gid, ...(ids.additionalGids.length ? { additionalGids: ids.additionalGids } : {}) },
     args: p.args,
     env: p.env,
     cwd: p.cwd,
@@ -76,7 +120,7 @@ function namespace(type: string, shared: SharedNamespace | undefined): { type: s
 }
 
 /** `initBinary`: the host's static init, bind-mounted at INIT_PATH when the bundle asks for one. */
-export function configJson(b: BundleSpec, dir: string, initBinary = TINI): object {
+export function configJson(b: BundleSpec, dir: string, ids?: ProcessIds, initBinary = TINI): object {
   const hostNet = b.netns === 'host';
   const hostUts = hostNet || b.uts === 'host';
   const namespaces = [...namespace('pid', b.pid), ...namespace('ipc', b.ipc), { type: 'mount' }];
@@ -84,12 +128,17 @@ export function configJson(b: BundleSpec, dir: string, initBinary = TINI): objec
   if (!hostNet) namespaces.push({ type: 'network', path: b.netns });
   const bind = (src: string, dst: string, ro = false) => ({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw'] });
   const etc = b.etcDir ?? dir;
-  const shm = b.shm === 'none' ? [] : b.shm ? [bind(b.shm, '/dev/shm')] : [{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${SHM_SIZE / 1024}k`] }];
+  const own = b.mounts ?? [];
+  // A user's mount on /etc/hosts (or the others) replaces the daemon's file there, as in Docker.
+  const ownTargets = new Set(own.map((m) => m.target));
+  const shmSize = b.resources?.shmSize || DEFAULT_SHM_SIZE;
+  const shm = b.shm === 'none' || ownTargets.has('/dev/shm') ? [] : b.shm ? [bind(b.shm, '/dev/shm')] : [{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${Math.ceil(shmSize / 1024)}k`] }];
+  const proc = b.init ? { ...b.process, args: [INIT_PATH, '--', ...b.process.args] } : b.process;
   return {
     ociVersion: '1.0.2',
     ...(b.annotations ? { annotations: b.annotations } : {}),
-    process: processJson(b.init ? { ...b.process, args: [INIT_PATH, '--', ...b.process.args] } : b.process),
-    root: { path: b.rootfs, readonly: false },
+    process: { ...processJson(proc, ids), ...(b.resources?.ulimits.length ? { rlimits: ociRlimits(b.resources.ulimits) } : {}) },
+    root: { path: b.rootfs, readonly: b.readonlyRootfs === true },
     hostname: hostUts ? undefined : b.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
@@ -99,26 +148,29 @@ export function configJson(b: BundleSpec, dir: string, initBinary = TINI): objec
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       // sysfs shows the network devices of the namespace that mounts it; in host mode it is the host's.
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      bind(`${etc}/hosts`, '/etc/hosts'),
-      bind(`${etc}/hostname`, '/etc/hostname'),
-      bind(`${etc}/resolv.conf`, '/etc/resolv.conf'),
+      // The container's own cgroup, read-only (as Docker): a process sees its limits there.
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      ...(['hosts', 'hostname', 'resolv.conf'] as const).filter((f) => !ownTargets.has(`/etc/${f}`)).map((f) => bind(`${etc}/${f}`, `/etc/${f}`)),
       ...(b.init ? [bind(initBinary, INIT_PATH, true)] : []),
+      ...userMounts(own),
     ],
     linux: {
       namespaces,
-      cgroupsPath: `/ctrnet/${b.id}`,
+      cgroupsPath: cgroupPath(b.id),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { devices: [{ allow: false, access: 'rwm' }], ...(b.resources ? ociResources(b.resources) : {}) },
       // IPv4-only networks: no IPv6 addresses or router solicitations in the container's namespace
       // (as Docker does). Never in host mode, where these would be the host's settings.
-      sysctl: hostNet ? undefined : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' },
+      // The domain name through its sysctl (kernel.domainname lives in the UTS namespace), as Docker
+      // does: runc 1.1 ignores the spec's domainname field.
+      sysctl: hostNet ? b.sysctls : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...(b.domainname && !hostUts ? { 'kernel.domainname': b.domainname } : {}), ...b.sysctls },
     },
   };
 }
 
 /** Writes config.json into `dir` and the /etc files into the bundle's etcDir (`dir` without one). */
-export async function writeBundle(dir: string, b: BundleSpec, hostHostname: string): Promise<void> {
+export async function writeBundle(dir: string, b: BundleSpec, hostHostname: string, ids?: ProcessIds): Promise<void> {
   await mkdir(dir, { recursive: true });
   const etc = b.etcDir ?? dir;
   await mkdir(etc, { recursive: true });
@@ -126,5 +178,5 @@ export async function writeBundle(dir: string, b: BundleSpec, hostHostname: stri
   await writeFile(`${etc}/hosts`, ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...b.hosts, ''].join('\n'));
   await writeFile(`${etc}/hostname`, `${hostname}\n`);
   await writeFile(`${etc}/resolv.conf`, b.resolvConf);
-  await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir), null, 1));
+  await writeFile(`${dir}/config.json`, JSON.stringify(configJson(b, dir, ids), null, 1));
 }

@@ -5,7 +5,12 @@
  *
  * Implements the ContainerRuntime port (runtime/runtime.ts); the shim protocol is runtime/shim.ts.
  *
- * Limitations: no cgroup resource limits; one user (root) in the container.
+ * The process's user is resolved against the container's own /etc/passwd and /etc/group (as
+ * Docker does), its HOME set from there when the environment has none, and a missing working
+ * directory made (owned by that user), all inside the root (runtime/in-root.ts).
+ *
+ * Limits are runc's cgroup resources (runtime/cgroups.ts), written at start and changed live by
+ * `runc update`.
  */
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,8 +28,11 @@ import { ContainerRuntime, PendingStart, RootfsDirs, StdioMode } from './runtime
 import { connectShim, readExitFile, resizeShim, ShimMode, startShim } from './shim';
 import { CgroupStats, parseRuncStats, systemCpuNs } from './stats';
 import { top, Top } from './top';
-import { writeFile } from 'node:fs/promises';
+import { ensureDirInRoot, processUser } from './in-root';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { Resources } from '../base/resources';
+import { oomKills, ociUpdate } from './cgroups';
 
 /**
  * The layer under every container's writable one: the mount points of the bundle (/etc/hosts,
@@ -77,6 +85,13 @@ export class RuncRuntime implements ContainerRuntime {
     const dirs = this.rootfsDirs(id, layers);
     await Promise.all([mkdir(dirs.upper, { recursive: true }), mkdir(dirs.work, { recursive: true }), mkdir(dirs.merged, { recursive: true }), this.ensureMountPointLayer()]);
     if (await isMountPoint(dirs.merged)) return dirs.merged;
+    // mount(2) takes at most one page of options: say so rather than let the kernel answer EINVAL.
+    const options = `lowerdir=${dirs.lower.join(':')},upperdir=${dirs.upper},workdir=${dirs.work}`;
+    if (options.length > 4095) {
+      throw new EngineError('IMAGE_UNSUPPORTED', `the image's ${layers.length} layers do not fit in one overlayfs mount (${options.length} bytes of options, at most 4095)`, {
+        hint: 'use an image with fewer layers, or a shorter --root',
+      });
+    }
     await this.kernel.mountOverlay(dirs.lower.join(':'), dirs.upper, dirs.work, dirs.merged);
     return dirs.merged;
   }
@@ -103,9 +118,12 @@ export class RuncRuntime implements ContainerRuntime {
     if (shm === 'shareable') {
       shm = this.shmOf(b.id);
       await mkdir(shm, { recursive: true });
-      if (!(await isMountPoint(shm))) await this.kernel.mountTmpfs(`${SHM_SIZE / 1024}k`, shm);
+      if (!(await isMountPoint(shm))) await this.kernel.mount('shm', shm, { type: 'tmpfs', options: `nosuid,nodev,noexec,mode=1777,size=${Math.ceil((b.resources?.shmSize || SHM_SIZE) / 1024)}k` });
     }
-    await writeBundle(bundle, { ...b, shm, etcDir: paths.containerData(this.p, b.id) }, os.hostname());
+    const user = await processUser(b.rootfs, b.process.user);
+    await ensureDirInRoot(b.rootfs, b.process.cwd, user.uid, user.gid);
+    const proc = { ...b.process, env: withHome(b.process.env, user.home) };
+    await writeBundle(bundle, { ...b, process: proc, shm, etcDir: paths.containerData(this.p, b.id) }, os.hostname(), user);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const argv = this.runc('--log', `${dir}/runc.log`, 'run', '-d', '--pid-file', `${dir}/pid`);
@@ -115,11 +133,20 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   /** Starts a shim that will `runc exec -d` a process in a running container on `go`. */
+  async writeEtcFile(id: string, file: 'resolv.conf' | 'hosts', text: string): Promise<void> {
+    // writeFile truncates and writes the same file: the bind mount keeps pointing at it.
+    const etc = this.etcFiles(id);
+    await writeFile(file === 'hosts' ? etc.hosts : etc.resolvConf, text);
+  }
+
   async prepareExec(containerId: string, execId: string, proc: ProcessSpec, stdin: boolean): Promise<PendingStart> {
     const dir = paths.shimDir(this.p, execId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    await writeFile(`${dir}/process.json`, JSON.stringify(processJson(proc)));
+    const user = await processUser(`${paths.containerData(this.p, containerId)}/rootfs`, proc.user);
+    // An exec inherits the container's rlimits (--ulimit), as in Docker.
+    const config = JSON.parse(await readFile(`${paths.bundle(this.p, containerId)}/config.json`, 'utf8').catch(() => '{}')) as { process?: { rlimits?: unknown } };
+    await writeFile(`${dir}/process.json`, JSON.stringify({ ...processJson({ ...proc, env: withHome(proc.env, user.home) }, user), ...(config.process?.rlimits ? { rlimits: config.process.rlimits } : {}) }));
     const argv = this.runc('exec', '-d', '--pid-file', `${dir}/pid`, '--process', `${dir}/process.json`);
     if (proc.tty) argv.push('--console-socket', `${dir}/console.sock`);
     argv.push(containerId);
@@ -181,6 +208,38 @@ export class RuncRuntime implements ContainerRuntime {
     return `${paths.containerData(this.p, id)}/shm`;
   }
 
+  /** Equivalent to: `runc update --resources - ID` with the container's limits as OCI JSON. */
+  async update(id: string, r: Resources): Promise<void> {
+    await run(this.runc('update', '--resources', '-', id), { input: JSON.stringify(ociUpdate(r)) });
+  }
+
+  async oomKilled(id: string): Promise<boolean> {
+    return (await oomKills(id)) > 0;
+  }
+
+  async pidOf(id: string): Promise<number | undefined> {
+    const dir = paths.shimDir(this.p, id);
+    if ((await readExitFile(dir)) !== undefined) return undefined;
+    const pid = Number((await readFile(`${dir}/pid`, 'utf8').catch(() => '')).trim());
+    if (!(pid > 1)) return undefined;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined; // gone
+    }
+  }
+
+  async killExec(execId: string): Promise<void> {
+    const pid = Number((await readFile(`${paths.shimDir(this.p, execId)}/pid`, 'utf8').catch(() => '')).trim());
+    if (!(pid > 1)) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+
   /** Ids of the containers runc knows under our root. */
   async list(): Promise<string[]> {
     const out = await run(this.runc('list', '-q')).catch(() => '');
@@ -226,6 +285,11 @@ export class RuncRuntime implements ContainerRuntime {
   namespaceOf(pid: number, type: 'pid' | 'ipc'): SharedNamespace {
     return { path: `/proc/${pid}/ns/${type}` };
   }
+}
+
+/** Docker's HOME: the user's home from passwd, unless the environment sets one. */
+function withHome(env: string[], home: string): string[] {
+  return env.some((e) => e.startsWith('HOME=')) ? env : [...env, `HOME=${home}`];
 }
 
 /** A mount point is on another device than its parent: O(1), where reading mountinfo grows with every container. */

@@ -7,12 +7,13 @@
  */
 import { Socket } from 'node:net';
 import { LogLine } from './logs';
-import { BundleSpec, ProcessSpec, SharedNamespace } from './bundle';
+import { Resources } from '../base/resources';
+import { BundleMount, BundleSpec, ProcessSpec, SharedNamespace } from './bundle';
 import { Change } from './changes';
 import { CgroupStats } from './stats';
 import { Top } from './top';
 
-export type { BundleSpec, CgroupStats, Change, LogLine, ProcessSpec, SharedNamespace, Top };
+export type { BundleMount, BundleSpec, CgroupStats, Change, LogLine, ProcessSpec, SharedNamespace, Top };
 
 /** Where a container's root filesystem lives: its writable layer, overlayfs' work directory, the mount point. */
 export interface RootfsDirs {
@@ -45,6 +46,11 @@ export interface ContainerRuntime {
   unmountRootfs(id: string): Promise<void>;
   /** Writes the container's bundle and readies its process; its output goes to its log. */
   prepare(b: BundleSpec, io: { stdin: boolean }): Promise<PendingStart>;
+  /**
+   * Rewrites one of the files bind-mounted at /etc in a prepared or running container, in place
+   * (the same inode, so the container sees it): resolv.conf after a connect gives it embedded DNS.
+   */
+  writeEtcFile(id: string, file: 'resolv.conf' | 'hosts', text: string): Promise<void>;
   /** Readies a process `execId` inside running container `containerId`. */
   prepareExec(containerId: string, execId: string, proc: ProcessSpec, stdin: boolean): Promise<PendingStart>;
   /** Connects to the stdio of a container or an exec (by its id). */
@@ -66,6 +72,14 @@ export interface ContainerRuntime {
   removeFiles(id: string): Promise<void>;
   /** Ids of the containers the runtime knows. */
   list(): Promise<string[]>;
+  /** Changes a running container's cgroup limits live (`runc update`). */
+  update(id: string, r: Resources): Promise<void>;
+  /** True when the OOM killer ended a process of the container's cgroup; read before `delete`. */
+  oomKilled(id: string): Promise<boolean>;
+  /** Ends an exec's process (SIGKILL): a health probe past its timeout. Gone already is not an error. */
+  killExec(execId: string): Promise<void>;
+  /** The PID of a container's process while it runs (its shim's record; no process spawned), else undefined. */
+  pidOf(id: string): Promise<number | undefined>;
 
   // A container's files and processes: inspect, diff, commit, top, stats, pause.
   /** The /etc files its bundle binds (hosts, hostname, resolv.conf); they outlive its process, as Docker's do. */

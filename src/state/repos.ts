@@ -4,7 +4,8 @@
  * Every method is atomic; the two that decide something from what is recorded (an address lease,
  * a set of published ports) take the decision inside their own transaction.
  */
-import { Container, Endpoint, ImageRecord, Network, PublishedPort } from '../base/model';
+import { Attachment } from '../base/attachment';
+import { Container, Endpoint, ImageRecord, LayerBlobRecord, LayerRecord, Network, PublishedPort, RepoDigestRecord, Volume } from '../base/model';
 
 export interface NetworkRepo {
   list(): Network[];
@@ -64,6 +65,66 @@ export interface ImageRepo {
   tag(tag: string, imageId: string): void;
   untag(tag: string): void;
   byTag(tag: string): string | undefined;
+  /** unpacked layers, by diff id */
+  layers(): LayerRecord[];
+  layer(diffId: string): LayerRecord | undefined;
+  /** the blobs kept for a layer (or all) */
+  blobs(diffId?: string): LayerBlobRecord[];
+  /** the manifests images were pulled or pushed by (or one image's) */
+  digests(imageId?: string): RepoDigestRecord[];
+  /** Records an image with its new layers, blobs, tag and digest in one transaction. */
+  record(r: { image: ImageRecord; layers: LayerRecord[]; blobs: LayerBlobRecord[]; tags: string[]; digests: RepoDigestRecord[] }): void;
+  putBlob(b: LayerBlobRecord): void;
+  putDigest(d: RepoDigestRecord): void;
+  deleteDigest(repo: string, digest: string): void;
+  /** an image's tags and digests (the image record stays: dangling) */
+  clearRefs(imageId: string): void;
+  /** a layer and its blobs */
+  deleteLayer(diffId: string): void;
+}
+
+/** Sandboxes ctrnet did not make, attached through the CNI plugin or the Docker plugin (base/attachment.ts). */
+export interface AttachmentRepo {
+  list(filter?: { kind?: string; scope?: string; networkId?: string }): Attachment[];
+  /** by id, or by name when it is unambiguous */
+  get(idOrName: string): Attachment | undefined;
+  /** by the runtime's key */
+  find(kind: string, ref: string, scope: string, ifName: string): Attachment | undefined;
+  insert(a: Attachment): void;
+  update(id: string, fields: Partial<Omit<Attachment, 'id' | 'kind'>>): void;
+  /** the attachment with its endpoints and published ports */
+  delete(id: string): void;
+}
+
+/** A Docker network made through ctrnet's Docker plugin, and the ctrnet network it is joined to. */
+export interface PluginNetwork {
+  /** Docker's network id (per Docker host) */
+  dockerId: string;
+  /** the ctrnet network's name (-o ctrnet.network) */
+  network: string;
+  /** the ctrnet driver (-o ctrnet.type) */
+  type: string;
+  subnet: string;
+  gateway: string;
+  /** ctrnet made the network for it (and removes it with the last Docker network when nothing uses it) */
+  made: boolean;
+  created: string;
+}
+
+export interface PluginNetworkRepo {
+  list(): PluginNetwork[];
+  get(dockerId: string): PluginNetwork | undefined;
+  put(n: PluginNetwork): void;
+  delete(dockerId: string): void;
+}
+
+export interface VolumeRepo {
+  /** oldest first */
+  list(): Volume[];
+  get(name: string): Volume | undefined;
+  /** Records the volume unless one of that name exists; returns the one recorded (Docker's create is idempotent). */
+  ensure(v: Volume): Volume;
+  delete(name: string): void;
 }
 
 export interface Repos {
@@ -72,5 +133,8 @@ export interface Repos {
   endpoints: EndpointRepo;
   ports: PortRepo;
   images: ImageRepo;
+  attachments: AttachmentRepo;
+  pluginNetworks: PluginNetworkRepo;
+  volumes: VolumeRepo;
   close(): void;
 }

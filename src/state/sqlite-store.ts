@@ -7,9 +7,11 @@
  */
 import Database from 'better-sqlite3';
 import { EngineError } from '../base/errors';
-import { Container, ContainerStatus, Endpoint, ImageRecord, Network, PublishedPort } from '../base/model';
+import { Attachment, AttachmentKind } from '../base/attachment';
+import { Container, ContainerStatus, Endpoint, Network, PublishedPort, Volume } from '../base/model';
 import { Proto } from '../base/port-spec';
-import { ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PortRepo, Repos } from './repos';
+import { AttachmentRepo, ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PluginNetwork, PluginNetworkRepo, PortRepo, Repos, VolumeRepo } from './repos';
+import { sqliteImageRepo } from './sqlite-image-repo';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE networks (
@@ -37,11 +39,37 @@ const MIGRATIONS: string[] = [
   // without scanning every published port.
   `CREATE INDEX ports_by_container ON ports (container_id);
    CREATE INDEX ports_by_port ON ports (proto, host_port);`,
-  // A paused container (docker pause): its processes are frozen; it stays running.
+  // Networks: IPAM's auxiliary addresses and options (JSON); a link the driver made for the network (macvlan's parent).
+  `ALTER TABLE networks ADD COLUMN ipam TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE networks ADD COLUMN created_link TEXT;`,
+  // Images from registries and archives (issue 17): layers shared by digest, the blobs kept for
+  // them, the manifests images came by, an image's parent.
+  `CREATE TABLE layers (diff_id TEXT PRIMARY KEY, size INTEGER NOT NULL, tar_size INTEGER NOT NULL, created TEXT NOT NULL);
+   CREATE TABLE layer_blobs (digest TEXT PRIMARY KEY, diff_id TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL);
+   CREATE INDEX layer_blobs_by_layer ON layer_blobs (diff_id);
+   CREATE TABLE image_digests (repo TEXT NOT NULL, digest TEXT NOT NULL, image_id TEXT NOT NULL, media_type TEXT NOT NULL DEFAULT '', PRIMARY KEY (repo, digest));
+   ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';`,
+  // Volumes; a container's restart count, manual stop, OOM kill, health and last addresses.
+  `CREATE TABLE volumes (
+     name TEXT PRIMARY KEY, driver TEXT NOT NULL, options TEXT, labels TEXT,
+     anonymous INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);
+   ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE containers ADD COLUMN manually_stopped INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE containers ADD COLUMN health TEXT;
+   ALTER TABLE containers ADD COLUMN last_addresses TEXT;`,
+  // Sandboxes of other runtimes attached through the CNI and Docker plugins (issue 19), and the
+  // Docker networks of the Docker plugin.
+  `CREATE TABLE attachments (
+     id TEXT PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, scope TEXT NOT NULL, if_name TEXT NOT NULL,
+     name TEXT NOT NULL, aliases TEXT NOT NULL DEFAULT '[]', netns TEXT NOT NULL, network_id TEXT NOT NULL,
+     ipam_lease INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);
+   CREATE INDEX attachments_by_key ON attachments (kind, ref, scope, if_name);
+   CREATE TABLE plugin_networks (
+     docker_id TEXT PRIMARY KEY, network TEXT NOT NULL, type TEXT NOT NULL, subnet TEXT NOT NULL,
+     gateway TEXT NOT NULL, made INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);`,
+  // A paused container (docker pause, issue 16): its processes are frozen; it stays running.
   `ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;`,
-  // Committed images: the image they are a layer on, and what they say of themselves (JSON).
-  `ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';
-   ALTER TABLE images ADD COLUMN details TEXT NOT NULL DEFAULT '';`,
 ];
 
 // ------------------------------------------------------------------ rows (the columns as SQLite has them)
@@ -58,6 +86,8 @@ interface NetworkRow {
   options: string;
   labels: string;
   created: string;
+  ipam: string;
+  created_link: string | null;
 }
 
 interface ContainerRow {
@@ -73,7 +103,21 @@ interface ContainerRow {
   created: string;
   started_at: string | null;
   finished_at: string | null;
+  restart_count: number;
+  manually_stopped: number;
+  oom_killed: number;
+  health: string | null;
+  last_addresses: string | null;
   paused: number;
+}
+
+interface VolumeRow {
+  name: string;
+  driver: string;
+  options: string | null;
+  labels: string | null;
+  anonymous: number;
+  created: string;
 }
 
 interface EndpointRow {
@@ -96,6 +140,30 @@ interface PortRow {
   container_port: number;
 }
 
+interface AttachmentRow {
+  id: string;
+  kind: string;
+  ref: string;
+  scope: string;
+  if_name: string;
+  name: string;
+  aliases: string;
+  netns: string;
+  network_id: string;
+  ipam_lease: number;
+  created: string;
+}
+
+interface PluginNetworkRow {
+  docker_id: string;
+  network: string;
+  type: string;
+  subnet: string;
+  gateway: string;
+  made: number;
+  created: string;
+}
+
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
 /** Records leave absent optional fields out (rather than holding undefined). */
@@ -107,15 +175,20 @@ function compact<T extends object>(o: T): T {
 const toNetwork = (r: NetworkRow): Network => compact({
   id: r.id, name: r.name, driver: r.driver, subnet: opt(r.subnet), gateway: opt(r.gateway), ipRange: opt(r.ip_range), bridge: opt(r.bridge),
   internal: r.internal === 1, options: JSON.parse(r.options) as Record<string, string>, labels: JSON.parse(r.labels) as Record<string, string>, created: r.created,
+  ...(JSON.parse(r.ipam) as Pick<Network, 'auxAddresses' | 'ipamOptions'>), createdLink: opt(r.created_link),
 } satisfies Network);
 const networkRow = (n: Network): NetworkRow => ({
   id: n.id, name: n.name, driver: n.driver, subnet: n.subnet ?? null, gateway: n.gateway ?? null, ip_range: n.ipRange ?? null, bridge: n.bridge ?? null,
   internal: n.internal ? 1 : 0, options: JSON.stringify(n.options), labels: JSON.stringify(n.labels), created: n.created,
+  ipam: JSON.stringify({ auxAddresses: n.auxAddresses, ipamOptions: n.ipamOptions }), created_link: n.createdLink ?? null,
 });
 
 const toContainer = (r: ContainerRow): Container => compact({
   id: r.id, name: r.name, imageId: r.image_id, image: r.image, spec: JSON.parse(r.spec) as Container['spec'], status: r.status as ContainerStatus,
   pid: r.pid, exitCode: r.exit_code, error: r.error, created: r.created, startedAt: opt(r.started_at), finishedAt: opt(r.finished_at),
+  restartCount: r.restart_count || undefined, manuallyStopped: r.manually_stopped === 1 || undefined, oomKilled: r.oom_killed === 1 || undefined,
+  health: r.health === null ? undefined : (JSON.parse(r.health) as Container['health']),
+  lastAddresses: r.last_addresses === null ? undefined : (JSON.parse(r.last_addresses) as Record<string, string>),
   paused: r.paused === 1 ? true : undefined,
 } satisfies Container);
 /** The columns of the fields given (an update writes only those). */
@@ -133,9 +206,23 @@ function containerColumns(c: ContainerFields): Partial<ContainerRow> {
   // An explicit undefined clears a time (a start clears finishedAt).
   if ('startedAt' in c) out.started_at = c.startedAt ?? null;
   if ('finishedAt' in c) out.finished_at = c.finishedAt ?? null;
+  if ('restartCount' in c) out.restart_count = c.restartCount ?? 0;
+  if ('manuallyStopped' in c) out.manually_stopped = c.manuallyStopped ? 1 : 0;
+  if ('oomKilled' in c) out.oom_killed = c.oomKilled ? 1 : 0;
+  if ('health' in c) out.health = c.health === undefined ? null : JSON.stringify(c.health);
+  if ('lastAddresses' in c) out.last_addresses = c.lastAddresses === undefined ? null : JSON.stringify(c.lastAddresses);
   if ('paused' in c) out.paused = c.paused ? 1 : 0;
   return out;
 }
+
+const toVolume = (r: VolumeRow): Volume => compact({
+  name: r.name, driver: r.driver, options: r.options === null ? undefined : (JSON.parse(r.options) as Record<string, string>),
+  labels: r.labels === null ? undefined : (JSON.parse(r.labels) as Record<string, string>), anonymous: r.anonymous === 1, created: r.created,
+} satisfies Volume);
+const volumeRow = (v: Volume): VolumeRow => ({
+  name: v.name, driver: v.driver, options: v.options === undefined ? null : JSON.stringify(v.options),
+  labels: v.labels === undefined ? null : JSON.stringify(v.labels), anonymous: v.anonymous ? 1 : 0, created: v.created,
+});
 
 const toEndpoint = (r: EndpointRow): Endpoint => ({
   id: r.id, containerId: r.container_id, networkId: r.network_id, ifName: r.if_name, hostIf: r.host_if, ip: r.ip, mac: r.mac, aliases: JSON.parse(r.aliases) as string[],
@@ -151,6 +238,18 @@ const portRow = (p: PublishedPort): PortRow => ({
   container_id: p.containerId, proto: p.proto, host_ip: p.hostIp, host_port: p.hostPort, container_ip: p.containerIp, container_port: p.containerPort,
 });
 
+const toAttachment = (r: AttachmentRow): Attachment => ({
+  id: r.id, kind: r.kind as AttachmentKind, ref: r.ref, scope: r.scope, ifName: r.if_name, name: r.name, aliases: JSON.parse(r.aliases) as string[],
+  netns: r.netns, networkId: r.network_id, ...(r.ipam_lease ? { ipamLease: true } : {}), created: r.created,
+});
+const attachmentRow = (a: Attachment): AttachmentRow => ({
+  id: a.id, kind: a.kind, ref: a.ref, scope: a.scope, if_name: a.ifName, name: a.name, aliases: JSON.stringify(a.aliases),
+  netns: a.netns, network_id: a.networkId, ipam_lease: a.ipamLease ? 1 : 0, created: a.created,
+});
+const toPluginNetwork = (r: PluginNetworkRow): PluginNetwork => ({
+  dockerId: r.docker_id, network: r.network, type: r.type, subnet: r.subnet, gateway: r.gateway, made: r.made === 1, created: r.created,
+});
+
 // ------------------------------------------------------------------ the store
 
 export class SqliteStore implements Repos {
@@ -163,6 +262,9 @@ export class SqliteStore implements Repos {
   readonly endpoints: EndpointRepo;
   readonly ports: PortRepo;
   readonly images: ImageRepo;
+  readonly attachments: AttachmentRepo;
+  readonly pluginNetworks: PluginNetworkRepo;
+  readonly volumes: VolumeRepo;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -175,6 +277,9 @@ export class SqliteStore implements Repos {
     this.endpoints = this.endpointRepo();
     this.ports = this.portRepo();
     this.images = this.imageRepo();
+    this.attachments = this.attachmentRepo();
+    this.pluginNetworks = this.pluginNetworkRepo();
+    this.volumes = this.volumeRepo();
   }
 
   close(): void {
@@ -212,7 +317,8 @@ export class SqliteStore implements Repos {
   }
 
   private networkRepo(): NetworkRepo {
-    const insert = `INSERT INTO networks VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created)`;
+    const insert = `INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link)
+      VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @ipam, @created_link)`;
     return {
       list: () => (this.sql('SELECT * FROM networks ORDER BY created').all() as NetworkRow[]).map(toNetwork),
       get: (idOrName) => {
@@ -235,10 +341,9 @@ export class SqliteStore implements Repos {
       },
       insert: (c) => {
         try {
-          // Columns named: those added by later migrations take their defaults.
-          this.sql(`INSERT INTO containers (id, name, image_id, image, spec, status, pid, exit_code, error, created, started_at, finished_at, paused)
-                    VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at, @paused)`).run({
-            ...containerColumns(c), id: c.id, started_at: c.startedAt ?? null, finished_at: c.finishedAt ?? null, paused: c.paused ? 1 : 0,
+          this.sql(`INSERT INTO containers (id, name, image_id, image, spec, status, pid, exit_code, error, created, started_at, finished_at)
+                    VALUES (@id, @name, @image_id, @image, @spec, @status, @pid, @exit_code, @error, @created, @started_at, @finished_at)`).run({
+            ...containerColumns(c), id: c.id, started_at: c.startedAt ?? null, finished_at: c.finishedAt ?? null,
           });
         } catch (e) {
           if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -310,33 +415,72 @@ export class SqliteStore implements Repos {
     };
   }
 
-  private imageRepo(): ImageRepo {
-    type Row = { id: string; created: string; size: number; comment: string; parent: string; details: string };
-    const toImage = (r: Row): ImageRecord =>
-      compact({ id: r.id, created: r.created, size: r.size, comment: r.comment, parent: r.parent || undefined, details: r.details ? (JSON.parse(r.details) as ImageRecord['details']) : undefined });
+  private attachmentRepo(): AttachmentRepo {
     return {
-      list: () => (this.sql('SELECT * FROM images ORDER BY created DESC').all() as Row[]).map(toImage),
-      get: (id) => {
-        const r = this.sql('SELECT * FROM images WHERE id = ?').get(id) as Row | undefined;
-        return r && toImage(r);
+      list: (filter = {}) => {
+        const where: string[] = [];
+        const args: string[] = [];
+        if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
+        if (filter.scope !== undefined) (where.push('scope = ?'), args.push(filter.scope));
+        if (filter.networkId) (where.push('network_id = ?'), args.push(filter.networkId));
+        const sql = `SELECT * FROM attachments${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created`;
+        return (this.sql(sql).all(...args) as AttachmentRow[]).map(toAttachment);
       },
-      put: (i) =>
-        void this.sql('INSERT OR REPLACE INTO images (id, created, size, comment, parent, details) VALUES (@id, @created, @size, @comment, @parent, @details)').run({
-          id: i.id, created: i.created, size: i.size, comment: i.comment, parent: i.parent ?? '', details: i.details ? JSON.stringify(i.details) : '',
-        }),
+      get: (idOrName) => {
+        const byId = this.sql('SELECT * FROM attachments WHERE id = ?').get(idOrName) as AttachmentRow | undefined;
+        if (byId) return toAttachment(byId);
+        const rows = this.sql('SELECT * FROM attachments WHERE name = ? OR id LIKE ? LIMIT 2').all(idOrName, /^[0-9a-f]{1,64}$/.test(idOrName) ? `${idOrName}%` : '-') as AttachmentRow[];
+        return rows.length === 1 ? toAttachment(rows[0]) : undefined;
+      },
+      find: (kind, ref, scope, ifName) => {
+        const r = this.sql('SELECT * FROM attachments WHERE kind = ? AND ref = ? AND scope = ? AND if_name = ?').get(kind, ref, scope, ifName) as AttachmentRow | undefined;
+        return r && toAttachment(r);
+      },
+      insert: (a) => void this.sql('INSERT INTO attachments VALUES (@id, @kind, @ref, @scope, @if_name, @name, @aliases, @netns, @network_id, @ipam_lease, @created)').run(attachmentRow(a)),
+      update: (id, fields) => {
+        const row = attachmentRow({ ...this.attachments.get(id)!, ...fields });
+        this.sql('UPDATE attachments SET ref = @ref, scope = @scope, if_name = @if_name, name = @name, aliases = @aliases, netns = @netns, network_id = @network_id, ipam_lease = @ipam_lease WHERE id = @id').run(row);
+      },
       delete: (id) =>
         this.tx(() => {
-          this.sql('DELETE FROM tags WHERE image_id = ?').run(id);
-          this.sql('DELETE FROM images WHERE id = ?').run(id);
+          this.sql('DELETE FROM ports WHERE container_id = ?').run(id);
+          this.sql('DELETE FROM endpoints WHERE container_id = ?').run(id);
+          this.sql('DELETE FROM attachments WHERE id = ?').run(id);
         }),
-      tags: (imageId) =>
-        (imageId ? this.sql('SELECT * FROM tags WHERE image_id = ? ORDER BY tag').all(imageId) : this.sql('SELECT * FROM tags ORDER BY tag').all()).map((r) => {
-          const t = r as { tag: string; image_id: string };
-          return { tag: t.tag, imageId: t.image_id };
+    };
+  }
+
+  private pluginNetworkRepo(): PluginNetworkRepo {
+    return {
+      list: () => (this.sql('SELECT * FROM plugin_networks ORDER BY created').all() as PluginNetworkRow[]).map(toPluginNetwork),
+      get: (id) => {
+        const r = this.sql('SELECT * FROM plugin_networks WHERE docker_id = ?').get(id) as PluginNetworkRow | undefined;
+        return r && toPluginNetwork(r);
+      },
+      put: (n) =>
+        void this.sql('INSERT OR REPLACE INTO plugin_networks VALUES (@docker_id, @network, @type, @subnet, @gateway, @made, @created)').run({
+          docker_id: n.dockerId, network: n.network, type: n.type, subnet: n.subnet, gateway: n.gateway, made: n.made ? 1 : 0, created: n.created,
         }),
-      tag: (tag, imageId) => void this.sql('INSERT OR REPLACE INTO tags VALUES (?, ?)').run(tag, imageId),
-      untag: (tag) => void this.sql('DELETE FROM tags WHERE tag = ?').run(tag),
-      byTag: (tag) => (this.sql('SELECT image_id FROM tags WHERE tag = ?').get(tag) as { image_id: string } | undefined)?.image_id,
+      delete: (id) => void this.sql('DELETE FROM plugin_networks WHERE docker_id = ?').run(id),
+    };
+  }
+
+  private imageRepo(): ImageRepo {
+    return sqliteImageRepo((t) => this.sql(t), (fn) => this.tx(fn));
+  }
+  private volumeRepo(): VolumeRepo {
+    return {
+      list: () => (this.sql('SELECT * FROM volumes ORDER BY created, name').all() as VolumeRow[]).map(toVolume),
+      get: (name) => {
+        const r = this.sql('SELECT * FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
+        return r && toVolume(r);
+      },
+      ensure: (v) =>
+        this.tx(() => {
+          this.sql('INSERT OR IGNORE INTO volumes VALUES (@name, @driver, @options, @labels, @anonymous, @created)').run(volumeRow(v));
+          return toVolume(this.sql('SELECT * FROM volumes WHERE name = ?').get(v.name) as VolumeRow);
+        }),
+      delete: (name) => void this.sql('DELETE FROM volumes WHERE name = ?').run(name),
     };
   }
 }

@@ -18,6 +18,7 @@ const T = {
       container: 'container mode: it joined the network namespace of another container',
     },
     notRunning: 'It is not running, so it has no network now.',
+    external: (k: string, ref: string) => `A sandbox of another runtime, attached through ctrnet's ${k === 'cni' ? 'CNI plugin' : 'Docker plugin'} (its id there: ${ref}).`,
     joined: (t: string) => `It uses the network namespace of container ${t}: same interfaces, addresses and ports; they talk over lo.`,
     ns: (p: string) => `Network namespace: ${p}.`,
     shared: (l: string[]) => `Shared with: ${l.join(', ')} (container mode).`,
@@ -52,6 +53,7 @@ const T = {
       container: 'container 联合挂载式模式：与另一个容器共享同一个 Network Namespace',
     },
     notRunning: '容器未运行，目前没有网络。',
+    external: (k: string, ref: string) => `这是另一个容器引擎的 Sandbox，通过 ctrnet 的 ${k === 'cni' ? 'CNI 插件' : 'Docker 插件'}接入（在该引擎中的 ID：${ref}）。`,
     joined: (t: string) => `它使用容器 ${t} 的 Network Namespace：网卡、IP、端口范围都相同，两者通过 lo 网卡通信。`,
     ns: (p: string) => `Network Namespace：${p}。`,
     shared: (l: string[]) => `与以下容器共享：${l.join('、')}（container 模式）。`,
@@ -83,6 +85,7 @@ export function sayExplanation(x: Explanation, lang: Lang = 'en'): string {
   const out: string[] = [t.head(x.container.name, x.container.status, t.modes[x.mode])];
   if (x.container.status !== 'running') return [...out, t.notRunning].join('\n') + '\n';
   if (x.joinedTo) out.push(t.joined(x.joinedTo));
+  if (x.external) out.push(t.external(x.external.kind, x.external.ref));
   if (x.namespace) {
     out.push(t.ns(x.namespace.path));
     if (x.namespace.sharedWith.length) out.push(t.shared(x.namespace.sharedWith));

@@ -201,7 +201,8 @@ describe('failures are clear and leave nothing behind', () => {
         [['run', '--rm', '-p', '8083:80', 'busybox', 'true'], /8083.*in use by a process on the host/, 125],
         [['run', '--rm', '-p', '80:99999', 'busybox', 'true'], /invalid port specification "80:99999"/, 125],
         [['run', '--rm', '-p', 'x:80', 'busybox', 'true'], /invalid port specification/, 125],
-        [['run', '--rm', 'nosuchimage', 'true'], /No such image: nosuchimage:latest/, 125],
+        // --pull never: no registry is reachable from a test host (a pull would wait for DNS to time out).
+        [['run', '--rm', '--pull', 'never', 'nosuchimage', 'true'], /No such image: nosuchimage:latest/, 125],
         [['run', '--rm', 'busybox', '/no/such/command'], /no such file or directory|not found/, 127],
         [['run', '--name', 'failed', 'busybox', 'nosuchcommand'], /executable file not found/, 127],
       ];

@@ -1,16 +1,19 @@
 /**
  * Crash at any moment, lose nothing, leak nothing: 200 operations from 4 concurrent clients while
- * the daemon is SIGKILLed at random moments (at least 20 times) and restarted each time. Then the
- * invariants, checked with independent tools: every address held by at most one container; every
- * running container answers on its address and its published ports; every kernel object of ours
- * (namespaces, veths, bridges, nftables elements, runc containers) is explained by what `ps` and
- * `network ls` show, and nothing they show is missing.
+ * the daemon is SIGKILLed at random moments (at least 20 times) and restarted each time. Some
+ * containers have `--restart always`, and their processes are killed from the host now and then
+ * (also while no daemon runs). Then the invariants, checked with independent tools: every address
+ * held by at most one container; every running container answers on its address and its
+ * published ports; every kernel object of ours (namespaces, veths, bridges, nftables elements,
+ * runc containers) is explained by what `ps` and `network ls` show, and nothing they show is
+ * missing; every container with a restart policy runs, and ran exactly once more than its
+ * process was killed (no exit answered by two starts, none by no start).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { LabHost, sh } from '../../scripts/lab';
-import { assertNoLeftovers, PAGE, wget } from './_util';
+import { assertNoLeftovers, PAGE, until, wget } from './_util';
 
 let a: LabHost;
 const HOST_IP = '10.217.0.1';
@@ -49,6 +52,11 @@ describe('chaos', () => {
     let ok = 0;
     let kills = 0;
     let done = false;
+    /** container id → how many times its process was killed from the host */
+    const crashes = new Map<string, number>();
+    const always = new Set<string>();
+    /** names of containers a `run` started */
+    const started: string[] = [];
 
     const client = async (id: number) => {
       for (let i = 0; i < 50; i++) {
@@ -58,7 +66,36 @@ describe('chaos', () => {
         if (r < 0.4) {
           const port = rand() < 0.5 ? ['-p', `${20000 + id * 100 + i}:80`] : [];
           const net = rand() < 0.4 ? ['--network', pick(nets)] : [];
-          args = ['run', '-d', '--name', name, ...port, ...net, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www'];
+          const policy = rand() < 0.4 ? ['--restart', 'always'] : [];
+          args = ['run', '-d', '--name', name, ...port, ...net, ...policy, 'busybox', 'sh', '-c', 'echo started; exec httpd -f -p 80 -h /var/www'];
+          const res = await a.cli(args, { timeoutMs: 30_000 });
+          ops++;
+          if (res.code === 0) ok++;
+          if (policy.length && /^[0-9a-f]{64}$/.test(res.stdout.trim())) always.add(res.stdout.trim());
+          if (res.code === 0) started.push(name);
+          continue;
+        } else if (r < 0.52) {
+          // A crash of the container's process (SIGKILL from the host), whatever its policy.
+          // A container that was started (asked again while the daemon is down: the crash is what this op is about).
+          const victim = started.length ? pick(started) : name;
+          let res = await a.cli(['inspect', '-f', '{{.Id}} {{.State.Pid}}', victim], { timeoutMs: 30_000 });
+          for (let t = 0; t < 8 && res.code !== 0 && !/No such/.test(res.stderr); t++) {
+            await new Promise((w) => setTimeout(w, 250));
+            res = await a.cli(['inspect', '-f', '{{.Id}} {{.State.Pid}}', victim], { timeoutMs: 30_000 });
+          }
+          ops++;
+          const [cid, pid] = res.stdout.trim().split(' ');
+          if (res.code !== 0 || !(Number(pid) > 0)) continue;
+          ok++;
+          try {
+            // Only a process in that container's cgroup: never a host process that reused the PID.
+            if (!readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/ctrnet/${cid}`)) continue;
+            process.kill(Number(pid), 'SIGKILL');
+            crashes.set(cid, (crashes.get(cid) ?? 0) + 1);
+          } catch {
+            // gone meanwhile (removed, or restarting): no crash of ours
+          }
+          continue;
         } else if (r < 0.65) args = ['rm', '-f', name];
         else if (r < 0.75) args = ['network', 'create', pick(nets)];
         else if (r < 0.82) args = ['network', 'rm', pick(nets)];
@@ -81,9 +118,11 @@ describe('chaos', () => {
     await Promise.all([0, 1, 2, 3].map(client));
     done = true;
     await k;
-    // One last restart without interference: the state every check below starts from.
+    // One last restart without interference: the state every check below starts from, once the
+    // restarts it owes have happened.
     await a.stopDaemon('SIGKILL');
     await a.startDaemon();
+    await until(async () => !/Restarting/.test((await a.ctl(['ps', '-a'])).toString()), 20_000, 'no container waiting for its restart');
 
     // ---------------------------------------------------------------- invariants
     const ids = (await a.ctl(['ps', '-q'])).split('\n').filter(Boolean);
@@ -138,7 +177,20 @@ describe('chaos', () => {
     const runc = (await sh(['runc', '--root', `${a.execRoot}/runc`, 'list', '-q'])).stdout.split('\n').filter(Boolean).sort();
     assert.deepEqual(runc, info.map((c) => c.Id).sort(), 'runc containers = running containers');
 
-    console.log(`# chaos: ${ops} operations (${ok} succeeded), ${kills + 1} SIGKILLs survived; checked ${addresses} addresses, ${answered} answers, ${netnsFiles.length} namespaces, ${vethPorts.length} veths, ${bridges.length} bridges, ${elements} nft elements, ${runc.length} runc containers`);
+    // 4. every container with a restart policy runs, and started once more than it was crashed
+    let policed = 0;
+    for (const c of JSON.parse((await a.cli(['inspect', ...(await a.ctl(['ps', '-aq'])).split('\n').filter(Boolean)])).stdout || '[]') as Json[]) {
+      if (c.HostConfig.RestartPolicy.Name !== 'always' || !always.has(c.Id)) continue;
+      // A `run` the daemon's death cut short never started: no policy applies to it (Docker's rule).
+      if (c.State.Status === 'created') continue;
+      policed++;
+      assert.equal(c.State.Status, 'running', `${c.Name}: a restart-always container runs`);
+      const starts = (await a.ctl(['logs', c.Id])).split('\n').filter((l) => l === 'started').length;
+      assert.equal(starts, 1 + (crashes.get(c.Id) ?? 0), `${c.Name}: ${starts} starts for ${crashes.get(c.Id) ?? 0} crashes`);
+    }
+    const crashed = [...crashes.values()].reduce((x, y) => x + y, 0);
+
+    console.log(`# chaos: ${crashed} process crashes, ${policed} restart-always containers checked; ${ops} operations (${ok} succeeded), ${kills + 1} SIGKILLs survived; checked ${addresses} addresses, ${answered} answers, ${netnsFiles.length} namespaces, ${vethPorts.length} veths, ${bridges.length} bridges, ${elements} nft elements, ${runc.length} runc containers`);
     assert.ok(kills >= 20);
     assert.equal(ops, 200);
   });

@@ -58,11 +58,10 @@ describe('docker CLI against ctrnetd', () => {
   });
 
   it('run: a missing image and a missing command fail as Docker fails them, and --rm still removes', async () => {
-    const img = await docker(['run', '--rm', 'nosuchimage']);
+    // --pull never: no registry is reachable from a test host (images.test.ts has the CLI's pull on a 404).
+    const img = await docker(['run', '--rm', '--pull', 'never', 'nosuchimage']);
     assert.equal(img.code, 125);
-    assert.match(img.stderr, /Unable to find image 'nosuchimage:latest' locally/);
     assert.match(img.stderr, /No such image: nosuchimage:latest/);
-    assert.match(img.stderr, /no registry/);
     const cmd = await docker(['run', '--rm', '--name', 'nocmd', 'busybox', 'nosuchcmd'], { timeoutMs: 20_000 });
     assert.equal(cmd.code, 127, cmd.stderr);
     assert.match(cmd.stderr, /executable file not found/);
@@ -175,11 +174,11 @@ describe('docker CLI against ctrnetd', () => {
 
   it('documented commands ctrnet does not support answer clearly, without hanging', async () => {
     await ok(['run', '-d', '--name', 'idle', 'busybox', 'sleep', '300']);
-    const cases: string[][] = [['volume', 'ls'], ['pull', 'busybox'], ['cp', 'idle:/etc/hosts', `${a.dir}/hosts`], ['plugin', 'install', 'x/y'], ['swarm', 'init'], ['export', 'idle']];
+    const cases: string[][] = [['cp', 'idle:/etc/hosts', `${a.dir}/hosts`], ['plugin', 'install', 'x/y'], ['swarm', 'init']];
     for (const args of cases) {
       const r = await docker(args, { timeoutMs: 15_000 });
       assert.notEqual(r.code, 0, `docker ${args.join(' ')} should fail`);
-      assert.match(r.stderr, /not supported by ctrnet|no registry|does not run swarm mode/, `docker ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /not supported by ctrnet|does not run swarm mode/, `docker ${args.join(' ')}: ${r.stderr}`);
     }
     await ok(['rm', '-f', 'idle']);
   });

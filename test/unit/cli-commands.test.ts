@@ -17,7 +17,8 @@ const NO_DAEMON = { ...process.env, CTRNET_HOST: 'unix:///nonexistent/ctrnet-uni
 
 /** The top-level words the help text lists, as a user reads them there. */
 const HELP_WORDS = ['run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'ps', 'inspect', 'logs', 'exec', 'port', 'explain',
-  'image', 'import', 'images', 'rmi', 'tag', 'network', 'topology', 'rename', 'version', 'info', 'system'];
+  'image', 'import', 'images', 'rmi', 'tag', 'network', 'topology', 'rename', 'version', 'info', 'system',
+  'pull', 'push', 'load', 'save', 'history', 'login', 'logout', 'export', 'volume', 'update'];
 
 function ctrnet(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: NO_DAEMON, encoding: 'utf8', timeout: 10_000 });
@@ -62,7 +63,7 @@ test('`ctrnet WORD` with an unknown word or subcommand fails with the usage erro
   const cases: [string[], string][] = [
     [['nosuch'], `ctrnet: unknown command "nosuch"; see 'ctrnet help'\nSee 'ctrnet help'.\n`],
     [['constructor'], `ctrnet: unknown command "constructor"; see 'ctrnet help'\nSee 'ctrnet help'.\n`],
-    [['image', 'bogus'], `ctrnet: unknown image command "bogus": use import, ls or rm\nSee 'ctrnet help'.\n`],
+    [['image', 'bogus'], `ctrnet: unknown image command "bogus": use import, ls, rm, tag, inspect, history, prune, pull, push, load or save\nSee 'ctrnet help'.\n`],
     [['network'], `ctrnet: unknown network command "": use create, ls, inspect, rm, prune, connect or disconnect\nSee 'ctrnet help'.\n`],
     [['system', 'restart'], "ctrnet: unknown system command: use `ctrnet system reload`\nSee 'ctrnet help'.\n"],
     [['ps', '--bogus'], `ctrnet: unknown flag: --bogus\nSee 'ctrnet help'.\n`],

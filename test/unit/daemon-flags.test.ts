@@ -6,12 +6,13 @@ import { parseFlags } from '../../src/daemon/main';
 test('parseFlags() defaults', () => {
   assert.deepEqual(parseFlags([]), {
     root: '/var/lib/ctrnet', execRoot: '/run/ctrnet', socket: '/run/ctrnet/ctrnet.sock', bridge: 'ctrnet0', bip: '172.17.0.1/16', pools: [], dnsUpstreams: [], clusterTtl: 8,
+    insecureRegistries: [], registryMirrors: [],
   });
 });
 
 test('parseFlags() reads --bip, -H unix:///x, --root=DIR, --exec-root DIR, --bridge and --mtu', () => {
   const o = parseFlags(['--bip', '10.20.0.1/24', '-H', 'unix:///x', '--root=/tmp/r', '--exec-root', 'rel/e', '--bridge=br9', '--mtu', '1400']);
-  assert.deepEqual(o, { root: '/tmp/r', execRoot: path.resolve('rel/e'), socket: '/x', bip: '10.20.0.1/24', bridge: 'br9', mtu: 1400, pools: [], dnsUpstreams: [], clusterTtl: 8 });
+  assert.deepEqual(o, { root: '/tmp/r', execRoot: path.resolve('rel/e'), socket: '/x', bip: '10.20.0.1/24', bridge: 'br9', mtu: 1400, pools: [], dnsUpstreams: [], clusterTtl: 8, insecureRegistries: [], registryMirrors: [] });
 });
 
 test('parseFlags() reads repeated --default-address-pool and --dns-upstream', () => {
@@ -44,4 +45,13 @@ test('parseFlags() refuses roots with white space, commas or colons, naming the 
   assert.throws(() => parseFlags(['--root', '/var/lib/my ctrnet']), /--root \/var\/lib\/my ctrnet: the directory must not contain white space/);
   assert.throws(() => parseFlags(['--exec-root', '/run/a,b']), /--exec-root/);
   assert.equal(parseFlags(['--root', '/srv/ctrnet']).root, '/srv/ctrnet');
+});
+
+test('parseFlags() reads repeated --insecure-registry and --registry-mirror, and refuses malformed ones', () => {
+  const o = parseFlags(['--insecure-registry', '10.9.0.1:5000', '--insecure-registry=10.8.0.0/16', '--registry-mirror', 'http://10.9.0.1:5001/', '--registry-mirror=https://mirror.example']);
+  assert.deepEqual(o.insecureRegistries, ['10.9.0.1:5000', '10.8.0.0/16']);
+  assert.deepEqual(o.registryMirrors, ['http://10.9.0.1:5001', 'https://mirror.example']);
+  assert.throws(() => parseFlags(['--insecure-registry', 'http://10.9.0.1:5000']), /no scheme/);
+  assert.throws(() => parseFlags(['--registry-mirror', '10.9.0.1:5001']), /http\(s\):\/\/HOST/);
+  assert.throws(() => parseFlags(['--registry-mirror', 'http://m.example/v2/']), /http\(s\):\/\/HOST/);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildAnswer, parseQuery, RCODE_SERVFAIL, reverseName, TYPE_A, TYPE_PTR } from '../../src/dns/message';
 import { Resolver, upstreamsFrom } from '../../src/dns/resolver';
+import { FakeKernel } from '../../src/kernel/fake-kernel';
 
 /** A query as a stub resolver sends it: id, RD, one question. */
 function query(name: string, type: number, id = 0x1234): Buffer {
@@ -38,21 +39,35 @@ test('reverseName() turns in-addr.arpa names into addresses', () => {
   assert.equal(reverseName('example.com'), undefined);
 });
 
-test('Resolver.answer() answers names of its network, PTR, and SERVFAIL without upstreams', async () => {
+test('Resolver.answer() answers the names the asking container may see, PTR, and SERVFAIL without upstreams', async () => {
   const r = new Resolver(
+    new FakeKernel(),
     {
-      lookup: (net, name) => (net === 'n1' && name === 'web' ? ['172.18.0.2'] : []),
-      reverse: (net, ip) => (net === 'n1' && ip === '172.18.0.2' ? 'web' : undefined),
+      lookup: (asker: string, name: string) => (asker === 'c1' && name === 'web' ? ['172.18.0.2'] : []),
+      reverse: (asker: string, ip: string) => (asker === 'c1' && ip === '172.18.0.2' ? 'web' : undefined),
     },
     () => [],
   );
-  const a = (await r.answer('n1', query('web', TYPE_A)))!;
+  const a = (await r.answer('c1', query('web', TYPE_A)))!;
   assert.equal(a.readUInt16BE(6), 1);
   assert.deepEqual([...a.subarray(a.length - 4)], [172, 18, 0, 2]);
-  const other = (await r.answer('n2', query('web', TYPE_A)))!;
-  assert.equal(other.readUInt16BE(2) & 0xf, RCODE_SERVFAIL, 'another network does not see the name');
-  const ptr = (await r.answer('n1', query('2.0.18.172.in-addr.arpa', TYPE_PTR)))!;
+  const other = (await r.answer('c2', query('web', TYPE_A)))!;
+  assert.equal(other.readUInt16BE(2) & 0xf, RCODE_SERVFAIL, 'a container on other networks does not see the name');
+  const ptr = (await r.answer('c1', query('2.0.18.172.in-addr.arpa', TYPE_PTR)))!;
   assert.match(ptr.toString('latin1'), /\x03web\x00$/);
+});
+
+test('Resolver.answer() gives several addresses of one name in turn (round robin)', async () => {
+  const ips = ['172.18.0.2', '172.18.0.3', '172.18.0.4'];
+  const r = new Resolver(new FakeKernel(), { lookup: (_a: string, n: string) => (n === 'worker' ? ips : []), reverse: () => undefined }, () => []);
+  const first: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const a = (await r.answer('c1', query('worker', TYPE_A)))!;
+    assert.equal(a.readUInt16BE(6), 3, 'every address, every time');
+    const at = a.length - 3 * 16; // three A records of 16 bytes each end the answer
+    first.push([...a.subarray(at + 12, at + 16)].join('.'));
+  }
+  assert.deepEqual(first, ips);
 });
 
 test('upstreamsFrom() reads IPv4 name servers from resolv.conf', () => {

@@ -8,11 +8,9 @@ import { EngineEvent } from '../../src/base/events';
 import { matches } from '../../src/core/event-filter';
 import { DetachWatcher, parseDetachKeys } from '../../src/core/containers/detach-keys';
 import { parseDuration, parseTimestamp } from '../../src/base/time';
-import { applyChanges } from '../../src/base/commit-changes';
 import { parsePs } from '../../src/runtime/top';
 import { signalName, signalNumber } from '../../src/base/signals';
 import { atLeast, checkVersion, compareVersions } from '../../src/api/version';
-import { CommitConfig } from '../../src/base/model';
 
 const ev = (type: EngineEvent['type'], action: string, id: string, attributes: Record<string, string> = {}): EngineEvent => ({ type, action, id, attributes, time: 0, nano: 0 });
 
@@ -61,18 +59,6 @@ test('parseTimestamp() takes Unix seconds with a fraction, RFC3339 and Go durati
   assert.equal(parseDuration('1h30m'), 5_400_000_000_000n);
   assert.equal(parseTimestamp('yesterday'), undefined);
   assert.equal(parseTimestamp('soon'), undefined);
-});
-
-test('applyChanges() applies commit --change instructions as Docker parses them', () => {
-  const base: CommitConfig = { user: '', exposedPorts: [], env: ['A=1'], entrypoint: null, cmd: ['sh'], workingDir: '', volumes: [], labels: {}, stopSignal: '' };
-  const c = applyChanges(base, ['CMD ["cat","/x"]', 'ENTRYPOINT echo hi', 'ENV A=2 B="two words"', 'LABEL k=v', 'EXPOSE 80 53/udp', 'USER nobody', 'WORKDIR /w', 'STOPSIGNAL SIGINT', 'VOLUME /data']);
-  assert.deepEqual(c, {
-    user: 'nobody', exposedPorts: ['80/tcp', '53/udp'], env: ['A=2', 'B=two words'], entrypoint: ['/bin/sh', '-c', 'echo hi'], cmd: ['cat', '/x'],
-    workingDir: '/w', volumes: ['/data'], labels: { k: 'v' }, stopSignal: 'SIGINT',
-  });
-  assert.deepEqual(base.env, ['A=1'], 'the base is not changed');
-  assert.deepEqual(applyChanges(base, ['ENV X y']).env, ['A=1', 'X=y'], 'the old ENV KEY VALUE form');
-  assert.throws(() => applyChanges(base, ['RUN true']), /run is not a valid change command/);
 });
 
 test('parsePs() keeps the command\'s spaces and the rows of the given PIDs only', () => {

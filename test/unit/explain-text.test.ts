@@ -84,3 +84,9 @@ test("sayExplanation(x, 'zh') says the same facts in Chinese", () => {
   }
   assert.doesNotMatch(t, /Kernel and state agree/);
 });
+
+test('sayExplanation() of a sandbox attached through a plugin says which front door and the runtime\'s id, in both languages', () => {
+  const x = bridged({ mode: 'network', external: { kind: 'cni', ref: 'c0ffee' } });
+  assert.match(sayExplanation(x), /A sandbox of another runtime, attached through ctrnet's CNI plugin \(its id there: c0ffee\)\./);
+  assert.match(sayExplanation({ ...x, external: { kind: 'docker', ref: 'e1' } }, 'zh'), /Docker 插件接入（在该引擎中的 ID：e1）/);
+});

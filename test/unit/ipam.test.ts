@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineError } from '../../src/base/errors';
-import { checkRequested, contains, intToIp, ipToInt, macFromIp, overlaps, parseCidr, pickAddress } from '../../src/ipam/ipam';
+import { checkAuxAddresses, checkRequested, contains, intToIp, ipToInt, macFromIp, overlaps, parseCidr, pickAddress } from '../../src/ipam/ipam';
 
 const isInvalidParameter = (e: unknown): boolean => e instanceof EngineError && e.code === 'INVALID_PARAMETER';
 
@@ -81,21 +81,27 @@ test('pickAddress() does not return the broadcast address of the subnet when the
   assert.equal(pickAddress(s, '10.0.0.1', new Set(['10.0.0.252', '10.0.0.253', '10.0.0.254']), r), undefined);
 });
 
-test('checkRequested() accepts a free host address inside the subnet and range', () => {
-  assert.doesNotThrow(() => checkRequested(parseCidr('10.0.0.0/24'), '10.0.0.1', '10.0.0.130', 'n', parseCidr('10.0.0.128/25')));
+test('checkRequested() accepts a free host address anywhere in the subnet: the ip-range limits only automatic ones', () => {
+  assert.doesNotThrow(() => checkRequested(parseCidr('10.0.0.0/24'), '10.0.0.1', '10.0.0.130', 'n'));
+  assert.doesNotThrow(() => checkRequested(parseCidr('10.0.0.0/24'), '10.0.0.1', '10.0.0.5', 'n'));
 });
 
-test('checkRequested() rejects outside subnet, outside range, network, broadcast and gateway with INVALID_PARAMETER', () => {
+test('checkRequested() rejects outside subnet, network, broadcast and gateway with INVALID_PARAMETER', () => {
   const s = parseCidr('10.0.0.0/24');
-  const r = parseCidr('10.0.0.128/25');
-  const cases: [string, RegExp, typeof r | undefined][] = [
-    ['10.0.1.5', /not in network n \(10\.0\.0\.0\/24\)/, undefined],
-    ['10.0.0.5', /outside the --ip-range 10\.0\.0\.128\/25/, r],
-    ['10.0.0.0', /reserved/, undefined],
-    ['10.0.0.255', /reserved/, r],
-    ['10.0.0.1', /reserved/, undefined],
+  const cases: [string, RegExp][] = [
+    ['10.0.1.5', /not in network n \(10\.0\.0\.0\/24\)/],
+    ['10.0.0.0', /reserved/],
+    ['10.0.0.255', /reserved/],
+    ['10.0.0.1', /reserved/],
   ];
-  for (const [ip, msg, range] of cases) {
-    assert.throws(() => checkRequested(s, '10.0.0.1', ip, 'n', range), (e: unknown) => isInvalidParameter(e) && msg.test((e as Error).message), ip);
+  for (const [ip, msg] of cases) {
+    assert.throws(() => checkRequested(s, '10.0.0.1', ip, 'n'), (e: unknown) => isInvalidParameter(e) && msg.test((e as Error).message), ip);
   }
+});
+
+test('checkAuxAddresses() takes addresses of the subnet other than the gateway, in Docker\'s words otherwise', () => {
+  const s = parseCidr('172.31.0.0/16');
+  assert.doesNotThrow(() => checkAuxAddresses(s, '172.31.0.254', { a1: '172.31.0.10' }));
+  assert.throws(() => checkAuxAddresses(s, '172.31.0.254', { a1: '10.0.0.1' }), /auxiliary address: \(a1:10\.0\.0\.1\) must belong to the master pool: 172\.31\.0\.0\/16/);
+  assert.throws(() => checkAuxAddresses(s, '172.31.0.254', { gw: '172.31.0.254' }), /is the gateway/);
 });

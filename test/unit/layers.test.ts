@@ -22,12 +22,12 @@ const FLOORS: Record<string, number> = {
   drivers: 3,
   core: 4,
   api: 5,
-  cli: 6, ui: 6,
+  cli: 6, ui: 6, cni: 6,
   daemon: 7,
 };
 
 /** The modules of lower floors that core/ may import: their ports and pure helpers, no adapters. */
-const CORE_MAY_IMPORT = [/^base\//, /^kernel\/kernel$/, /^ipam\//, /^state\/repos$/, /^firewall\/firewall$/, /^dns\/resolver$/, /^runtime\/runtime$/, /^images\/image-store$/, /^drivers\/driver$/];
+const CORE_MAY_IMPORT = [/^base\//, /^kernel\/kernel$/, /^ipam\//, /^state\/repos$/, /^firewall\/firewall$/, /^dns\/resolver$/, /^runtime\/runtime$/, /^runtime\/storage$/, /^images\/image-store$/, /^drivers\/driver$/];
 
 interface Import {
   file: string;
@@ -96,6 +96,12 @@ test('cli/ imports only base/, view/, itself and node builtins', () => {
   const bad = importsOf('cli').filter((i) => !builtin(i.target) && !/^(cli|base|view)\//.test(i.target));
   assert.deepEqual(bad, []);
   assert.ok(importsOf('cli').some((i) => i.target.startsWith('view/')), 'the scan finds imports');
+});
+
+test('cni/ (the CNI plugin) imports only base/ types, itself and node builtins: a client of the daemon like the CLI', () => {
+  const bad = importsOf('cni').filter((i) => !builtin(i.target) && !/^cni\//.test(i.target) && !(i.typeOnly && i.target.startsWith('base/')));
+  assert.deepEqual(bad, []);
+  assert.ok(importsOf('cni').some((i) => i.target === 'cni/plugin'), 'the scan finds imports');
 });
 
 test('view/ imports only base/ and itself, and no node builtin (pure presentation)', () => {

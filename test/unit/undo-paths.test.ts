@@ -31,19 +31,22 @@ import { StubFirewall } from '../helpers/stub-firewall';
 const P = { root: '/fake/root', execRoot: '/fake/run' };
 const NETNS_DIR = `${P.execRoot}/netns`;
 
-/** A DNS server that can be told to fail its next listen. */
+/** A DNS server that can be told to fail its next attach. */
 class StubDns implements DnsServer {
   readonly listening = new Set<string>();
-  failListen = false;
-  async listen(networkId: string): Promise<void> {
-    if (this.failListen) {
-      this.failListen = false;
-      throw new Error('stub dns: listen failed on purpose');
+  failAttach = false;
+  async attach(id: string): Promise<void> {
+    if (this.failAttach) {
+      this.failAttach = false;
+      throw new Error('stub dns: attach failed on purpose');
     }
-    this.listening.add(networkId);
+    this.listening.add(id);
   }
-  close(networkId: string): void {
-    this.listening.delete(networkId);
+  detach(id: string): void {
+    this.listening.delete(id);
+  }
+  attached(id: string): boolean {
+    return this.listening.has(id);
   }
   closeAll(): void {
     this.listening.clear();
@@ -77,8 +80,8 @@ function world(): World {
     ['null', new RecordOnlyDriver('null', store.networks)],
     ['overlay', new OverlayDriver(store, plane, control)],
   ]);
-  const networks = new Networks(store, drivers, { bridge: 'ctrnet0', bip: '172.17.0.1/16' }, k, dns, events);
-  const sandboxes = new Sandboxes(P, k, store, networks, new PortPublisher(store, k));
+  const networks = new Networks(store, drivers, { bridge: 'ctrnet0', bip: '172.17.0.1/16' }, k, events);
+  const sandboxes = new Sandboxes(P, k, store, networks, new PortPublisher(store, k), dns);
   return { k, fw, store, dns, bridge, cluster, networks, sandboxes };
 }
 
@@ -177,9 +180,8 @@ describe('Networks.create() of a bridge network undoes what it made when a step 
     const w = world();
     await w.networks.ensureDefaults();
     const before = await snapshot(w);
-    const net = await w.networks.create(req);
+    await w.networks.create(req);
     assert.ok((await w.k.linkList()).some((l) => l.name === 'br-test'));
-    assert.ok(w.dns.listening.has(net.id));
     await w.networks.remove('n1');
     assert.deepEqual(await snapshot(w), before);
   });
@@ -190,7 +192,6 @@ describe('Networks.create() of a bridge network undoes what it made when a step 
     kernelStep('linkSetUp'),
     kernelStep('sysctlSet'),
     firewallStep('newNetwork'),
-    { name: 'the resolver', inject: (w: World) => (w.dns.failListen = true) },
   ]) {
     it(`leaves nothing when ${step.name} fails`, async () => {
       const w = world();
@@ -220,6 +221,7 @@ describe('Sandboxes.setup() undoes every endpoint, lease, port and the namespace
     const up = (await snapshot(w)) as { sandboxes: Record<string, { addrs: string[] }>; ports: string[]; endpoints: string[] };
     assert.equal(up.sandboxes[ns].addrs.length, 2, 'eth0 on front, eth1 on the default bridge');
     assert.deepEqual(up.ports, ['tcp/8080']);
+    assert.ok(w.dns.attached(c.id), 'the resolver answers in the sandbox of a container on a user-defined network');
     await w.sandboxes.teardown(c);
     assert.deepEqual(await snapshot(w), before);
   });
@@ -231,6 +233,7 @@ describe('Sandboxes.setup() undoes every endpoint, lease, port and the namespace
     firewallStep('addPorts'),
     // The second interface (the default bridge): the first one is already up when it fails.
     { name: 'the second join', inject: (w: World) => w.k.failNext((x: FakeCall) => x.op === 'linkAddVeth' && (x.args[1] as string) === 'eth1', 'EEXIST') },
+    { name: 'the resolver', inject: (w: World) => (w.dns.failAttach = true) },
   ]) {
     it(`leaves nothing when ${step.name} fails`, async () => {
       const { w, c } = await setup();

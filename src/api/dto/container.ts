@@ -3,17 +3,19 @@
  * and a container (a core ContainerView) converted to the list summary and to inspect's shape.
  * Docker's PascalCase exists only in api/dto/.
  */
-import { ContainerSpec, EndpointConfig } from '../../base/container-spec';
+import { ContainerSpec } from '../../base/container-spec';
 import { EngineError } from '../../base/errors';
 import { isIPv4 } from '../../base/ip';
 import { Container } from '../../base/model';
 import { PortSpec } from '../../base/port-spec';
 import { humanDuration } from '../../base/time';
+import { parseExtraHost, parseLink } from '../../core/containers/etc-hosts';
 import { ContainerView } from '../../core/queries';
 import { API_VERSION, atLeast } from '../version';
-import { OPT_DEFAULT_BRIDGE } from '../../base/network-options';
 import { logConfigOf } from '../../base/container-defaults';
+import { shortId } from '../../base/names';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
+import { healthcheckJson, healthSuffix, hostExtras, mountsJson, stateExtras } from './container-host';
 import { hostConfigJson } from './host-config';
 import { checkEndpointCount, createOptions, endpointOptions } from './create-options';
 
@@ -45,9 +47,7 @@ export function createRequest(body: Json, version = API_VERSION): { image: strin
   checkEndpointCount(endpoints.map(([n]) => n), version);
   for (const [name, cfg] of endpoints) {
     const c = obj(cfg, `EndpointsConfig.${name}`);
-    const ipam = obj(c.IPAMConfig, 'IPAMConfig');
-    const ipv4 = str(ipam.IPv4Address, 'IPv4Address') || undefined;
-    networks[name] = { ipv4, aliases: strings(c.Aliases, 'Aliases'), ...endpointOptions(c, ipam, `EndpointsConfig.${name}`, version) };
+    networks[name] = { ...endpointConfig(c), ...endpointOptions(c, `EndpointsConfig.${name}`, version) };
   }
   const spec: ContainerSpec = {
     cmd: strings(body.Cmd, 'Cmd'),
@@ -66,8 +66,29 @@ export function createRequest(body: Json, version = API_VERSION): { image: strin
     dns: strings(hc.Dns, 'HostConfig.Dns'),
     macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
     networks,
+    ...hostExtras(body, hc),
     ...createOptions(body, hc, version),
   };
+  // Later fields only when given: a spec stays as small as before for a container without them.
+  const extraHosts = strings(hc.ExtraHosts, 'HostConfig.ExtraHosts');
+  for (const e of extraHosts) parseExtraHost(e);
+  if (extraHosts.length) spec.extraHosts = extraHosts;
+  const dnsSearch = strings(hc.DnsSearch, 'HostConfig.DnsSearch');
+  if (dnsSearch.length) spec.dnsSearch = dnsSearch;
+  const dnsOptions = strings(hc.DnsOptions, 'HostConfig.DnsOptions');
+  if (dnsOptions.length) spec.dnsOptions = dnsOptions;
+  const links = strings(hc.Links, 'HostConfig.Links').map(parseLink);
+  if (links.length) spec.links = links;
+  if (hc.PublishAllPorts === true) spec.publishAll = true;
+  const sysctls = stringMap(hc.Sysctls, 'HostConfig.Sysctls');
+  if (Object.keys(sysctls).length) spec.sysctls = sysctls;
+  const domainname = str(body.Domainname, 'Domainname');
+  if (domainname) spec.domainname = domainname;
+  // Only when given: a spec without them takes the image's (core/containers/image-defaults.ts).
+  const user = str(body.User, 'User');
+  if (user) spec.user = user;
+  const stopSignal = str(body.StopSignal, 'StopSignal');
+  if (stopSignal) spec.stopSignal = stopSignal;
   for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
   if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
     throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${spec.macAddress}"`, { hint: 'write it as 02:42:ac:11:00:02' });
@@ -75,7 +96,30 @@ export function createRequest(body: Json, version = API_VERSION): { image: strin
   return { image, spec };
 }
 
+/** Docker's EndpointSettings (create's EndpointsConfig, connect's EndpointConfig) → what a container asks of a network. */
+export function endpointConfig(c: Json): ContainerSpec['networks'][string] {
+  const ipam = obj(c.IPAMConfig, 'IPAMConfig');
+  const ipv4 = str(ipam.IPv4Address, 'IPv4Address') || undefined;
+  if (ipv4 && !isIPv4(ipv4)) throw new EngineError('INVALID_PARAMETER', `invalid IPv4 address: ${ipv4}`);
+  const linkLocalIps = strings(ipam.LinkLocalIPs, 'IPAMConfig.LinkLocalIPs');
+  for (const ip of linkLocalIps) if (!/^169\.254\./.test(ip) || !isIPv4(ip)) throw new EngineError('INVALID_PARAMETER', `invalid link-local IP address: ${ip}`, { hint: 'give an IPv4 address in 169.254.0.0/16' });
+  const driverOpts = stringMap(c.DriverOpts, 'DriverOpts');
+  const links = strings(c.Links, 'Links').map(parseLink);
+  return {
+    ipv4,
+    aliases: strings(c.Aliases, 'Aliases'),
+    ...(linkLocalIps.length ? { linkLocalIps } : {}),
+    ...(Object.keys(driverOpts).length ? { driverOpts } : {}),
+    ...(links.length ? { links } : {}),
+  };
+}
+
 // ------------------------------------------------------------------ responses
+
+/** A container waiting for its restart policy's start: "Restarting (1) 2 seconds ago". */
+export function restartingText(c: Container, now = Date.now()): string {
+  return `Restarting (${c.exitCode}) ${humanDuration(now - Date.parse(c.finishedAt ?? new Date(now).toISOString()))} ago`;
+}
 
 export function statusText(c: Container, now = Date.now()): string {
   if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}${c.paused ? ' (Paused)' : ''}`;
@@ -98,43 +142,28 @@ function portsMap(v: ContainerView): Json {
   return out;
 }
 
-function endpointsJson(v: ContainerView, version = API_VERSION): Json {
+/** `summary`: the list's entries, where Docker shows no aliases. */
+function endpointsJson(v: ContainerView, version = API_VERSION, summary = false): Json {
   const nets: Json = {};
   const c = v.container;
   for (const a of v.networks) {
     const ep = a.endpoint;
+    const cfg = a.config;
+    const short = shortId(c.id);
+    const given = (cfg?.aliases ?? ep?.aliases ?? []).filter((x) => x !== short);
+    // Before 1.45 Docker added the short id to the aliases on user-defined networks when the container first started.
+    const aliases = summary ? [] : !atLeast(version, '1.45') && !a.predefined && (ep || c.startedAt) ? [...given, short] : given;
     const json = ep
-      ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, ep.aliases)
-      : endpointJson(a.network.id, '', '', '', 0, '', a.config?.aliases ?? []);
-    Object.assign(json, endpointSettingsJson(a.config), namesJson(c, a.network, json.Aliases as string[] | null, version));
+      ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, aliases)
+      : endpointJson(a.network.id, '', '', '', 0, '', aliases);
+    if (cfg?.ipv4 || cfg?.linkLocalIps?.length) json.IPAMConfig = { ...(cfg.ipv4 ? { IPv4Address: cfg.ipv4 } : {}), ...(cfg.linkLocalIps?.length ? { LinkLocalIPs: cfg.linkLocalIps } : {}) };
+    if (cfg?.links?.length) json.Links = cfg.links.map((l) => `${l.target}:${l.alias}`);
+    if (cfg?.driverOpts) json.DriverOpts = cfg.driverOpts;
+    // From 1.44: the names the embedded resolver answers for it on a user-defined network.
+    if (atLeast(version, '1.44')) json.DNSNames = !a.predefined && c.status === 'running' ? [c.name, short, ...given] : null;
     nets[a.network.name] = json;
   }
   return nets;
-}
-
-/**
- * The names a container has on a network: Aliases as given (before 1.45 Docker added the short id
- * on user-defined networks), and from 1.44 DNSNames (name, short id, aliases) on networks other
- * than the default bridge.
- */
-function namesJson(c: Container, net: { name: string; options: Record<string, string> }, aliases: string[] | null, version: string): Json {
-  const userDefined = net.options[OPT_DEFAULT_BRIDGE] !== 'true' && net.name !== 'bridge' && net.name !== 'host' && net.name !== 'none';
-  const short = c.id.slice(0, 12);
-  const given = (aliases ?? []).filter((a) => a !== short);
-  const shown = !atLeast(version, '1.45') && userDefined && c.status === 'running' ? [...given, short] : given;
-  const out: Json = { Aliases: shown.length ? shown : null };
-  if (atLeast(version, '1.44')) out.DNSNames = userDefined && c.status === 'running' ? [c.name, short, ...given] : null;
-  return out;
-}
-
-/** What the endpoint was asked for, echoed as Docker echoes it (IPAMConfig, DriverOpts). */
-function endpointSettingsJson(cfg: EndpointConfig | undefined): Json {
-  const out: Json = {};
-  if (cfg?.ipv4 || cfg?.linkLocalIps?.length) {
-    out.IPAMConfig = { ...(cfg.ipv4 ? { IPv4Address: cfg.ipv4 } : {}), ...(cfg.linkLocalIps?.length ? { LinkLocalIPs: cfg.linkLocalIps } : {}) };
-  }
-  if (cfg?.driverOpts) out.DriverOpts = cfg.driverOpts;
-  return out;
 }
 
 function endpointJson(netId: string, epId: string, gw: string, ip: string, plen: number, mac: string, aliases: string[]): Json {
@@ -193,11 +222,11 @@ export function containerSummary(v: ContainerView, version = API_VERSION): Json 
     Created: Math.floor(Date.parse(c.created) / 1000),
     Ports: ports,
     Labels: c.spec.labels,
-    State: c.status === 'running' && c.paused ? 'paused' : c.status,
-    Status: statusText(c),
+    State: v.restarting ? 'restarting' : c.status === 'running' && c.paused ? 'paused' : c.status,
+    Status: v.restarting ? restartingText(c) : statusText(c) + healthSuffix(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
-    NetworkSettings: { Networks: endpointsJson(v, version) },
-    Mounts: [],
+    NetworkSettings: { Networks: endpointsJson(v, version, true) },
+    Mounts: mountsJson(v),
   };
 }
 
@@ -212,14 +241,14 @@ export function containerInspect(v: ContainerView, version = API_VERSION): Json 
     Created: c.created,
     Path: [...spec.entrypoint, ...spec.cmd][0] ?? '',
     Args: [...spec.entrypoint, ...spec.cmd].slice(1),
-    State: stateJson(c),
+    State: { ...stateJson(c), ...stateExtras(c, v.restarting) },
     Image: c.imageId,
     ResolvConfPath: v.etcFiles?.resolvConf ?? '',
     HostnamePath: v.etcFiles?.hostname ?? '',
     HostsPath: v.etcFiles?.hosts ?? '',
     LogPath: logConfigOf(spec).type === 'none' ? '' : v.logPath,
     Name: `/${c.name}`,
-    RestartCount: 0,
+    RestartCount: c.restartCount ?? 0,
     Driver: 'overlay2',
     Platform: 'linux',
     MountLabel: '',
@@ -228,11 +257,11 @@ export function containerInspect(v: ContainerView, version = API_VERSION): Json 
     ExecIDs: v.execIds.length ? v.execIds : null,
     HostConfig: hostConfigJson(v, version),
     GraphDriver: graphDriverJson(v),
-    Mounts: [],
+    Mounts: mountsJson(v),
     Config: {
       Hostname: spec.hostname,
       Domainname: spec.domainname ?? '',
-      User: '',
+      User: spec.user ?? '',
       AttachStdin: spec.openStdin,
       AttachStdout: spec.attachStdout ?? true,
       AttachStderr: spec.attachStderr ?? true,
@@ -243,13 +272,15 @@ export function containerInspect(v: ContainerView, version = API_VERSION): Json 
       Env: spec.env.length ? spec.env : null,
       Cmd: spec.cmd,
       Image: c.image,
-      Volumes: null,
+      Volumes: spec.volumes?.length ? Object.fromEntries(spec.volumes.map((p) => [p, {}])) : null,
       WorkingDir: spec.workingDir,
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
       OnBuild: null,
       Labels: spec.labels,
+      ...(spec.macAddress ? { MacAddress: spec.macAddress } : {}),
       ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
       ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
+      ...(spec.healthcheck ? { Healthcheck: healthcheckJson(spec.healthcheck) } : {}),
     },
     NetworkSettings: {
       Bridge: '',

@@ -1,14 +1,13 @@
 /**
  * The parts of Docker's create request beyond networking and ports (api/dto/container.ts reads
- * those): stop signal and timeout, namespace modes (--pid, --uts, --ipc), --init, the log driver,
- * the volume driver, the console size, attach flags; and the per-endpoint settings added by later
- * API versions (DriverOpts, LinkLocalIPs, MacAddress from 1.44, GwPriority from 1.48). Each field
+ * those): stop timeout, namespace modes (--pid, --uts, --ipc), --init, the log driver,
+ * the volume driver, the console size, attach flags, annotations; and the per-endpoint settings
+ * added by later API versions (MacAddress from 1.44, GwPriority from 1.48). Each field
  * is read at the request's API version, as Docker reads it.
  */
 import { ContainerSpec, EndpointConfig } from '../../base/container-spec';
 import { checkNamespaceModes, LOG_DRIVERS } from '../../base/container-defaults';
 import { EngineError } from '../../base/errors';
-import { isIPv4 } from '../../base/ip';
 import { endpointSysctls } from '../../base/network-options';
 import { atLeast } from '../version';
 import { Json, obj, str, stringMap, strings } from './common';
@@ -24,8 +23,6 @@ function optNumber(v: unknown, field: string): number | undefined {
 /** The spec fields a create request sets besides ContainerSpec's first ones. */
 export function createOptions(body: Json, hc: Json, version: string): Partial<ContainerSpec> {
   const out: Partial<ContainerSpec> = {};
-  const stopSignal = str(body.StopSignal, 'StopSignal');
-  if (stopSignal) out.stopSignal = stopSignal;
   const stopTimeout = optNumber(body.StopTimeout, 'StopTimeout');
   if (stopTimeout !== undefined) out.stopTimeout = stopTimeout;
   const modes = { pidMode: str(hc.PidMode, 'HostConfig.PidMode'), utsMode: str(hc.UTSMode, 'HostConfig.UTSMode'), ipcMode: str(hc.IpcMode, 'HostConfig.IpcMode') };
@@ -48,30 +45,18 @@ export function createOptions(body: Json, hc: Json, version: string): Partial<Co
   }
   if (body.AttachStdout === false) out.attachStdout = false;
   if (body.AttachStderr === false) out.attachStderr = false;
-  const domainname = str(body.Domainname, 'Domainname');
-  if (domainname) out.domainname = domainname;
   if (atLeast(version, '1.43')) {
     const annotations = stringMap(hc.Annotations, 'HostConfig.Annotations');
     if (Object.keys(annotations).length) out.annotations = annotations;
   }
-  const links = strings(hc.Links, 'HostConfig.Links');
-  if (links.length) out.links = links;
   return out;
 }
 
 /** The settings of one endpoint beyond address and aliases, at the request's version. */
-export function endpointOptions(c: Json, ipam: Json, field: string, version: string): Partial<EndpointConfig> {
+export function endpointOptions(c: Json, field: string, version: string): Partial<EndpointConfig> {
   const out: Partial<EndpointConfig> = {};
-  const opts = stringMap(c.DriverOpts, `${field}.DriverOpts`);
-  endpointSysctls(opts); // refused at create, not at start
-  if (Object.keys(opts).length) out.driverOpts = opts;
-  const ll = strings(ipam.LinkLocalIPs, `${field}.IPAMConfig.LinkLocalIPs`);
-  for (const ip of ll) {
-    if (!isIPv4(ip) || !ip.startsWith('169.254.')) {
-      throw new EngineError('INVALID_PARAMETER', `invalid link-local address "${ip}"`, { hint: 'give an IPv4 address in 169.254.0.0/16 (ctrnet networks are IPv4-only)' });
-    }
-  }
-  if (ll.length) out.linkLocalIps = ll;
+  // DriverOpts and LinkLocalIPs are endpointConfig's (dto/container.ts); the endpoint sysctls are refused at create, not at start.
+  endpointSysctls(stringMap(c.DriverOpts, `${field}.DriverOpts`));
   if (atLeast(version, '1.44')) {
     const mac = str(c.MacAddress, `${field}.MacAddress`).toLowerCase();
     if (mac && !MAC.test(mac)) throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${mac}"`, { hint: 'write it as 02:42:ac:11:00:02' });

@@ -1,19 +1,21 @@
 /**
  * Container inspect's HostConfig, field by field as Docker 20.10 answers it, built from sections
  * (one small function each) and laid out in Docker's key order:
- *   network     NetworkMode, PortBindings, Dns*, ExtraHosts, Links, PublishAllPorts
- *   restart     RestartPolicy, AutoRemove                                   (issue 15 fills)
- *   storage     Binds, VolumeDriver, VolumesFrom, Mounts, ReadonlyRootfs    (issue 15 fills)
+ *   network     NetworkMode, PortBindings, Dns*, ExtraHosts, Links, PublishAllPorts, Sysctls
+ *   restart     AutoRemove
+ *   storage     VolumeDriver
  *   namespaces  IpcMode, PidMode, UTSMode, CgroupnsMode, UsernsMode, Cgroup, Init
- *   runtime     LogConfig, Runtime, ConsoleSize, ShmSize, Isolation, security fields, paths
- *   resources   CpuShares … IOMaximumBandwidth: Docker's zero values      (issue 15 fills)
+ *   runtime     LogConfig, Runtime, ConsoleSize, Isolation, security fields, paths
+ *   resources   Docker's zero values of what ctrnet does not limit
+ *   extras      mounts, restart policy, limits (dto/container-host.ts hostConfigExtras)
  * A section may return keys that are not in the order list; they follow the listed ones.
  */
 import { ContainerSpec } from '../../base/container-spec';
-import { ipcModeOf, logConfigOf, MASKED_PATHS, READONLY_PATHS, SHM_SIZE } from '../../base/container-defaults';
+import { ipcModeOf, logConfigOf, MASKED_PATHS, READONLY_PATHS } from '../../base/container-defaults';
 import { ContainerView } from '../../core/queries';
 import { atLeast } from '../version';
 import { Json } from './common';
+import { hostConfigExtras } from './container-host';
 
 /** Docker's order of HostConfig's keys (container inspect). */
 const ORDER = [
@@ -36,16 +38,23 @@ function portBindingsJson(spec: ContainerSpec): Json {
   return out;
 }
 
-export function networkSection(spec: ContainerSpec): Json {
-  return { NetworkMode: spec.networkMode, PortBindings: portBindingsJson(spec), Dns: spec.dns, DnsOptions: [], DnsSearch: [], ExtraHosts: null, Links: spec.links?.length ? spec.links : null, PublishAllPorts: false };
+export function networkSection(v: ContainerView): Json {
+  const { spec, name } = v.container;
+  return {
+    NetworkMode: spec.networkMode, PortBindings: portBindingsJson(spec), Dns: spec.dns, DnsOptions: spec.dnsOptions ?? [], DnsSearch: spec.dnsSearch ?? [],
+    ExtraHosts: spec.extraHosts?.length ? spec.extraHosts : null,
+    Links: spec.links?.length ? spec.links.map((l) => `/${v.linkNames[l.target] ?? l.target}:/${name}/${l.alias}`) : null,
+    PublishAllPorts: spec.publishAll === true,
+    ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
+  };
 }
 
 export function restartSection(spec: ContainerSpec): Json {
-  return { RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: spec.autoRemove };
+  return { AutoRemove: spec.autoRemove };
 }
 
 export function storageSection(spec: ContainerSpec): Json {
-  return { Binds: null, VolumeDriver: spec.volumeDriver ?? '', VolumesFrom: null, ReadonlyRootfs: false };
+  return { VolumeDriver: spec.volumeDriver ?? '' };
 }
 
 /** A container mode names the container by its id (resolved at create), as Docker shows it. */
@@ -62,7 +71,7 @@ export function runtimeSection(spec: ContainerSpec, version: string): Json {
   const log = logConfigOf(spec);
   const out: Json = {
     ContainerIDFile: '', LogConfig: { Type: log.type, Config: log.config }, CapAdd: null, CapDrop: null, GroupAdd: null, OomScoreAdj: 0, Privileged: false,
-    SecurityOpt: null, ShmSize: SHM_SIZE, Runtime: 'runc', Isolation: '', MaskedPaths: MASKED_PATHS, ReadonlyPaths: READONLY_PATHS,
+    SecurityOpt: null, Runtime: 'runc', Isolation: '', MaskedPaths: MASKED_PATHS, ReadonlyPaths: READONLY_PATHS,
     ConsoleSize: spec.consoleSize ?? [0, 0],
   };
   if (atLeast(version, '1.43')) out.Annotations = spec.annotations ?? null;
@@ -93,7 +102,8 @@ export function ordered(fields: Json, order: readonly string[]): Json {
 export function hostConfigJson(v: ContainerView, version: string): Json {
   const spec = v.container.spec;
   return ordered(
-    { ...networkSection(spec), ...restartSection(spec), ...storageSection(spec), ...namespacesSection(spec), ...runtimeSection(spec, version), ...resourcesSection(spec, version) },
+    // The extras' real values (limits, policy, mounts) over the sections' zero values.
+    { ...networkSection(v), ...restartSection(spec), ...resourcesSection(spec, version), ...hostConfigExtras(spec), ...storageSection(spec), ...namespacesSection(spec), ...runtimeSection(spec, version) },
     ORDER,
   );
 }

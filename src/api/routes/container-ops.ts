@@ -5,7 +5,7 @@
 import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
 import { StatsSample } from '../../core/containers/introspection';
-import { CommitConfig } from '../../images/image-store';
+import { ImageConfig } from '../../base/image-config';
 import { Json, obj, stringMap, strings } from '../dto/common';
 import { statsJson } from '../dto/stats';
 import { bool, filterLists } from '../http';
@@ -14,8 +14,8 @@ import { Router } from '../router';
 const STATS_INTERVAL_MS = 1000;
 
 /** The fields of a commit body (a container config) that were given, as an image config's. */
-function commitConfig(b: Json): Partial<CommitConfig> {
-  const out: Partial<CommitConfig> = {};
+function commitConfig(b: Json): Partial<ImageConfig> {
+  const out: Partial<ImageConfig> = {};
   if (b.Cmd !== undefined && b.Cmd !== null) out.cmd = strings(b.Cmd, 'Cmd');
   if (b.Entrypoint !== undefined && b.Entrypoint !== null) out.entrypoint = strings(b.Entrypoint, 'Entrypoint');
   if (Array.isArray(b.Env)) out.env = strings(b.Env, 'Env');

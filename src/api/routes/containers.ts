@@ -9,7 +9,10 @@ import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../core/containers/deta
 import { StreamFlags } from '../../core/containers/stdio';
 import { Engine } from '../../core/engine';
 import { containerInspect, containerSummary, createRequest } from '../dto/container';
-import { bool, filterValues, parseFilters } from '../http';
+import { CONTAINER_FILTERS, listContainers } from '../filters/containers';
+import { Filters } from '../filters/filters';
+import { bool } from '../http';
+import { updateRequest } from '../dto/container-host';
 import { Router } from '../router';
 
 /** A since/until query value (Unix seconds with a fraction, RFC3339 or a duration ago) in nanoseconds. */
@@ -23,22 +26,15 @@ function timeParam(v: string | null, name: string): bigint | undefined {
 export function containerRoutes(r: Router, e: Engine): void {
   const ctrs = e.containers;
   r.route('GET', '/containers/json', async ({ q, version }) => {
-    const all = bool(q, 'all');
-    const filters = parseFilters(q.get('filters'));
-    const names = filterValues(filters.name);
-    const ids = filterValues(filters.id);
-    const status = filterValues(filters.status);
-    return ctrs
-      .list()
-      .filter((c) => all || c.status === 'running' || status.length > 0)
-      .filter((c) => !names.length || names.some((n) => c.name.includes(n.replace(/^\//, ''))))
-      .filter((c) => !ids.length || ids.some((i) => c.id.startsWith(i)))
-      .filter((c) => !status.length || status.includes(c.status))
-      .map((c) => containerSummary(e.queries.container(c), version));
+    const filters = Filters.parse(q.get('filters'), CONTAINER_FILTERS);
+    const limit = Number(q.get('limit') ?? -1);
+    const views = ctrs.list().map((c) => e.queries.container(c));
+    const shown = listContainers(views, filters, { all: bool(q, 'all'), limit: Number.isFinite(limit) ? limit : -1 }, { imageId: (ref) => e.images.find(ref)?.id });
+    return shown.map((v) => containerSummary(v, version));
   });
   r.route('POST', '/containers/create', async ({ q, body, res, version }) => {
     const { image, spec } = createRequest(await body(), version);
-    const c = ctrs.create(q.get('name') ?? undefined, image, spec);
+    const c = await ctrs.create(q.get('name') ?? undefined, image, spec);
     res.statusCode = 201;
     return { Id: c.id, Warnings: c.spec.networkMode === 'host' && spec.portBindings.length ? ['Published ports are discarded when using host network mode'] : [] };
   });
@@ -71,8 +67,13 @@ export function containerRoutes(r: Router, e: Engine): void {
       ctrs.get(params[0]);
       throw new EngineError('CONTAINER_IN_USE', 'Conflict, cannot remove the default link name of the container', { hint: 'name the link as CONTAINER/ALIAS' });
     }
-    await ctrs.remove(params[0], bool(q, 'force'));
+    await ctrs.remove(params[0], bool(q, 'force'), bool(q, 'v'));
     res.statusCode = 204;
+  });
+  r.route('POST', '/containers/{id}/update', async ({ params, body }) => {
+    const { resources, policy } = updateRequest(await body());
+    await ctrs.update(params[0], resources, policy);
+    return { Warnings: null };
   });
   r.route('POST', '/containers/{id}/rename', async ({ params, q, res }) => {
     ctrs.rename(params[0], q.get('name') ?? '');

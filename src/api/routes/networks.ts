@@ -1,13 +1,27 @@
 /** Network routes: list, inspect, create, delete, prune, connect, disconnect. */
+import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
+import { endpointConfig } from '../dto/container';
 import { networkCreateRequest, networkJson } from '../dto/network';
 import { filterLists } from '../http';
+import { obj } from '../dto/common';
+import { Filters } from '../filters/filters';
+import { listNetworks, NETWORK_FILTERS } from '../filters/networks';
 import { Router } from '../router';
 
 export function networkRoutes(r: Router, e: Engine): void {
   const { networks, containers } = e;
-  r.route('GET', '/networks', async ({ version }) => networks.list().map((n) => networkJson(e.queries.network(n), version)));
-  r.route('GET', '/networks/{id}', async ({ params, version }) => networkJson(e.queries.network(networks.get(params[0])), version));
+  r.route('GET', '/networks', async ({ q, version }) => {
+    const filters = Filters.parse(q.get('filters'), NETWORK_FILTERS);
+    return listNetworks(networks.list().map((n) => e.queries.network(n)), filters).map((v) => networkJson(v, version));
+  });
+  r.route('GET', '/networks/{id}', async ({ params, q, version }) => {
+    const view = e.queries.network(networks.get(params[0]));
+    // ?scope=: only a network of that scope is found (Docker's 404 otherwise)
+    const scope = q.get('scope');
+    if (scope && scope !== view.scope) throw new EngineError('NETWORK_NOT_FOUND', `network ${params[0]} not found`);
+    return networkJson(view, version);
+  });
   r.route('POST', '/networks/create', async ({ body, res }) => {
     const net = await networks.create(networkCreateRequest(await body()));
     res.statusCode = 201;
@@ -20,12 +34,7 @@ export function networkRoutes(r: Router, e: Engine): void {
   r.route('POST', '/networks/prune', async ({ q }) => e.prune.networks(filterLists(q.get('filters'))));
   r.route('POST', '/networks/{id}/connect', async ({ params, body }) => {
     const b = await body();
-    const ep = (b.EndpointConfig ?? {}) as Record<string, unknown>;
-    const ipam = (ep.IPAMConfig ?? {}) as Record<string, unknown>;
-    await containers.connect(params[0], String(b.Container ?? ''), {
-      ipv4: typeof ipam.IPv4Address === 'string' && ipam.IPv4Address ? ipam.IPv4Address : undefined,
-      aliases: Array.isArray(ep.Aliases) ? (ep.Aliases as unknown[]).map(String) : [],
-    });
+    await containers.connect(params[0], String(b.Container ?? ''), endpointConfig(obj(b.EndpointConfig, 'EndpointConfig')));
     return undefined;
   });
   r.route('POST', '/networks/{id}/disconnect', async ({ params, body }) => {

@@ -4,6 +4,7 @@ import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
 import { archName, imageSummary } from '../dto/image';
 import { containerSummary } from '../dto/container';
+import { volumeJson } from '../dto/volume';
 import { Router } from '../router';
 import { API_VERSION, atLeast, MIN_API_VERSION } from '../version';
 
@@ -60,7 +61,7 @@ export function systemRoutes(r: Router, e: Engine): void {
       Runtimes: { runc: { path: 'runc' } },
       CgroupDriver: 'cgroupfs',
       LoggingDriver: 'ctrnet-shim',
-      Plugins: { Network: ['bridge', 'host', 'null'], Volume: [], Log: [] },
+      Plugins: { Network: ['bridge', 'host', 'null'], Volume: ['local'], Log: [] },
       Swarm: { LocalNodeState: 'inactive', NodeID: '', NodeAddr: '', ControlAvailable: false, Error: '', RemoteManagers: null },
       SecurityOptions: [],
       InitBinary: 'docker-init',
@@ -72,7 +73,7 @@ export function systemRoutes(r: Router, e: Engine): void {
     };
   });
 
-  // docker system df: images, containers; volumes are counted by the volume service (none here); no build cache.
+  // docker system df: images, containers, volumes; ctrnet builds nothing, so no build cache.
   r.route('GET', '/system/df', async ({ q, version }) => {
     const types = q.getAll('type');
     const want = (t: string) => !atLeast(version, '1.42') || types.length === 0 || types.includes(t);
@@ -80,19 +81,15 @@ export function systemRoutes(r: Router, e: Engine): void {
     const out: Record<string, unknown> = {};
     if (want('image')) {
       out.LayersSize = du.layersSize;
-      out.Images = du.images.map((u) => imageSummary(u.image, u.containers, version, u.sharedSize)).map((j) => ({ ...j, Containers: du.images.find((u) => u.image.id === j.Id)!.containers }));
+      out.Images = du.images.map((u) => ({ ...imageSummary(u.image, version, u.containers, u.sharedSize), Containers: u.containers }));
     }
     if (want('container')) out.Containers = du.containers.map((u) => ({ ...containerSummary(e.queries.container(u.container)), SizeRw: u.sizeRw, SizeRootFs: u.sizeRootFs }));
-    if (want('volume')) out.Volumes = [];
+    if (want('volume')) out.Volumes = (await e.volumes.usage()).map((u) => ({ ...volumeJson(u.volume, e.volumes.path(u.volume.name)), UsageData: { RefCount: u.refCount, Size: u.size } }));
     if (want('build-cache')) out.BuildCache = [];
     return out;
   });
   // ctrnet does not build images: there is no build cache to prune.
   r.route('POST', '/build/prune', async () => ({ CachesDeleted: null, SpaceReclaimed: 0 }));
-
-  r.route('GET', '/volumes/{name}', async ({ params }) => {
-    throw new EngineError('VOLUME_NOT_FOUND', `get ${params[0]}: no such volume`, { hint: 'ctrnet has no volumes' });
-  });
 
   // ctrnet's own: re-apply the firewall rules now (they are also restored on their own when removed).
   r.route('POST', '/ctrnet/system/reload', async () => {

@@ -12,25 +12,13 @@ import { Router } from '../router';
 const UNSERVED: [string, string, string, string?][] = [
   ['POST', '/build', 'building images', 'build elsewhere and `docker save | docker load` or import the root filesystem'],
   ['POST', '/session', 'BuildKit sessions'],
-  ['GET', '/images/search', 'searching a registry', 'ctrnet has no registry'],
-  ['POST', '/images/{name*}/push', 'pushing images', 'ctrnet has no registry'],
-  ['GET', '/images/{name*}/get', 'exporting images'],
-  ['GET', '/images/get', 'exporting images'],
-  ['POST', '/images/load', 'loading images', 'import a root filesystem tarball with `docker import FILE NAME`'],
-  ['GET', '/images/{name*}/history', 'image history'],
-  ['GET', '/distribution/{name*}/json', 'reading a registry', 'ctrnet has no registry'],
-  ['POST', '/auth', 'registry logins', 'ctrnet has no registry'],
-  ['GET', '/containers/{id}/export', 'exporting a container'],
+  ['GET', '/images/search', 'searching a registry', 'pull by name: `docker pull HOST/NAME:TAG`'],
+  ['GET', '/distribution/{name*}/json', 'reading a manifest from a registry', 'pull the image and inspect it'],
   ['GET', '/containers/{id}/archive', 'copying files out of a container (docker cp)', 'use `docker exec ID cat FILE`'],
   ['HEAD', '/containers/{id}/archive', 'copying files out of a container (docker cp)', 'use `docker exec ID cat FILE`'],
   ['PUT', '/containers/{id}/archive', 'copying files into a container (docker cp)', 'use `docker exec -i ID sh -c "cat > FILE"`'],
   ['GET', '/containers/{id}/attach/ws', 'attaching over a websocket', 'attach over the hijacked connection (POST /containers/{id}/attach)'],
-  ['POST', '/containers/{id}/update', 'updating resource limits and restart policies'],
-  ['POST', '/volumes/create', 'volumes'],
   ['PUT', '/volumes/{name}', 'cluster volumes'],
-  ['DELETE', '/volumes/{name}', 'volumes'],
-  ['POST', '/volumes/prune', 'volumes'],
-  ['GET', '/volumes', 'volumes'],
 ];
 
 export function unsupportedRoutes(r: Router, _e: Engine): void {

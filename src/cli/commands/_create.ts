@@ -7,6 +7,7 @@ import { bool, FlagDef, list, Parsed, str, UsageError } from '../args';
 import { Context } from '../command';
 import { parsePortSpec } from '../../base/port-spec';
 import type { ContainerCreateBody, EndpointSettings, IdResponse, PortBinding } from '../wire';
+import { HOST_FLAGS, hostBody } from './_create-host';
 
 export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
   detach: { kind: 'bool', short: 'd' },
@@ -27,6 +28,19 @@ export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
   expose: { kind: 'list' },
   dns: { kind: 'list' },
   'mac-address': { kind: 'string' },
+  'add-host': { kind: 'list' },
+  'dns-search': { kind: 'list' },
+  'dns-option': { kind: 'list' },
+  link: { kind: 'list' },
+  'publish-all': { kind: 'bool', short: 'P' },
+  sysctl: { kind: 'list' },
+  domainname: { kind: 'string' },
+  user: { kind: 'string', short: 'u' },
+  'stop-signal': { kind: 'string' },
+  /** missing (default): pull an image that is not there; always; never */
+  pull: { kind: 'string' },
+  platform: { kind: 'string' },
+  ...HOST_FLAGS,
 };
 
 /** Turns run/create flags into the Docker create body. */
@@ -52,6 +66,7 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
   const labels = Object.fromEntries(list(p, 'label').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')]));
   const interactive = bool(p, 'interactive');
   const entrypoint = str(p, 'entrypoint');
+  const extra = hostBody(p);
   return {
     name: str(p, 'name'),
     body: {
@@ -70,24 +85,46 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
       Labels: labels,
       ExposedPorts: exposed,
       MacAddress: str(p, 'mac-address') ?? '',
-      HostConfig: { NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns') },
+      HostConfig: {
+        NetworkMode: network, PortBindings: portBindings, AutoRemove: bool(p, 'rm'), Dns: list(p, 'dns'), ...extra.hostConfig,
+        DnsSearch: list(p, 'dns-search'), DnsOptions: list(p, 'dns-option'), ExtraHosts: list(p, 'add-host'), Links: list(p, 'link'),
+        PublishAllPorts: bool(p, 'publish-all'), Sysctls: Object.fromEntries(list(p, 'sysctl').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')])),
+      },
+      ...(str(p, 'user') !== undefined ? { User: str(p, 'user') } : {}),
+      ...(str(p, 'stop-signal') !== undefined ? { StopSignal: str(p, 'stop-signal') } : {}),
       NetworkingConfig: Object.keys(endpoint).length ? { EndpointsConfig: { [network]: endpoint } } : {},
+      ...(str(p, 'domainname') ? { Domainname: str(p, 'domainname') } : {}),
+      Volumes: extra.volumes,
+      ...(extra.healthcheck ? { Healthcheck: extra.healthcheck } : {}),
     },
   };
 }
 
-/** POST /containers/create; prints the daemon's warnings. Returns the new container's id. */
-export async function createContainer(ctx: Context, name: string | undefined, body: ContainerCreateBody): Promise<string> {
-  try {
+/**
+ * POST /containers/create; prints the daemon's warnings. Returns the new container's id. An image
+ * that is missing is pulled and the create tried again, as docker does (--pull missing), with
+ * the progress on stderr; --pull always pulls first, --pull never does not.
+ */
+export async function createContainer(ctx: Context, name: string | undefined, body: ContainerCreateBody, p?: Parsed): Promise<string> {
+  const policy = (p && str(p, 'pull')) ?? 'missing';
+  if (!['missing', 'always', 'never'].includes(policy)) throw new UsageError(`invalid pull option: '${policy}': must be one of "always", "missing" or "never"`);
+  const platform = p && str(p, 'platform');
+  const pull = () => (require('./pull') as typeof import('./pull')).pullImage(ctx, body.Image, { platform, to: process.stderr });
+  if (policy === 'always') await pull();
+  const create = async () => {
     const q = name ? `?name=${encodeURIComponent(name)}` : '';
     const r = await ctx.client.call<IdResponse>('POST', `/containers/create${q}`, body);
     for (const w of r.data.Warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
     return r.data.Id;
+  };
+  try {
+    return await create();
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404 && /image/i.test(e.message)) {
-      const ref = body.Image.includes(':') ? body.Image : `${body.Image}:latest`;
-      process.stderr.write(`Unable to find image '${ref}' locally\n`);
-    }
-    throw e;
+    if (!(e instanceof ApiError && e.status === 404 && /no such image/i.test(e.message))) throw e;
+    if (policy === 'never') throw e;
+    const ref = /[:@][^/]*$/.test(body.Image) ? body.Image : `${body.Image}:latest`;
+    process.stderr.write(`Unable to find image '${ref}' locally\n`);
+    await pull();
+    return create();
   }
 }

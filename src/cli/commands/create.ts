@@ -10,7 +10,7 @@ export const command: Command = {
   interspersed: false,
   async run(ctx, p) {
     const { name, body } = createBody(p);
-    out(await createContainer(ctx, name, body));
+    out(await createContainer(ctx, name, body, p));
     return 0;
   },
 };

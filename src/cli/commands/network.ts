@@ -43,7 +43,7 @@ const create: Command = {
   usage: 'ctrnet network create [OPTIONS] NETWORK',
   flags: {
     driver: { kind: 'string', short: 'd' }, subnet: { kind: 'string' }, gateway: { kind: 'string' }, 'ip-range': { kind: 'string' },
-    internal: { kind: 'bool' }, label: { kind: 'list' }, opt: { kind: 'list', short: 'o' },
+    internal: { kind: 'bool' }, label: { kind: 'list' }, opt: { kind: 'list', short: 'o' }, 'aux-address': { kind: 'list' },
   },
   async run(ctx, p) {
     if (p.args.length !== 1) throw new UsageError('"network create" requires exactly 1 argument: ctrnet network create [OPTIONS] NETWORK');
@@ -51,6 +51,7 @@ const create: Command = {
     if (str(p, 'subnet')) cfg.Subnet = str(p, 'subnet');
     if (str(p, 'gateway')) cfg.Gateway = str(p, 'gateway');
     if (str(p, 'ip-range')) cfg.IPRange = str(p, 'ip-range');
+    if (list(p, 'aux-address').length) cfg.AuxiliaryAddresses = kv(list(p, 'aux-address'));
     const body: NetworkCreateBody = {
       Name: p.args[0], Driver: str(p, 'driver') ?? 'bridge', Internal: bool(p, 'internal'),
       IPAM: { Driver: 'default', Options: {}, Config: Object.keys(cfg).length ? [cfg] : [] },
@@ -100,13 +101,13 @@ const prune: Command = {
 const connect: Command = {
   kind: 'command',
   name: 'connect',
-  usage: 'ctrnet network connect [--ip IP] [--alias A] NETWORK CONTAINER',
-  flags: { ip: { kind: 'string' }, alias: { kind: 'list' } },
+  usage: 'ctrnet network connect [--ip IP] [--alias A] [--link C:ALIAS] NETWORK CONTAINER',
+  flags: { ip: { kind: 'string' }, alias: { kind: 'list' }, link: { kind: 'list' } },
   async run(ctx, p) {
     const [net, ctr] = p.args;
     if (!net || !ctr) throw new UsageError('"network connect" requires 2 arguments: ctrnet network connect [--ip IP] [--alias A] NETWORK CONTAINER');
     const ip = str(p, 'ip');
-    const body: NetworkConnectBody = { Container: ctr, EndpointConfig: { IPAMConfig: ip ? { IPv4Address: ip } : {}, Aliases: list(p, 'alias') } };
+    const body: NetworkConnectBody = { Container: ctr, EndpointConfig: { IPAMConfig: ip ? { IPv4Address: ip } : {}, Aliases: list(p, 'alias'), ...(list(p, 'link').length ? { Links: list(p, 'link') } : {}) } };
     await ctx.client.call('POST', `/networks/${encodeURIComponent(net)}/connect`, body);
     return 0;
   },

@@ -18,7 +18,7 @@ export const command: Command = {
     const c = ctx.client;
     const { name, body } = createBody(p);
     const detach = bool(p, 'detach');
-    const id = await createContainer(ctx, name, body);
+    const id = await createContainer(ctx, name, body, p);
     const tty = body.Tty;
     const interactive = body.OpenStdin;
     let stream: Promise<void> | undefined;

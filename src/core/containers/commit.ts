@@ -1,14 +1,16 @@
 /**
  * `docker commit`: a new image from a container's writable layer, layered on the container's
  * image (ImageStore.commit). The image's config is the container's (command, entrypoint,
- * environment, working directory, labels, exposed ports), then the request's config, then the
- * `--change` instructions. A running container is paused while its layer is copied (unless the
- * request says pause=false), as Docker does, so the copy is consistent.
+ * environment, working directory, user, labels, exposed ports, volumes, stop signal, health
+ * check), then the request's config, then the `--change` instructions. A running container is
+ * paused while its layer is copied (unless the request says pause=false), as Docker does, so
+ * the copy is consistent.
  */
-import { applyChanges } from '../../base/commit-changes';
+import { applyChanges } from '../../base/image-changes';
+import { emptyConfig, ImageConfig } from '../../base/image-config';
 import { ContainerSpec } from '../../base/container-spec';
 import { Container } from '../../base/model';
-import { CommitConfig, Image, ImageStore } from '../../images/image-store';
+import { Image, ImageStore } from '../../images/image-store';
 import { ContainerRuntime } from '../../runtime/runtime';
 
 export interface CommitRequest {
@@ -21,21 +23,24 @@ export interface CommitRequest {
   /** Dockerfile instructions (--change) */
   changes: string[];
   /** the request body's config fields that were given */
-  config: Partial<CommitConfig>;
+  config: Partial<ImageConfig>;
 }
 
 /** What a container's spec gives its image's config. */
-export function configOfSpec(spec: ContainerSpec): CommitConfig {
+export function configOfSpec(spec: ContainerSpec): ImageConfig {
   return {
-    user: '',
+    ...emptyConfig(),
+    user: spec.user ?? '',
     exposedPorts: [...new Set([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)])],
     env: spec.env,
     entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
     cmd: spec.cmd.length ? spec.cmd : null,
     workingDir: spec.workingDir,
-    volumes: [],
+    volumes: spec.volumes ?? [],
     labels: spec.labels,
     stopSignal: spec.stopSignal ?? '',
+    ...(spec.stopTimeout !== undefined ? { stopTimeout: spec.stopTimeout } : {}),
+    ...(spec.healthcheck ? { healthcheck: spec.healthcheck } : {}),
   };
 }
 
@@ -52,19 +57,20 @@ export interface CommitDeps {
 export async function commit(d: CommitDeps, c: Container, req: CommitRequest): Promise<Image> {
   const image = d.images.get(c.imageId);
   const containerConfig = configOfSpec(c.spec);
-  const given = Object.fromEntries(Object.entries(req.config).filter(([, v]) => v !== undefined)) as Partial<CommitConfig>;
+  const given = Object.fromEntries(Object.entries(req.config).filter(([, v]) => v !== undefined)) as Partial<ImageConfig>;
   const config = applyChanges({ ...containerConfig, ...given }, req.changes);
   const freeze = req.pause && c.status === 'running' && !c.paused;
   if (freeze) await d.pause(c.id);
   try {
     const img = await d.images.commit({
-      layerDir: d.runtime.rootfsDirs(c.id, image.layers).upper,
       parentId: image.id,
-      container: c.id,
+      upperDir: d.runtime.rootfsDirs(c.id, image.layers).upper,
+      config,
+      containerId: c.id,
+      containerConfig,
+      containerHostname: c.spec.hostname,
       comment: req.comment,
       author: req.author,
-      config,
-      containerConfig,
       tag: req.tag,
     });
     d.note('commit', d.get(c.id), { comment: req.comment, imageID: img.id, imageRef: req.tag ?? '' });

@@ -8,18 +8,24 @@
  * Events (EventEmitter, for waiting): create, start, exit (id, code), removed (id, code, container),
  * connect, disconnect, rename. Docker's events, with their attributes, go to EngineEvents
  * (base/events.ts): create, start, kill, die, stop, restart, destroy, rename, pause, unpause,
- * and network connect/disconnect as a container's endpoints come and go.
+ * update, and network connect/disconnect as a container's endpoints come and go.
  *
- * Limitations: no restart policies, no volumes.
+ * Mounts: containers/storage.ts (settled at create, made at start); restart policies: the
+ * supervisor of containers/restarts.ts reacts to exits, its starts take the container's mutex
+ * like any other; limits are checked at create and changed live by update().
  */
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
-import { CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf, randomName, VALID_NAME } from '../../base/container-spec';
+import { Readable } from 'node:stream';
+import { CONTAINER_MODE_PREFIX, ContainerSpec, EndpointConfig, modeOf, randomName, resourcesOf, restartOf, VALID_NAME } from '../../base/container-spec';
+import { effectiveHealth } from '../../base/health';
+import { applyUpdate, checkResources, ResourceUpdate, settleResources } from '../../base/resources';
+import { RestartPolicy, restartPolicy } from '../../base/restart-policy';
 import { describe, EngineError } from '../../base/errors';
 import { containerAttributes, EngineEvents } from '../../base/events';
 import { signalName, signalNumber } from '../../base/signals';
 import { stopSignalOf, stopTimeoutOf } from '../../base/container-defaults';
-import { Container } from '../../base/model';
+import { Container, Endpoint } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
 import { shortId } from '../../base/names';
 import { FrameReader, STREAM_EXIT } from '../../base/frames';
@@ -30,18 +36,34 @@ import { Networks, newId } from '../networks';
 import { Sandboxes } from '../sandbox';
 import { NetworkAttachments } from './network-mode';
 import { NotModified, startFailureExitCode } from './outcomes';
+import { withImageDefaults } from './image-defaults';
 import { withPath } from './process-env';
+import { hostGateway, hostsLines, linkEnv, ResolvedLink } from './etc-hosts';
 import { resolvConf } from './resolv-conf';
+import { checkSysctls } from './sysctls';
 import { Stdio } from './stdio';
-import { resolveLinks, withoutLink } from './links';
-import { withCommittedDefaults } from './image-defaults';
+import { RestartSupervisor } from './restarts';
+import { ContainerStorage } from './storage';
+import { Volumes } from '../volumes';
+import { withoutLink } from './links';
 import { namespaceBundle, resolveNamespaceModes } from './namespaces';
+
+/** What containers need beyond their network: mounts and volumes, the host's CPUs (limits are checked against them). */
+export interface ContainerExtras {
+  storage: ContainerStorage;
+  volumes: Volumes;
+  ncpu: number;
+}
 
 export class Containers extends EventEmitter {
   private readonly mutex = new KeyedMutex();
   private readonly monitors = new Map<string, Socket>();
   private readonly attachments: NetworkAttachments;
   private closing = false;
+  /** the restart supervisor: exits the restart policies answer */
+  readonly restarts: RestartSupervisor;
+  /** stopped or killed by a user and not yet exited: no restart follows (Docker's ExitOnNext) */
+  private readonly exitOnNext = new Set<string>();
 
   constructor(
     private readonly repo: Pick<Repos, 'containers' | 'endpoints' | 'ports'>,
@@ -51,10 +73,14 @@ export class Containers extends EventEmitter {
     private readonly networks: Networks,
     private readonly stdio: Stdio,
     private readonly log: (msg: string) => void = () => {},
+    private readonly extras?: ContainerExtras,
     private readonly events: EngineEvents = new EngineEvents(),
   ) {
     super();
     this.setMaxListeners(0);
+    this.restarts = new RestartSupervisor({ restart: (id, at) => this.restartByPolicy(id, at), startAtBoot: (id) => this.start(id).catch((e) => {
+      if (!(e instanceof NotModified)) throw e;
+    }) }, log);
     this.attachments = new NetworkAttachments({
       containers: repo.containers,
       networks,
@@ -65,6 +91,7 @@ export class Containers extends EventEmitter {
         const c = this.repo.containers.get(id);
         if (c && networkId && c.status === 'running') this.networkEvent(event, c, networkId);
       },
+      refreshResolvConf: async (c) => this.runtime.writeEtcFile(c.id, 'resolv.conf', await resolvConf(c.spec, false, true)),
       log,
     });
   }
@@ -92,7 +119,7 @@ export class Containers extends EventEmitter {
 
   // ---------------------------------------------------------------- create, rename, networks
 
-  create(name: string | undefined, imageRef: string, spec: ContainerSpec): Container {
+  async create(name: string | undefined, imageRef: string, spec: ContainerSpec): Promise<Container> {
     const image = this.images.get(imageRef);
     if (name !== undefined && name !== '') {
       const n = name.replace(/^\//, '');
@@ -101,20 +128,90 @@ export class Containers extends EventEmitter {
     } else {
       name = randomName((n) => this.repo.containers.get(n) !== undefined);
     }
-    spec = withCommittedDefaults(spec, image);
+    spec = withImageDefaults(spec, image.config);
     if (spec.cmd.length === 0 && spec.entrypoint.length === 0) {
       throw new EngineError('INVALID_PARAMETER', 'No command specified', { hint: 'give the command after the image name, e.g. `busybox sh`' });
     }
     spec = this.attachments.check(spec);
-    spec = resolveLinks(spec, name, (r) => this.repo.containers.get(r));
+    checkSysctls(spec);
+    if (spec.links?.length) spec = { ...spec, links: spec.links.map((l) => ({ ...l, target: this.linkTarget(l.target).id })) };
+    spec = this.checkExtras(spec);
     spec = resolveNamespaceModes(spec, (r) => this.repo.containers.get(r));
+    const other = this.repo.containers.get(name);
+    if (other && other.name === name) throw new EngineError('NAME_IN_USE', `Conflict. The container name "/${name}" is already in use by container "${other.id}"`, { hint: 'remove (or rename) that container to be able to reuse that name' });
+    // The image's HEALTHCHECK fills what the container's leaves unset, as Docker merges them.
+    const healthcheck = effectiveHealth(spec.healthcheck, image.config?.healthcheck);
+    if (healthcheck) spec = { ...spec, healthcheck };
+    if (this.extras) spec = { ...spec, mounts: await this.extras.storage.settle(spec, image) };
     const id = newId();
     if (!spec.hostname && modeOf(spec.networkMode).kind !== 'host') spec = { ...spec, hostname: shortId(id) };
     const c: Container = { id, name, imageId: image.id, image: imageRef, spec, status: 'created', pid: 0, exitCode: 0, error: '', created: new Date().toISOString() };
-    this.repo.containers.insert(c);
+    try {
+      this.repo.containers.insert(c);
+    } catch (e) {
+      await this.extras?.storage.undo(ContainerStorage.volumesOf(spec.mounts ?? []));
+      throw e;
+    }
     this.emit('create', id);
     this.note('create', c);
     return c;
+  }
+
+  private linkTarget(ref: string): Container {
+    const t = this.repo.containers.get(ref);
+    if (!t) throw new EngineError('INVALID_PARAMETER', `could not get container for ${ref}: No such container: ${ref}`);
+    return t;
+  }
+
+  /**
+   * The legacy links of a container on the default bridge, each with its target's address there
+   * (Docker: the target must be running and on the default bridge too). Elsewhere links are names
+   * of the embedded resolver: none here.
+   */
+  private legacyLinks(c: Container, eps: Endpoint[]): ResolvedLink[] {
+    const bridge = this.networks.find('bridge');
+    if (!c.spec.links?.length || !bridge || !eps.some((e) => e.networkId === bridge.id)) return [];
+    return c.spec.links.map((link) => {
+      const target = this.repo.containers.get(link.target);
+      if (!target || target.status !== 'running') {
+        throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot link to a non running container: /${target?.name ?? link.target} AS /${c.name}/${link.alias}`, { hint: 'start that container first' });
+      }
+      const ep = this.repo.endpoints.list({ containerId: target.id }).find((e) => e.networkId === bridge.id);
+      if (!ep) throw new EngineError('CONFLICTING_OPTIONS', `Cannot link to /${target.name}, as it does not belong to the default network`);
+      return { link, target, ip: ep.ip };
+    });
+  }
+
+  /** Restart policy and limits: Docker's checks, and what Docker settles at create (swap). */
+  private checkExtras(spec: ContainerSpec): ContainerSpec {
+    const policy = restartOf(spec);
+    restartPolicy(policy.name, policy.maxRetries, spec.autoRemove);
+    if (!spec.resources) return spec;
+    checkResources(spec.resources, this.extras?.ncpu ?? 1);
+    return { ...spec, resources: settleResources(spec.resources) };
+  }
+
+  /**
+   * Docker's `update`: limits (changed live in a running container's cgroup) and the restart
+   * policy. Fields not given stay as they are.
+   */
+  async update(idOrName: string, u: ResourceUpdate, policy?: RestartPolicy): Promise<void> {
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      const next = applyUpdate(resourcesOf(c.spec), u, c.id);
+      checkResources(next, this.extras?.ncpu ?? 1);
+      if (policy && c.spec.autoRemove && policy.name !== 'no') {
+        throw new EngineError('CONFLICTING_OPTIONS', 'Restart policy cannot be updated because AutoRemove is enabled for the container', { hint: 'a --rm container is not restarted' });
+      }
+      if (c.status === 'running') {
+        await this.runtime.update(c.id, next).catch((e) => {
+          throw new EngineError('RUNTIME_FAILED', `Cannot update container ${c.id}: ${describe(e)}`, { cause: e });
+        });
+      }
+      this.repo.containers.update(c.id, { spec: { ...c.spec, resources: next, ...(policy ? { restartPolicy: policy } : {}) } });
+      this.note('update', c);
+    });
   }
 
   rename(idOrName: string, name: string): void {
@@ -149,7 +246,24 @@ export class Containers extends EventEmitter {
 
   async start(idOrName: string): Promise<void> {
     const c0 = this.get(idOrName);
-    await this.mutex.run(c0.id, () => this.startLocked(c0.id));
+    await this.mutex.run(c0.id, async () => {
+      // A user's start: Docker's restart manager begins anew, and a stop by the user is forgotten.
+      this.restarts.reset(c0.id);
+      this.exitOnNext.delete(c0.id);
+      const c = this.get(c0.id);
+      if (c.status !== 'running' && (c.restartCount || c.manuallyStopped)) this.repo.containers.update(c.id, { restartCount: 0, manuallyStopped: false });
+      await this.startLocked(c0.id);
+    });
+  }
+
+  /** The supervisor's start for the exit that ended at `finishedAt`: nothing when anything happened since. */
+  private async restartByPolicy(id: string, finishedAt: string): Promise<void> {
+    await this.mutex.run(id, async () => {
+      const c = this.repo.containers.get(id);
+      if (!c || c.status !== 'exited' || c.finishedAt !== finishedAt || this.exitOnNext.has(id) || this.closing) return;
+      this.log(`restarting ${c.name} (restart policy ${restartOf(c.spec).name}, restart ${c.restartCount ?? 0})`);
+      await this.startLocked(id).catch((e) => this.log(`restart of ${c.name} failed: ${describe(e)}`));
+    });
   }
 
   private async startLocked(id: string): Promise<void> {
@@ -160,19 +274,32 @@ export class Containers extends EventEmitter {
     try {
       const rootfs = await this.runtime.mountRootfs(c.id, image.layers);
       undo.push(() => this.runtime.unmountRootfs(c.id));
+      undo.push(async () => this.extras?.storage.release(c));
+      const mounts = this.extras ? await this.extras.storage.prepare(c, rootfs) : [];
       const netns = await this.sandboxes.setup(c);
       undo.push(() => this.sandboxes.teardown(c));
-      const eps = this.repo.endpoints.list({ containerId: c.id });
       const { spec } = c;
+      // Joined to another container's namespace: its hostname, /etc/hosts and resolv.conf (and
+      // resolver) are this one's too, as in Docker.
+      const mode = modeOf(spec.networkMode);
+      const owner = mode.kind === 'container' ? (this.repo.containers.get(mode.target) ?? c) : c;
+      const eps = this.repo.endpoints.list({ containerId: owner.id });
+      const links = this.legacyLinks(owner, eps);
+      const gw = hostGateway(eps, (id) => this.networks.find(id), (n) => this.networks.driver(n).wayOut(n).kind === 'self', this.networks.find('bridge')?.gateway ?? '');
       const pending = await this.runtime.prepare(
         {
           id: c.id,
           rootfs,
-          hostname: spec.hostname,
+          hostname: owner.spec.hostname,
+          domainname: owner.spec.domainname,
           netns,
-          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath(spec.env), cwd: spec.workingDir || '/', tty: spec.tty, consoleSize: spec.consoleSize },
-          hosts: eps.map((e) => `${e.ip}\t${spec.hostname}`),
-          resolvConf: await resolvConf(spec, netns === 'host', this.networks),
+          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...(owner === c ? links.flatMap((l) => linkEnv(c, l)) : []), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty, user: spec.user, consoleSize: spec.consoleSize },
+          hosts: hostsLines(owner.spec, eps, links, gw),
+          resolvConf: await resolvConf(owner.spec, netns === 'host', this.networks.embeddedDns(owner.spec)),
+          sysctls: spec.sysctls,
+          mounts,
+          readonlyRootfs: spec.readonlyRootfs,
+          resources: spec.resources && resourcesOf(spec),
           init: spec.init,
           annotations: spec.annotations,
           ...namespaceBundle(c, (r) => this.repo.containers.get(r), this.runtime),
@@ -192,8 +319,9 @@ export class Containers extends EventEmitter {
         const code = startFailureExitCode(e.message) === 125 ? 'RUNTIME_FAILED' : 'INVALID_PARAMETER';
         throw new EngineError(code, `failed to start container ${c.name}: ${e.message}`, { cause: e });
       });
-      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), finishedAt: undefined, error: '', exitCode: 0, paused: false });
-      for (const ep of eps) this.networkEvent('connect', c, ep.networkId);
+      // FinishedAt stays the last exit's, as Docker shows it.
+      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), error: '', exitCode: 0, oomKilled: false, paused: false });
+      for (const ep of this.repo.endpoints.list({ containerId: c.id })) this.networkEvent('connect', c, ep.networkId);
       this.emit('start', c.id);
       this.note('start', c);
     } catch (e) {
@@ -205,7 +333,7 @@ export class Containers extends EventEmitter {
       this.repo.containers.update(c.id, { error: msg, exitCode: code });
       this.stdio.dropPending(c.id);
       this.emit('exit', c.id, code);
-      if (c.spec.autoRemove) await this.removeLocked(c.id, code);
+      if (c.spec.autoRemove) await this.removeLocked(c.id, code, false, true);
       throw e;
     }
   }
@@ -238,13 +366,24 @@ export class Containers extends EventEmitter {
     await this.mutex.run(id, async () => {
       const c = this.repo.containers.get(id);
       if (!c || c.status !== 'running') return;
-      this.repo.containers.update(id, { status: 'exited', exitCode: code, pid: 0, finishedAt: new Date().toISOString(), paused: false });
+      // A restart asks for the same addresses again (core/sandbox.ts), as long as they are free.
+      const lastAddresses = Object.fromEntries(this.repo.endpoints.list({ containerId: id }).map((e) => [e.networkId, e.ip]));
+      const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled: false, lastAddresses, paused: false };
+      this.repo.containers.update(id, ended);
+      // Read before cleanup: runc delete removes the cgroup that counted the OOM kills.
+      ended.oomKilled = await this.runtime.oomKilled(id).catch(() => false);
+      if (ended.oomKilled) this.repo.containers.update(id, { oomKilled: true });
+      // Decided at once, so that it shows "restarting" from the exit on; the start waits for this mutex.
+      // A user's stop (recorded, also when this daemon did not see it) or the daemon's own close is no crash.
+      const byUser = this.exitOnNext.delete(id) || c.manuallyStopped === true;
+      const restarting = this.restarts.exited({ ...c, ...ended }, byUser || this.closing);
+      if (restarting) this.repo.containers.update(id, { restartCount: (c.restartCount ?? 0) + 1 });
       this.note('die', c, { exitCode: String(code) });
       const eps = this.repo.endpoints.list({ containerId: id });
       const clean = await this.cleanup(c);
       for (const ep of eps) this.networkEvent('disconnect', c, ep.networkId);
       this.emit('exit', id, code);
-      if (c.spec.autoRemove) await this.removeLocked(id, code, clean);
+      if (!restarting && c.spec.autoRemove) await this.removeLocked(id, code, clean, true);
     });
   }
 
@@ -260,6 +399,7 @@ export class Containers extends EventEmitter {
       (async () => {
         await this.runtime.delete(c.id).catch((e) => errors.push(e));
         await this.runtime.unmountRootfs(c.id).catch((e) => errors.push(e));
+        await this.extras?.storage.release(c).catch((e) => errors.push(e));
       })(),
     ]);
     for (const e of errors) this.log(`cleanup of ${c.name}: ${describe(e)}`);
@@ -280,13 +420,27 @@ export class Containers extends EventEmitter {
     });
   }
 
+  /** A user stops or kills it: no restart follows, and unless-stopped stays down (Docker's HasBeenManuallyStopped). */
+  private stoppedByUser(c: Container): boolean {
+    // Recorded before the signal: an exit the next daemon finds (this one crashed meanwhile) is a stop too.
+    if (!c.manuallyStopped) this.repo.containers.update(c.id, { manuallyStopped: true });
+    if (c.status === 'running') this.exitOnNext.add(c.id);
+    return this.restarts.cancel(c.id);
+  }
+
   /**
-   * Docker's stop: the stop signal (--stop-signal, SIGTERM), then SIGKILL after the timeout
-   * (`t`, else --stop-timeout, else 10 s). `signal` (API 1.42+) overrides the stop signal.
+   * Docker's stop: the stop signal (--stop-signal, the image's, SIGTERM), then SIGKILL after the
+   * timeout (`t`, else --stop-timeout, else 10 s). `signal` (API 1.42+) overrides the stop signal.
    */
   async stop(idOrName: string, timeoutSec?: number, signal?: string): Promise<void> {
     const c = this.get(idOrName);
+    // A container waiting for its restart is stopped by not restarting it.
+    if (this.restarts.isRestarting(c.id)) {
+      this.stoppedByUser(c);
+      return;
+    }
     if (c.status !== 'running') throw new NotModified();
+    this.stoppedByUser(c);
     const sig = signal || stopSignalOf(c.spec);
     const wait = timeoutSec ?? stopTimeoutOf(c.spec);
     const exit = this.next('exit', c.id);
@@ -312,9 +466,14 @@ export class Containers extends EventEmitter {
   async kill(idOrName: string, signal = 'KILL'): Promise<void> {
     const c = this.get(idOrName);
     const n = signalNumber(signal);
+    // Killing with SIGKILL or the stop signal is a stop by the user; another signal is only a signal.
+    if ((this.restarts.isRestarting(c.id) || c.status === 'running') && (n === 9 || n === 15)) {
+      if (this.stoppedByUser(c)) return;
+    }
     if (c.status !== 'running') {
       throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     }
+    // SIGKILL answers once the container is no longer running, as Docker's (a `rm` right after works).
     const exit = n === 9 ? this.next('exit', c.id) : undefined;
     await this.signal(c, signal);
     if (exit) await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000).unref())]);
@@ -366,39 +525,58 @@ export class Containers extends EventEmitter {
     return found;
   }
 
-  async remove(idOrName: string, force = false): Promise<void> {
+  async remove(idOrName: string, force = false, volumes = false): Promise<void> {
     const c = this.get(idOrName);
+    if (this.restarts.isRestarting(c.id)) {
+      if (!force) throw new EngineError('CONTAINER_RUNNING', `You cannot remove a restarting container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
+      this.restarts.cancel(c.id);
+    }
     const joined = this.joinedTo(c.id).filter((o) => o.status === 'running');
     if (joined.length && !force) {
       throw new EngineError('CONTAINER_IN_USE', `cannot remove container ${c.name}: containers ${joined.map((o) => o.name).join(', ')} use its network namespace`, {
         hint: 'remove those first, or force with -f (they lose their network)',
       });
     }
-    if (c.status === 'running') {
-      if (c.paused && !force) {
-        throw new EngineError('CONTAINER_PAUSED', `You cannot remove a paused container ${c.id}. Unpause and then stop the container before attempting removal or force remove`, { hint: 'ctrnet unpause it, or rm -f' });
-      }
-      if (!force) {
-        throw new EngineError('CONTAINER_RUNNING', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
-      }
-      // An auto-removed container removes itself when it exits: wait for that instead.
-      const done = c.spec.autoRemove ? this.wait(c.id, 'removed') : this.next('exit', c.id);
-      await this.signal(c, 'KILL');
-      await done;
-      if (c.spec.autoRemove) return;
+    if (c.status === 'running' && c.paused && !force) {
+      throw new EngineError('CONTAINER_PAUSED', `You cannot remove a paused container ${c.id}. Unpause and then stop the container before attempting removal or force remove`, { hint: 'ctrnet unpause it, or rm -f' });
     }
-    await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exitCode));
+    if (c.status === 'running' && !force) {
+      throw new EngineError('CONTAINER_RUNNING', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
+    }
+    await this.mutex.run(c.id, async () => {
+      const cur = this.repo.containers.get(c.id);
+      if (!cur) return;
+      if (cur.status !== 'running') return this.removeLocked(c.id, cur.exitCode, false, volumes);
+      // A running one: the removal is recorded before the kill, so that a crash in between ends in
+      // the removal (finished by the next daemon), never in a restart by its policy. Its exit is
+      // then the removal's to clean up (the monitor leaves containers that are not running alone).
+      this.restarts.cancel(c.id);
+      this.repo.containers.update(c.id, { status: 'removing' });
+      await this.signal(cur, 'KILL');
+      const code = (await this.runtime.exitCode(c.id)) ?? 137;
+      this.note('die', cur, { exitCode: String(code) });
+      await this.removeLocked(c.id, code, false, volumes || cur.spec.autoRemove, true);
+    });
   }
 
-  /** `cleaned`: the exit's cleanup just ran without errors (--rm): a second one would only spawn runc again. */
-  private async removeLocked(id: string, code: number, cleaned = false): Promise<void> {
+  /**
+   * `cleaned`: the exit's cleanup just ran without errors (--rm): a second one would only spawn runc again.
+   * `volumes`: its anonymous volumes go too (rm -v, --rm).
+   */
+  private async removeLocked(id: string, code: number, cleaned = false, volumes = false, wasRunning = false): Promise<void> {
     const c = this.repo.containers.get(id);
     if (!c) return;
     if (c.status === 'running') throw new EngineError('CONTAINER_RUNNING', `container ${c.name} is running`);
+    this.restarts.forget(id);
     this.repo.containers.update(id, { status: 'removing' });
+    const eps = wasRunning ? this.repo.endpoints.list({ containerId: id }) : [];
     if (!cleaned) await this.cleanup(c);
+    for (const ep of eps) this.networkEvent('disconnect', c, ep.networkId);
     await this.runtime.removeFiles(id);
     this.repo.containers.delete(id);
+    if (volumes) await this.extras?.volumes.removeAnonymous(c).catch((e) => this.log(`removing the volumes of ${c.name}: ${describe(e)}`));
+    // A force-removed running container also exited (waiters of not-running hear it).
+    if (wasRunning) this.emit('exit', id, code);
     this.emit('removed', id, code, c);
     this.note('destroy', c);
   }
@@ -411,6 +589,27 @@ export class Containers extends EventEmitter {
     return c.exitCode;
   }
 
+  // ---------------------------------------------------------------- export
+
+  /**
+   * `docker export`: the container's root filesystem as a tar stream. A container that is not
+   * running has its root mounted for the while (unmounted at the end unless it started meanwhile).
+   */
+  async export(idOrName: string): Promise<Readable> {
+    const c = this.get(idOrName);
+    const image = this.images.get(c.imageId);
+    const rootfs = await this.mutex.run(c.id, () => this.runtime.mountRootfs(c.id, image.layers));
+    const tar = this.images.archive(rootfs);
+    tar.once('close', () => {
+      void this.mutex
+        .run(c.id, async () => {
+          if (this.repo.containers.get(c.id)?.status !== 'running') await this.runtime.unmountRootfs(c.id);
+        })
+        .catch((e) => this.log(`unmounting ${c.name} after export: ${describe(e)}`));
+    });
+    return tar;
+  }
+
   // ---------------------------------------------------------------- restore
 
   /** After a daemon restart: re-watch running containers, finish what a crash interrupted. */
@@ -419,6 +618,14 @@ export class Containers extends EventEmitter {
       if (c.status === 'removing') {
         await this.mutex.run(c.id, () => this.removeLocked(c.id, c.exitCode)).catch((e) => this.log(`finishing removal of ${c.name}: ${describe(e)}`));
         continue;
+      }
+      if (c.status !== 'running' && (await this.runtime.pidOf(c.id))) {
+        // A start the crash interrupted after its process began: everything was made (the
+        // process runs last), so the container is running; recorded now, watched below.
+        this.log(`container ${c.name} was started just before the daemon stopped: taking it as running`);
+        this.repo.containers.update(c.id, { status: 'running', pid: (await this.runtime.pidOf(c.id)) ?? 0, startedAt: new Date().toISOString(), error: '', exitCode: 0, oomKilled: false });
+        c.status = 'running';
+        this.emit('start', c.id);
       }
       if (c.status !== 'running') {
         // A start the crash interrupted leaves leases, ports or a mounted root filesystem of a
@@ -431,23 +638,35 @@ export class Containers extends EventEmitter {
         } else {
           await this.runtime.unmountRootfs(c.id).catch((e) => this.log(`unmounting ${c.name}: ${describe(e)}`));
         }
+        // Restart policies at daemon start (started once the daemon is up: resumeRestarts).
+        this.restarts.atDaemonStart(this.get(c.id));
         continue;
       }
       try {
         await this.watch(c.id);
         await this.attachments.completeConnects(c, new Set(this.repo.endpoints.list({ containerId: c.id }).map((e) => e.networkId)));
+        await this.sandboxes.restoreDns(this.get(c.id)).catch((e) => this.log(`embedded DNS of ${c.name}: ${describe(e)}`));
       } catch {
         // The shim is gone: the container ended while no daemon was watching.
         const code = (await this.runtime.exitCode(c.id)) ?? 255;
         this.log(`container ${c.name} exited (${code}) while the daemon was down`);
         await this.exited(c.id, code);
+        // Not restarted as a crash (a user stopped it): Docker's rule at daemon start applies.
+        const now = this.repo.containers.get(c.id);
+        if (now) this.restarts.atDaemonStart(now);
       }
     }
+  }
+
+  /** The daemon is up (reconciled): restarts scheduled meanwhile and those of the restart policies at daemon start go ahead. */
+  resumeRestarts(): void {
+    this.restarts.resume();
   }
 
   /** Stops watching (the daemon is shutting down; containers keep running). */
   close(): void {
     this.closing = true;
+    this.restarts.close();
     for (const s of this.monitors.values()) s.destroy();
     this.monitors.clear();
   }

@@ -1,25 +1,30 @@
 /**
- * What a container takes from a committed image's config when its create request leaves it out:
- * the command and entrypoint (together, as Docker takes them), the environment (the image's
- * first, the request's after), the working directory, the labels.
- *
- * Limitations: only committed images carry a config here; issue 17's image configs (pulled and
- * loaded images, User, ExposedPorts, Volumes, Healthcheck) replace this with their own resolution.
+ * What a container takes from its image at create, as Docker merges them (daemon/commit.go
+ * merge): User, WorkingDir and StopSignal when the container sets none; Env entries whose name the
+ * container does not set; Labels and ExposedPorts it lacks (so `-P` publishes the image's ports);
+ * Entrypoint and Cmd when the container gives no entrypoint: the image's Cmd only when the
+ * container gives no command either (`run IMAGE ARGS` keeps the image's entrypoint with new
+ * arguments; `--entrypoint X` drops the image's Cmd; `--entrypoint ""` clears the entrypoint).
  */
 import { ContainerSpec } from '../../base/container-spec';
-import { Image } from '../../images/image-store';
+import { ImageConfig } from '../../base/image-config';
 
-export function withCommittedDefaults(spec: ContainerSpec, image: Image): ContainerSpec {
-  const cfg = image.details?.config;
-  if (!cfg) return spec;
-  const useImageCommand = spec.cmd.length === 0 && spec.entrypoint.length === 0;
-  const names = new Set(spec.env.map((e) => e.split('=')[0]));
-  return {
-    ...spec,
-    cmd: useImageCommand ? (cfg.cmd ?? []) : spec.cmd,
-    entrypoint: useImageCommand ? (cfg.entrypoint ?? []) : spec.entrypoint.length ? spec.entrypoint : spec.cmd.length ? (cfg.entrypoint ?? []) : [],
-    env: [...cfg.env.filter((e) => !names.has(e.split('=')[0])), ...spec.env],
-    workingDir: spec.workingDir || cfg.workingDir,
-    labels: { ...cfg.labels, ...spec.labels },
-  };
+const key = (e: string): string => e.split('=')[0];
+
+export function withImageDefaults(spec: ContainerSpec, img: ImageConfig): ContainerSpec {
+  const out: ContainerSpec = { ...spec };
+  if (!out.user && img.user) out.user = img.user;
+  if (!out.workingDir) out.workingDir = img.workingDir;
+  if (!out.stopSignal && img.stopSignal) out.stopSignal = img.stopSignal;
+  if (out.env.length === 0) out.env = [...img.env];
+  else out.env = [...out.env, ...img.env.filter((e) => !out.env.some((u) => key(u) === key(e)))];
+  out.labels = { ...img.labels, ...out.labels };
+  out.exposedPorts = [...out.exposedPorts, ...img.exposedPorts.filter((p) => !out.exposedPorts.includes(p))];
+  const reset = out.entrypoint.length === 1 && out.entrypoint[0] === '';
+  if (reset) out.entrypoint = [];
+  else if (out.entrypoint.length === 0) {
+    if (out.cmd.length === 0) out.cmd = [...(img.cmd ?? [])];
+    out.entrypoint = [...(img.entrypoint ?? [])];
+  }
+  return out;
 }

@@ -18,6 +18,8 @@ export interface AttachmentDeps {
   /** runs fn holding the container's mutex */
   locked: <T>(id: string, fn: () => Promise<T>) => Promise<T>;
   emit: (event: 'connect' | 'disconnect', id: string, networkId?: string) => void;
+  /** rewrites a running container's resolv.conf: a connect gave it embedded DNS */
+  refreshResolvConf: (c: Container) => Promise<void>;
   log: (m: string) => void;
 }
 
@@ -46,7 +48,10 @@ export class NetworkAttachments {
         return { ...spec, networkMode: `${CONTAINER_MODE_PREFIX}${target.id}` };
       }
       case 'network': {
-        const net = this.d.networks.get(mode.network);
+        // A network that does not exist (yet) is Docker's start-time error ("network X not found"),
+        // not create's: the docker CLI would read a 404 at create as a missing image and try to pull it.
+        const net = this.d.networks.find(mode.network);
+        if (!net) return spec;
         const driver = this.d.networks.driver(net);
         if (!driver.endpoints) return this.check({ ...spec, networkMode: driver.mode ?? 'none' });
         // Endpoint settings are keyed by the network's name, the primary network's always present.
@@ -74,22 +79,33 @@ export class NetworkAttachments {
     await this.d.locked(c0.id, async () => {
       const c = this.get(c0.id);
       const mode = modeOf(c.spec.networkMode);
-      if (mode.kind === 'container' || mode.kind === 'host') {
+      const driver = this.d.networks.driver(net);
+      // Docker's words for each refusal.
+      if (mode.kind === 'host' || driver.mode === 'host') {
+        throw new EngineError('CONFLICTING_OPTIONS', 'container cannot be disconnected from host network or connected to host network');
+      }
+      if (mode.kind === 'container') {
         throw new EngineError('CONFLICTING_OPTIONS', 'container sharing network namespace with another container or host cannot be connected to any other network');
       }
-      if (mode.kind === 'none' || !this.d.networks.driver(net).endpoints) {
-        throw new EngineError('CONFLICTING_OPTIONS', `container cannot be connected to ${net.name} with network mode ${c.spec.networkMode}`, { hint: 'none, host and container modes cannot be combined with networks' });
+      if (mode.kind === 'none' || !driver.endpoints) {
+        throw new EngineError('CONFLICTING_OPTIONS', 'container cannot be connected to multiple networks with one of the networks in private (none) mode', { hint: 'none, host and container modes cannot be combined with networks' });
       }
-      if (attachments(c.spec).includes(net.name)) {
-        throw new EngineError('NAME_IN_USE', `endpoint with name ${c.name} already exists in network ${net.name}`);
+      // A running container has its endpoint: Docker refuses a second. A created one only has its
+      // settings, which a second connect replaces (as Docker does).
+      if (attachments(c.spec).includes(net.name) && c.status === 'running') {
+        throw new EngineError('ENDPOINT_EXISTS', `endpoint with name ${c.name} already exists in network ${net.name}`);
       }
       this.checkEndpointConfig(net, cfg);
-      const next: Container = { ...c, spec: { ...c.spec, networks: { ...c.spec.networks, [net.name]: cfg } } };
+      // Endpoint links name their target as given, resolved at each lookup: Docker lets it come later.
+      const spec = { ...c.spec, networks: { ...c.spec.networks, [net.name]: cfg } };
+      // Connected again after leaving every network: it has networks again.
+      delete spec.noNetworks;
+      const next: Container = { ...c, spec };
       // Recorded before the kernel is touched, undone on failure: a crash in between leaves a
       // record that the next start (or reconcile) completes, never an unexplained interface.
       this.d.containers.update(c.id, { spec: next.spec });
       try {
-        if (c.status === 'running') await this.d.sandboxes.connect(next, net.name);
+        if (c.status === 'running' && (await this.d.sandboxes.connect(next, net.name))) await this.d.refreshResolvConf(next);
       } catch (e) {
         this.d.containers.update(c.id, { spec: c.spec });
         throw e;
@@ -103,15 +119,22 @@ export class NetworkAttachments {
     const c0 = this.get(idOrName);
     await this.d.locked(c0.id, async () => {
       const c = this.get(c0.id);
+      const mode = modeOf(c.spec.networkMode);
+      if (mode.kind === 'host' || this.d.networks.driver(net).mode === 'host') {
+        throw new EngineError('CONFLICTING_OPTIONS', 'container cannot be disconnected from host network or connected to host network');
+      }
+      // Docker accepts this and changes nothing: a none-mode container stays one.
+      if (mode.kind === 'none' && this.d.networks.driver(net).mode === 'none') return;
       if (!attachments(c.spec).includes(net.name)) {
-        throw new EngineError('INVALID_PARAMETER', `container ${c.name} is not connected to network ${net.name}`);
+        throw new EngineError('INVALID_PARAMETER', `container ${c.id} is not connected to network ${net.name}`);
       }
       const networks = { ...c.spec.networks };
       delete networks[net.name];
-      // Leaving the primary network: the next one becomes primary, as its interface order says.
-      const remaining = attachments({ ...c.spec, networks }).filter((n) => n !== net.name);
-      const networkMode = c.spec.networkMode === net.name ? (remaining[0] ?? 'none') : c.spec.networkMode;
-      this.d.containers.update(c.id, { spec: { ...c.spec, networks, networkMode } });
+      // The network mode stays what it was (Docker's HostConfig.NetworkMode does): a container that
+      // left every network is still a bridge-mode container, with only lo, that can be connected again.
+      const spec = { ...c.spec, networks };
+      if (Object.keys(networks).length === 0) spec.noNetworks = true;
+      this.d.containers.update(c.id, { spec });
       if (c.status === 'running') await this.d.sandboxes.disconnect(c, net.id);
       this.d.emit('disconnect', c.id, net.id);
     });

@@ -10,7 +10,7 @@ import { Network } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
 import { overlayBridgeName } from '../../base/names';
 import { ClusterStore, OverlayNetwork, Peer, PeerEvent } from '../../state/cluster-store';
-import { ContainerRepo, EndpointRepo, NetworkRepo } from '../../state/repos';
+import { AttachmentRepo, ContainerRepo, EndpointRepo, NetworkRepo } from '../../state/repos';
 import { OPT_VNI } from '../../base/network-options';
 import { VxlanPlane } from './vxlan';
 
@@ -18,6 +18,8 @@ export interface OverlayRepos {
   networks: NetworkRepo;
   endpoints: EndpointRepo;
   containers: ContainerRepo;
+  /** sandboxes attached through the CNI or Docker plugin: their endpoints are this host's too */
+  attachments?: AttachmentRepo;
 }
 
 export class ControlPlane {
@@ -125,7 +127,7 @@ export class ControlPlane {
     const out: Peer[] = [];
     for (const net of this.overlays()) {
       for (const ep of this.repo.endpoints.list({ networkId: net.id })) {
-        const c = this.repo.containers.get(ep.containerId);
+        const c = this.repo.containers.get(ep.containerId) ?? this.repo.attachments?.get(ep.containerId);
         if (c) out.push({ networkId: net.id, ip: ep.ip, mac: ep.mac, host: this.cluster.advertise, containerId: c.id, name: c.name, aliases: ep.aliases });
       }
     }

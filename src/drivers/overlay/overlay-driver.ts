@@ -29,9 +29,9 @@ export class OverlayDriver implements NetworkDriver {
     private readonly log: (m: string) => void = () => {},
   ) {}
 
-  /** An overlay's containers ask the resolver of their way-out network. */
+  /** An overlay's containers have the embedded resolver; it answers the names of every host's endpoints (remotes). */
   servesDns(): boolean {
-    return false;
+    return true;
   }
 
   wayOut(net: Network): WayOut {

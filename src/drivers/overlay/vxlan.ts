@@ -87,6 +87,7 @@ export class VxlanPlane {
         await this.ensure(net);
         await this.hostSide(req);
       });
+      if (req.runtimeMoves) return;
       const inside = this.kernel.at(req.sandbox).batch();
       inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
       await inside.commit();
@@ -105,7 +106,7 @@ export class VxlanPlane {
     const { network: net, endpoint: ep } = req;
     await this.kernel
       .batch()
-      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: this.mtuOf(net), peerNetns: req.sandbox, peerMac: ep.mac, singleQueue: true })
+      .linkAddVeth(ep.hostIf, ep.ifName, { mtu: this.mtuOf(net), peerNetns: req.runtimeMoves ? undefined : req.sandbox, peerMac: ep.mac, singleQueue: true })
       .linkSetMaster(ep.hostIf, overlayBridgeName(net.id))
       .linkSetUp(ep.hostIf)
       .commit();
@@ -123,6 +124,8 @@ export class VxlanPlane {
     await this.ensure(net);
     const links = new Set((await this.kernel.linkList()).map((l) => l.name));
     for (const req of endpoints) {
+      // Only the runtime can move a new container end into its sandbox (Docker's plugin path): left to explain.
+      if (!links.has(req.endpoint.hostIf) && req.runtimeMoves) continue;
       if (!links.has(req.endpoint.hostIf)) await this.join(req);
       else await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
     }

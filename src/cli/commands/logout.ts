@@ -1,0 +1,2 @@
+/** `ctrnet logout [SERVER]` (login.ts keeps both). */
+export { logout as command } from './login';
