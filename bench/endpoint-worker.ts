@@ -9,8 +9,13 @@
  *   ip:     the reference adapters (ip -batch and nft -f processes)
  *   PORTS:  published TCP ports per endpoint (default 1)
  *   keep:   set up all N before tearing any down (the scale test: N endpoints live at once)
+ *   probe:  set up all N, print "ready", then for each line "go" on stdin set up one more and tear
+ *           it down, printing its setup time (ms) on a line; at EOF tear the N down. Two workers,
+ *           one with N=0 and one with N=1000, probed in turn, compare the cost of an endpoint at
+ *           1000 with the first while the machine's load hits both alike.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { BridgeDriver } from '../src/drivers/bridge-driver';
 import { JoinRequest } from '../src/drivers/driver';
 import { OPT_BRIDGE_NAME } from '../src/base/network-options';
@@ -22,13 +27,15 @@ import { KernelHelper } from '../src/kernel/helper';
 import { IpKernel } from '../src/kernel/ip-kernel';
 import { NativeKernel } from '../src/kernel/native-kernel';
 import { run } from '../src/kernel/exec';
+import { ensureTmpfs } from '../src/kernel/tmpfs-dir';
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 async function main(): Promise<void> {
   const [n, mode, dir] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
   const perEndpoint = Number(process.argv[5] ?? 1);
-  const keep = process.argv[6] === 'keep';
+  const probe = process.argv[6] === 'probe';
+  const keep = process.argv[6] === 'keep' || probe;
   const helper = mode === 'native' ? new KernelHelper() : undefined;
   // CTRNET_BENCH_PHASES=1: time each request to the helper by verb, printed on stderr at the end.
   const phases = new Map<string, number[]>();
@@ -47,6 +54,8 @@ async function main(): Promise<void> {
   const store = new SqliteStore(':memory:');
   const driver = new BridgeDriver(kernel, firewall, store, { mtu: 1500, pools: [] });
   mkdirSync(dir, { recursive: true });
+  // As the daemon keeps them (kernel/tmpfs-dir.ts): namespace files on tmpfs.
+  const tmpfs = (await ensureTmpfs(dir)) === 'mounted';
   const net = await driver.createNetwork(
     { id: 'b'.repeat(64), name: 'bench', driver: 'bridge', subnet: '10.77.0.0/16', gateway: '10.77.0.1', internal: false, labels: {}, options: { [OPT_BRIDGE_NAME]: 'ctb0' } },
     [],
@@ -95,6 +104,22 @@ async function main(): Promise<void> {
       await down(req);
       teardown.push(now() - t2);
     }
+    if (probe) {
+      phases.clear();
+      process.stdout.write('ready\n');
+      let k = n;
+      for await (const line of createInterface({ input: process.stdin })) {
+        if (line.trim() !== 'go') continue;
+        const req = (current = request(k++));
+        const t0 = now();
+        await kernel.netnsAdd(req.sandbox);
+        await driver.join(req);
+        const t1 = now();
+        await down(req);
+        current = undefined;
+        process.stdout.write(`${(t1 - t0).toFixed(4)}\n`);
+      }
+    }
     while (live.length) {
       const t2 = now();
       await down(live[live.length - 1]);
@@ -108,10 +133,11 @@ async function main(): Promise<void> {
     await firewall.removeAll().catch(() => {});
     helper?.stop();
     store.close();
+    if (tmpfs) await run(['umount', dir]).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
   for (const [k, v] of phases) process.stderr.write(`${k}: first ${v.slice(0, 20).reduce((a, b) => a + b, 0) / Math.min(20, v.length)} ms, last ${v.slice(-20).reduce((a, b) => a + b, 0) / Math.min(20, v.length)} ms (${v.length})\n`);
-  process.stdout.write(JSON.stringify({ setup, teardown }) + '\n');
+  if (!probe) process.stdout.write(JSON.stringify({ setup, teardown }) + '\n');
 }
 
 main().catch((e) => {

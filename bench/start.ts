@@ -3,7 +3,9 @@
  * own start-up included), and the floor: `runc run` of an equivalent bundle without any engine.
  */
 import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { LabHost, must } from '../scripts/lab';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { LabHost, must, sh } from '../scripts/lab';
 import { now } from './common';
 
 export const MODES = {
@@ -21,6 +23,12 @@ export interface StartTimes {
   cliVersion: number[];
   /** `node -e ''`: the runtime's own start-up, which no CLI written for node can avoid */
   nodeBare: number[];
+  /**
+   * The two CLIs against this same ctrnetd, interleaved: `version` and `run --rm busybox true`
+   * with the ctrnet CLI (bundled, code cache), the docker CLI on PATH, and the ctrnet CLI from
+   * its separate modules (dist/, what the bundle replaces). Empty when no docker CLI is on PATH.
+   */
+  clis: { ctrnetVersion: number[]; dockerVersion: number[]; modulesVersion: number[]; ctrnetRun: number[]; dockerRun: number[] };
 }
 
 async function timed(n: number, f: () => Promise<unknown>): Promise<number[]> {
@@ -46,7 +54,29 @@ export async function ctrnetStart(n: number): Promise<StartTimes> {
         if (round > 0) modes[m].push(t);
       }
     }
-    return { modes, cliVersion: await timed(n, () => h.ctl(['version'])), nodeBare: await timed(n, () => must([process.execPath, '-e', ''])) };
+    const clis: StartTimes['clis'] = { ctrnetVersion: [], dockerVersion: [], modulesVersion: [], ctrnetRun: [], dockerRun: [] };
+    if (spawnSync('sh', ['-c', 'command -v docker']).status === 0) {
+      const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `unix://${h.socket}`, DOCKER_CONFIG: `${h.dir}/docker-cli` };
+      delete env.DOCKER_CONTEXT;
+      const docker = async (args: string[]) => {
+        const r = await sh(['docker', ...args], { env });
+        if (r.code !== 0) throw new Error(`docker ${args.join(' ')} against ctrnetd exited ${r.code}: ${r.stderr.trim()}`);
+      };
+      const main = path.resolve(__dirname, '../src/cli/main.js');
+      const modules = () => must([process.execPath, '-e', `require(${JSON.stringify(main)}).main(['version'])`], { env: { ...process.env, CTRNET_HOST: `unix://${h.socket}` } });
+      for (let round = 0; round <= n; round++) {
+        const t = async (k: keyof StartTimes['clis'], f: () => Promise<unknown>) => {
+          const [x] = await timed(1, f);
+          if (round > 0) clis[k].push(x);
+        };
+        await t('ctrnetVersion', () => h.ctl(['version']));
+        await t('dockerVersion', () => docker(['version']));
+        await t('modulesVersion', modules);
+        await t('ctrnetRun', () => h.ctl(['run', '--rm', 'busybox', 'true']));
+        await t('dockerRun', () => docker(['run', '--rm', 'busybox', 'true']));
+      }
+    }
+    return { modes, cliVersion: await timed(n, () => h.ctl(['version'])), nodeBare: await timed(n, () => must([process.execPath, '-e', ''])), clis };
   } finally {
     await h.destroy();
   }

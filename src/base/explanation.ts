@@ -30,4 +30,8 @@ export interface Explanation {
   nat: { rules: string[]; ports: { proto: string; hostIp: string; hostPort: number; target: string; packets: number }[] };
   overlays: { network: string; vxlan: string; vni: number; fdb: { mac: string; dst: string }[]; neighbours: { ip: string; mac: string }[] }[];
   mismatches: string[];
+  /** the tc-BPF fast path between endpoints of one network (kernel/fast-path.ts), read from the kernel */
+  fastPath?: { active: boolean; why?: string; redirected: number; ports: { hostIf: string; attached: boolean }[] };
+  /** whether frames crossing the host's bridges also pass iptables' hooks (br_netfilter), and why */
+  bridgeNetfilter?: { on: boolean; why: string };
 }

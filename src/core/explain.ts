@@ -12,6 +12,8 @@ import { Container } from '../base/model';
 import { Paths, paths } from '../base/names';
 import { Firewall } from '../firewall/firewall';
 import { Kernel } from '../kernel/kernel';
+import { FastPath } from '../kernel/fast-path';
+import { OPT_ICC } from '../base/network-options';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
 import { Sandboxes } from './sandbox';
@@ -29,6 +31,10 @@ export interface ExplainDeps {
   kernel: Kernel;
   /** whether iptables' FORWARD policy drops what is not accepted (dockerd's), checked for sandboxes of other runtimes */
   forwardDrop?: () => Promise<boolean>;
+  /** the fast path between endpoints (absent: none to describe) */
+  fastPath?: FastPath;
+  /** br_netfilter's switches in the daemon's namespace, read from the kernel */
+  bridgeNetfilter?: () => Promise<{ present: boolean; on: boolean; why: string }>;
 }
 
 export async function explain(d: ExplainDeps, idOrName: string): Promise<Explanation> {
@@ -132,6 +138,23 @@ async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints
     }
   }
   if (!fw.present && fw.expected) x.mismatches.push('the nftables table ip ctrnet is missing');
+
+  if (d.bridgeNetfilter && endpoints.some((ep) => netOf(ep.networkId)?.bridge)) {
+    const b = await d.bridgeNetfilter();
+    if (b.present) x.bridgeNetfilter = { on: b.on, why: b.why };
+  }
+  // The fast path: only bridge networks that let containers talk to each other get it.
+  const bridged = endpoints.filter((ep) => netOf(ep.networkId)?.driver === 'bridge');
+  if (d.fastPath && bridged.length) {
+    const f = await d.fastPath.describe(bridged.map((ep) => ep.hostIf));
+    x.fastPath = { active: f.active, why: f.why, redirected: f.redirected, ports: bridged.map((ep) => ({ hostIf: ep.hostIf, attached: f.attached.includes(ep.hostIf) })) };
+    for (const ep of bridged) {
+      const icc = netOf(ep.networkId)?.options[OPT_ICC] !== 'false';
+      const on = f.attached.includes(ep.hostIf);
+      if (f.active && icc && !on) x.mismatches.push(`the fast-path program is missing on ${ep.hostIf}`);
+      if (!icc && on) x.mismatches.push(`${ep.hostIf} carries the fast-path program, but its network has inter-container traffic off`);
+    }
+  }
 
   for (const ep of endpoints) {
     const net = netOf(ep.networkId);

@@ -47,9 +47,12 @@ import { UnavailableDriver } from '../drivers/unavailable-driver';
 import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
+import { BridgeNetfilter } from '../firewall/nft/bridge-netfilter';
 import { LocalImageStore } from '../images/local-image-store';
 import { DEFAULT_POOLS } from '../ipam/pools';
 import { KernelHelper } from '../kernel/helper';
+import { ensureTmpfs } from '../kernel/tmpfs-dir';
+import { BpfFastPath, FastPath, NoFastPath } from '../kernel/fast-path';
 import { IpKernel } from '../kernel/ip-kernel';
 import { Kernel } from '../kernel/kernel';
 import { NativeKernel } from '../kernel/native-kernel';
@@ -123,6 +126,9 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const p: Paths = { root: o.root, execRoot: o.execRoot };
   await mkdir(o.root, { recursive: true, mode: 0o711 });
   await mkdir(paths.netnsDir(p), { recursive: true });
+  // Namespace files on tmpfs: a disk filesystem costs an inode per container start (kernel/tmpfs-dir.ts).
+  const nsDir = await ensureTmpfs(paths.netnsDir(p)).catch((e) => `left as it is (${describe(e)})`);
+  if (nsDir !== 'already' && nsDir !== 'mounted') log(`${paths.netnsDir(p)} is not on tmpfs: ${nsDir}`);
   await mkdir(path.dirname(o.socket), { recursive: true });
 
   // Adapters.
@@ -141,7 +147,9 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   // Drivers: every network type, host and none included.
   const drivers = new Map<string, NetworkDriver>();
   const pools = o.pools.length ? o.pools : DEFAULT_POOLS;
-  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools }, log));
+  // CTRNET_FAST_PATH=off: every frame takes the bridge (for comparison; kernel/fast-path.ts).
+  const fastPath: FastPath = process.env.CTRNET_FAST_PATH === 'off' ? new NoFastPath('CTRNET_FAST_PATH=off') : BpfFastPath.available() ? new BpfFastPath(undefined, log) : new NoFastPath('ctrnet-fastpath was not built');
+  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools }, log, fastPath));
   drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools }, log));
   drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools }, log));
   drivers.set('host', new RecordOnlyDriver('host', store.networks));
@@ -171,7 +179,8 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const health = new HealthMonitor(store, runtime, log);
   const execs = new Execs(runtime, (id) => containers.get(id), (action, c, extra) => containers.note(action, c, extra));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
-  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops };
+  const bridgeNf = new BridgeNetfilter(log);
+  const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops, fastPath, bridgeNetfilter: () => bridgeNf.describe() };
   const eventLog = new EventLog(events);
   const containersOf = (imageId: string) => store.containers.list().filter((c) => c.imageId === imageId).map((c) => c.id);
   const layerSize = (id: string) => runtime.layerSize(id);
@@ -184,7 +193,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }, images),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
-    reloadFirewall: () => firewall.reapply(),
+    reloadFirewall: () => firewall.reapply().then(() => bridgeNf.settle().then(() => undefined)),
   };
   // Health checks run while a container runs; their changes of status are container events.
   containers.on('start', (id: string) => {
@@ -199,6 +208,8 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
+  // br_netfilter off in this namespace when nothing else here needs it (firewall/nft/bridge-netfilter.ts).
+  await bridgeNf.settle().catch((e) => log(`br_netfilter: ${describe(e)}`));
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
   await mounts.releaseUnused().catch((e) => log(`unmounting unused volumes: ${describe(e)}`));
   // Reconciled: restarts by policy may go ahead, and running containers' health checks begin again.
@@ -253,6 +264,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     unwatch();
     resolver.closeAll();
     await overlay?.control.close();
+    fastPath.stop();
     server.close();
     server.closeAllConnections();
     if (plugin) {

@@ -18,6 +18,7 @@ import { Firewall, NetworkFirewall } from '../firewall/firewall';
 import { checkAuxAddresses, macFromIp, parseCidr } from '../ipam/ipam';
 import { AddressPool, settleSubnet } from '../ipam/pools';
 import { Kernel } from '../kernel/kernel';
+import { FastPath, NoFastPath } from '../kernel/fast-path';
 import { EndpointDraft, EndpointRepo, NetworkRepo } from '../state/repos';
 import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_HOST_BINDING_IPV4, OPT_ICC, OPT_IP_MASQUERADE, OPT_MTU } from '../base/network-options';
 import { JoinRequest, mtuOf, NetworkDriver, NetworkRequest, removeLater, removeLink, RestoreSet, TakenSubnet, WayOut } from './driver';
@@ -46,7 +47,13 @@ export class BridgeDriver implements NetworkDriver {
     private readonly repo: { networks: NetworkRepo; endpoints: EndpointRepo },
     private readonly cfg: BridgeConfig,
     private readonly log: (m: string) => void = () => {},
+    private readonly fastPath: FastPath = new NoFastPath(),
   ) {}
+
+  /** Endpoints of a network may be fast-pathed to each other unless it keeps them apart (icc off). */
+  private fastPathed(net: Network, ep: Endpoint): boolean {
+    return net.options[OPT_ICC] !== 'false' && !!ep.ip;
+  }
 
   servesDns(net: Network): boolean {
     // The default bridge has no embedded DNS, as in Docker.
@@ -180,6 +187,11 @@ export class BridgeDriver implements NetworkDriver {
         if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
         await inside.commit();
       }
+      // Not an interface another runtime moves later: until it does, its peer is on the host.
+      if (this.fastPathed(net, ep) && !req.runtimeMoves) {
+        await this.fastPath.add({ hostIf: ep.hostIf, mac: ep.mac, ip: ep.ip, network: net.id });
+        undo.push(() => this.fastPath.del(ep.hostIf));
+      }
       if (req.ports.length) {
         const fw = await this.netFirewall(net);
         await fw.addPorts(req.ports);
@@ -194,6 +206,8 @@ export class BridgeDriver implements NetworkDriver {
 
   async leave(req: JoinRequest): Promise<void> {
     const errors: unknown[] = [];
+    // Off the fast path first: no frame is handed to an interface on its way out.
+    await this.fastPath.del(req.endpoint.hostIf).catch((e) => errors.push(e));
     await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac }).catch((e) => errors.push(e));
     if (req.ports.length) await (await this.netFirewall(req.network)).delPorts(req.ports).catch((e) => errors.push(e));
     if (req.sandboxGoing) removeLater(this.kernel, req.endpoint.hostIf);
@@ -224,6 +238,8 @@ export class BridgeDriver implements NetworkDriver {
         }
         if (req.ports.length) await fw.addPorts(req.ports);
         if (link) await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
+        // A new daemon's fast path has maps of its own: the program is put on again (a replacement).
+        if (link && this.fastPathed(net, req.endpoint) && !req.runtimeMoves) await this.fastPath.add({ hostIf: req.endpoint.hostIf, mac: req.endpoint.mac, ip: req.endpoint.ip, network: net.id });
       }
     }
     // Veths on our bridges that no endpoint explains (a crash between a join and its record).

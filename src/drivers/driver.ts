@@ -19,6 +19,7 @@ import { Endpoint, Network, PortMapping } from '../base/model';
 import { OPT_MTU } from '../base/network-options';
 import { Kernel, KernelError } from '../kernel/kernel';
 import { Subnet } from '../ipam/ipam';
+import { Peer } from '../state/cluster-store';
 import { EndpointDraft } from '../state/repos';
 
 /** What a user asks for in `network create`, with the id core chose for it. */
@@ -87,15 +88,7 @@ export type WayOut =
   | { kind: 'none' };
 
 /** An endpoint of the network on another host (overlay), as this host knows it. */
-export interface RemoteEndpoint {
-  ip: string;
-  mac: string;
-  /** the other host's advertise address */
-  host: string;
-  containerId: string;
-  name: string;
-  aliases: string[];
-}
+export type RemoteEndpoint = Omit<Peer, 'networkId'>;
 
 /** Kernel objects of a network beyond bridges and veths, read back for `explain`. */
 export interface VxlanFacts {

@@ -6,9 +6,10 @@
 import { EngineError } from '../base/errors';
 import { Endpoint, Network } from '../base/model';
 import { NetworkRepo } from '../state/repos';
-import { NetworkDriver, NetworkRequest, WayOut } from './driver';
+import { NetworkDriver, NetworkRequest } from './driver';
+import { NoDataPlane } from './no-data-plane';
 
-export class RecordOnlyDriver implements NetworkDriver {
+export class RecordOnlyDriver extends NoDataPlane implements NetworkDriver {
   readonly scope = 'local' as const;
   readonly endpoints = false;
   readonly mode: 'host' | 'none';
@@ -18,23 +19,8 @@ export class RecordOnlyDriver implements NetworkDriver {
     readonly name: 'host' | 'null',
     private readonly networks: NetworkRepo,
   ) {
+    super();
     this.mode = name === 'host' ? 'host' : 'none';
-  }
-
-  servesDns(): boolean {
-    return false;
-  }
-
-  wayOut(): WayOut {
-    return { kind: 'none' };
-  }
-
-  remotes(): [] {
-    return [];
-  }
-
-  async describe(): Promise<undefined> {
-    return undefined;
   }
 
   /** Only the predefined network of this driver exists (Docker: "only one instance of host network is allowed"). */

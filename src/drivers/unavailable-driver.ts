@@ -5,9 +5,10 @@
  */
 import { EngineError } from '../base/errors';
 import { Endpoint, Network } from '../base/model';
-import { NetworkDriver, WayOut } from './driver';
+import { NetworkDriver } from './driver';
+import { NoDataPlane } from './no-data-plane';
 
-export class UnavailableDriver implements NetworkDriver {
+export class UnavailableDriver extends NoDataPlane implements NetworkDriver {
   readonly endpoints = true;
 
   constructor(
@@ -15,20 +16,10 @@ export class UnavailableDriver implements NetworkDriver {
     readonly scope: 'local' | 'swarm',
     /** the error every operation fails with */
     private readonly why: () => EngineError,
-  ) {}
+  ) {
+    super();
+  }
 
-  servesDns(): boolean {
-    return false;
-  }
-  wayOut(): WayOut {
-    return { kind: 'none' };
-  }
-  remotes(): [] {
-    return [];
-  }
-  async describe(): Promise<undefined> {
-    return undefined;
-  }
   async createNetwork(): Promise<Network> {
     throw this.why();
   }

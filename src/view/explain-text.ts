@@ -40,6 +40,9 @@ const T = {
     overlay: (o: Explanation['overlays'][number]) => `Overlay ${o.network}: VXLAN device ${o.vxlan} (VNI ${o.vni}, UDP 4789).`,
     peer: (mac: string, dst: string, ip?: string) => `  remote ${ip ?? '?'} (${mac}) is reached through host ${dst}.`,
     noPeer: '  no remote containers yet.',
+    fast: (on: string[], redirected: number) => `Fast path: IPv4 frames from ${on.join(', ')} to other containers of the same network that carry the sender's own MAC and address go straight to the receiver (tc-BPF on the host end of the veth, bpf_redirect_peer): no bridge hop; all other frames take the bridge and its anti-spoofing rules. ${redirected} frame(s) so far on this host.`,
+    fastOff: (why: string) => `Fast path: off (${why}); every frame takes the bridge.`,
+    bnf: (on: boolean, why: string) => `br_netfilter: ${on ? 'on: frames crossing the bridge also pass iptables\' hooks' : 'off: frames crossing the bridge pass no iptables hook'} (${why}).`,
     ok: 'Kernel and state agree.',
     bad: '!! MISMATCH between the kernel and ctrnet\'s state (a bug, or someone changed it by hand):',
   },
@@ -75,6 +78,9 @@ const T = {
     overlay: (o: Explanation['overlays'][number]) => `Overlay 网络 ${o.network}：VXLAN 设备 ${o.vxlan}（VNI ${o.vni}，UDP 4789）。`,
     peer: (mac: string, dst: string, ip?: string) => `  远端容器 ${ip ?? '?'}（${mac}）经由主机 ${dst} 到达。`,
     noPeer: '  暂无远端容器。',
+    fast: (on: string[], redirected: number) => `快速路径：从 ${on.join('、')} 发往同一网络其他容器、且源 MAC 与源地址都属于发送者本身的 IPv4 帧，直接交给接收方（veth 宿主机端的 tc-BPF，bpf_redirect_peer），不经过网桥；其余帧照常经过网桥及其防伪造规则。本机至今已转发 ${redirected} 帧。`,
+    fastOff: (why: string) => `快速路径：未启用（${why}）；所有帧都经过网桥。`,
+    bnf: (on: boolean, why: string) => `br_netfilter：${on ? '已开启，经过网桥的帧也要经过 iptables 的钩子' : '已关闭，经过网桥的帧不经过 iptables 的钩子'}（${why}）。`,
     ok: '内核状态与 ctrnet 记录一致。',
     bad: '!! 内核与 ctrnet 记录不一致（程序错误，或有人手动修改过）：',
   },
@@ -111,6 +117,12 @@ export function sayExplanation(x: Explanation, lang: Lang = 'en'): string {
     out.push(t.overlay(o));
     const peers = o.fdb.map((f) => t.peer(f.mac, f.dst, o.neighbours.find((n) => n.mac === f.mac)?.ip));
     out.push(...(peers.length ? peers : [t.noPeer]));
+  }
+  if (x.bridgeNetfilter) out.push(t.bnf(x.bridgeNetfilter.on, x.bridgeNetfilter.why));
+  if (x.fastPath) {
+    const on = x.fastPath.ports.filter((p) => p.attached).map((p) => p.hostIf);
+    if (x.fastPath.active && on.length) out.push(t.fast(on, x.fastPath.redirected));
+    else if (!x.fastPath.active) out.push(t.fastOff(x.fastPath.why ?? '?'));
   }
   if (x.mode !== 'host') out.push(...(x.mismatches.length ? [t.bad, ...x.mismatches.map((m) => `   - ${m}`)] : [t.ok]));
   return out.join('\n') + '\n';

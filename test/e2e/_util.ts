@@ -1,7 +1,7 @@
 /** Helpers shared by the end-to-end tests: observing a lab host with independent tools. */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { LabHost, leftovers } from '../../scripts/lab';
+import { LabHost, leftovers, Result, sh } from '../../scripts/lab';
 
 export const PAGE = /It works!/;
 
@@ -43,4 +43,23 @@ export async function until(fn: () => Promise<boolean>, ms = 5000, what = 'condi
 export function assertNoLeftovers(hosts: LabHost[]): void {
   const left = leftovers().filter((l) => hosts.some((h) => l.includes(h.ns)));
   assert.deepEqual(left, [], `left behind: ${left.join(', ')}`);
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * The real docker CLI against the ctrnetd of a test host (given as a getter: tests make their host
+ * in before()). `ok` requires exit 0 and gives stdout; `inspect` gives the first object inspected.
+ */
+export function dockerOn(host: () => LabHost, defaults: { timeoutMs?: number } = {}) {
+  const env = (): NodeJS.ProcessEnv => ({ ...process.env, DOCKER_HOST: `unix://${host().socket}`, DOCKER_CONFIG: `${host().dir}/docker-config` });
+  const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> =>
+    sh(['docker', ...args], { ...defaults, ...opts, env: env() });
+  const ok = async (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> => {
+    const r = await docker(args, opts);
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  const inspect = async (name: string): Promise<Json> => JSON.parse(await ok(['inspect', name]))[0];
+  return { env, docker, ok, inspect };
 }

@@ -7,20 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, copyFileSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import Docker from 'dockerode';
-import { LabHost, linkHosts, must, Result, sh } from '../../scripts/lab';
-import { assertNoLeftovers, PAGE, until, wget } from './_util';
+import { LabHost, linkHosts, must } from '../../scripts/lab';
+import { assertNoLeftovers, dockerOn, PAGE, until, wget } from './_util';
 
 let a: LabHost;
 let b: LabHost;
 
-const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> =>
-  sh(['docker', ...args], { ...opts, env: { ...process.env, DOCKER_HOST: `unix://${a.socket}`, DOCKER_CONFIG: `${a.dir}/docker-config` } });
-
-async function ok(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
-  const r = await docker(args, opts);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const { docker, ok } = dockerOn(() => a);
 
 before(async () => {
   assert.equal(spawnSync('docker', ['--version']).status, 0, 'the docker CLI must be on PATH for these tests');

@@ -14,8 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawn, ChildProcess } from 'node:child_process';
-import { LabHost, linkHosts, must, Result, sh } from '../../scripts/lab';
-import { assertNoLeftovers, snapshot, until } from './_util';
+import { LabHost, linkHosts, must, sh } from '../../scripts/lab';
+import { assertNoLeftovers, dockerOn, snapshot, until } from './_util';
 
 const A = '10.228.0.1';
 const B = '10.228.0.2';
@@ -46,14 +46,7 @@ s.bind(${port}, '${ip}', () => console.log('ready'));`;
   return p;
 }
 
-const docker = (args: string[], opts: { timeoutMs?: number } = {}): Promise<Result> =>
-  sh(['docker', ...args], { env: { ...process.env, DOCKER_HOST: `unix://${a.socket}`, DOCKER_CONFIG: `${a.dir}/docker-config` }, timeoutMs: opts.timeoutMs ?? 60_000 });
-
-async function ok(args: string[]): Promise<string> {
-  const r = await docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
+const { docker, ok } = dockerOn(() => a, { timeoutMs: 60_000 });
 
 /** docker run that must fail: its exit code and message. */
 async function refused(args: string[], code: number, msg: RegExp): Promise<void> {

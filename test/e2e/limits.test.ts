@@ -6,22 +6,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { LabHost, Result, sh } from '../../scripts/lab';
-import { assertNoLeftovers } from './_util';
+import { LabHost } from '../../scripts/lab';
+import { assertNoLeftovers, dockerOn } from './_util';
 
 let a: LabHost;
 
-const docker = (args: string[], opts: { timeoutMs?: number } = {}): Promise<Result> =>
-  sh(['docker', ...args], { ...opts, env: { ...process.env, DOCKER_HOST: `unix://${a.socket}`, DOCKER_CONFIG: `${a.dir}/docker-config` } });
-
-async function ok(args: string[]): Promise<string> {
-  const r = await docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
+const { docker, ok, inspect } = dockerOn(() => a);
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const inspect = async (name: string): Promise<Json> => JSON.parse(await ok(['inspect', name]))[0];
 
 /** What a container reads of its cgroup (v1 here; the v2 names where v1 has none). */
 const CGROUP = 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/pids/pids.max';

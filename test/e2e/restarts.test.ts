@@ -10,23 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { LabHost, Result, sh } from '../../scripts/lab';
-import { assertNoLeftovers, PAGE, until, wget } from './_util';
+import { LabHost } from '../../scripts/lab';
+import { assertNoLeftovers, dockerOn, PAGE, until, wget } from './_util';
 
 let a: LabHost;
 const UI = '127.0.0.1:7791';
 
-const docker = (args: string[], opts: { timeoutMs?: number } = {}): Promise<Result> =>
-  sh(['docker', ...args], { ...opts, env: { ...process.env, DOCKER_HOST: `unix://${a.socket}`, DOCKER_CONFIG: `${a.dir}/docker-config` } });
-
-async function ok(args: string[]): Promise<string> {
-  const r = await docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
+const { docker, ok, inspect } = dockerOn(() => a);
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const inspect = async (name: string): Promise<Json> => JSON.parse(await ok(['inspect', name]))[0];
 
 /** Kills a container's process from the host, checking first that the PID is in its cgroup (never a host process that reused it). */
 function crash(c: Json): void {

@@ -9,19 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { LabHost, Result, sh } from '../../scripts/lab';
-import { assertNoLeftovers, until } from './_util';
+import { LabHost, sh } from '../../scripts/lab';
+import { assertNoLeftovers, dockerOn, until } from './_util';
 
 let a: LabHost;
 
-const env = () => ({ ...process.env, DOCKER_HOST: `unix://${a.socket}`, DOCKER_CONFIG: `${a.dir}/docker-config` });
-const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> => sh(['docker', ...args], { ...opts, env: env() });
-
-async function ok(args: string[]): Promise<string> {
-  const r = await docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const { env, docker, ok } = dockerOn(() => a);
 
 const mounted = (path: string): boolean => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
 

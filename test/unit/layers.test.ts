@@ -27,7 +27,7 @@ const FLOORS: Record<string, number> = {
 };
 
 /** The modules of lower floors that core/ may import: their ports and pure helpers, no adapters. */
-const CORE_MAY_IMPORT = [/^base\//, /^kernel\/kernel$/, /^ipam\//, /^state\/repos$/, /^firewall\/firewall$/, /^dns\/resolver$/, /^runtime\/runtime$/, /^runtime\/storage$/, /^images\/image-store$/, /^drivers\/driver$/];
+const CORE_MAY_IMPORT = [/^base\//, /^kernel\/kernel$/, /^kernel\/fast-path$/, /^ipam\//, /^state\/repos$/, /^firewall\/firewall$/, /^dns\/resolver$/, /^runtime\/runtime$/, /^runtime\/storage$/, /^images\/image-store$/, /^drivers\/driver$/];
 
 interface Import {
   file: string;
