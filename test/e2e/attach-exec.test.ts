@@ -131,6 +131,14 @@ describe('exec and attach streams', () => {
     assert.equal((await docker(h, ['exec', 'ex', 'nosuchcmd'])).code, 126);
   });
 
+  it('exec -u runs the command as that user (uid:gid, or a name of the container\'s /etc/passwd); without it, as the container\'s', async () => {
+    assert.equal(await dockerOk(h, ['exec', '-u', '1000:1001', 'ex', 'id', '-u']), '1000\n');
+    assert.equal(await dockerOk(h, ['exec', '-u', '1000:1001', 'ex', 'id', '-g']), '1001\n');
+    assert.equal(await dockerOk(h, ['exec', 'ex', 'id', '-u']), '0\n');
+    const x = (await apiJson<J>(h, 'POST', '/containers/ex/exec', { Cmd: ['true'], User: '1000' })).Id as string;
+    assert.equal(((await apiJson<J>(h, 'GET', `/exec/${x}/json`)).ProcessConfig as J).user, '1000');
+  });
+
   it('an exec started without Upgrade streams its output as the answer, and one started twice is refused', async () => {
     const x = (await apiJson<J>(h, 'POST', '/containers/ex/exec', { Cmd: ['echo', 'plain'], AttachStdout: true })).Id as string;
     const r = await api(h, 'POST', `/exec/${x}/start`, { Detach: false, Tty: false });

@@ -60,6 +60,7 @@ export function execRoutes(r: Router, e: Engine): void {
       flags: { stdin: b.AttachStdin === true, stdout: b.AttachStdout === true, stderr: b.AttachStderr === true },
       detachKeys: typeof b.DetachKeys === 'string' ? b.DetachKeys : '',
       consoleSize: b.Tty === true ? consoleSize(b.ConsoleSize, version) : undefined,
+      user: typeof b.User === 'string' ? b.User : '',
     });
     res.statusCode = 201;
     return { Id: id };
@@ -85,7 +86,7 @@ export function execRoutes(r: Router, e: Engine): void {
     return {
       ID: x.id, Running: x.running, ExitCode: x.exitCode, ContainerID: x.containerId, Pid: x.pid,
       OpenStdin: x.flags.stdin, OpenStdout: x.flags.stdout, OpenStderr: x.flags.stderr,
-      ProcessConfig: { tty: x.tty, entrypoint: x.cmd[0], arguments: x.cmd.slice(1), privileged: false },
+      ProcessConfig: { tty: x.tty, entrypoint: x.cmd[0], arguments: x.cmd.slice(1), privileged: false, ...(x.user ? { user: x.user } : {}) },
       CanRemove: false, DetachKeys: x.detachKeys,
     };
   });

@@ -35,9 +35,11 @@ export interface ExecRecord {
   detachKeys: string;
   /** API 1.42+: the terminal size at start */
   consoleSize?: [number, number];
+  /** the user it runs as (name|uid[:group|gid]); empty: the container's */
+  user?: string;
 }
 
-export type ExecRequest = Pick<ExecRecord, 'cmd' | 'env' | 'workingDir' | 'tty' | 'flags'> & Partial<Pick<ExecRecord, 'detachKeys' | 'consoleSize'>>;
+export type ExecRequest = Pick<ExecRecord, 'cmd' | 'env' | 'workingDir' | 'tty' | 'flags'> & Partial<Pick<ExecRecord, 'detachKeys' | 'consoleSize' | 'user'>>;
 
 /** How a client starts an exec: its stream raw (Tty) or framed, and the terminal size. */
 export interface ExecStart {
@@ -94,7 +96,7 @@ export class Execs {
     if (e.running || e.exitCode !== null) throw new EngineError('CONTAINER_RUNNING', `Error: Exec command ${id} is already running`);
     const raw = how.raw ?? e.tty;
     const consoleSize = how.consoleSize ?? e.consoleSize;
-    const proc: ProcessSpec = { args: e.cmd, env: withPath([...c.spec.env, ...e.env]), cwd: e.workingDir || c.spec.workingDir || '/', tty: e.tty, consoleSize };
+    const proc: ProcessSpec = { args: e.cmd, env: withPath([...c.spec.env, ...e.env]), cwd: e.workingDir || c.spec.workingDir || '/', tty: e.tty, consoleSize, user: e.user || c.spec.user };
     const withStdin = e.flags.stdin && !!client;
     const pending = await this.runtime.prepareExec(c.id, id, proc, withStdin);
     try {
