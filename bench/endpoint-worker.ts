@@ -4,11 +4,14 @@
  * does (namespace, veth with its peer made inside, addresses, route, anti-spoofing and port-map
  * elements), and prints the per-endpoint times as JSON.
  *
- * Usage: node endpoint-worker.js N native|ip DIR [PORTS] [keep]
+ * Usage: node endpoint-worker.js N native|ip DIR [PORTS] [keep|once|probe] [v4|dual]
  *   native: ctrnet-kernel (netlink + libnftables in one long-lived process), the daemon's default
  *   ip:     the reference adapters (ip -batch and nft -f processes)
  *   PORTS:  published TCP ports per endpoint (default 1)
  *   keep:   set up all N before tearing any down (the scale test: N endpoints live at once)
+ *   dual:   a dual-stack network: the namespace made with IPv6 on, IPv4 and IPv6 addresses and
+ *           default routes, anti-spoofing of both, each port published on 0.0.0.0 and :: (and
+ *           relayed on [::1] when the host has it), as the daemon does
  *   probe:  set up all N, print "ready", then for each line "go" on stdin set up one more and tear
  *           it down, printing its setup time (ms) on a line; at EOF tear the N down. Two workers,
  *           one with N=0 and one with N=1000, probed in turn, compare the cost of an endpoint at
@@ -23,6 +26,7 @@ import { SqliteStore } from '../src/state/sqlite-store';
 import { NftFirewall } from '../src/firewall/nft/nft-firewall';
 import { nativeNft } from '../src/firewall/nft/nft-native';
 import { macFromIp } from '../src/ipam/ipam';
+import { PortMapping } from '../src/base/model';
 import { KernelHelper } from '../src/kernel/helper';
 import { IpKernel } from '../src/kernel/ip-kernel';
 import { NativeKernel } from '../src/kernel/native-kernel';
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
   const perEndpoint = Number(process.argv[5] ?? 1);
   const probe = process.argv[6] === 'probe';
   const keep = process.argv[6] === 'keep' || probe;
+  const dual = process.argv[7] === 'dual';
   const helper = mode === 'native' ? new KernelHelper() : undefined;
   // CTRNET_BENCH_PHASES=1: time each request to the helper by verb, printed on stderr at the end.
   const phases = new Map<string, number[]>();
@@ -57,19 +62,22 @@ async function main(): Promise<void> {
   // As the daemon keeps them (kernel/tmpfs-dir.ts): namespace files on tmpfs.
   const tmpfs = (await ensureTmpfs(dir)) === 'mounted';
   const net = await driver.createNetwork(
-    { id: 'b'.repeat(64), name: 'bench', driver: 'bridge', subnet: '10.77.0.0/16', gateway: '10.77.0.1', internal: false, labels: {}, options: { [OPT_BRIDGE_NAME]: 'ctb0' } },
+    { id: 'b'.repeat(64), name: 'bench', driver: 'bridge', subnet: '10.77.0.0/16', gateway: '10.77.0.1', internal: false, labels: {}, options: { [OPT_BRIDGE_NAME]: 'ctb0' }, ...(dual ? { ipv6: true, subnet6: 'fd00:77::/64' } : {}) },
     [],
   );
   const request = (i: number): JoinRequest => {
     const ip = `10.77.${(i + 2) >> 8}.${(i + 2) & 255}`;
+    const ip6 = `fd00:77::${(i + 2).toString(16)}`;
+    // Kept endpoints need host ports of their own; a one-at-a-time loop reuses 8080.
+    const ports: PortMapping[] = Array.from({ length: perEndpoint }, (_, k) => ({ proto: 'tcp' as const, hostIp: '0.0.0.0', hostPort: keep ? 10000 + i * perEndpoint + k : 8080 + k, containerIp: ip, containerPort: 80 + k }));
     return {
       network: net,
-      endpoint: { id: `e${i}`, containerId: `c${i}`.padEnd(64, '0'), networkId: net.id, ifName: 'eth0', hostIf: `vethb${i.toString(16).padStart(6, '0')}`, ip, mac: macFromIp(ip), aliases: [] },
+      endpoint: { id: `e${i}`, containerId: `c${i}`.padEnd(64, '0'), networkId: net.id, ifName: 'eth0', hostIf: `vethb${i.toString(16).padStart(6, '0')}`, ip, mac: macFromIp(ip), aliases: [], ...(dual ? { ip6 } : {}) },
       containerName: `c${i}`,
       sandbox: `${dir}/ns${i}`,
       defaultRoute: true,
-      // Kept endpoints need host ports of their own; a one-at-a-time loop reuses 8080.
-      ports: Array.from({ length: perEndpoint }, (_, k) => ({ proto: 'tcp' as const, hostIp: '0.0.0.0', hostPort: keep ? 10000 + i * perEndpoint + k : 8080 + k, containerIp: ip, containerPort: 80 + k })),
+      ...(dual ? { sandboxIpv6: true } : {}),
+      ports: dual ? [...ports, ...ports.map((p) => ({ ...p, hostIp: '::', containerIp: ip6 }))] : ports,
     };
   };
   const setup: number[] = [];
@@ -84,7 +92,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < n; i++) {
       const req = (current = request(i));
       const t0 = now();
-      await kernel.netnsAdd(req.sandbox);
+      await kernel.netnsAdd(req.sandbox, { ipv6: dual });
       await driver.join(req);
       const t1 = now();
       if (i === 0) {
@@ -93,6 +101,11 @@ async function main(): Promise<void> {
         await run(['ping', '-c1', '-W2', req.endpoint.ip]);
         const table = await run(['nft', 'list', 'map', 'ip', 'ctrnet', 'pub_any']);
         if (!new RegExp(`tcp \\. ${req.ports[0].hostPort} .*: ${req.endpoint.ip.replace(/\./g, '\\.')} \\. 80\\b`).test(table)) throw new Error(`port map lacks the published port:\n${table}`);
+        if (dual) {
+          await run(['ping', '-6', '-c1', '-W2', req.endpoint.ip6!]);
+          const table6 = await run(['nft', 'list', 'map', 'ip6', 'ctrnet', 'pub_any']);
+          if (!table6.includes(`: ${req.endpoint.ip6} . 80`)) throw new Error(`IPv6 port map lacks the published port:\n${table6}`);
+        }
       }
       setup.push(t1 - t0);
       current = undefined;
@@ -112,7 +125,7 @@ async function main(): Promise<void> {
         if (line.trim() !== 'go') continue;
         const req = (current = request(k++));
         const t0 = now();
-        await kernel.netnsAdd(req.sandbox);
+        await kernel.netnsAdd(req.sandbox, { ipv6: dual });
         await driver.join(req);
         const t1 = now();
         await down(req);

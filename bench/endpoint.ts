@@ -15,10 +15,14 @@ export interface EndpointTimes {
 const WORKER = path.join(__dirname, 'endpoint-worker.js');
 
 /** N endpoints in a fresh test host; the first one is a warm-up and not counted. */
-export async function ctrnetEndpoint(n: number, mode: 'native' | 'ip', opts: { ports?: number; keep?: boolean } = {}): Promise<EndpointTimes> {
-  const host = await LabHost.create('bench-ep');
+/**
+ * `dual`: a dual-stack network (bench/endpoint-worker.ts); `ipv6Host`: the test host keeps IPv6 on
+ * (its lo has ::1, its new links get IPv6), as a host running IPv6 networks does.
+ */
+export async function ctrnetEndpoint(n: number, mode: 'native' | 'ip', opts: { ports?: number; keep?: boolean; dual?: boolean; ipv6Host?: boolean } = {}): Promise<EndpointTimes> {
+  const host = await LabHost.create('bench-ep', { ipv6: opts.ipv6Host });
   try {
-    const args = [String(n + 1), mode, `${host.execRoot}/eps`, String(opts.ports ?? 1), opts.keep ? 'keep' : 'once'];
+    const args = [String(n + 1), mode, `${host.execRoot}/eps`, String(opts.ports ?? 1), opts.keep ? 'keep' : 'once', opts.dual ? 'dual' : 'v4'];
     const out = await host.run([process.execPath, WORKER, ...args], { timeoutMs: 900_000 });
     const t = JSON.parse(out) as EndpointTimes;
     return { setup: t.setup.slice(1), teardown: t.teardown.slice(1) };

@@ -10,6 +10,13 @@ async function main(): Promise<void> {
     console.log('keep', n, 'first20', ms(first), 'last20', ms(last), 'ratio', (last / first).toFixed(2), 'teardown', ms(median(t.teardown)));
     return;
   }
+  if (process.argv[3] === 'dual') {
+    for (const [what, opts] of [['v4 (host IPv6 off)', {}], ['v4 (host IPv6 on)', { ipv6Host: true }], ['dual (host IPv6 on)', { ipv6Host: true, dual: true }]] as const) {
+      const t = await ctrnetEndpoint(n, 'native', opts);
+      console.log(what, 'setup', ms(median(t.setup)), 'teardown', ms(median(t.teardown)));
+    }
+    return;
+  }
   for (const mode of ['native', 'ip'] as const) {
     const t = await ctrnetEndpoint(n, mode);
     console.log(mode, 'setup', ms(median(t.setup)), 'teardown', ms(median(t.teardown)));

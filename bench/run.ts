@@ -33,12 +33,19 @@ async function endpointSection(): Promise<Row[]> {
   const ipPath = await ctrnetEndpoint(N, 'ip');
   const ours = await ctrnetEndpoint(N, 'native');
   const r = sum(ours) / sum(nv);
+  // IPv6 (issue 18): the same endpoint on an IPv4-only and on a dual-stack network, both in a test
+  // host with IPv6 on (as a host with IPv6 networks has it).
+  const v4on6 = await ctrnetEndpoint(N, 'native', { ipv6Host: true });
+  const dual = await ctrnetEndpoint(N, 'native', { ipv6Host: true, dual: true });
+  const d = median(dual.setup) / median(v4on6.setup);
   return [
     { section: S, what: `${nv.version} (setup + teardown, medians)`, value: st(nv), note: `n=${N}, bridge already present` },
     { section: S, what: `CNI plugins ${cni.version}: bridge + host-local + portmap`, value: st(cni), note: `n=${N}` },
     { section: S, what: `${ours_cni.version}: ADD + DEL, the same chain's work (address, veth, port)`, value: st(ours_cni), note: `${ratio(sum(ours_cni), sum(cni))} the CNI plugins; n=${N}; each call is a node process (~50 ms of start-up) and one request to ctrnetd` },
     { section: S, what: 'ctrnet driver, reference adapters (ip -batch, nft -f processes)', value: st(ipPath), note: `n=${N}` },
     { section: S, what: 'ctrnet driver, ctrnet-kernel (netlink + libnftables, one process)', value: st(ours), target: '≤ 0.05× netavark', met: r <= 0.05, note: `${ratio(sum(ours), sum(nv))} netavark, ${ratio(sum(ours), sum(cni))} CNI; n=${N}; includes making and deleting the namespace (the peers' figures do not); the teardown leaves the veth to the kernel's destruction of the namespace` },
+    { section: S, what: 'ctrnet, IPv4-only network, host with IPv6 on', value: st(v4on6), note: `n=${N}; the baseline of the next row` },
+    { section: S, what: 'ctrnet, dual-stack network (IPv4 + IPv6, port on 0.0.0.0 and ::)', value: st(dual), target: 'setup ≤ 1.3× IPv4-only', met: d <= 1.3, note: `setup ${ratio(median(dual.setup), median(v4on6.setup))} the IPv4-only row; n=${N}; namespace with IPv6 on, both addresses and routes, IPv6 anti-spoofing, the ip6 port map and the [::1] relay` },
   ];
 }
 

@@ -68,12 +68,20 @@ export class LabHost {
     this.socket = `${this.execRoot}/ctrnet.sock`;
   }
 
-  static async create(label: string): Promise<LabHost> {
+  /**
+   * A new test host. `ipv6`: IPv6 stays on (lo has ::1, links get it), quietly: no duplicate
+   * address detection (no second of "tentative" addresses) and no router advertisements taken.
+   */
+  static async create(label: string, opts: { ipv6?: boolean } = {}): Promise<LabHost> {
     const h = new LabHost(label);
     await must(['ip', 'netns', 'add', h.ns]);
     try {
-      // A quiet host: no IPv6 chatter from the links we add.
-      await h.run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      // A quiet host: no IPv6 chatter from the links we add (or IPv6 without DAD and RAs).
+      if (opts.ipv6) {
+        await h.run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0']);
+      } else {
+        await h.run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      }
       await h.run(['ip', 'link', 'set', 'lo', 'up']);
       mkdirSync(h.dir, { recursive: true });
     } catch (e) {
@@ -178,16 +186,27 @@ export class LabHost {
   }
 }
 
-/** Joins two hosts with a veth pair: a gets A_IP, b gets B_IP (/24); a's default route goes via b. */
-export async function linkHosts(a: LabHost, b: LabHost, aIp: string, bIp: string, mtu = 1500): Promise<void> {
+/**
+ * Joins two hosts with a veth pair: a gets A_IP, b gets B_IP (/24); a's default route goes via b.
+ * With `v6` the link is dual-stack: a and b also get those IPv6 addresses (/64, without DAD), and
+ * a's IPv6 default route goes via b's (IPv6 is turned on for these two ends if their host has it off).
+ */
+export async function linkHosts(a: LabHost, b: LabHost, aIp: string, bIp: string, mtu = 1500, v6?: { a: string; b: string }): Promise<void> {
   const an = `up${counter}`;
   const bn = `dn${counter++}`;
   await must(['ip', 'link', 'add', an, 'netns', a.ns, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', bn, 'netns', b.ns, 'mtu', String(mtu)]);
   await a.run(['ip', 'addr', 'add', `${aIp}/24`, 'dev', an]);
-  await a.run(['ip', 'link', 'set', an, 'up']);
   await b.run(['ip', 'addr', 'add', `${bIp}/24`, 'dev', bn]);
+  if (v6) {
+    for (const [h, dev, ip] of [[a, an, v6.a], [b, bn, v6.b]] as const) {
+      await h.run(['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.accept_dad=0`, `net.ipv6.conf.${dev}.accept_ra=0`, `net.ipv6.conf.${dev}.disable_ipv6=0`]);
+      await h.run(['ip', 'addr', 'add', `${ip}/64`, 'dev', dev, 'nodad']);
+    }
+  }
+  await a.run(['ip', 'link', 'set', an, 'up']);
   await b.run(['ip', 'link', 'set', bn, 'up']);
   await a.run(['ip', 'route', 'add', 'default', 'via', bIp]);
+  if (v6) await a.run(['ip', '-6', 'route', 'add', 'default', 'via', v6.b]);
 }
 
 /** Everything of this run still alive on the machine: for the leak checks. */
@@ -206,12 +225,18 @@ export function leftovers(): string[] {
 
 /**
  * An underlay "switch": host `sw` gets a bridge sw0 (with `swIp`), and `h` a port on it with `ip`.
- * Used for overlay labs, where several hosts share one L2 segment.
+ * Used for overlay labs, where several hosts share one L2 segment. With `v6` the segment is
+ * dual-stack too (/64 addresses without DAD on the switch and the host).
  */
-export async function plugIntoSwitch(sw: LabHost, h: LabHost, ip: string, swIp: string, mtu = 1500): Promise<void> {
+export async function plugIntoSwitch(sw: LabHost, h: LabHost, ip: string, swIp: string, mtu = 1500, v6?: { ip: string; sw: string }): Promise<void> {
+  const on6 = async (host: LabHost, dev: string) => host.run(['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.accept_dad=0`, `net.ipv6.conf.${dev}.accept_ra=0`, `net.ipv6.conf.${dev}.disable_ipv6=0`]);
   if ((await sw.exec(['ip', 'link', 'show', 'sw0'])).code !== 0) {
     await sw.run(['ip', 'link', 'add', 'sw0', 'mtu', String(mtu), 'type', 'bridge']);
     await sw.run(['ip', 'addr', 'add', `${swIp}/24`, 'dev', 'sw0']);
+    if (v6) {
+      await on6(sw, 'sw0');
+      await sw.run(['ip', 'addr', 'add', `${v6.sw}/64`, 'dev', 'sw0', 'nodad']);
+    }
     await sw.run(['ip', 'link', 'set', 'sw0', 'up']);
   }
   const port = `p${counter++}`;
@@ -219,6 +244,10 @@ export async function plugIntoSwitch(sw: LabHost, h: LabHost, ip: string, swIp: 
   await sw.run(['ip', 'link', 'set', port, 'master', 'sw0']);
   await sw.run(['ip', 'link', 'set', port, 'up']);
   await h.run(['ip', 'addr', 'add', `${ip}/24`, 'dev', 'uplink']);
+  if (v6) {
+    await on6(h, 'uplink');
+    await h.run(['ip', 'addr', 'add', `${v6.ip}/64`, 'dev', 'uplink', 'nodad']);
+  }
   await h.run(['ip', 'link', 'set', 'uplink', 'up']);
   await h.run(['ip', 'route', 'add', 'default', 'via', swIp]);
 }

@@ -58,6 +58,15 @@ const EN = {
     sumOthers: '  host: the host\'s own stack | container: another container\'s stack | none: only lo, wire it yourself',
     sumUser: '  user-defined networks: a bridge each, isolated from the others, with names resolved by the daemon',
     sumOverlay: '  overlay: a bridge and a VXLAN device per host, peers (MAC → host) programmed from etcd',
+    sumIpv6: '  IPv6: --ipv6 networks get an IPv6 subnet too (NAT66, ports on [::], names answered with AAAA, ND guarded)',
+    s6: '6. IPv6 (dual-stack networks)',
+    v6Create: 'A network with --ipv6: the bridge holds an IPv6 gateway as well (fd00:ab::1), beside the IPv4 one.',
+    v6Run: 'A server on it, port 80 published on 8086: on every IPv4 and every IPv6 address of lab1.',
+    v6Addr: 'The container has both addresses; IPv6 is on only in containers that have an IPv6 network.',
+    v6Name: 'Another container finds it by name: the resolver answers AAAA with its IPv6 address.',
+    v6FromLab2: '(on lab2) lab2 reaches it over IPv6, at lab1\'s IPv6 address (the link is dual-stack: fd00:200::1 and ::2).',
+    v6Nft: 'The IPv6 rules live in their own table, ip6 ctrnet: NAT66 (masquerade) and the IPv6 port map.',
+    v6Guard: 'Anti-spoofing covers IPv6: a container may send only from its own addresses, and answer neighbour discovery only for them.',
     ok: (n: number, s: string) => `All ${n} steps passed in ${s} s.`,
     failed: (n: number, s: string) => `${n} step(s) failed (${s} s):`,
     cleanup: 'Cleaning up the lab hosts…',
@@ -118,6 +127,15 @@ const ZH: typeof EN = {
   sumBridge: '  bridge：ctrnet0 加上每个容器一对 veth pair；nftables 对出站流量做 MASQUERADE，对映射端口做 DNAT',
   sumOthers: '  host：宿主机自己的网络栈 | container：另一个容器的网络栈 | none：只有 lo，自己配置',
   sumUser: '  用户自定义网络：各自一个网桥，相互隔离，名字由守护进程解析',
+  sumIpv6: '  IPv6：--ipv6 网络另有一个 IPv6 子网（NAT66、[::] 上的端口映射、AAAA 名字解析、邻居发现防伪造）',
+  s6: '6. IPv6（双栈网络）',
+  v6Create: '用 --ipv6 创建网络：网桥在 IPv4 网关之外还持有 IPv6 网关（fd00:ab::1）。',
+  v6Run: '在其上启动服务，把 80 端口映射到 8086：lab1 的所有 IPv4 与 IPv6 地址上都可访问。',
+  v6Addr: '容器同时拥有两种地址；只有连接了 IPv6 网络的容器才启用 IPv6。',
+  v6Name: '另一个容器按名字找到它：解析器以 AAAA 记录回答其 IPv6 地址。',
+  v6FromLab2: '（在 lab2 上）lab2 通过 IPv6 访问它，使用 lab1 的 IPv6 地址（链路为双栈：fd00:200::1 与 ::2）。',
+  v6Nft: 'IPv6 规则在单独的表 ip6 ctrnet 中：NAT66（masquerade）与 IPv6 端口映射。',
+  v6Guard: '防伪造同样覆盖 IPv6：容器只能以自己的地址发送，也只能为自己的地址应答邻居发现。',
   sumOverlay: '  overlay：每台主机一个网桥和一个 VXLAN 设备，对端（MAC → 主机）由 etcd 下发',
   ok: (n: number, s: string) => `全部 ${n} 步通过，用时 ${s} 秒。`,
   failed: (n: number, s: string) => `${n} 步失败（${s} 秒）：`,
@@ -135,7 +153,7 @@ type Lang = keyof typeof TEXT;
 type StepId = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? K : never }[keyof typeof EN];
 
 /** Steps the tour runs when all goes well, for the progress counter (checked at the end). */
-const TOTAL_STEPS = 38;
+const TOTAL_STEPS = 45;
 
 /** argv as a user would type it in a POSIX shell */
 const shellWords = (argv: string[]): string => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -252,6 +270,16 @@ async function overlay(): Promise<void> {
   await step('ovFdb', lab1!, ['bridge', 'fdb', 'show', 'dev', dev], needs('dst 10.200.0.2'));
 }
 
+async function ipv6(): Promise<void> {
+  await step('v6Create', 'ctrnet', ['network', 'create', '--ipv6', '--subnet', 'fd00:ab::/64', 'shop6'], (o) => (/^[0-9a-f]{64}$/.test(o.trim()) ? undefined : 'no network id'));
+  await step('v6Run', 'ctrnet', ['run', '-d', '--name', 'api6', '--network', 'shop6', '-p', '8086:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']);
+  await step('v6Addr', 'ctrnet', ['exec', 'api6', 'ip', 'addr', 'show', 'eth0'], needs('inet 172.', 'inet6 fd00:ab::2/64'));
+  await step('v6Name', 'ctrnet', ['run', '--rm', '--network', 'shop6', 'busybox', 'sh', '-c', 'nslookup -type=aaaa api6; ping -6 -c1 api6'], needs('Address: fd00:ab::2', '1 packets received'));
+  await step('v6FromLab2', lab2!, ['timeout', '5', 'busybox', 'wget', '-qO-', 'http://[fd00:200::1]:8086/'], needs('It works'));
+  await step('v6Nft', lab1!, ['nft', 'list', 'table', 'ip6', 'ctrnet'], needs('ip6 saddr fd00:ab::/64', 'masquerade', ': fd00:ab::2 . 80'));
+  await step('v6Guard', lab1!, ['nft', 'list', 'chain', 'bridge', 'ctrnet', 'prerouting'], needs('spoofed IPv6 source address', 'spoofed neighbour advertisement'));
+}
+
 /** The picture of lab1 at the end (before cleanup): everything the tour built. */
 async function topology(): Promise<void> {
   await step('topo', 'ctrnet', ['topology'], needs('ctrnet0', 'web'));
@@ -290,7 +318,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     lab1 = await LabHost.create('lab1');
     lab2 = await LabHost.create('lab2');
-    await linkHosts(lab1, lab2, '10.200.0.1', '10.200.0.2');
+    await linkHosts(lab1, lab2, '10.200.0.1', '10.200.0.2', 1500, { a: 'fd00:200::1', b: 'fd00:200::2' });
     // etcd for the overlay section lives on lab2; both daemons use it.
     etcd = new LabEtcd(lab2, '10.200.0.2');
     await etcd.start();
@@ -304,6 +332,7 @@ async function main(argv: string[]): Promise<number> {
     await section(T.s3, joinMode);
     await section(T.s4, noneMode);
     await section(T.s5, overlay);
+    await section(T.s6, ipv6);
     await section(T.sTopo, topology);
   } catch (e) {
     if (!interrupted) failures.push(`aborted: ${e instanceof Error ? e.message : String(e)}`);
@@ -313,7 +342,7 @@ async function main(argv: string[]): Promise<number> {
   if (interrupted) return 130;
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`\n== ${T.summary} ==`);
-  console.log(`${T.sumBridge}\n${T.sumOthers}\n${T.sumUser}\n${T.sumOverlay}`);
+  console.log(`${T.sumBridge}\n${T.sumOthers}\n${T.sumUser}\n${T.sumOverlay}\n${T.sumIpv6}`);
   if (!failures.length && steps !== TOTAL_STEPS) failures.push(`the tour ran ${steps} steps, TOTAL_STEPS says ${TOTAL_STEPS}: update it`);
   console.log(failures.length ? `${T.failed(failures.length, secs)}\n${failures.map((f) => `  - ${f}`).join('\n')}` : T.ok(steps, secs));
   return failures.length ? 1 : 0;

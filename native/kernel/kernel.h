@@ -120,7 +120,7 @@ int read_fdb(int fd, const char *dev, struct out *o);
 int enter(const char *ns);
 void leave(const char *ns);
 int sysctl_set(const char *key, const char *value);
-int netns_add(const char *path);
+int netns_add(const char *path, int ipv6);
 int netns_del(const char *path);
 int mount_overlay(const char *lower, const char *upper, const char *work, const char *target);
 int unmount(const char *target);

@@ -16,6 +16,7 @@
  * answered (with errors) as requests.
  * Verbs (NS is a namespace path or "-", ours; FAMILY is 4 or 6):
  *   netns-add PATH          new namespace bind-mounted at PATH (PATH must not exist), IPv6 off
+ *   netns-add6 PATH         the same with IPv6 on, quiet: no router solicitations, no DAD
  *   netns-del PATH          unmount and unlink PATH; "already gone" is success
  *   sysctl NS KEY VALUE     KEY like net.ipv4.ip_forward
  *   batch NS COUNT          then COUNT op lines (at most MAX_OP bytes each), applied in order in
@@ -29,7 +30,7 @@
  *     master NAME MASTER | isolated NAME | up NAME | del NAME
  *     neigh DEV IP MAC | neighdel DEV IP
  *     fdb DEV MAC DST  | fdbdel DEV MAC     (bridge fdb ... self permanent)
- *     addr DEV IP/LEN
+ *     addr DEV IP/LEN                      (IPv6: without duplicate address detection)
  *     route DST|default VIA|- DEV|-
  *   nft LEN                 then LEN bytes (at most MAX_NFT) of an nft script, one transaction
  *   mount-overlay LOWER UPPER WORK TARGET   an overlay filesystem (a container's root)
@@ -176,7 +177,7 @@ static const struct {
   const char *verb;
   int args;
 } VERBS[] = {
-    {"netns-add", 1}, {"netns-del", 1}, {"sysctl", 3}, {"batch", 2}, {"nft", 1}, {"mount-overlay", 4},
+    {"netns-add", 1}, {"netns-add6", 1}, {"netns-del", 1}, {"sysctl", 3}, {"batch", 2}, {"nft", 1}, {"mount-overlay", 4},
     {"umount", 1},    {"mount", 4},     {"links", 1},     {"addrs", 2},  {"routes", 2}, {"neighs", 3}, {"fdb", 2},
     {"linkstats", 1},
 };
@@ -198,7 +199,8 @@ static int request(const char *verb, char **a, int n, struct out *o) {
     if (sized && !strcmp(verb, "nft")) skip_bytes(size);
     return fail(EINVAL, "%s takes %d arguments", verb, args);
   }
-  if (!strcmp(verb, "netns-add")) return netns_add(a[0]);
+  if (!strcmp(verb, "netns-add")) return netns_add(a[0], 0);
+  if (!strcmp(verb, "netns-add6")) return netns_add(a[0], 1);
   if (!strcmp(verb, "netns-del")) return netns_del(a[0]);
   if (!strcmp(verb, "sysctl")) {
     if (enter(a[0])) return -1;

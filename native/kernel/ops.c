@@ -193,6 +193,9 @@ static int op_addr(struct msg *m, char **t) {
   ifa->ifa_family = ip.family;
   ifa->ifa_prefixlen = plen;
   ifa->ifa_index = dev;
+  /* ctrnet's IPAM makes addresses unique: duplicate address detection would only hold an IPv6
+   * address "tentative" (unusable) for a second */
+  if (ip.family == AF_INET6) ifa->ifa_flags = IFA_F_NODAD;
   attr(m, IFA_LOCAL, ip.a, ip.len);
   attr(m, IFA_ADDRESS, ip.a, ip.len);
   return 0;

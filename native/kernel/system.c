@@ -67,16 +67,32 @@ static int sysctl_optional(const char *key, const char *value) {
   return 0;
 }
 
-int netns_add(const char *path) {
+/* IPv6 on, quietly: no router advertisements accepted (so no router solicitations sent) and no
+ * duplicate address detection (ctrnet's addresses are unique by its IPAM: DAD would only delay
+ * them by a second). */
+static int ipv6_quiet(void) {
+  static const char *keys[][2] = {
+      {"net.ipv6.conf.all.accept_ra", "0"},   {"net.ipv6.conf.default.accept_ra", "0"},
+      {"net.ipv6.conf.all.accept_dad", "0"},  {"net.ipv6.conf.default.accept_dad", "0"},
+      {"net.ipv6.conf.default.router_solicitations", "0"},
+      {"net.ipv6.conf.all.disable_ipv6", "0"}, {"net.ipv6.conf.default.disable_ipv6", "0"},
+  };
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (sysctl_set(keys[i][0], keys[i][1])) return -1;
+  return 0;
+}
+
+int netns_add(const char *path, int ipv6) {
   int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
   if (fd < 0) return fail(errno, "%s: %s", path, strerror(errno));
   close(fd);
   int r = 0, mounted = 0;
   if (unshare(CLONE_NEWNET)) r = fail(errno, "unshare: %s", strerror(errno));
   else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL)) r = fail(errno, "bind mount %s: %s", path, strerror(errno));
-  /* ctrnet's networks are IPv4-only: without IPv6 a new interface sends no router solicitations,
-   * MLD reports or DAD probes, which a bridge would flood to every other container. */
-  else if ((mounted = 1, sysctl_optional("net.ipv6.conf.all.disable_ipv6", "1") || sysctl_optional("net.ipv6.conf.default.disable_ipv6", "1"))) r = -1;
+  /* A container without an IPv6 network: without IPv6 a new interface sends no router
+   * solicitations, MLD reports or DAD probes, which a bridge would flood to every other container. */
+  else if ((mounted = 1, !ipv6 && (sysctl_optional("net.ipv6.conf.all.disable_ipv6", "1") || sysctl_optional("net.ipv6.conf.default.disable_ipv6", "1")))) r = -1;
+  else if (ipv6 && ipv6_quiet()) r = -1;
   leave("/proc/self/ns/net"); /* any path but "-": always go back */
   if (r) {
     if (mounted) umount2(path, MNT_DETACH);

@@ -29,6 +29,8 @@ export interface EndpointConfig {
   macAddress?: string;
   /** API 1.48+: the endpoint with the highest priority gives the default route */
   gwPriority?: number;
+  /** a fixed IPv6 address (--ip6) */
+  ipv6?: string;
 }
 
 export interface ContainerSpec {

@@ -34,9 +34,12 @@ export interface Container {
   oomKilled?: boolean;
   /** the health check's state (containers with a health check) */
   health?: HealthState;
-  /** the addresses of its last run, by network id: the next start asks for them again */
+  /** the addresses of its last run, by network id (IPv6 ones by lastAddress6Key): the next start asks for them again */
   lastAddresses?: Record<string, string>;
 }
+
+/** The key of a network's IPv6 address in `Container.lastAddresses` (the network id is the IPv4 one's). */
+export const lastAddress6Key = (networkId: string): string => `${networkId}/6`;
 
 export interface Network {
   id: string;
@@ -59,6 +62,12 @@ export interface Network {
   ipamOptions?: Record<string, string>;
   /** a link the driver made for this network and removes with it (a macvlan's 802.1Q sub-interface or dummy parent) */
   createdLink?: string;
+  /** IPv6 (EnableIPv6): the network's IPv6 subnet, gateway and range; absent on a network without IPv6 */
+  subnet6?: string;
+  gateway6?: string;
+  ipRange6?: string;
+  /** false: no IPv4 (`--ipv4=false`, an IPv6-only network: no subnet, gateway or range); absent: IPv4 on */
+  ipv4?: false;
 }
 
 /** A container's attachment to a network; the record is also the lease of its address. */
@@ -70,12 +79,20 @@ export interface Endpoint {
   ifName: string;
   /** host end of the veth pair */
   hostIf: string;
+  /** the IPv4 address; "" on a network without IPv4 */
   ip: string;
   mac: string;
   aliases: string[];
+  /** the IPv6 address, on a network with IPv6 */
+  ip6?: string;
 }
 
-/** One published port: HOST_IP:HOST_PORT/proto → CONTAINER_IP:CONTAINER_PORT; hostIp "0.0.0.0" = every address. */
+/**
+ * One published port: HOST_IP:HOST_PORT/proto → CONTAINER_IP:CONTAINER_PORT, of one family;
+ * hostIp "0.0.0.0" = every IPv4 address, "::" = every IPv6 address. On a network whose IPv6
+ * gateway mode is `routed` an IPv6 port is opened on the container's own address, not mapped:
+ * hostIp and containerIp are then that address and hostPort the container's port.
+ */
 export interface PortMapping {
   proto: Proto;
   hostIp: string;

@@ -4,6 +4,8 @@
  */
 
 export const NFT_FAMILY = 'ip';
+/** IPv6 has its own table of the same name (`ip6 ctrnet`), with the same chains, maps and user chain. */
+export const NFT_FAMILY6 = 'ip6';
 export const NFT_TABLE = 'ctrnet';
 /** The admin's chain in table `ip ctrnet` (Docker's DOCKER-USER): `forward` jumps to it first; ctrnet never flushes or deletes it. */
 export const NFT_USER_CHAIN = 'user';

@@ -13,6 +13,9 @@ export const OPT_IP_MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade
 export const OPT_HOST_BINDING_IPV4 = 'com.docker.network.bridge.host_binding_ipv4';
 /** overlay: the VXLAN network identifier */
 export const OPT_VNI = 'com.docker.network.driver.overlay.vxlanid_list';
+/** bridge: IPv4 / IPv6 gateway mode: nat (masquerade, the default) or routed (no NAT: IPv6 only in ctrnet) */
+export const OPT_GATEWAY_MODE_IPV4 = 'com.docker.network.bridge.gateway_mode_ipv4';
+export const OPT_GATEWAY_MODE_IPV6 = 'com.docker.network.bridge.gateway_mode_ipv6';
 
 /** DriverOpts of an endpoint: per-interface sysctls (Docker 27+), "net.ipv4.conf.IFNAME.KEY=V,…". */
 export const OPT_ENDPOINT_SYSCTLS = 'com.docker.network.endpoint.sysctls';

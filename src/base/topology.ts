@@ -23,7 +23,7 @@ export interface TopoBridgePort {
 export interface TopoRemoteHost {
   /** the host's advertise address */
   address: string;
-  containers: { id: string; name: string; ip: string; mac: string }[];
+  containers: { id: string; name: string; ip: string; ip6?: string; mac: string }[];
 }
 
 export interface TopoNetwork {
@@ -33,6 +33,9 @@ export interface TopoNetwork {
   driver: string;
   subnet?: string;
   gateway?: string;
+  /** IPv6 (EnableIPv6) */
+  subnet6?: string;
+  gateway6?: string;
   internal: boolean;
   /** false when members cannot talk to each other (enable_icc=false) */
   icc: boolean;
@@ -52,8 +55,11 @@ export interface TopoNetwork {
 export interface TopoInterface {
   /** name inside the container (eth0, eth1, …) */
   name: string;
+  /** IPv4 address ("" on an IPv6-only network) */
   ip: string;
   prefixLen?: number;
+  ip6?: string;
+  prefixLen6?: number;
   mac: string;
   networkId: string;
   networkName: string;

@@ -25,13 +25,14 @@ Images:
   image import [-c CHANGE] FILE|- NAME | image ls | image rm NAME | image inspect | image prune [-a]
         (also: import, images, rmi, tag SOURCE TARGET; image pull, push, load, save, history)
 Networks:
-  network create [-d bridge|macvlan|ipvlan] [--subnet CIDR] [--gateway IP] [--ip-range CIDR]
+  network create [-d bridge|macvlan|ipvlan|overlay] [--subnet CIDR] [--gateway IP] [--ip-range CIDR] (one of each per family)
+                 [--ipv6] [--ipv4=false] [-o com.docker.network.bridge.gateway_mode_ipv6=nat|routed]
                  [--aux-address NAME=IP] [--internal] [--label K=V] [-o com.docker.network.bridge.name=NAME]
                  [-o com.docker.network.bridge.enable_icc=false] [-o com.docker.network.driver.mtu=N]
                  [-o parent=IF[.VLAN]] [-o macvlan_mode=bridge|private|vepa|passthru] [-o ipvlan_mode=l2|l3|l3s] NAME
   network ls | inspect NAME... | rm NAME... | prune
   topology [--format text|json|dot|svg] [--width PX]   the host's picture: bridges, ports, containers
-  network connect [--ip IP] [--alias A] [--link C:ALIAS] NET CONTAINER | network disconnect [-f] NET CONTAINER
+  network connect [--ip IP] [--ip6 IP] [--alias A] [--link C:ALIAS] NET CONTAINER | network disconnect [-f] NET CONTAINER
   rename CONTAINER NEW_NAME
 Volumes:
   volume create [-o type=tmpfs -o device=tmpfs -o o=size=10m] [--label K=V] [NAME]
@@ -40,8 +41,8 @@ Daemon:
   version, info, system reload (re-apply the firewall rules)
 
 run/create options: -d, --rm, -i, -t, --name NAME, -e K=V, -w DIR, -h/--hostname NAME,
-  -p [IP:][HOST_PORT:]CTR_PORT[/tcp|udp], --network bridge|host|none|container:NAME|NET,
-  --ip IP, --network-alias NAME, --dns IP, --dns-search DOMAIN, --dns-option OPT, --add-host NAME:IP|host-gateway,
+  -p [IP:|[IPv6]:][HOST_PORT:]CTR_PORT[/tcp|udp], --network bridge|host|none|container:NAME|NET,
+  --ip IP, --ip6 IP, --link-local-ip IP, --network-alias NAME, --dns IP, --dns-search DOMAIN, --dns-option OPT, --add-host NAME:IP|host-gateway,
   --link CONTAINER[:ALIAS], -P/--publish-all, --expose PORT, --sysctl K=V, --domainname NAME,
   --mac-address MAC, --entrypoint CMD, -l K=V,
   -u USER[:GROUP], --stop-signal SIG, --pull missing|always|never, --platform OS/ARCH

@@ -66,7 +66,7 @@ export interface VolumeJson {
 }
 
 export interface EndpointSettings {
-  IPAMConfig?: { IPv4Address?: string };
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] };
   Aliases?: string[];
 }
 
@@ -167,6 +167,8 @@ export interface NetworkCreateBody {
   Options: Record<string, string>;
   Labels: Record<string, string>;
   CheckDuplicate: boolean;
+  EnableIPv6?: boolean;
+  EnableIPv4?: boolean;
 }
 
 export interface IpamConfig {
@@ -179,7 +181,7 @@ export interface IpamConfig {
 /** POST /networks/{id}/connect */
 export interface NetworkConnectBody {
   Container: string;
-  EndpointConfig: { IPAMConfig: { IPv4Address?: string }; Aliases: string[]; Links?: string[] };
+  EndpointConfig: { IPAMConfig: { IPv4Address?: string; IPv6Address?: string }; Aliases: string[]; Links?: string[] };
 }
 
 /** POST /networks/prune */

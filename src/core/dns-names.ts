@@ -5,7 +5,8 @@
  * default bridge excepted), container names, network aliases and short ids (case-insensitive);
  * `NAME.NETWORK` on that network only; and its own links' aliases (`--link web:db` on a
  * user-defined network: "db" for this container only, as in Docker; the target is looked up by
- * name or id at each query, so it may be created after the link).
+ * name or id at each query, so it may be created after the link). A name's addresses are both
+ * families' (the resolver answers A with the IPv4 ones, AAAA with the IPv6 ones).
  */
 import { NameSource } from '../dns/resolver';
 import { Network } from '../base/model';
@@ -15,6 +16,7 @@ import { NetworkDriver } from '../drivers/driver';
 
 interface Named {
   ip: string;
+  ip6?: string;
   name: string;
   containerId: string;
   aliases: string[];
@@ -41,7 +43,7 @@ export class NetworkNames implements NameSource {
     for (const ep of this.repo.endpoints.list({ networkId: net.id })) {
       // A sandbox attached through the CNI or Docker plugin is named by its attachment record.
       const c = this.repo.containers.get(ep.containerId) ?? this.repo.attachments.get(ep.containerId);
-      if (c?.name) local.push({ ip: ep.ip, name: c.name, containerId: c.id, aliases: ep.aliases });
+      if (c?.name) local.push({ ip: ep.ip, ...(ep.ip6 ? { ip6: ep.ip6 } : {}), name: c.name, containerId: c.id, aliases: ep.aliases });
     }
     return [...local, ...(this.drivers.get(net.driver)?.remotes(net) ?? [])];
   }
@@ -56,7 +58,7 @@ export class NetworkNames implements NameSource {
     for (const net of nets) {
       const suffix = `.${net.name.toLowerCase()}`;
       const bare = name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
-      for (const m of this.members(net)) if (matches(m, name) || (bare && matches(m, bare))) ips.push(m.ip);
+      for (const m of this.members(net)) if (matches(m, name) || (bare && matches(m, bare))) ips.push(...addressesOf(m));
     }
     if (ips.length || !asker) return [...new Set(ips)];
     // Links of the asker: the alias stands for the target, on the networks they share.
@@ -64,7 +66,7 @@ export class NetworkNames implements NameSource {
       if (l.alias.toLowerCase() !== name) continue;
       const shared = new Set(nets.map((n) => n.id));
       const target = this.repo.containers.get(l.target);
-      for (const ep of target ? this.repo.endpoints.list({ containerId: target.id }) : []) if (shared.has(ep.networkId)) ips.push(ep.ip);
+      for (const ep of target ? this.repo.endpoints.list({ containerId: target.id }) : []) if (shared.has(ep.networkId)) ips.push(...addressesOf(ep));
     }
     return ips;
   }
@@ -72,9 +74,12 @@ export class NetworkNames implements NameSource {
   reverse(askerId: string, ip: string): string | undefined {
     if (!this.repo.containers.get(askerId) && !this.repo.attachments.get(askerId)) return undefined;
     for (const net of this.scope(askerId)) {
-      const m = this.members(net).find((x) => x.ip === ip);
+      const m = this.members(net).find((x) => x.ip === ip || x.ip6 === ip);
       if (m) return m.name;
     }
     return undefined;
   }
 }
+
+/** The addresses of an endpoint, both families. */
+const addressesOf = (m: { ip: string; ip6?: string }): string[] => [m.ip, m.ip6].filter((a): a is string => !!a);

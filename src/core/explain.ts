@@ -92,7 +92,15 @@ async function explainAttachment(d: ExplainDeps, a: Attachment): Promise<Explana
 /** Reads a namespace's interfaces, routes, firewall elements and overlay entries into `x`, and compares them with the records. */
 async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints: Endpoint[], ports: PublishedPort[]): Promise<void> {
   const inside = d.kernel.at(ns);
-  const [links, addrs, routes, hostLinks] = await Promise.all([inside.linkList(), inside.addrList(), inside.routeList(), d.kernel.linkList()]);
+  // IPv6 is read where the sandbox has it (a sandbox without IPv6 networks has it off).
+  const six = endpoints.some((ep) => !!ep.ip6);
+  const [links, addrs4, routes4, hostLinks, addrs6, routes6] = await Promise.all([
+    inside.linkList(), inside.addrList(), inside.routeList(), d.kernel.linkList(),
+    six ? inside.addrList(6) : [], six ? inside.routeList(6) : [],
+  ]);
+  // Link-local and multicast routes of IPv6 say nothing a container's user needs.
+  const routes = [...routes4, ...routes6.filter((r) => !/^(fe80|ff00)::/.test(r.dst))];
+  const addrs = [...addrs4, ...addrs6];
   x.routes = routes.map((r) => ({ dst: r.dst, via: r.gateway, dev: r.dev }));
   const netOf = (networkId: string) => d.networks.find(networkId);
   for (const l of links) {
@@ -116,10 +124,10 @@ async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints
     const net = netOf(ep.networkId);
     const i = x.interfaces.find((f) => f.name === ep.ifName) ?? x.interfaces.find((f) => f.mac === ep.mac);
     if (!i) {
-      x.mismatches.push(`the store has ${ep.ifName} (${ep.ip}) on ${net?.name}, the namespace has no such interface`);
+      x.mismatches.push(`the store has ${ep.ifName} (${[ep.ip, ep.ip6].filter(Boolean).join(", ")}) on ${net?.name}, the namespace has no such interface`);
       continue;
     }
-    if (!i.addresses.some((a) => a.startsWith(`${ep.ip}/`))) x.mismatches.push(`${ep.ifName} should have ${ep.ip}, it has ${i.addresses.join(', ') || 'no address'}`);
+    for (const ip of [ep.ip, ep.ip6]) if (ip && !i.addresses.some((a) => a.startsWith(`${ip}/`))) x.mismatches.push(`${ep.ifName} should have ${ip}, it has ${i.addresses.join(', ') || 'no address'}`);
     if (i.mac !== ep.mac) x.mismatches.push(`${ep.ifName} should have MAC ${ep.mac}, it has ${i.mac}`);
     // Only bridge-like networks have a host end (a macvlan or ipvlan link has none).
     if (!net?.bridge) continue;
@@ -128,11 +136,13 @@ async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints
   }
 
   const fw = await d.firewall.describe();
-  const subnets = endpoints.map((ep) => netOf(ep.networkId)?.subnet).filter((s): s is string => !!s);
+  const subnets = endpoints.flatMap((ep) => [netOf(ep.networkId)?.subnet, netOf(ep.networkId)?.subnet6]).filter((s): s is string => !!s);
   x.nat.rules = fw.rules.filter((r) => subnets.some((s) => r.includes(s)));
-  const ips = new Set(endpoints.map((ep) => ep.ip));
-  x.nat.ports = fw.ports.filter((p) => ips.has(p.containerIp)).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, target: `${p.containerIp}:${p.containerPort}`, packets: p.packets }));
+  const ips = new Set(endpoints.flatMap((ep) => [ep.ip, ep.ip6 ?? '']).filter(Boolean));
+  x.nat.ports = fw.ports.filter((p) => ips.has(p.containerIp)).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, target: p.containerIp.includes(':') ? `[${p.containerIp}]:${p.containerPort}` : `${p.containerIp}:${p.containerPort}`, packets: p.packets }));
   for (const p of ports) {
+    // A routed IPv6 port is a set element, not a map one: it has no host port to find.
+    if (p.hostIp === p.containerIp) continue;
     if (!x.nat.ports.some((k) => k.hostPort === p.hostPort && k.proto === p.proto && k.hostIp === p.hostIp)) {
       x.mismatches.push(`published port ${p.hostIp}:${p.hostPort}/${p.proto} → ${p.containerIp}:${p.containerPort} is in the store but not in nftables`);
     }

@@ -13,8 +13,9 @@ import { EngineEvents } from '../base/events';
 import { Network } from '../base/model';
 import { KeyedMutex } from '../base/mutex';
 import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_HOST_BINDING_IPV4, OPT_ICC, OPT_IP_MASQUERADE, OPT_MTU } from '../base/network-options';
-import { NetworkDriver, NetworkRequest, TakenSubnet } from '../drivers/driver';
+import { NetworkDriver, NetworkRequest, TakenSubnet, TakenSubnet6 } from '../drivers/driver';
 import { intToIp, parseCidr } from '../ipam/ipam';
+import { canonical6, parseCidr6 } from '../ipam/ipam6';
 import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 
@@ -28,6 +29,8 @@ export interface DefaultBridgeConfig {
   bip: string;
   /** the MTU of its interfaces (--mtu, or the default route's), shown in its options as Docker does */
   mtu?: number;
+  /** --ipv6 --fixed-cidr-v6 CIDR [--default-gateway-v6 IP]: the default bridge's IPv6 subnet and gateway */
+  ipv6?: { subnet: string; gateway?: string };
 }
 
 /**
@@ -102,10 +105,14 @@ export class Networks {
     const bip = parseCidr(this.cfg.bip);
     const subnet = `${intToIp(bip.base)}/${bip.prefixLen}`;
     const gateway = intToIp(bip.ip === bip.base ? bip.base + 1 : bip.ip);
+    const v6 = this.cfg.ipv6 ? parseCidr6(this.cfg.ipv6.subnet) : undefined;
+    const subnet6 = v6?.cidr;
+    const gateway6 = this.cfg.ipv6?.gateway ? canonical6(this.cfg.ipv6.gateway) : undefined;
     const existing = this.repo.networks.get('bridge');
-    if (existing && (existing.subnet !== subnet || existing.gateway !== gateway || existing.bridge !== this.cfg.bridge)) {
+    const v6changed = existing && (existing.subnet6 !== subnet6 || (gateway6 !== undefined && existing.gateway6 !== gateway6));
+    if (existing && (existing.subnet !== subnet || existing.gateway !== gateway || existing.bridge !== this.cfg.bridge || v6changed)) {
       if (this.repo.endpoints.list({ networkId: existing.id }).length) {
-        throw new EngineError('CONFLICTING_OPTIONS', `--bip ${this.cfg.bip} / --bridge ${this.cfg.bridge} differ from the running default network (${existing.gateway} on ${existing.bridge})`, {
+        throw new EngineError('CONFLICTING_OPTIONS', `--bip ${this.cfg.bip} / --bridge ${this.cfg.bridge}${v6changed ? ` / --fixed-cidr-v6 ${subnet6 ?? '(none)'}` : ''} differ from the running default network (${existing.gateway} on ${existing.bridge}${existing.subnet6 ? `, ${existing.subnet6}` : ''})`, {
           hint: 'stop the containers on the default bridge first, or start the daemon with the old settings',
         });
       }
@@ -117,12 +124,12 @@ export class Networks {
       ...(this.cfg.mtu ? { [OPT_MTU]: String(this.cfg.mtu) } : {}),
     };
     const defaults: CreateNetwork[] = [
-      { name: 'bridge', driver: 'bridge', subnet, gateway, internal: false, labels: {}, options: bridgeOptions },
+      { name: 'bridge', driver: 'bridge', subnet, gateway, internal: false, labels: {}, options: bridgeOptions, ...(subnet6 ? { ipv6: true, subnet6, ...(gateway6 ? { gateway6 } : {}) } : {}) },
       { name: 'host', driver: 'host', internal: false, labels: {}, options: {} },
       { name: 'none', driver: 'null', internal: false, labels: {}, options: {} },
     ];
     // The default bridge's subnet is the admin's choice (--bip): not checked for overlaps.
-    for (const d of defaults) if (!this.repo.networks.get(d.name)) await this.driver(d).createNetwork({ ...d, id: newId() }, []);
+    for (const d of defaults) if (!this.repo.networks.get(d.name)) await this.driver(d).createNetwork({ ...d, id: newId() }, [], []);
     // A default bridge recorded by an older daemon, or before --mtu changed: its options as above.
     const bridge = this.repo.networks.get('bridge');
     if (bridge && JSON.stringify(bridge.options) !== JSON.stringify(bridgeOptions)) this.repo.networks.put({ ...bridge, options: bridgeOptions });
@@ -148,7 +155,21 @@ export class Networks {
       throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name or remove that network' });
     }
     const driver = this.driver(req);
-    return driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets());
+    return driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets(), await this.takenSubnets6());
+  }
+
+  /** The IPv6 subnets in use on this host: local networks' and the host's IPv6 routes (not link-local or multicast, not on our bridges). */
+  private async takenSubnets6(): Promise<TakenSubnet6[]> {
+    const out: TakenSubnet6[] = [];
+    const nets = this.list();
+    const bridges = new Set(nets.map((n) => n.bridge).filter(Boolean));
+    for (const n of nets) if (n.subnet6 && this.driver(n).scope === 'local') out.push({ what: `network ${n.name}`, subnet: parseCidr6(n.subnet6) });
+    for (const r of await this.kernel.routeList(6)) {
+      if (r.dst === 'default' || (r.dev && bridges.has(r.dev)) || /^f[ef][0-9a-f]{2}:/i.test(r.dst)) continue;
+      const cidr = r.dst.includes('/') ? r.dst : `${r.dst}/128`;
+      out.push({ what: `a route of the host (${r.dst}${r.dev ? ` dev ${r.dev}` : ''})`, subnet: parseCidr6(cidr), dev: r.dev });
+    }
+    return out;
   }
 
   /**

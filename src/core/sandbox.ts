@@ -10,15 +10,22 @@
  * (its address scope, its way out) is its network's driver's answer. A sandbox on a network with
  * embedded DNS gets the resolver at 127.0.0.11 inside it (dns/resolver.ts); it is detached before
  * the namespace goes (its socket would keep the namespace alive).
+ *
+ * IPv6: a sandbox has IPv6 on only when one of its networks has IPv6 (then quietly: no router
+ * solicitations, no duplicate address detection; an interface of a network without IPv6 keeps it
+ * off), so a container without IPv6 sends nothing a bridge would flood. Each family has its
+ * default route on the first network that is its own way out and has that family.
  */
 import { randomBytes } from 'node:crypto';
 import { attachments, ContainerSpec, modeOf } from '../base/container-spec';
 import { EngineError } from '../base/errors';
 import { DnsServer, Upstream } from '../dns/resolver';
-import { Container, Endpoint, Network } from '../base/model';
+import { Container, Endpoint, lastAddress6Key, Network } from '../base/model';
 import { containerIfName, Paths, paths, vethName } from '../base/names';
 import { JoinRequest } from '../drivers/driver';
 import { checkRequested, contains, macFromIp, parseCidr, pickAddress } from '../ipam/ipam';
+import { canonical6, checkRequested6, contains6, macFromIp6, parseCidr6, pickAddress6 } from '../ipam/ipam6';
+import { OPT_GATEWAY_MODE_IPV6 } from '../base/network-options';
 import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
@@ -26,19 +33,20 @@ import { bindingsOf, PortPublisher } from './publish';
 import { endpointSysctls } from '../base/network-options';
 
 /** An address the network can hand out (in its subnet and range, not its gateway). */
-function validAddress(...args: Parameters<typeof checkRequested>): boolean {
+function validAddress(check: () => void): boolean {
   try {
-    checkRequested(...args);
+    check();
     return true;
   } catch {
     return false; // the network changed since: the address is no longer one of its own
   }
 }
 
-/** One interface to make: on which network, and whether it is the way out (default route, ports). */
+/** One interface to make: on which network, whether it holds the default route (IPv4, IPv6), and the published ports. */
 interface Step {
   network: Network;
   exit: boolean;
+  exit6: boolean;
   ports: boolean;
 }
 
@@ -56,6 +64,12 @@ export function gatewayIndex(nets: Network[], selfWayOut: (n: Network) => boolea
   }
   return best;
 }
+/** The sysctls that turn IPv6 on, quietly, in a sandbox made without it (a live connect to an IPv6 network). */
+const IPV6_ON = [
+  ['all.accept_ra', '0'], ['default.accept_ra', '0'], ['all.accept_dad', '0'], ['default.accept_dad', '0'],
+  ['default.router_solicitations', '0'], ['default.disable_ipv6', '0'], ['lo.disable_ipv6', '0'],
+];
+
 /** A container's --dns servers as the resolver's upstreams (empty: the daemon's). */
 const upstreamsOf = (spec: ContainerSpec): Upstream[] => spec.dns.map((host) => ({ host, port: 53 }));
 
@@ -95,17 +109,18 @@ export class Sandboxes {
     const ns = paths.netns(this.p, c.id);
     const undo: (() => Promise<void>)[] = [];
     try {
-      await this.kernel.netnsAdd(ns);
+      const steps = mode.kind === 'none' ? [] : await this.plan(c.spec);
+      const ipv6 = steps.some((s) => !!s.network.subnet6);
+      await this.kernel.netnsAdd(ns, { ipv6 });
       undo.push(() => this.kernel.netnsDel(ns));
       if (mode.kind === 'none') {
         await this.kernel.at(ns).batch().linkSetUp('lo').commit();
         return ns;
       }
-      const steps = await this.plan(c.spec);
       // Disconnected from every network: only lo, until a connect.
       if (steps.length === 0) await this.kernel.at(ns).batch().linkSetUp('lo').commit();
       for (const [n, step] of steps.entries()) {
-        const req = await this.reserve(c, step.network, n, step.exit, step.ports, ns);
+        const req = await this.reserve(c, step.network, n, step, ns, ipv6);
         const driver = this.networks.driver(step.network);
         undo.push(async () => {
           if (req.ports.length) this.publisher.release(c.id);
@@ -145,13 +160,15 @@ export class Sandboxes {
     // network, reached at their own addresses).
     const w = ways[exit];
     const ports = w?.kind === 'self' && w.publishes !== false ? exit : -1;
+    // IPv6's default route: on the IPv4 one's network when it has IPv6, else the first way out that has.
+    const exit6 = exit >= 0 && nets[exit].subnet6 ? exit : ways.findIndex((x, i) => x.kind === 'self' && !!nets[i].subnet6);
     if (ports < 0 && bindingsOf(spec).length && nets.length) {
       if (exit >= 0) {
         throw new EngineError('CONFLICTING_OPTIONS', `ports cannot be published on network ${nets[exit].name} (driver ${nets[exit].driver}): its containers are reached at their own addresses`, { hint: 'drop -p, or connect the container to a bridge network too' });
       }
       throw new EngineError('CONFLICTING_OPTIONS', `network ${nets[0].name} is internal: ports cannot be published on it`, { hint: 'drop -p or use a network that is not --internal' });
     }
-    return nets.map((network, i) => ({ network, exit: i === exit, ports: i === ports }));
+    return nets.map((network, i) => ({ network, exit: i === exit, exit6: i === exit6, ports: i === ports }));
   }
 
   /**
@@ -181,9 +198,19 @@ export class Sandboxes {
     const net = this.networks.get(network);
     const driver = this.networks.driver(net);
     const ns = paths.netns(this.p, c.id);
-    // The first interface of a container that left every network holds its default route.
+    const eps = this.repo.endpoints.list({ containerId: c.id });
+    // The first interface of a container that left every network holds its default route (and
+    // the first with IPv6 the IPv6 one).
     const first = used.size === 0 && driver.wayOut(net).kind === 'self';
-    const req = await this.reserve(c, net, used.size === 0 ? 0 : n, first, false, ns);
+    const isExit = (id: string) => {
+      const other = this.networks.find(id);
+      return !!other && this.networks.driver(other).wayOut(other).kind === 'self';
+    };
+    const first6 = !!net.subnet6 && driver.wayOut(net).kind === 'self' && !eps.some((e) => e.ip6 && isExit(e.networkId));
+    const had6 = eps.some((e) => !!e.ip6);
+    // A sandbox made without IPv6 gets it now (its other interfaces keep it off).
+    if (net.subnet6 && !had6) for (const [k, v] of IPV6_ON) await this.kernel.at(ns).sysctlSet(`net.ipv6.conf.${k}`, v);
+    const req = await this.reserve(c, net, used.size === 0 ? 0 : n, { network: net, exit: first, exit6: first6, ports: false }, ns, had6 || !!net.subnet6);
     try {
       await driver.join(req);
       await this.endpointSysctls(c, net, req.endpoint.ifName, ns);
@@ -215,44 +242,25 @@ export class Sandboxes {
     }
   }
 
-  /** Leases an address (and, for the exit endpoint, the published ports) on the n-th interface (records only). */
-  private async reserve(c: Container, net: Network, n: number, exit: boolean, publish: boolean, sandbox: string): Promise<JoinRequest> {
+  /** Leases the addresses (and, for the exit endpoint, the published ports) on the n-th interface (records only). */
+  private async reserve(c: Container, net: Network, n: number, step: Step, sandbox: string, sandboxIpv6: boolean): Promise<JoinRequest> {
     const driver = this.networks.driver(net);
-    if (!driver.endpoints || !net.subnet) {
+    if (!driver.endpoints || !(net.subnet || net.subnet6)) {
       throw new EngineError('INVALID_NETWORK_MODE', `network ${net.name} (driver ${net.driver}) cannot hold container interfaces`, { hint: `use --network ${net.name === 'host' ? 'host' : 'none'}` });
     }
-    const subnet = parseCidr(net.subnet);
-    const range = net.ipRange ? parseCidr(net.ipRange) : undefined;
     const cfg = c.spec.networks[net.name];
-    const wanted = cfg?.ipv4;
-    // The --ip-range limits only the addresses chosen automatically (Docker): a requested one may be anywhere in the subnet.
-    if (wanted) checkRequested(subnet, net.gateway!, wanted, net.name);
-    const aux = new Set(Object.values(net.auxAddresses ?? {}));
-    if (wanted && aux.has(wanted)) {
-      throw new EngineError('ADDRESS_EXHAUSTED', `address ${wanted} is reserved in network ${net.name} (an auxiliary address)`, { hint: 'choose another --ip or leave it out' });
-    }
+    // A restart gets the addresses of the container's last run back while they are free.
+    const pick = addressPicker(net, cfg?.ipv4, cfg?.ipv6, { ip: c.lastAddresses?.[net.id], ip6: c.lastAddresses?.[lastAddress6Key(net.id)] });
     const epId = randomBytes(32).toString('hex');
-    const leased = await driver.lease(
-      net,
-      { id: epId, containerId: c.id, networkId: net.id, ifName: containerIfName(n), hostIf: vethName(epId), mac: '', aliases: cfg?.aliases ?? [] },
-      (used) => {
-        if (wanted) {
-          if (used.has(wanted)) throw new EngineError('ADDRESS_EXHAUSTED', `Address already in use: ${wanted} on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
-          return wanted;
-        }
-        // A restart gets the address of the container's last run back while it is free.
-        const last = c.lastAddresses?.[net.id];
-        if (last && !used.has(last) && !aux.has(last) && validAddress(subnet, net.gateway!, last, net.name) && (!range || contains(range, last))) return last;
-        const ip = pickAddress(subnet, net.gateway!, aux.size ? new Set([...used, ...aux]) : used, range);
-        if (!ip) throw new EngineError('ADDRESS_EXHAUSTED', `no free address in ${net.name} (${net.subnet})`, { hint: 'remove containers from it or create a network with a larger subnet' });
-        return ip;
-      },
-    );
-    const endpoint: Endpoint = { ...leased, mac: cfg?.macAddress || (n === 0 && c.spec.macAddress) || macFromIp(leased.ip) };
+    const leased = await driver.lease(net, { id: epId, containerId: c.id, networkId: net.id, ifName: containerIfName(n), hostIf: vethName(epId), mac: '', aliases: cfg?.aliases ?? [] }, pick);
+    const endpoint: Endpoint = { ...leased, mac: cfg?.macAddress || (n === 0 && c.spec.macAddress) || (leased.ip ? macFromIp(leased.ip) : macFromIp6(leased.ip6!)) };
     this.repo.endpoints.update(endpoint.id, { mac: endpoint.mac });
     try {
-      const ports = publish ? await this.publisher.reserve(c, endpoint.ip) : [];
-      return { network: net, endpoint, containerName: c.name, sandbox, defaultRoute: exit, ports, linkLocal: cfg?.linkLocalIps ?? [] };
+      const ports = step.ports ? await this.publisher.reserve(c, endpoint.ip, endpoint.ip6, net.options[OPT_GATEWAY_MODE_IPV6] === 'routed') : [];
+      return {
+        network: net, endpoint, containerName: c.name, sandbox, defaultRoute: step.exit, defaultRoute6: step.exit6, ports, linkLocal: cfg?.linkLocalIps ?? [],
+        ...(sandboxIpv6 ? { sandboxIpv6: true } : {}),
+      };
     } catch (e) {
       await driver.release(net, endpoint);
       throw e;
@@ -265,17 +273,26 @@ export class Sandboxes {
     const num = (e: Endpoint) => Number(e.ifName.replace(/^\D+/, ''));
     const eps = this.repo.endpoints.list({ containerId: c.id }).sort((x, y) => num(x) - num(y));
     const nets = new Map(eps.map((ep) => [ep.id, this.networks.get(ep.networkId)]));
-    // The default route is where plan() put it: the gateway endpoint by GwPriority, then order.
+    // The default route is where plan() put it: the gateway endpoint by GwPriority, then order
+    // (IPv6's: on that one if it has IPv6, else on the first such endpoint with IPv6).
+    const self = (ep: Endpoint) => {
+      const net = nets.get(ep.id)!;
+      return this.networks.driver(net).wayOut(net).kind === 'self';
+    };
     const ordered = eps.map((ep) => nets.get(ep.id)!);
     const exit = eps[gatewayIndex(ordered, (n) => this.networks.driver(n).wayOut(n).kind === 'self', c.spec)];
+    const exit6 = exit?.ip6 ? exit : eps.find((ep) => ep.ip6 && self(ep));
+    const sandboxIpv6 = eps.some((ep) => !!ep.ip6);
     return eps.map((ep) => ({
       network: nets.get(ep.id)!,
       endpoint: ep,
       containerName: c.name,
       sandbox: paths.netns(this.p, c.id),
       defaultRoute: ep.id === exit?.id,
-      ports: ports.filter((r) => r.containerIp === ep.ip).map(({ containerId: _, ...m }) => m),
+      defaultRoute6: ep.id === exit6?.id,
+      ports: ports.filter((r) => r.containerIp === ep.ip || (!!ep.ip6 && r.containerIp === ep.ip6)).map(({ containerId: _, ...m }) => m),
       linkLocal: c.spec.networks[nets.get(ep.id)!.name]?.linkLocalIps ?? [],
+      ...(sandboxIpv6 ? { sandboxIpv6: true } : {}),
     }));
   }
 
@@ -298,4 +315,46 @@ export class Sandboxes {
     await this.kernel.netnsDel(paths.netns(this.p, c.id)).catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `tearing down the network of ${c.name}`);
   }
+}
+
+/**
+ * The lease's choice on a network, made inside the lease's transaction: the requested addresses
+ * (--ip, --ip6: anywhere in the subnet, an --ip-range limits only automatic ones, as in Docker;
+ * never an auxiliary one nor one in use) or the lowest free ones, in each family the network has.
+ */
+function addressPicker(net: Network, wanted4: string | undefined, wanted6: string | undefined, last: { ip?: string; ip6?: string } = {}): (used: Set<string>) => { ip: string; ip6?: string } {
+  if (wanted4 && !net.subnet) throw new EngineError('INVALID_PARAMETER', `network ${net.name} has no IPv4 (it was created with --ipv4=false): --ip ${wanted4} cannot be given`, { hint: 'drop --ip, or give --ip6' });
+  if (wanted6 && !net.subnet6) throw new EngineError('INVALID_PARAMETER', `network ${net.name} has no IPv6: --ip6 ${wanted6} cannot be given`, { hint: 'drop --ip6, or create the network with --ipv6' });
+  const subnet = net.subnet ? parseCidr(net.subnet) : undefined;
+  const range = net.ipRange ? parseCidr(net.ipRange) : undefined;
+  const subnet6 = net.subnet6 ? parseCidr6(net.subnet6) : undefined;
+  const range6 = net.ipRange6 ? parseCidr6(net.ipRange6) : undefined;
+  const want6 = wanted6 ? canonical6(wanted6) : undefined;
+  if (subnet && wanted4) checkRequested(subnet, net.gateway!, wanted4, net.name);
+  if (subnet6 && want6) checkRequested6(subnet6, net.gateway6!, want6, net.name);
+  const aux = new Set(Object.values(net.auxAddresses ?? {}).map((a) => (a.includes(':') ? canonical6(a) : a)));
+  for (const w of [wanted4, want6]) {
+    if (w && aux.has(w)) throw new EngineError('ADDRESS_EXHAUSTED', `address ${w} is reserved in network ${net.name} (an auxiliary address)`, { hint: 'choose another address or leave it out' });
+  }
+  return (used) => {
+    const taken = aux.size ? new Set([...used, ...aux]) : used;
+    let ip = '';
+    let ip6: string | undefined;
+    if (subnet) {
+      if (wanted4 && used.has(wanted4)) throw new EngineError('ADDRESS_EXHAUSTED', `Address already in use: ${wanted4} on network ${net.name}`, { hint: 'choose another --ip or leave it out' });
+      const l = last.ip;
+      const reuse = !wanted4 && l && !taken.has(l) && validAddress(() => checkRequested(subnet, net.gateway!, l, net.name)) && (!range || contains(range, l));
+      const got = wanted4 ?? (reuse ? l : pickAddress(subnet, net.gateway!, taken, range));
+      if (!got) throw new EngineError('ADDRESS_EXHAUSTED', `no free address in ${net.name} (${net.subnet})`, { hint: 'remove containers from it or create a network with a larger subnet' });
+      ip = got;
+    }
+    if (subnet6) {
+      if (want6 && [...used].some((u) => u.includes(':') && canonical6(u) === want6)) throw new EngineError('ADDRESS_EXHAUSTED', `Address already in use: ${want6} on network ${net.name}`, { hint: 'choose another --ip6 or leave it out' });
+      const l = last.ip6;
+      const reuse = !want6 && l && !taken.has(l) && validAddress(() => checkRequested6(subnet6, net.gateway6!, l, net.name)) && (!range6 || contains6(range6, l));
+      ip6 = want6 ?? (reuse ? l : pickAddress6(subnet6, net.gateway6!, taken, range6));
+      if (!ip6) throw new EngineError('ADDRESS_EXHAUSTED', `no free IPv6 address in ${net.name} (${net.subnet6})`, { hint: 'remove containers from it or give it a larger IPv6 subnet' });
+    }
+    return ip6 ? { ip, ip6 } : { ip };
+  };
 }

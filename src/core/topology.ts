@@ -47,6 +47,7 @@ export async function buildTopology(d: TopologyDeps): Promise<Topology> {
       bridgePresent: !!br, bridgeUp: !!br?.up, ports, remoteHosts: [],
       ...(n.subnet ? { subnet: n.subnet } : {}),
       ...(n.gateway ? { gateway: n.gateway } : {}),
+      ...(n.subnet6 ? { subnet6: n.subnet6, gateway6: n.gateway6 } : {}),
       ...(n.bridge ? { bridge: n.bridge } : {}),
     };
     if (n.options[OPT_VNI]) {
@@ -56,7 +57,7 @@ export async function buildTopology(d: TopologyDeps): Promise<Topology> {
     const hosts = new Map<string, TopoRemoteHost>();
     for (const p of d.networks.driver(n).remotes(n)) {
       if (!hosts.has(p.host)) hosts.set(p.host, { address: p.host, containers: [] });
-      hosts.get(p.host)!.containers.push({ id: p.containerId, name: p.name, ip: p.ip, mac: p.mac });
+      hosts.get(p.host)!.containers.push({ id: p.containerId, name: p.name, ip: p.ip, ...(p.ip6 ? { ip6: p.ip6 } : {}), mac: p.mac });
     }
     net.remoteHosts = [...hosts.values()].sort((a, b) => a.address.localeCompare(b.address));
     for (const h of net.remoteHosts) h.containers.sort((a, b) => a.name.localeCompare(b.name));
@@ -86,6 +87,7 @@ export async function buildTopology(d: TopologyDeps): Promise<Topology> {
       name: ep.ifName, ip: ep.ip, mac: ep.mac, networkId: ep.networkId, networkName: net?.name ?? ep.networkId.slice(0, 12), hostIf: ep.hostIf,
       onBridge: !!net?.bridge && byName.get(ep.hostIf)?.master === net.bridge,
       ...(prefix !== undefined ? { prefixLen: prefix } : {}),
+      ...(ep.ip6 ? { ip6: ep.ip6, prefixLen6: Number(net?.subnet6?.split('/')[1]) } : {}),
     };
   };
   const portsOf = (id: string) => ports.filter((p) => p.containerId === id).map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: p.containerIp, containerPort: p.containerPort }));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { AddressPool, parsePool } from '../ipam/pools';
 import { Upstream } from '../dns/resolver';
 import { parseUiAddr } from '../ui/server';
+import { isIP, isIPv6 } from '../base/ip';
 
 export interface DaemonOptions {
   root: string;
@@ -30,6 +31,10 @@ export interface DaemonOptions {
   registryMirrors: string[];
   /** the Docker network + IPAM plugin's socket (--docker-plugin), e.g. /run/docker/plugins/ctrnet.sock */
   dockerPlugin?: string;
+  /** --ipv6: IPv6 on the default bridge, with --fixed-cidr-v6 (and --default-gateway-v6) */
+  ipv6?: boolean;
+  fixedCidrV6?: string;
+  defaultGatewayV6?: string;
 }
 
 const USAGE = `Usage: ctrnetd [OPTIONS]
@@ -44,12 +49,18 @@ Options:
       --bip CIDR          default bridge address (default 172.17.0.1/16)
       --mtu N             container MTU (default: the MTU of the default-route interface)
       --default-address-pool base=CIDR,size=N
-                          pools for new networks (repeatable; default 172.17-31.0.0/16, then 192.168.0.0/16 in /20s)
-      --dns-upstream IP[:PORT]
+                          pools for new networks (repeatable; default 172.17-31.0.0/16, then 192.168.0.0/16 in /20s;
+                          IPv6 bases too, e.g. base=fd00:1::/48,size=64; default for IPv6: a ULA /48 of this daemon's)
+      --ipv6              IPv6 on the default bridge (needs --fixed-cidr-v6)
+      --fixed-cidr-v6 CIDR
+                          the default bridge's IPv6 subnet, e.g. fd00:17::/64
+      --default-gateway-v6 IP
+                          its IPv6 gateway (default: the subnet's first address)
+      --dns-upstream IP[:PORT]|[IPv6]:PORT
                           where the embedded resolver forwards other names (repeatable; default: /etc/resolv.conf)
       --cluster-store etcd://HOST:PORT
                           the etcd cluster shared by the hosts of overlay networks
-      --advertise-addr IP this host's address for VXLAN traffic (needed with --cluster-store)
+      --advertise-addr IP this host's address for VXLAN traffic, IPv4 or IPv6 (needed with --cluster-store)
       --cluster-lease-ttl N
                           seconds before a dead host's endpoints vanish from the others (default 8; an etcd
                           outage longer than that also drops live hosts' endpoints until they republish)
@@ -103,9 +114,22 @@ export function parseFlags(argv: string[]): DaemonOptions {
       case '--default-address-pool': o.pools.push(parsePool(next())); break;
       case '--dns-upstream': {
         const v = next();
-        const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(v);
-        if (!m) throw new Error(`--dns-upstream ${v}: give IP or IP:PORT`);
-        o.dnsUpstreams.push({ host: m[1], port: m[2] ? Number(m[2]) : 53 });
+        const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(v) ?? /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(v) ?? /^([0-9a-fA-F:.]+)()$/.exec(v);
+        if (!m || !isIP(m[1])) throw new Error(`--dns-upstream ${v}: give IP, IP:PORT or [IPv6]:PORT`);
+        o.dnsUpstreams.push({ host: m[1].toLowerCase(), port: m[2] ? Number(m[2]) : 53 });
+        break;
+      }
+      case '--ipv6': o.ipv6 = value === undefined ? true : value !== 'false'; break;
+      case '--fixed-cidr-v6': {
+        const v = next();
+        if (!/^[0-9a-fA-F:]+\/\d{1,3}$/.test(v) || !isIPv6(v.split('/')[0]) || Number(v.split('/')[1]) > 126) throw new Error(`--fixed-cidr-v6 ${v}: give an IPv6 subnet, e.g. fd00:17::/64`);
+        o.fixedCidrV6 = v;
+        break;
+      }
+      case '--default-gateway-v6': {
+        const v = next();
+        if (!isIPv6(v)) throw new Error(`--default-gateway-v6 ${v}: give an IPv6 address`);
+        o.defaultGatewayV6 = v;
         break;
       }
       case '--cluster-store': {
@@ -116,8 +140,8 @@ export function parseFlags(argv: string[]): DaemonOptions {
       }
       case '--advertise-addr': {
         const v = next();
-        if (!/^\d+\.\d+\.\d+\.\d+$/.test(v)) throw new Error(`--advertise-addr ${v}: give this host's IPv4 address`);
-        o.advertiseAddr = v;
+        if (!isIP(v)) throw new Error(`--advertise-addr ${v}: give this host's IPv4 or IPv6 address`);
+        o.advertiseAddr = v.toLowerCase();
         break;
       }
       case '--cluster-lease-ttl': {
@@ -163,6 +187,8 @@ export function parseFlags(argv: string[]): DaemonOptions {
   }
   if (o.clusterStore && !o.advertiseAddr) throw new Error('--cluster-store needs --advertise-addr IP (this host\'s address that the other hosts reach)');
   if (o.advertiseAddr && !o.clusterStore) throw new Error('--advertise-addr goes with --cluster-store etcd://HOST:PORT');
+  if (o.ipv6 && !o.fixedCidrV6) throw new Error('--ipv6 needs --fixed-cidr-v6 CIDR (the default bridge\'s IPv6 subnet, e.g. fd00:17::/64)');
+  if ((o.fixedCidrV6 || o.defaultGatewayV6) && !o.ipv6) throw new Error('--fixed-cidr-v6 and --default-gateway-v6 go with --ipv6');
   return o;
 }
 

@@ -4,9 +4,10 @@
  * state with the kernel (daemon/reconcile.ts), and serves the API on a unix socket. Containers
  * keep running when it stops.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDockerPluginServer } from '../api/docker-plugin/server';
 import { createApi } from '../api/server';
@@ -42,14 +43,16 @@ import { IpvlanDriver } from '../drivers/ipvlan-driver';
 import { MacvlanDriver } from '../drivers/macvlan-driver';
 import { ControlPlane } from '../drivers/overlay/control-plane';
 import { OverlayDriver } from '../drivers/overlay/overlay-driver';
-import { VXLAN_OVERHEAD, VxlanPlane } from '../drivers/overlay/vxlan';
+import { VXLAN_OVERHEAD, VXLAN_OVERHEAD6, VxlanPlane } from '../drivers/overlay/vxlan';
 import { UnavailableDriver } from '../drivers/unavailable-driver';
+import { LoopbackRelay } from '../firewall/loopback-relay';
 import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
 import { nativeNft } from '../firewall/nft/nft-native';
 import { BridgeNetfilter } from '../firewall/nft/bridge-netfilter';
 import { LocalImageStore } from '../images/local-image-store';
 import { DEFAULT_POOLS } from '../ipam/pools';
+import { isPool6, ulaPool } from '../ipam/pools6';
 import { KernelHelper } from '../kernel/helper';
 import { ensureTmpfs } from '../kernel/tmpfs-dir';
 import { BpfFastPath, FastPath, NoFastPath } from '../kernel/fast-path';
@@ -90,11 +93,11 @@ function readHostResolvConf(): string {
  * The host's name servers as the resolver's upstreams: it forwards from inside the sandbox, where
  * the host's loopback servers (127.0.0.53, say) cannot be reached (Docker 20.10 leaves them out too).
  */
-const loopbackless = (ups: { host: string; port: number }[]) => ups.filter((u) => !u.host.startsWith('127.'));
+const loopbackless = (ups: { host: string; port: number }[]) => ups.filter((u) => !u.host.startsWith('127.') && u.host !== '::1');
 
-/** The MTU of the interface holding `address` (the advertise address). */
+/** The MTU of the interface holding `address` (the advertise address, IPv4 or IPv6). */
 async function mtuOfAddress(kernel: Kernel, address: string): Promise<number> {
-  const dev = (await kernel.addrList()).find((a) => a.address === address)?.dev;
+  const dev = (await kernel.addrList(address.includes(':') ? 6 : 4)).find((a) => a.address === address)?.dev;
   if (!dev) throw new Error(`--advertise-addr ${address} is not an address of this host`);
   return (await kernel.linkList()).find((l) => l.name === dev)!.mtu;
 }
@@ -104,6 +107,19 @@ async function defaultMtu(kernel: Kernel): Promise<number> {
   const def = (await kernel.routeList()).find((r) => r.dst === 'default');
   const link = def?.dev ? (await kernel.linkList()).find((l) => l.name === def.dev) : undefined;
   return link?.mtu ?? 1500;
+}
+
+/**
+ * This daemon's engine id: random, made once and kept in its root. Its IPv6 ULA /48 comes from it
+ * (as Docker 27+ derives its default IPv6 pool from its engine id).
+ */
+async function engineId(root: string): Promise<string> {
+  const file = path.join(root, 'engine-id');
+  const had = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (/^[0-9a-f]{64}$/.test(had)) return had;
+  const id = randomBytes(32).toString('hex');
+  await writeFile(file, `${id}\n`, { mode: 0o600 });
+  return id;
 }
 
 /** The fast kernel path (ctrnet-kernel: netlink and libnftables in one long-lived process), or the iproute2/nft programs. */
@@ -134,7 +150,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   // Adapters.
   const helper = await kernelHelper(log);
   const kernel: Kernel = helper ? new NativeKernel(helper) : new IpKernel();
-  const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined);
+  const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined, new LoopbackRelay(log));
   const store = new SqliteStore(paths.db(p));
   const runtime = new RuncRuntime(p, kernel);
   const events = new EngineEvents();
@@ -146,12 +162,16 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
 
   // Drivers: every network type, host and none included.
   const drivers = new Map<string, NetworkDriver>();
-  const pools = o.pools.length ? o.pools : DEFAULT_POOLS;
+  // Pools given replace the defaults of their family only: IPv4 pools Docker's, IPv6 pools the ULA /48.
+  const given4 = o.pools.filter((x) => !isPool6(x));
+  const given6 = o.pools.filter(isPool6);
+  const pools = given4.length ? given4 : DEFAULT_POOLS;
+  const pools6 = given6.length ? given6 : [ulaPool(await engineId(o.root))];
   // CTRNET_FAST_PATH=off: every frame takes the bridge (for comparison; kernel/fast-path.ts).
   const fastPath: FastPath = process.env.CTRNET_FAST_PATH === 'off' ? new NoFastPath('CTRNET_FAST_PATH=off') : BpfFastPath.available() ? new BpfFastPath(undefined, log) : new NoFastPath('ctrnet-fastpath was not built');
-  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools }, log, fastPath));
-  drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools }, log));
-  drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools }, log));
+  drivers.set('bridge', new BridgeDriver(kernel, firewall, store, { mtu, pools, pools6 }, log, fastPath));
+  drivers.set('macvlan', new MacvlanDriver(kernel, store, { pools, pools6 }, log));
+  drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools, pools6 }, log));
   drivers.set('host', new RecordOnlyDriver('host', store.networks));
   drivers.set('null', new RecordOnlyDriver('null', store.networks));
   const overlay = o.clusterStore && o.advertiseAddr ? await overlayDriver(o.clusterStore, o.advertiseAddr) : undefined;
@@ -160,14 +180,16 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   })));
 
   async function overlayDriver(clusterStore: string, advertise: string) {
-    const plane = new VxlanPlane(kernel, firewall, advertise, (await mtuOfAddress(kernel, advertise)) - VXLAN_OVERHEAD);
+    // VXLAN over IPv6 costs 20 bytes more than over IPv4 (its outer header).
+    const overhead = advertise.includes(':') ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD;
+    const plane = new VxlanPlane(kernel, firewall, advertise, (await mtuOfAddress(kernel, advertise)) - overhead);
     const control = new ControlPlane(store, new EtcdClusterStore(clusterStore, advertise, o.clusterTtl, log), plane, events, log);
-    return { control, driver: new OverlayDriver(store, plane, control, log) };
+    return { control, driver: new OverlayDriver(store, plane, control, log, pools6) };
   }
 
   // The engine.
   const resolver = new Resolver(kernel, new NetworkNames(store, drivers), () => (o.dnsUpstreams.length ? o.dnsUpstreams : loopbackless(upstreamsFrom(readHostResolvConf()))), log);
-  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip, mtu }, kernel, events);
+  const networks = new Networks(store, drivers, { bridge: o.bridge, bip: o.bip, mtu, ...(o.ipv6 && o.fixedCidrV6 ? { ipv6: { subnet: o.fixedCidrV6, gateway: o.defaultGatewayV6 } } : {}) }, kernel, events);
   const publisher = new PortPublisher(store, kernel);
   const sandboxes = new Sandboxes(p, kernel, store, networks, publisher, resolver);
   const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, resolver, log);

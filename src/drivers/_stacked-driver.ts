@@ -10,16 +10,18 @@
 import { EngineError } from '../base/errors';
 import { Endpoint, Network } from '../base/model';
 import { OPT_MTU } from '../base/network-options';
-import { checkAuxAddresses, parseCidr } from '../ipam/ipam';
-import { AddressPool, settleSubnet } from '../ipam/pools';
+import { AddressPool } from '../ipam/pools';
 import { Batch, Kernel, KernelError } from '../kernel/kernel';
-import { EndpointDraft, EndpointRepo, NetworkRepo } from '../state/repos';
-import { JoinRequest, NetworkDriver, NetworkRequest, removeLink, RestoreSet, TakenSubnet, WayOut } from './driver';
+import { EndpointDraft, EndpointRepo, NetworkRepo, Picked } from '../state/repos';
+import { settleAddressing } from './_addressing';
+import { addressInside, JoinRequest, NetworkDriver, NetworkRequest, removeLink, RestoreSet, TakenSubnet, TakenSubnet6, WayOut } from './driver';
 import { makeParent, parentOf, planParent, releaseParent } from './_parent-link';
 
 export interface StackedConfig {
   /** where subnets come from when none is given */
   pools: AddressPool[];
+  /** where IPv6 subnets come from when none is given */
+  pools6?: AddressPool[];
 }
 
 export abstract class StackedDriver implements NetworkDriver {
@@ -67,7 +69,7 @@ export abstract class StackedDriver implements NetworkDriver {
     return undefined;
   }
 
-  async createNetwork(req: NetworkRequest, taken: TakenSubnet[]): Promise<Network> {
+  async createNetwork(req: NetworkRequest, taken: TakenSubnet[], taken6: TakenSubnet6[] = []): Promise<Network> {
     for (const k of Object.keys(req.options)) {
       if (k !== 'parent' && k !== OPT_MTU && !this.optionNames().includes(k)) {
         throw new EngineError('INVALID_PARAMETER', `unknown ${this.name} network option "${k}"`, { hint: `known options: parent, ${[...this.optionNames(), OPT_MTU].join(', ')}` });
@@ -80,10 +82,10 @@ export abstract class StackedDriver implements NetworkDriver {
     // The parent's own subnet is what a macvlan network usually shares (its containers are on that
     // LAN): the host's routes through the parent are not overlaps.
     const others = taken.filter((t) => !t.dev || (t.dev !== plan.name && t.dev !== (plan.make?.kind === 'vlan' ? plan.make.base : '')));
-    const { subnet, gateway, ipRange } = settleSubnet(req, others, this.cfg.pools);
-    if (req.auxAddresses) checkAuxAddresses(subnet, gateway, req.auxAddresses);
+    const others6 = taken6.filter((t) => !t.dev || (t.dev !== plan.name && t.dev !== (plan.make?.kind === 'vlan' ? plan.make.base : '')));
+    const addressing = settleAddressing(req, others, others6, this.cfg.pools, this.cfg.pools6 ?? []);
     const net: Network = {
-      id: req.id, name: req.name, driver: this.name, subnet: subnet.cidr, gateway, ipRange: ipRange?.cidr,
+      id: req.id, name: req.name, driver: this.name, ...addressing,
       // Without a parent the containers reach only each other (a dummy link goes nowhere), as in Docker.
       internal: req.internal || !req.options.parent,
       options: req.options, labels: req.labels, created: new Date().toISOString(),
@@ -116,8 +118,8 @@ export abstract class StackedDriver implements NetworkDriver {
    * The host's own addresses on the parent count as taken: Docker would hand them out (it does not
    * look), and a container holding the host's address cuts the host off its LAN.
    */
-  async lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint> {
-    const own = (await this.kernel.addrList()).filter((a) => a.dev === parentOf(net)).map((a) => a.address);
+  async lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => Picked): Promise<Endpoint> {
+    const own = [...(await this.kernel.addrList()), ...(net.subnet6 ? await this.kernel.addrList(6) : [])].filter((a) => a.dev === parentOf(net)).map((a) => a.address);
     return this.repo.endpoints.lease(draft, (used) => pick(own.length ? new Set([...used, ...own]) : used));
   }
 
@@ -145,11 +147,10 @@ export abstract class StackedDriver implements NetworkDriver {
       throw e;
     }
     try {
-      const inside = this.kernel.at(sandbox).batch();
-      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
-      for (const ll of req.linkLocal ?? []) inside.addrReplace(ep.ifName, `${ll}/16`);
-      if (req.defaultRoute && !net.internal) inside.routeReplace('default', this.routeVia(net) ? { via: net.gateway, dev: ep.ifName } : { dev: ep.ifName });
-      await inside.commit();
+      await addressInside(this.kernel, { ...req, endpoint: ep }, (b) => {
+        if (req.defaultRoute && !net.internal && ep.ip) b.routeReplace('default', this.routeVia(net) ? { via: net.gateway, dev: ep.ifName } : { dev: ep.ifName });
+        if ((req.defaultRoute6 ?? req.defaultRoute) && !net.internal && ep.ip6) b.routeReplace('default', this.routeVia(net) ? { via: net.gateway6, dev: ep.ifName } : { dev: ep.ifName });
+      });
     } catch (e) {
       await removeLink(this.kernel.at(sandbox), ep.ifName).catch(() => undefined);
       throw e;

@@ -5,31 +5,41 @@
  *
  * Network setup is an ordered list of idempotent steps:
  *   1. bridge link       — when no link of that name exists
- *   2. gateway address   — always (replace)
- *   3. bridge up         — always
- *   4. forwarding on     — net.ipv4.ip_forward=1, once per daemon
- *   5. route_localnet    — on the bridge, so 127.0.0.1 can be DNATed to a container (host-only ports)
- *   6. firewall rules    — masquerade and hairpin for the subnet
+ *   2. IPv6 on the bridge — with an IPv6 subnet (the host may have IPv6 off by default)
+ *   3. gateway addresses — always (replace), IPv4 and IPv6 (without DAD)
+ *   4. bridge up         — always
+ *   5. forwarding on     — net.ipv4.ip_forward=1, and net.ipv6.conf.all.forwarding=1 with IPv6
+ *   6. route_localnet    — on the bridge, so 127.0.0.1 can be DNATed to a container (host-only ports)
+ *   7. firewall rules    — masquerade and hairpin for the subnets (ip and ip6 tables)
+ *
+ * An endpoint gets its IPv4 and IPv6 addresses and a default route per family (via the gateway).
+ * IPv6 gateway modes (-o com.docker.network.bridge.gateway_mode_ipv6=): `nat` (the default:
+ * masquerade, as for IPv4) or `routed` (no NAT; other hosts reach the containers' own addresses,
+ * published ports only).
  */
 import { EngineError } from '../base/errors';
 import { Endpoint, Network } from '../base/model';
 import { userBridgeName, VETH_PREFIX } from '../base/names';
-import { Firewall, NetworkFirewall } from '../firewall/firewall';
-import { checkAuxAddresses, macFromIp, parseCidr } from '../ipam/ipam';
-import { AddressPool, settleSubnet } from '../ipam/pools';
+import { Firewall, NetworkFirewall, NetworkFirewallConfig } from '../firewall/firewall';
+import { macFromIp } from '../ipam/ipam';
+import { macFromIp6 } from '../ipam/ipam6';
+import { AddressPool } from '../ipam/pools';
 import { Kernel } from '../kernel/kernel';
 import { FastPath, NoFastPath } from '../kernel/fast-path';
-import { EndpointDraft, EndpointRepo, NetworkRepo } from '../state/repos';
-import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_HOST_BINDING_IPV4, OPT_ICC, OPT_IP_MASQUERADE, OPT_MTU } from '../base/network-options';
-import { JoinRequest, mtuOf, NetworkDriver, NetworkRequest, removeLater, removeLink, RestoreSet, TakenSubnet, WayOut } from './driver';
+import { EndpointDraft, EndpointRepo, NetworkRepo, Picked } from '../state/repos';
+import { OPT_BRIDGE_NAME, OPT_DEFAULT_BRIDGE, OPT_GATEWAY_MODE_IPV4, OPT_GATEWAY_MODE_IPV6, OPT_HOST_BINDING_IPV4, OPT_ICC, OPT_IP_MASQUERADE, OPT_MTU } from '../base/network-options';
+import { settleAddressing } from './_addressing';
+import { addressInside, endpointPort, JoinRequest, mtuOf, NetworkDriver, NetworkRequest, removeLater, removeLink, RestoreSet, TakenSubnet, TakenSubnet6, WayOut } from './driver';
 
-const KNOWN_OPTIONS = [OPT_BRIDGE_NAME, OPT_ICC, OPT_MTU, OPT_DEFAULT_BRIDGE, OPT_IP_MASQUERADE, OPT_HOST_BINDING_IPV4];
+const KNOWN_OPTIONS = [OPT_BRIDGE_NAME, OPT_ICC, OPT_MTU, OPT_DEFAULT_BRIDGE, OPT_IP_MASQUERADE, OPT_HOST_BINDING_IPV4, OPT_GATEWAY_MODE_IPV4, OPT_GATEWAY_MODE_IPV6];
 
 export interface BridgeConfig {
   /** MTU of interfaces when the network does not set one */
   mtu: number;
-  /** where subnets come from when none is given */
+  /** where IPv4 subnets come from when none is given */
   pools: AddressPool[];
+  /** where IPv6 subnets come from when none is given (the daemon's ULA /48, or IPv6 --default-address-pool) */
+  pools6?: AddressPool[];
 }
 
 /** Kernel names reach ip and nft scripts: only validated parts. */
@@ -72,8 +82,8 @@ export class BridgeDriver implements NetworkDriver {
     return undefined;
   }
 
-  async createNetwork(req: NetworkRequest, taken: TakenSubnet[]): Promise<Network> {
-    const net = this.settle(req, taken);
+  async createNetwork(req: NetworkRequest, taken: TakenSubnet[], taken6: TakenSubnet6[] = []): Promise<Network> {
+    const net = this.settle(req, taken, taken6);
     this.repo.networks.insert(net);
     try {
       await this.ensure(net);
@@ -87,7 +97,7 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   /** Checks a request and settles it into a network record; applies nothing. */
-  private settle(req: NetworkRequest, taken: TakenSubnet[]): Network {
+  private settle(req: NetworkRequest, taken: TakenSubnet[], taken6: TakenSubnet6[]): Network {
     for (const k of Object.keys(req.options)) {
       if (!KNOWN_OPTIONS.includes(k)) throw new EngineError('INVALID_PARAMETER', `unknown network option "${k}"`, { hint: `known options: ${OPT_BRIDGE_NAME}, ${OPT_ICC}, ${OPT_MTU}` });
     }
@@ -97,42 +107,62 @@ export class BridgeDriver implements NetworkDriver {
     }
     const icc = req.options[OPT_ICC];
     if (icc !== undefined && icc !== 'true' && icc !== 'false') throw new EngineError('INVALID_PARAMETER', `${OPT_ICC} must be true or false`);
-    const { subnet, gateway, ipRange } = settleSubnet(req, taken, this.cfg.pools);
-    if (req.auxAddresses) checkAuxAddresses(subnet, gateway, req.auxAddresses);
+    const mode6 = req.options[OPT_GATEWAY_MODE_IPV6];
+    if (mode6 !== undefined && mode6 !== 'nat' && mode6 !== 'routed') {
+      throw new EngineError('INVALID_PARAMETER', `${OPT_GATEWAY_MODE_IPV6} "${mode6}" is not supported`, { hint: 'use nat (the default: masquerade) or routed (no NAT, published ports on the containers\' addresses)' });
+    }
+    const mode4 = req.options[OPT_GATEWAY_MODE_IPV4];
+    if (mode4 !== undefined && mode4 !== 'nat') throw new EngineError('INVALID_PARAMETER', `${OPT_GATEWAY_MODE_IPV4} "${mode4}" is not supported`, { hint: 'IPv4 is always nat in ctrnet; routed is for IPv6 (gateway_mode_ipv6)' });
+    const addressing = settleAddressing(req, taken, taken6, this.cfg.pools, this.cfg.pools6 ?? []);
     const bridge = req.options[OPT_BRIDGE_NAME] ?? userBridgeName(req.id);
     if (!VALID_IFNAME.test(bridge)) {
       throw new EngineError('INVALID_PARAMETER', `invalid ${OPT_BRIDGE_NAME} "${bridge}"`, { hint: 'use 1 to 15 letters, digits, "_", "." or "-"' });
     }
     if (this.repo.networks.list().some((n) => n.bridge === bridge)) throw new EngineError('CONFLICTING_OPTIONS', `bridge ${bridge} is used by another network`, { hint: 'choose another bridge name' });
     return {
-      id: req.id, name: req.name, driver: this.name, subnet: subnet.cidr, gateway, ipRange: ipRange?.cidr, bridge,
+      id: req.id, name: req.name, driver: this.name, ...addressing, bridge,
       internal: req.internal, options: req.options, labels: req.labels, created: new Date().toISOString(),
       ...(req.auxAddresses ? { auxAddresses: req.auxAddresses } : {}),
       ...(req.ipamOptions ? { ipamOptions: req.ipamOptions } : {}),
     };
   }
 
-  /** Steps 1-6 (see the header): idempotent. */
+  /** Steps 1-7 (see the header): idempotent. */
   private async ensure(net: Network): Promise<void> {
     const bridge = net.bridge!;
     const existing = (await this.kernel.linkList()).find((l) => l.name === bridge);
     if (existing && existing.kind !== 'bridge') {
       throw new EngineError('CONFLICTING_OPTIONS', `interface ${bridge} exists and is not a bridge`, { hint: 'choose another bridge name or remove that interface' });
     }
-    const b = this.kernel.batch();
+    let b = this.kernel.batch();
     // A bridge without its own MAC takes the lowest of its ports' and changes as containers come and
     // go, leaving stale gateway entries in the containers' ARP caches: give it one, derived from the
     // gateway address like the containers' (stable across restarts, never a container's).
-    if (!existing) b.linkAddBridge(bridge, { mtu: mtuOf(net, this.cfg.mtu), mac: macFromIp(net.gateway!) });
-    b.addrReplace(bridge, `${net.gateway}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(bridge);
-    await b.commit();
-    await this.kernel.sysctlSet('net.ipv4.ip_forward', '1');
-    await this.kernel.sysctlSet(`net.ipv4.conf.${bridge}.route_localnet`, '1');
+    if (!existing) b.linkAddBridge(bridge, { mtu: mtuOf(net, this.cfg.mtu), mac: net.gateway ? macFromIp(net.gateway) : macFromIp6(net.gateway6!) });
+    if (net.subnet6) {
+      // IPv6 may be off for new links on this host (the kernel refuses an address then): on for this bridge.
+      await b.commit();
+      await this.kernel.sysctlSet(`net.ipv6.conf.${bridge}.disable_ipv6`, '0');
+      b = this.kernel.batch();
+    }
+    if (net.subnet) b.addrReplace(bridge, `${net.gateway}/${prefixLen(net.subnet)}`);
+    if (net.subnet6) b.addrReplace(bridge, `${net.gateway6}/${prefixLen(net.subnet6)}`);
+    await b.linkSetUp(bridge).commit();
+    if (net.subnet) {
+      await this.kernel.sysctlSet('net.ipv4.ip_forward', '1');
+      await this.kernel.sysctlSet(`net.ipv4.conf.${bridge}.route_localnet`, '1');
+    }
+    // As Docker does (and says: an uplink that learns its default route from router
+    // advertisements needs accept_ra=2 once the host forwards).
+    if (net.subnet6) await this.kernel.sysctlSet('net.ipv6.conf.all.forwarding', '1');
     this.fw.set(net.id, await this.firewall.newNetwork(this.fwConfig(net)));
   }
 
-  private fwConfig(net: Network) {
-    return { id: net.id, bridge: net.bridge!, subnet: net.subnet!, gateway: net.gateway!, internal: net.internal };
+  private fwConfig(net: Network): NetworkFirewallConfig {
+    return {
+      id: net.id, bridge: net.bridge!, subnet: net.subnet ?? '', gateway: net.gateway ?? '', internal: net.internal,
+      ...(net.subnet6 ? { subnet6: net.subnet6, gateway6: net.gateway6, ...(net.options[OPT_GATEWAY_MODE_IPV6] === 'routed' ? { routed6: true } : {}) } : {}),
+    };
   }
 
   async deleteNetwork(net: Network): Promise<void> {
@@ -153,7 +183,7 @@ export class BridgeDriver implements NetworkDriver {
     return f;
   }
 
-  async lease(_net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint> {
+  async lease(_net: Network, draft: EndpointDraft, pick: (used: Set<string>) => Picked): Promise<Endpoint> {
     return this.repo.endpoints.lease(draft, pick);
   }
 
@@ -173,19 +203,19 @@ export class BridgeDriver implements NetworkDriver {
       // enable_icc=false: isolated bridge ports cannot talk to each other, only to the bridge (the
       // host), so published ports and the gateway still work.
       if (net.options[OPT_ICC] === 'false') host.linkSetIsolated(ep.hostIf);
-      // Anti-spoofing first: the port passes only the container's own MAC and address.
-      const port = { port: ep.hostIf, ip: ep.ip, mac: ep.mac };
+      // Anti-spoofing first: the port passes only the container's own MAC and addresses.
+      const port = endpointPort(ep, req.linkLocal);
       await this.firewall.addEndpoint(port);
       undo.push(() => this.firewall.delEndpoint(port));
       // Pushed before the commit: a batch that fails half-way may have made the veth already.
       undo.push(() => removeLink(this.kernel, ep.hostIf));
       await host.linkSetUp(ep.hostIf).commit();
+      // The runtime (dockerd) sets the addresses and routes itself when it moves the veth in.
       if (!req.runtimeMoves) {
-        const inside = this.kernel.at(req.sandbox).batch();
-        inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
-        for (const ll of req.linkLocal ?? []) inside.addrReplace(ep.ifName, `${ll}/16`);
-        if (req.defaultRoute && !net.internal) inside.routeReplace('default', { via: net.gateway, dev: ep.ifName });
-        await inside.commit();
+        await addressInside(this.kernel, req, (b) => {
+          if (req.defaultRoute && !net.internal && ep.ip) b.routeReplace('default', { via: net.gateway, dev: ep.ifName });
+          if ((req.defaultRoute6 ?? req.defaultRoute) && !net.internal && ep.ip6) b.routeReplace('default', { via: net.gateway6, dev: ep.ifName });
+        });
       }
       // Not an interface another runtime moves later: until it does, its peer is on the host.
       if (this.fastPathed(net, ep) && !req.runtimeMoves) {
@@ -208,7 +238,7 @@ export class BridgeDriver implements NetworkDriver {
     const errors: unknown[] = [];
     // Off the fast path first: no frame is handed to an interface on its way out.
     await this.fastPath.del(req.endpoint.hostIf).catch((e) => errors.push(e));
-    await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac }).catch((e) => errors.push(e));
+    await this.firewall.delEndpoint(endpointPort(req.endpoint, req.linkLocal)).catch((e) => errors.push(e));
     if (req.ports.length) await (await this.netFirewall(req.network)).delPorts(req.ports).catch((e) => errors.push(e));
     if (req.sandboxGoing) removeLater(this.kernel, req.endpoint.hostIf);
     else await removeLink(this.kernel, req.endpoint.hostIf).catch((e) => errors.push(e));
@@ -237,7 +267,7 @@ export class BridgeDriver implements NetworkDriver {
           await this.kernel.batch().linkSetMaster(req.endpoint.hostIf, net.bridge!).linkSetUp(req.endpoint.hostIf).commit();
         }
         if (req.ports.length) await fw.addPorts(req.ports);
-        if (link) await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
+        if (link) await this.firewall.addEndpoint(endpointPort(req.endpoint, req.linkLocal));
         // A new daemon's fast path has maps of its own: the program is put on again (a replacement).
         if (link && this.fastPathed(net, req.endpoint) && !req.runtimeMoves) await this.fastPath.add({ hostIf: req.endpoint.hostIf, mac: req.endpoint.mac, ip: req.endpoint.ip, network: net.id });
       }
@@ -252,3 +282,5 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 }
+
+const prefixLen = (cidr: string): number => Number(cidr.split('/')[1]);

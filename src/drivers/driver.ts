@@ -17,10 +17,13 @@
  */
 import { Endpoint, Network, PortMapping } from '../base/model';
 import { OPT_MTU } from '../base/network-options';
-import { Kernel, KernelError } from '../kernel/kernel';
+import { EndpointPort } from '../firewall/firewall';
+import { Batch, Kernel, KernelError } from '../kernel/kernel';
 import { Subnet } from '../ipam/ipam';
+import { linkLocalOf } from '../ipam/ipam6';
+import { Taken6 } from '../ipam/pools6';
 import { Peer } from '../state/cluster-store';
-import { EndpointDraft } from '../state/repos';
+import { EndpointDraft, Picked } from '../state/repos';
 
 /** What a user asks for in `network create`, with the id core chose for it. */
 export interface NetworkRequest {
@@ -37,7 +40,18 @@ export interface NetworkRequest {
   internal: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
+  /** EnableIPv6 (`--ipv6`); an IPv6 subnet given implies it */
+  ipv6?: boolean;
+  /** the IPv6 subnet, gateway and range asked for (absent: from the pools) */
+  subnet6?: string;
+  gateway6?: string;
+  ipRange6?: string;
+  /** EnableIPv4: false for an IPv6-only network (`--ipv4=false`); absent: true */
+  ipv4?: boolean;
 }
+
+/** An IPv6 subnet that a new network must not overlap, and what holds it (a route of the host: its device). */
+export type TakenSubnet6 = Taken6 & { dev?: string };
 
 /** A subnet that a new network must not overlap, and what holds it (for the error message). */
 export interface TakenSubnet {
@@ -56,9 +70,13 @@ export interface JoinRequest {
   sandbox: string;
   /** this endpoint holds the container's default route */
   defaultRoute: boolean;
+  /** this endpoint holds the IPv6 default route (absent: as defaultRoute) */
+  defaultRoute6?: boolean;
+  /** the sandbox has IPv6 on: an interface of a network without IPv6 turns it off before it comes up */
+  sandboxIpv6?: boolean;
   /** published ports DNATed to this endpoint */
   ports: PortMapping[];
-  /** extra link-local addresses for the interface (--link-local-ip) */
+  /** extra link-local addresses for the interface (--link-local-ip: IPv4 169.254/16 or IPv6 fe80::/64) */
   linkLocal?: string[];
   /**
    * leave() only: the sandbox is deleted right after, and its links go with it. The driver then
@@ -120,14 +138,14 @@ export interface NetworkDriver {
    * already `taken`, settles what was left out (a subnet from the pools), records it (a cluster
    * first, then the local store) and builds what it needs in the kernel. All or nothing.
    */
-  createNetwork(req: NetworkRequest, taken: TakenSubnet[]): Promise<Network>;
+  createNetwork(req: NetworkRequest, taken: TakenSubnet[], taken6?: TakenSubnet6[]): Promise<Network>;
   /**
    * Removes a network that has no local endpoints: kernel objects and records. A cluster-scoped
    * driver refuses (NETWORK_IN_USE) while another host has endpoints on it.
    */
   deleteNetwork(net: Network): Promise<void>;
-  /** Leases the endpoint's address in the driver's scope and records the endpoint: all or nothing. */
-  lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint>;
+  /** Leases the endpoint's addresses (IPv4, IPv6) in the driver's scope and records the endpoint: all or nothing. */
+  lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => Picked): Promise<Endpoint>;
   /** Frees the endpoint's record and address (in every scope it was leased in). */
   release(net: Network, ep: Endpoint): Promise<void>;
   /** Builds the endpoint's interface in the sandbox (and announces it, cluster-scoped). */
@@ -176,4 +194,37 @@ export function removeLater(kernel: Kernel, hostIf: string): void {
 /** The MTU a network's interfaces get: its option, or the driver's default. */
 export function mtuOf(net: Network, fallback: number): number {
   return net.options[OPT_MTU] ? Number(net.options[OPT_MTU]) : fallback;
+}
+
+/**
+ * What the anti-spoofing sets hold for an endpoint: its MAC, IPv4 address, and its IPv6 ones
+ * (the global, the link-local the kernel makes from its MAC, and any --link-local-ip).
+ */
+export function endpointPort(ep: Endpoint, linkLocal: readonly string[] = []): EndpointPort {
+  if (!ep.ip6) return { port: ep.hostIf, ip: ep.ip, mac: ep.mac };
+  return { port: ep.hostIf, ip: ep.ip, mac: ep.mac, ip6: [ep.ip6, linkLocalOf(ep.mac), ...linkLocal.filter((a) => a.includes(':'))] };
+}
+
+/** An IPv4 or IPv6 link-local address with its prefix (169.254.0.0/16, fe80::/64). */
+const linkLocalCidr = (ip: string): string => `${ip}/${ip.includes(':') ? 64 : 16}`;
+const prefixOf = (cidr: string | undefined): number => Number(cidr?.split('/')[1]);
+
+/**
+ * The endpoint's interface inside the sandbox, once it is there: lo and the interface up, its
+ * IPv4 and IPv6 addresses (each with its network's prefix) and extra link-local ones, and the
+ * routes the driver adds in the same batch. An interface without IPv6 in a sandbox that has IPv6
+ * (the container's other networks do) gets IPv6 off first: it stays as quiet as in a sandbox
+ * without IPv6.
+ */
+export async function addressInside(kernel: Kernel, req: JoinRequest, routes: (b: Batch) => void = () => {}): Promise<void> {
+  const { network: net, endpoint: ep } = req;
+  const inside = kernel.at(req.sandbox);
+  if (req.sandboxIpv6 && !ep.ip6) await inside.sysctlSet(`net.ipv6.conf.${ep.ifName}.disable_ipv6`, '1');
+  const b = inside.batch().linkSetUp('lo');
+  if (ep.ip) b.addrReplace(ep.ifName, `${ep.ip}/${prefixOf(net.subnet)}`);
+  if (ep.ip6) b.addrReplace(ep.ifName, `${ep.ip6}/${prefixOf(net.subnet6)}`);
+  for (const ll of req.linkLocal ?? []) if (ll.includes(':') ? !!ep.ip6 : true) b.addrReplace(ep.ifName, linkLocalCidr(ll));
+  b.linkSetUp(ep.ifName);
+  routes(b);
+  await b.commit();
 }

@@ -1,5 +1,5 @@
 /**
- * The firewall port: NAT for networks (masquerade) and published ports (DNAT). One backend is
+ * The firewall port: NAT for networks (masquerade, IPv4 and IPv6) and published ports (DNAT), isolation and anti-spoofing. One backend is
  * chosen in daemon/main.ts; NoneFirewall is the no-op backend, so callers never branch on
  * "no firewall".
  */
@@ -12,18 +12,30 @@ export type { PortMapping, Proto };
 export interface NetworkFirewallConfig {
   id: string;
   bridge: string;
+  /** IPv4 subnet and gateway; "" on an IPv6-only network */
   subnet: string;
   gateway: string;
   /** no way out or in: no masquerade, nothing forwarded to or from other interfaces */
   internal: boolean;
+  /** IPv6 subnet and gateway, on a network with IPv6 */
+  subnet6?: string;
+  gateway6?: string;
+  /**
+   * IPv6 gateway mode `routed` (Docker's gateway_mode_ipv6=routed): no masquerade; from other
+   * interfaces only the published ports (opened on the containers' own addresses) and ICMPv6
+   */
+  routed6?: boolean;
 }
 
-/** A container's port on a bridge: frames from it must carry its own MAC and address. */
+/** A container's port on a bridge: frames from it must carry its own MAC and addresses. */
 export interface EndpointPort {
   /** the host end of the veth */
   port: string;
+  /** its IPv4 address; "" without one */
   ip: string;
   mac: string;
+  /** its IPv6 addresses (global and link-local): the only IPv6 sources and neighbour advertisement targets it may use */
+  ip6?: string[];
 }
 
 export interface NetworkFirewall {

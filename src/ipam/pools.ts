@@ -4,10 +4,11 @@
  *
  * Address pools, as Docker's defaults: the first free /16 of 172.17–172.31, then the /20s of
  * 192.168.0.0/16; `--default-address-pool base=CIDR,size=N` replaces them. Overlays take /24s of
- * 10.0.0.0/8 (swarm's default).
+ * 10.0.0.0/8 (swarm's default). IPv6 pools and their choice are in pools6.ts.
  */
 import { EngineError } from '../base/errors';
 import { contains, intToIp, overlaps, parseCidr, Subnet, subnetSize } from './ipam';
+import { parsePool6 } from './pools6';
 
 export interface AddressPool {
   base: string;
@@ -27,10 +28,11 @@ export interface Taken {
   subnet: Subnet;
 }
 
-/** Parses `--default-address-pool base=CIDR,size=N`. */
+/** Parses `--default-address-pool base=CIDR,size=N` (an IPv4 or an IPv6 base). */
 export function parsePool(s: string): AddressPool {
   const kv = Object.fromEntries(s.split(',').map((p) => p.split('=') as [string, string]));
   const size = Number(kv.size);
+  if (kv.base?.includes(':')) return parsePool6(s, kv.base, size);
   if (!kv.base || !Number.isInteger(size) || size < 8 || size > 30) throw new Error(`--default-address-pool ${s}: write it as base=CIDR,size=N (N from 8 to 30)`);
   const base = parseCidr(kv.base);
   if (size < base.prefixLen) throw new Error(`--default-address-pool ${s}: size /${size} is larger than the base ${base.cidr}`);
@@ -40,6 +42,7 @@ export function parsePool(s: string): AddressPool {
 /** The first subnet of the pools that overlaps nothing taken. */
 export function pickSubnet(taken: readonly Taken[], pools: readonly AddressPool[]): Subnet {
   for (const pool of pools) {
+    if (pool.base.includes(':')) continue; // an IPv6 pool (pools6.ts)
     const base = parseCidr(pool.base);
     const step = 2 ** (32 - pool.size);
     for (let n = base.base; n < base.base + subnetSize(base); n += step) {

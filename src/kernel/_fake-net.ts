@@ -127,6 +127,7 @@ export class Netns {
   readonly sysctls = new Map<string, string>();
   /** bound UDP sockets, "address:port" */
   readonly udp = new Set<string>();
+  readonly tcp = new Set<string>();
   private nextIndex = 1;
 
   constructor(
@@ -255,13 +256,19 @@ export class Netns {
    * A UDP socket bound here; a second bind of an address and port fails. Which addresses the
    * kernel accepts (a loopback one while lo is down, say) is not modelled: any is.
    */
-  udpBind(address: string, port: number): number {
+  udpBind(address: string, port: number, set: Set<string> = this.udp): number {
     ipOf(address);
     let p = port;
-    if (p === 0) for (p = 32768; this.udp.has(`${address}:${p}`); p++);
-    if (this.udp.has(`${address}:${p}`) || (port !== 0 && this.udp.has(`0.0.0.0:${p}`))) fail('EADDRINUSE', `bind ${address}:${p}: Address already in use`);
-    this.udp.add(`${address}:${p}`);
+    if (p === 0) for (p = 32768; set.has(`${address}:${p}`); p++);
+    const any = address.includes(':') ? '::' : '0.0.0.0';
+    if (set.has(`${address}:${p}`) || (port !== 0 && set.has(`${any}:${p}`))) fail('EADDRINUSE', `bind ${address}:${p}: Address already in use`);
+    set.add(`${address}:${p}`);
     return this.world.fd();
+  }
+
+  /** A TCP listener, bound like a UDP socket (in its own space). */
+  tcpListen(address: string, port: number): number {
+    return this.udpBind(address, port, this.tcp);
   }
 
   setMaster(name: string, master: string): void {

@@ -244,13 +244,13 @@ export class FakeKernel implements Kernel {
     this.space().sysctlSet(key, value);
   }
 
-  async netnsAdd(path: string): Promise<void> {
-    this.call('netnsAdd', [path]);
+  async netnsAdd(path: string, opts: { ipv6?: boolean } = {}): Promise<void> {
+    this.call('netnsAdd', opts.ipv6 ? [path, 'ipv6'] : [path]);
     const w = this.s.world;
     if (w.namespaces.has(path)) fail('EEXIST', `${path}: File exists`);
     const ns = new Netns(w, path);
-    // as both real adapters make them: IPv6 off
-    ns.sysctlSet('net.ipv6.conf.all.disable_ipv6', '1');
+    // as both real adapters make them: IPv6 off, unless asked for
+    if (!opts.ipv6) ns.sysctlSet('net.ipv6.conf.all.disable_ipv6', '1');
     w.namespaces.set(path, ns);
   }
   async netnsDel(path: string): Promise<void> {
@@ -294,6 +294,12 @@ export class FakeKernel implements Kernel {
   async udpSocket(address: string, port: number): Promise<number> {
     this.call('udpSocket', [address, port]);
     return this.space().udpBind(address, port);
+  }
+
+  /** A made-up descriptor, like udpSocket's; a listener takes its address and port like a UDP bind (in a TCP space). */
+  async tcpSocket(address: string, port: number, mode: 'listen' | 'connect'): Promise<number> {
+    this.call('tcpSocket', [address, port, mode]);
+    return mode === 'listen' ? this.space().tcpListen(address, port) : this.s.world.fd();
   }
 
   /** The UDP sockets bound in this kernel's namespace ("address:port"). */

@@ -11,7 +11,7 @@ import { portFree } from './port-probe';
 import { readdir, writeFile, unlink, open } from 'node:fs/promises';
 import { CommandFailedError, run } from './exec';
 import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, KernelError, KernelErrno, LinkInfo, LinkStats, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
-import { udpSocket } from './netns-socket';
+import { tcpSocket, udpSocket } from './netns-socket';
 
 /**
  * The errno of an iproute2 failure. With an extended ack iproute2 prints only the kernel's text
@@ -104,7 +104,7 @@ class IpBatch implements Batch {
     return this;
   }
   addrReplace(dev: string, cidr: string): this {
-    this.lines.push(['ip', `addr replace ${cidr} dev ${dev}`]);
+    this.lines.push(['ip', `addr replace ${cidr} dev ${dev}${cidr.includes(':') ? ' nodad' : ''}`]);
     return this;
   }
   routeReplace(dst: string, o: { via?: string; dev?: string }): this {
@@ -225,14 +225,17 @@ export class IpKernel implements Kernel {
     }
   }
 
-  async netnsAdd(path: string): Promise<void> {
+  async netnsAdd(path: string, opts: { ipv6?: boolean } = {}): Promise<void> {
     // The bind-mount target must exist; `wx` makes a stale file from a crash an error, not a reuse.
     const fh = await open(path, 'wx').catch((e: NodeJS.ErrnoException) => {
       throw new KernelError(`${path}: ${e.message}`, e.code === 'EEXIST' || e.code === 'ENOENT' || e.code === 'EACCES' ? e.code : 'UNKNOWN', { cause: e });
     });
     await fh.close();
     try {
-      await run(['unshare', `--net=${path}`, 'sysctl', '-e', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      const keys = opts.ipv6
+        ? ['all.accept_ra=0', 'default.accept_ra=0', 'all.accept_dad=0', 'default.accept_dad=0', 'default.router_solicitations=0', 'all.disable_ipv6=0', 'default.disable_ipv6=0']
+        : ['all.disable_ipv6=1', 'default.disable_ipv6=1'];
+      await run(['unshare', `--net=${path}`, 'sysctl', '-e', '-q', '-w', ...keys.map((k) => `net.ipv6.conf.${k}`)]);
     } catch (e) {
       // Best effort: the mount (if unshare got that far) and the file are ours; a namespace left
       // mounted would make the next attempt at this path fail.
@@ -283,5 +286,8 @@ export class IpKernel implements Kernel {
   }
   udpSocket(address: string, port: number): Promise<number> {
     return udpSocket(this.netns, address, port);
+  }
+  tcpSocket(address: string, port: number, mode: 'listen' | 'connect'): Promise<number> {
+    return tcpSocket(this.netns, address, port, mode);
   }
 }

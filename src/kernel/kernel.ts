@@ -132,7 +132,10 @@ export interface Batch {
   fdbReplace(dev: string, mac: string, dst: string): this;
   /** Equivalent to: `bridge fdb del MAC dev DEV self` */
   fdbDel(dev: string, mac: string): this;
-  /** Equivalent to: `ip addr replace CIDR dev DEV` */
+  /**
+   * Equivalent to: `ip addr replace CIDR dev DEV`, and `nodad` for IPv6: ctrnet's addresses are
+   * unique by its IPAM, and duplicate address detection would hold one unusable for a second.
+   */
   addrReplace(dev: string, cidr: string): this;
   /** Equivalent to: `ip route replace DST [via GW] [dev DEV]` */
   routeReplace(dst: string, opts: { via?: string; dev?: string }): this;
@@ -165,12 +168,14 @@ export interface Kernel {
   /** Equivalent to: `sysctl -w KEY=VALUE` in this namespace (KEY like net.ipv4.ip_forward) */
   sysctlSet(key: string, value: string): Promise<void>;
   /**
-   * Creates a network namespace bind-mounted at `path`, with IPv6 off (ctrnet's networks are
-   * IPv4-only; a quiet interface sends nothing the bridge would flood to every container; a host
-   * without IPv6 has nothing to turn off).
-   * Equivalent to: `unshare --net=PATH sysctl -w net.ipv6.conf.{all,default}.disable_ipv6=1`
+   * Creates a network namespace bind-mounted at `path`, with IPv6 off (for a container without an
+   * IPv6 network: a quiet interface sends nothing the bridge would flood to every container; a
+   * host without IPv6 has nothing to turn off), or with `ipv6` on but quiet: no router
+   * advertisements accepted (so no router solicitations sent) and no duplicate address detection.
+   * Equivalent to: `unshare --net=PATH sysctl -w net.ipv6.conf.{all,default}.disable_ipv6=1`, or
+   * with ipv6 `… net.ipv6.conf.{all,default}.accept_ra=0 ….accept_dad=0 default.router_solicitations=0`
    */
-  netnsAdd(path: string): Promise<void>;
+  netnsAdd(path: string, opts?: { ipv6?: boolean }): Promise<void>;
   /** Unmounts and deletes the namespace file at `path`; accepts "already gone". */
   netnsDel(path: string): Promise<void>;
   /** Equivalent to: `mount -t overlay overlay -o lowerdir=L,upperdir=U,workdir=W TARGET` (a container's root) */
@@ -187,12 +192,20 @@ export interface Kernel {
   /** Network namespace files (bind mounts) present in `dir`. */
   netnsList(dir: string): Promise<string[]>;
   /**
-   * A UDP socket of this kernel's namespace bound to ADDRESS:PORT (0: any port), for the daemon's
+   * A UDP socket of this kernel's namespace bound to ADDRESS:PORT (0: any port; IPv4 or IPv6 by the address's form), for the daemon's
    * event loop (dgram's `bind({ fd })` adopts it): the embedded resolver listens inside sandboxes
    * this way. The caller owns the descriptor. EADDRINUSE when the address is taken, ENOENT when the
    * namespace is gone. Equivalent to: `nsenter --net=NS` then socket(2) and bind(2).
    */
   udpSocket(address: string, port: number): Promise<number>;
+  /**
+   * A TCP socket of this kernel's namespace, for the daemon's event loop (`net` adopts it):
+   * `listen`: bound to ADDRESS:PORT and listening (the resolver's TCP side); `connect`: a
+   * non-blocking connection to ADDRESS:PORT under way (its outcome shows on the first read or
+   * write). IPv4 or IPv6 by the address's form. Equivalent to: `nsenter --net=NS` then socket(2)
+   * and bind(2) + listen(2), or connect(2).
+   */
+  tcpSocket(address: string, port: number, mode: 'listen' | 'connect'): Promise<number>;
   /**
    * True when no socket of this (the daemon's) namespace holds the port: it is bound for an
    * instant. Equivalent to: `ss -lnH '( sport = :PORT )'` finding nothing.

@@ -9,7 +9,7 @@ import { portFree } from './port-probe';
 import { KernelHelper } from './helper';
 import { IpKernel } from './ip-kernel';
 import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, LinkInfo, LinkStats, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
-import { udpSocket } from './netns-socket';
+import { tcpSocket, udpSocket } from './netns-socket';
 
 /** One token of an op line: the helper splits on spaces, so a token must hold none. */
 function tok(s: string | number): string {
@@ -146,8 +146,8 @@ export class NativeKernel implements Kernel {
   async sysctlSet(key: string, value: string): Promise<void> {
     return this.helper.request(`sysctl ${tok(this.netns ?? '-')} ${tok(key)} ${tok(value)}`);
   }
-  async netnsAdd(path: string): Promise<void> {
-    return this.helper.request(`netns-add ${tok(path)}`);
+  async netnsAdd(path: string, opts: { ipv6?: boolean } = {}): Promise<void> {
+    return this.helper.request(`${opts.ipv6 ? 'netns-add6' : 'netns-add'} ${tok(path)}`);
   }
   async netnsDel(path: string): Promise<void> {
     return this.helper.request(`netns-del ${tok(path)}`);
@@ -169,5 +169,8 @@ export class NativeKernel implements Kernel {
   }
   udpSocket(address: string, port: number): Promise<number> {
     return udpSocket(this.netns, address, port);
+  }
+  tcpSocket(address: string, port: number, mode: 'listen' | 'connect'): Promise<number> {
+    return tcpSocket(this.netns, address, port, mode);
   }
 }

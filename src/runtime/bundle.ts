@@ -47,6 +47,8 @@ export interface BundleSpec {
   sysctls?: Record<string, string>;
   /** the UTS namespace's domain name (--domainname) */
   domainname?: string;
+  /** the network namespace has IPv6 networks: IPv6 stays on (it is off otherwise) */
+  ipv6?: boolean;
   /** volumes, bind mounts and tmpfs mounts, with host paths settled (core/containers/storage.ts) */
   mounts?: BundleMount[];
   /** --read-only */
@@ -164,7 +166,8 @@ export function configJson(b: BundleSpec, dir: string, ids?: ProcessIds, initBin
       // (as Docker does). Never in host mode, where these would be the host's settings.
       // The domain name through its sysctl (kernel.domainname lives in the UTS namespace), as Docker
       // does: runc 1.1 ignores the spec's domainname field.
-      sysctl: hostNet ? b.sysctls : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...(b.domainname && !hostUts ? { 'kernel.domainname': b.domainname } : {}), ...b.sysctls },
+      // With IPv6 networks the sandbox set IPv6 up already (quietly): "all" would turn it off everywhere.
+      sysctl: hostNet ? b.sysctls : { ...(b.ipv6 ? {} : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' }), ...(b.domainname && !hostUts ? { 'kernel.domainname': b.domainname } : {}), ...b.sysctls },
     },
   };
 }

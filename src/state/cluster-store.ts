@@ -22,6 +22,7 @@ import { EngineError } from '../base/errors';
 export interface OverlayNetwork {
   id: string;
   name: string;
+  /** IPv4 subnet and gateway; "" on an IPv6-only network */
   subnet: string;
   gateway: string;
   ipRange: string | null;
@@ -30,11 +31,26 @@ export interface OverlayNetwork {
   labels: Record<string, string>;
   options: Record<string, string>;
   created: string;
+  /** IPv6 subnet, gateway and range (absent: no IPv6) */
+  subnet6?: string;
+  gateway6?: string;
+  ipRange6?: string;
+  /** false: an IPv6-only network */
+  ipv4?: false;
 }
+
+/** What `createNetwork`'s decision settles: the subnets and gateways of both families. */
+export type OverlayAddressing = Pick<OverlayNetwork, 'subnet' | 'gateway' | 'subnet6' | 'gateway6' | 'ipRange6' | 'ipv4'>;
+
+/** The address a peer is known by (its key): the IPv4 one, or the IPv6 one on an IPv6-only network. */
+export const peerKey = (p: Pick<Peer, 'ip' | 'ip6'>): string => p.ip || p.ip6!;
 
 export interface Peer {
   networkId: string;
+  /** IPv4 address ("" on an IPv6-only network) */
   ip: string;
+  /** IPv6 address, on a network with IPv6 */
+  ip6?: string;
   mac: string;
   /** advertise address of the host holding the endpoint */
   host: string;
@@ -51,15 +67,16 @@ export interface ClusterStore {
   start(): Promise<void>;
   close(): Promise<void>;
   /** Creates a network cluster-wide: unique name, a free VNI; `decide` sees the others and chooses the subnet. */
-  createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => { subnet: string; gateway: string }): Promise<OverlayNetwork>;
+  createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => OverlayAddressing): Promise<OverlayNetwork>;
   deleteNetwork(id: string): Promise<void>;
   networks(): Promise<OverlayNetwork[]>;
-  /** Leases an address cluster-wide: `pick` sees every address in use on the network. */
+  /** Leases an address cluster-wide: `pick` sees every address in use on the network (both families). */
   allocateAddress(networkId: string, containerId: string, pick: (used: Set<string>) => string): Promise<string>;
   releaseAddress(networkId: string, ip: string): Promise<void>;
   putPeer(p: Peer): Promise<void>;
-  /** Re-takes an allocation and a peer if the address is free or still ours; false when another owns it. */
+  /** Re-takes an allocation (both addresses) and a peer if its address is free or still ours; false when another owns it. */
   republish(p: Peer): Promise<boolean>;
+  /** `ip`: the peer's key (peerKey) */
   deletePeer(networkId: string, ip: string): Promise<void>;
   peers(networkId?: string): Promise<Peer[]>;
   /** Calls back on every change of networks or peers, and with `resync` after each (re)connection. */
@@ -169,7 +186,7 @@ export class EtcdClusterStore implements ClusterStore {
     this.client.close();
   }
 
-  async createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => { subnet: string; gateway: string }): Promise<OverlayNetwork> {
+  async createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => OverlayAddressing): Promise<OverlayNetwork> {
     const others = await this.networks();
     const chosen = decide(others);
     const used = new Set(others.map((o) => o.vni));
@@ -227,7 +244,7 @@ export class EtcdClusterStore implements ClusterStore {
   }
 
   async putPeer(p: Peer): Promise<void> {
-    await this.bounded('publishing an endpoint', this.client.put(`${P}/peers/${p.networkId}/${p.ip}`).value(JSON.stringify(p)).lease(this.leaseId).exec());
+    await this.bounded('publishing an endpoint', this.client.put(`${P}/peers/${p.networkId}/${peerKey(p)}`).value(JSON.stringify(p)).lease(this.leaseId).exec());
   }
 
   async deletePeer(networkId: string, ip: string): Promise<void> {
@@ -240,9 +257,11 @@ export class EtcdClusterStore implements ClusterStore {
    * back with stale state never takes an address another host owns now. False when it is taken.
    */
   async republish(p: Peer): Promise<boolean> {
-    const key = `${P}/ipam/${p.networkId}/${p.ip}`;
-    const peerKey = `${P}/peers/${p.networkId}/${p.ip}`;
-    const put = () => [this.client.put(key).value(p.containerId).lease(this.leaseId), this.client.put(peerKey).value(JSON.stringify(p)).lease(this.leaseId)];
+    const key = `${P}/ipam/${p.networkId}/${peerKey(p)}`;
+    const peerAt = `${P}/peers/${p.networkId}/${peerKey(p)}`;
+    // The IPv6 address of a dual-stack endpoint is re-taken with the IPv4 one (decided by that one's key).
+    const second = p.ip && p.ip6 ? [this.client.put(`${P}/ipam/${p.networkId}/${p.ip6}`).value(p.containerId).lease(this.leaseId)] : [];
+    const put = () => [this.client.put(key).value(p.containerId).lease(this.leaseId), ...second, this.client.put(peerAt).value(JSON.stringify(p)).lease(this.leaseId)];
     const free = await this.bounded('republishing an endpoint', this.client.if(key, 'Create', '==', 0).then(...put()).commit());
     if (free.succeeded) return true;
     const mine = await this.bounded('republishing an endpoint', this.client.if(key, 'Value', '==', p.containerId).then(...put()).commit());

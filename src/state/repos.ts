@@ -31,16 +31,31 @@ export interface ContainerRepo {
   delete(id: string): void;
 }
 
-/** An endpoint before its address is chosen. */
-export type EndpointDraft = Omit<Endpoint, 'ip'>;
+/** An endpoint before its addresses are chosen. */
+export type EndpointDraft = Omit<Endpoint, 'ip' | 'ip6'>;
+
+/** The addresses of a lease: IPv4 ("" on a network without it) and IPv6. */
+export interface Addresses {
+  ip: string;
+  ip6?: string;
+}
+
+/**
+ * What a lease's `pick` returns: the addresses to take, or an IPv4 address alone (the form
+ * callers had before IPv6).
+ */
+export type Picked = string | Addresses;
+
+/** A pick as Addresses. */
+export const addressesOf = (p: Picked): Addresses => (typeof p === 'string' ? { ip: p } : p.ip6 ? { ip: p.ip, ip6: p.ip6 } : { ip: p.ip });
 
 export interface EndpointRepo {
   list(filter?: { containerId?: string; networkId?: string }): Endpoint[];
   /**
-   * Records an endpoint and its address in one transaction: `pick` sees every address in use on
-   * the network and returns the one to take (or throws).
+   * Records an endpoint and its addresses in one transaction: `pick` sees every address in use on
+   * the network (IPv4 and IPv6) and returns the ones to take (or throws).
    */
-  lease(draft: EndpointDraft, pick: (used: Set<string>) => string): Endpoint;
+  lease(draft: EndpointDraft, pick: (used: Set<string>) => Picked): Endpoint;
   update(id: string, fields: Partial<Pick<Endpoint, 'mac' | 'hostIf'>>): void;
   delete(id: string): void;
 }

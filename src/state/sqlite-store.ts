@@ -10,7 +10,7 @@ import { EngineError } from '../base/errors';
 import { Attachment, AttachmentKind } from '../base/attachment';
 import { Container, ContainerStatus, Endpoint, Network, PublishedPort, Volume } from '../base/model';
 import { Proto } from '../base/port-spec';
-import { AttachmentRepo, ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PluginNetwork, PluginNetworkRepo, PortRepo, Repos, VolumeRepo } from './repos';
+import { addressesOf, AttachmentRepo, ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PluginNetwork, PluginNetworkRepo, PortRepo, Repos, VolumeRepo } from './repos';
 import { sqliteImageRepo } from './sqlite-image-repo';
 
 const MIGRATIONS: string[] = [
@@ -68,7 +68,23 @@ const MIGRATIONS: string[] = [
    CREATE TABLE plugin_networks (
      docker_id TEXT PRIMARY KEY, network TEXT NOT NULL, type TEXT NOT NULL, subnet TEXT NOT NULL,
      gateway TEXT NOT NULL, made INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);`,
-  // A paused container (docker pause, issue 16): its processes are frozen; it stays running.
+  // IPv6 (issue 18, migration 7): a network's IPv6 subnet, gateway and range, and whether it has IPv4; an
+  // endpoint's IPv6 address, and no IPv4 one on an IPv6-only network (ip NULL: the table is
+  // rebuilt, SQLite cannot drop a NOT NULL; NULLs never collide in UNIQUE).
+  `ALTER TABLE networks ADD COLUMN subnet6 TEXT;
+   ALTER TABLE networks ADD COLUMN gateway6 TEXT;
+   ALTER TABLE networks ADD COLUMN ip_range6 TEXT;
+   ALTER TABLE networks ADD COLUMN ipv4 INTEGER NOT NULL DEFAULT 1;
+   CREATE TABLE endpoints_v6 (
+     id TEXT PRIMARY KEY, container_id TEXT NOT NULL, network_id TEXT NOT NULL,
+     if_name TEXT NOT NULL, host_if TEXT NOT NULL DEFAULT '', ip TEXT, mac TEXT NOT NULL,
+     aliases TEXT NOT NULL DEFAULT '[]', ip6 TEXT,
+     UNIQUE (network_id, ip), UNIQUE (network_id, ip6), UNIQUE (container_id, network_id));
+   INSERT INTO endpoints_v6 (id, container_id, network_id, if_name, host_if, ip, mac, aliases)
+     SELECT id, container_id, network_id, if_name, host_if, ip, mac, aliases FROM endpoints;
+   DROP TABLE endpoints;
+   ALTER TABLE endpoints_v6 RENAME TO endpoints;`,
+  // A paused container (docker pause, issue 16, migration 8): its processes are frozen; it stays running.
   `ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;`,
 ];
 
@@ -88,6 +104,10 @@ interface NetworkRow {
   created: string;
   ipam: string;
   created_link: string | null;
+  subnet6: string | null;
+  gateway6: string | null;
+  ip_range6: string | null;
+  ipv4: number;
 }
 
 interface ContainerRow {
@@ -126,9 +146,10 @@ interface EndpointRow {
   network_id: string;
   if_name: string;
   host_if: string;
-  ip: string;
+  ip: string | null;
   mac: string;
   aliases: string;
+  ip6: string | null;
 }
 
 interface PortRow {
@@ -176,11 +197,13 @@ const toNetwork = (r: NetworkRow): Network => compact({
   id: r.id, name: r.name, driver: r.driver, subnet: opt(r.subnet), gateway: opt(r.gateway), ipRange: opt(r.ip_range), bridge: opt(r.bridge),
   internal: r.internal === 1, options: JSON.parse(r.options) as Record<string, string>, labels: JSON.parse(r.labels) as Record<string, string>, created: r.created,
   ...(JSON.parse(r.ipam) as Pick<Network, 'auxAddresses' | 'ipamOptions'>), createdLink: opt(r.created_link),
+  subnet6: opt(r.subnet6), gateway6: opt(r.gateway6), ipRange6: opt(r.ip_range6), ...(r.ipv4 === 0 ? { ipv4: false as const } : {}),
 } satisfies Network);
 const networkRow = (n: Network): NetworkRow => ({
   id: n.id, name: n.name, driver: n.driver, subnet: n.subnet ?? null, gateway: n.gateway ?? null, ip_range: n.ipRange ?? null, bridge: n.bridge ?? null,
   internal: n.internal ? 1 : 0, options: JSON.stringify(n.options), labels: JSON.stringify(n.labels), created: n.created,
   ipam: JSON.stringify({ auxAddresses: n.auxAddresses, ipamOptions: n.ipamOptions }), created_link: n.createdLink ?? null,
+  subnet6: n.subnet6 ?? null, gateway6: n.gateway6 ?? null, ip_range6: n.ipRange6 ?? null, ipv4: n.ipv4 === false ? 0 : 1,
 });
 
 const toContainer = (r: ContainerRow): Container => compact({
@@ -225,10 +248,12 @@ const volumeRow = (v: Volume): VolumeRow => ({
 });
 
 const toEndpoint = (r: EndpointRow): Endpoint => ({
-  id: r.id, containerId: r.container_id, networkId: r.network_id, ifName: r.if_name, hostIf: r.host_if, ip: r.ip, mac: r.mac, aliases: JSON.parse(r.aliases) as string[],
+  id: r.id, containerId: r.container_id, networkId: r.network_id, ifName: r.if_name, hostIf: r.host_if, ip: r.ip ?? '', mac: r.mac, aliases: JSON.parse(r.aliases) as string[],
+  ...(r.ip6 ? { ip6: r.ip6 } : {}),
 });
 const endpointRow = (e: Endpoint): EndpointRow => ({
-  id: e.id, container_id: e.containerId, network_id: e.networkId, if_name: e.ifName, host_if: e.hostIf, ip: e.ip, mac: e.mac, aliases: JSON.stringify(e.aliases),
+  id: e.id, container_id: e.containerId, network_id: e.networkId, if_name: e.ifName, host_if: e.hostIf, ip: e.ip || null, mac: e.mac, aliases: JSON.stringify(e.aliases),
+  ip6: e.ip6 ?? null,
 });
 
 const toPort = (r: PortRow): PublishedPort => ({
@@ -317,8 +342,8 @@ export class SqliteStore implements Repos {
   }
 
   private networkRepo(): NetworkRepo {
-    const insert = `INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link)
-      VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @ipam, @created_link)`;
+    const insert = `INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link, subnet6, gateway6, ip_range6, ipv4)
+      VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @ipam, @created_link, @subnet6, @gateway6, @ip_range6, @ipv4)`;
     return {
       list: () => (this.sql('SELECT * FROM networks ORDER BY created').all() as NetworkRow[]).map(toNetwork),
       get: (idOrName) => {
@@ -381,9 +406,14 @@ export class SqliteStore implements Repos {
       },
       lease: (draft: EndpointDraft, pick) =>
         this.tx(() => {
-          const used = new Set((this.sql('SELECT ip FROM endpoints WHERE network_id = ?').all(draft.networkId) as { ip: string }[]).map((r) => r.ip));
-          const ep: Endpoint = { ...draft, ip: pick(used) };
-          this.sql(`INSERT INTO endpoints VALUES (@id, @container_id, @network_id, @if_name, @host_if, @ip, @mac, @aliases)`).run(endpointRow(ep));
+          const used = new Set<string>();
+          for (const r of this.sql('SELECT ip, ip6 FROM endpoints WHERE network_id = ?').all(draft.networkId) as { ip: string | null; ip6: string | null }[]) {
+            if (r.ip) used.add(r.ip);
+            if (r.ip6) used.add(r.ip6);
+          }
+          const ep: Endpoint = { ...draft, ...addressesOf(pick(used)) };
+          this.sql(`INSERT INTO endpoints (id, container_id, network_id, if_name, host_if, ip, mac, aliases, ip6)
+            VALUES (@id, @container_id, @network_id, @if_name, @host_if, @ip, @mac, @aliases, @ip6)`).run(endpointRow(ep));
           return ep;
         }),
       update: (id, fields) => {

@@ -7,6 +7,9 @@ import type { Explanation } from '../base/explanation';
 
 export type Lang = 'en' | 'zh';
 
+/** An IPv6 host address in brackets, as in URLs. */
+const hp = (ip: string): string => (ip.includes(':') ? `[${ip}]` : ip);
+
 const T = {
   en: {
     head: (n: string, s: string, mode: string) => `Container ${n} (${s}): ${mode}.`,
@@ -33,10 +36,10 @@ const T = {
       : `  ${r.dst} dev ${r.dev}: reached directly on that link.`,
     noRoute: '  none: it can reach nothing beyond its own interfaces.',
     dns: (l: string[]) => `DNS: ${l.length ? l.join(', ') : 'none'} (from /etc/resolv.conf).`,
-    nat: 'NAT (nftables table ip ctrnet, what the seed shows with `iptables -t nat -vnL`):',
+    nat: 'NAT (nftables tables ip ctrnet and ip6 ctrnet, what the seed shows with `iptables -t nat -vnL` and `ip6tables`):',
     rule: (r: string) => `  ${r}`,
     masq: '    (masquerade: traffic leaving by another interface takes the host\'s address)',
-    port: (p: Explanation['nat']['ports'][number]) => `  published ${p.hostIp}:${p.hostPort}/${p.proto} → ${p.target} (DNAT), ${p.packets} connection(s) so far.`,
+    port: (p: Explanation['nat']['ports'][number]) => `  published ${hp(p.hostIp)}:${p.hostPort}/${p.proto} → ${p.target} (${p.hostIp === '::1' ? 'relayed: IPv6 cannot NAT the loopback' : 'DNAT'}), ${p.packets} connection(s) so far.`,
     overlay: (o: Explanation['overlays'][number]) => `Overlay ${o.network}: VXLAN device ${o.vxlan} (VNI ${o.vni}, UDP 4789).`,
     peer: (mac: string, dst: string, ip?: string) => `  remote ${ip ?? '?'} (${mac}) is reached through host ${dst}.`,
     noPeer: '  no remote containers yet.',
@@ -71,10 +74,10 @@ const T = {
       : `  ${r.dst} dev ${r.dev}：该网段直接二层可达。`,
     noRoute: '  无：只能访问自己的网卡。',
     dns: (l: string[]) => `DNS：${l.length ? l.join('、') : '无'}（来自 /etc/resolv.conf）。`,
-    nat: 'NAT（nftables 表 ip ctrnet，相当于原文中的 `iptables -t nat -vnL`）：',
+    nat: 'NAT（nftables 表 ip ctrnet 与 ip6 ctrnet，相当于原文中的 `iptables -t nat -vnL` 与 `ip6tables`）：',
     rule: (r: string) => `  ${r}`,
     masq: '    （MASQUERADE：从其他网卡出去的流量使用宿主机的地址）',
-    port: (p: Explanation['nat']['ports'][number]) => `  端口映射 ${p.hostIp}:${p.hostPort}/${p.proto} → ${p.target}（DNAT），已有 ${p.packets} 个连接。`,
+    port: (p: Explanation['nat']['ports'][number]) => `  端口映射 ${hp(p.hostIp)}:${p.hostPort}/${p.proto} → ${p.target}（${p.hostIp === '::1' ? '中继：IPv6 回环地址无法 NAT' : 'DNAT'}），已有 ${p.packets} 个连接。`,
     overlay: (o: Explanation['overlays'][number]) => `Overlay 网络 ${o.network}：VXLAN 设备 ${o.vxlan}（VNI ${o.vni}，UDP 4789）。`,
     peer: (mac: string, dst: string, ip?: string) => `  远端容器 ${ip ?? '?'}（${mac}）经由主机 ${dst} 到达。`,
     noPeer: '  暂无远端容器。',

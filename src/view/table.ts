@@ -21,3 +21,6 @@ export function ago(unixSec: number, now = Date.now()): string {
 export function truncate(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
+
+/** HOST:PORT as docker prints it, an IPv6 host in brackets: 0.0.0.0:8080, [::]:8080. */
+export const hostAndPort = (host: string, port: string | number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -14,11 +14,11 @@ export function renderDot(t: Topology): string {
   const byId = new Map(t.containers.map((c) => [c.id, c]));
   lanes.forEach((n, i) => {
     const color = PALETTE[i % PALETTE.length];
-    const label = [`${n.name} (${n.driver})`, `bridge ${n.bridge ?? '?'}`, n.subnet ?? '', n.driver === 'overlay' ? `VNI ${n.vni}` : ''].filter(Boolean).join('\n');
+    const label = [`${n.name} (${n.driver})`, `bridge ${n.bridge ?? '?'}`, n.subnet ?? '', n.subnet6 ?? '', n.driver === 'overlay' ? `VNI ${n.vni}` : ''].filter(Boolean).join('\n');
     out.push(`  ${q(`net:${n.id}`)} [shape=ellipse, style=filled, fillcolor=${q(color + '22')}, color=${q(color)}, label=${q(label)}];`);
     for (const h of n.remoteHosts) {
       const id = `remote:${n.id}:${h.address}`;
-      out.push(`  ${q(id)} [shape=box, style=dashed, label=${q(`host ${h.address}\n${h.containers.map((c) => `${c.name} ${c.ip}`).join('\n')}`)}];`);
+      out.push(`  ${q(id)} [shape=box, style=dashed, label=${q(`host ${h.address}\n${h.containers.map((c) => `${c.name} ${[c.ip, c.ip6].filter(Boolean).join(' ')}`).join('\n')}`)}];`);
       out.push(`  ${q(`net:${n.id}`)} -- ${q(id)} [style=dashed, label="VXLAN"];`);
     }
   });
@@ -29,7 +29,7 @@ export function renderDot(t: Topology): string {
     for (const netId of c.networks) {
       if (!lanes.some((n) => n.id === netId)) continue;
       const i = c.interfaces.find((x) => x.networkId === netId);
-      const attrs = i ? `label=${q(`${i.name} ${i.ip}\n${i.hostIf}`)}${i.onBridge ? '' : ', color="red"'}` : 'style=dashed';
+      const attrs = i ? `label=${q(`${i.name} ${[i.ip, i.ip6].filter(Boolean).join(' ')}\n${i.hostIf}`)}${i.onBridge ? '' : ', color="red"'}` : 'style=dashed';
       out.push(`  ${q(`ctr:${c.id}`)} -- ${q(`net:${netId}`)} [${attrs}];`);
     }
     if (c.mode === 'host') out.push(`  ${q(`ctr:${c.id}`)} -- "host";`);

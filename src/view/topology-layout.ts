@@ -101,10 +101,13 @@ export function laneNetworks(t: Topology): TopoNetwork[] {
   return t.networks.filter((n) => n.driver === 'bridge' || n.driver === 'overlay').sort((a, b) => rank(a) - rank(b));
 }
 
-/** A published port as every picture labels it: `8080→80/tcp`, with the host address unless 0.0.0.0. */
+/** A published port as every picture labels it: `8080→80/tcp`, with the host address unless 0.0.0.0 (IPv6 in brackets: `[::]:8080→80/tcp`). */
 export function portText(p: { proto: string; hostIp: string; hostPort: number; containerPort: number }): string {
-  return `${p.hostIp === '0.0.0.0' ? '' : p.hostIp + ':'}${p.hostPort}→${p.containerPort}/${p.proto}`;
+  return `${p.hostIp === '0.0.0.0' ? p.hostPort : hostPortText(p.hostIp, p.hostPort)}→${p.containerPort}/${p.proto}`;
 }
+
+/** ADDRESS:PORT, an IPv6 address in brackets. */
+export const hostPortText = (ip: string, port: number): string => `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 
 export function layout(t: Topology, width = 1400): Layout {
   width = Math.max(MIN_WIDTH, Math.round(width));
@@ -204,4 +207,9 @@ export function layout(t: Topology, width = 1400): Layout {
 /** Whether two rectangles overlap (touching edges do not count). */
 export function overlaps(a: Rect, b: Rect): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/** An interface's addresses as the pictures write them: "172.18.0.2/16 fd00:1::2/64". */
+export function addressesText(i: { ip: string; prefixLen?: number; ip6?: string; prefixLen6?: number }): string {
+  return [i.ip ? `${i.ip}/${i.prefixLen ?? '?'}` : '', i.ip6 ? `${i.ip6}/${i.prefixLen6 ?? '?'}` : ''].filter(Boolean).join(' ');
 }

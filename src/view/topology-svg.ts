@@ -4,7 +4,7 @@
  * web UI puts in its page. Elements carry data-* attributes (container id and name, network name) so the page can
  * find, highlight and open them; <title> children give hover tooltips with the full details.
  */
-import { BoxLayout, FrameLayout, LaneLayout, Layout, layout, portText } from './topology-layout';
+import { addressesText, BoxLayout, FrameLayout, hostPortText, LaneLayout, Layout, layout, portText } from './topology-layout';
 import type { TopoContainer, Topology } from '../base/topology';
 
 const STYLE = `
@@ -54,6 +54,7 @@ function laneSvg(l: LaneLayout, t: Topology): string {
     if (n.driver === 'overlay') bits.push(`vxlan ${n.vxlan} VNI ${n.vni}`);
     if (n.subnet) bits.push(n.subnet);
     if (n.gateway) bits.push(`gw ${n.gateway}`);
+    if (n.subnet6) bits.push(n.subnet6);
     bits.push(`${n.ports.length} port${n.ports.length === 1 ? '' : 's'}`);
     if (n.driver === 'overlay') bits.push(`${n.remoteHosts.length} remote host${n.remoteHosts.length === 1 ? '' : 's'}`);
     sub = bits.join(' · ');
@@ -103,7 +104,7 @@ function stubSvg(b: BoxLayout, color: string): string {
 function containerLines(b: BoxLayout & { kind: 'container' }, byId: Map<string, TopoContainer>): { title: string; line2: string; line3: string; tip: string } {
   const c = b.container;
   let line2: string;
-  if (b.iface) line2 = `${b.iface.name} ${b.iface.ip}${b.iface.prefixLen !== undefined ? '/' + b.iface.prefixLen : ''}`;
+  if (b.iface) line2 = `${b.iface.name} ${addressesText(b.iface)}`;
   else if (c.mode === 'container') line2 = `netns of ${byId.get(c.joins ?? '')?.name ?? c.joins?.slice(0, 12) ?? '?'}`;
   else if (c.mode === 'host') line2 = 'host network';
   else if (c.mode === 'none') line2 = 'lo only';
@@ -112,8 +113,8 @@ function containerLines(b: BoxLayout & { kind: 'container' }, byId: Map<string, 
   const tip = [
     `${c.name} (${c.id.slice(0, 12)}) ${c.status}, image ${c.image}`,
     `mode ${c.mode}${c.joins ? ` → ${byId.get(c.joins)?.name ?? c.joins.slice(0, 12)}` : ''}`,
-    ...c.interfaces.map((i) => `${i.name} ${i.ip}/${i.prefixLen ?? '?'} ${i.mac} on ${i.networkName} (${i.hostIf})`),
-    ...c.ports.map((p) => `published ${p.hostIp}:${p.hostPort} → ${p.containerIp}:${p.containerPort}/${p.proto}`),
+    ...c.interfaces.map((i) => `${i.name} ${addressesText(i)} ${i.mac} on ${i.networkName} (${i.hostIf})`),
+    ...c.ports.map((p) => `published ${hostPortText(p.hostIp, p.hostPort)} → ${hostPortText(p.containerIp, p.containerPort)}/${p.proto}`),
   ].join('\n');
   return { title: c.name, line2, line3, tip };
 }
@@ -142,7 +143,7 @@ function boxSvg(b: BoxLayout, color: string, t: Topology, byId: Map<string, Topo
     title = `⇢ host ${h.address}`;
     line2 = `${h.containers.length} container${h.containers.length === 1 ? '' : 's'} via VXLAN`;
     line3 = h.containers.map((c) => c.name).join(', ');
-    tip = [`remote host ${h.address}`, ...h.containers.map((c) => `${c.name} ${c.ip} ${c.mac}`)].join('\n');
+    tip = [`remote host ${h.address}`, ...h.containers.map((c) => `${c.name} ${[c.ip, c.ip6].filter(Boolean).join(' ')} ${c.mac}`)].join('\n');
   } else {
     const p = b.port;
     const net = t.networks.find((n) => `net:${n.id}` === b.lane);

@@ -4,13 +4,13 @@
  * Lanes come in the same order as in the SVG picture (view/topology-layout.ts).
  */
 import type { TopoContainer, TopoNetwork, Topology } from '../base/topology';
-import { laneNetworks, portText } from './topology-layout';
+import { addressesText, hostPortText, laneNetworks, portText } from './topology-layout';
 
 function ifaceText(c: TopoContainer, n: TopoNetwork): string {
   const i = c.interfaces.find((x) => x.networkId === n.id);
   if (!i) return c.status === 'running' ? '(no interface on it)' : `(${c.status}: no interface)`;
   const warn = i.onBridge ? '' : '  !! host end not on the bridge';
-  return `${i.name} ${i.ip}/${i.prefixLen ?? '?'}  ${i.mac}  ${i.hostIf}${warn}`;
+  return `${i.name} ${addressesText(i)}  ${i.mac}  ${i.hostIf}${warn}`;
 }
 
 function portsText(c: TopoContainer): string {
@@ -41,6 +41,7 @@ export function renderText(t: Topology): string {
     if (n.driver === 'overlay') head.push(`vxlan ${n.vxlan} VNI ${n.vni}`);
     if (n.subnet) head.push(n.subnet);
     if (n.gateway) head.push(`gw ${n.gateway}`);
+    if (n.subnet6) head.push(n.subnet6, `gw ${n.gateway6}`);
     if (n.internal) head.push('internal');
     if (!n.icc) head.push('icc off');
     head.push(`${n.ports.length} port${n.ports.length === 1 ? '' : 's'}`);
@@ -54,7 +55,7 @@ export function renderText(t: Topology): string {
       items.push([`${c.name.padEnd(width)}${ifaceText(c, n)}${portsText(c)}`, ...sharedLines(c)]);
     }
     if (n.remoteHosts.length) {
-      items.push(['remote hosts (VXLAN)', ...n.remoteHosts.map((h) => `${h.address}: ${h.containers.map((c) => `${c.name} ${c.ip}`).join(', ')}`)]);
+      items.push(['remote hosts (VXLAN)', ...n.remoteHosts.map((h) => `${h.address}: ${h.containers.map((c) => `${c.name} ${[c.ip, c.ip6].filter(Boolean).join(' ')}`).join(', ')}`)]);
     }
     if (!items.length) items.push(['(no containers)']);
     tree(items);
@@ -76,7 +77,7 @@ export function renderText(t: Topology): string {
   if (ports.length) {
     lines.push('', 'published ports');
     for (const { c, p } of ports.sort((a, b) => a.p.hostPort - b.p.hostPort)) {
-      lines.push(`  ${`${p.hostIp}:${p.hostPort}/${p.proto}`.padEnd(24)} -> ${c.name} ${p.containerIp}:${p.containerPort}`);
+      lines.push(`  ${`${hostPortText(p.hostIp, p.hostPort)}/${p.proto}`.padEnd(24)} -> ${c.name} ${hostPortText(p.containerIp, p.containerPort)}`);
     }
   }
   return lines.join('\n') + '\n';

@@ -378,6 +378,41 @@ describe('kernel adapters', () => {
     assert.ok(!(await linksOfA()).some((n) => n.startsWith('k')));
   });
 
+  it('an IPv6 sandbox (netnsAdd ipv6): the three kernels agree; IPv6 is on there, quietly (no RA, no DAD: an address is never tentative), off in a plain one', async () => {
+    const fake = await fakeHost();
+    const kernels: [Kernel, string, LabHost | undefined][] = [
+      [new NativeKernel(helperA), `${a.execRoot}/sb6`, a],
+      [new IpKernel(b.netnsPath), `${b.execRoot}/sb6`, b],
+      [fake, '/run/ctrnet-fake/sb6', undefined],
+    ];
+    await must(['mkdir', '-p', a.execRoot, b.execRoot]);
+    const seen: unknown[] = [];
+    try {
+      for (const [k, sb, h] of kernels) {
+        await k.netnsAdd(sb, { ipv6: true });
+        await k.netnsAdd(`${sb}-4`);
+        await k.batch().linkAddVeth('k6v0', 'eth0', { mtu: 1500, peerNetns: sb, peerMac: '02:42:0a:47:00:02' }).linkAddVeth('k6v1', 'eth0', { mtu: 1500, peerNetns: `${sb}-4` }).commit();
+        await k.at(sb).batch().linkSetUp('lo').addrReplace('eth0', 'fd00:71::2/64').linkSetUp('eth0').commit();
+        const plain = await k.at(`${sb}-4`).batch().addrReplace('eth0', 'fd00:71::3/64').commit().then(() => 'ok', (e: KernelError) => e.errno);
+        const addrs = (await k.at(sb).addrList(6)).filter((x) => !x.address.startsWith('fe80:'));
+        seen.push({ addrs, plain });
+        if (h) {
+          const inside = (args: string[]) => must(['nsenter', `--net=${sb}`, ...args]);
+          assert.equal((await inside(['sysctl', '-n', 'net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.eth0.accept_dad', 'net.ipv6.conf.eth0.disable_ipv6'])).split('\n').filter(Boolean).join(' '), '0 0 0');
+          assert.doesNotMatch(await inside(['ip', '-6', 'addr', 'show', 'dev', 'eth0']), /tentative/);
+        }
+        await k.batch().linkDel('k6v0').linkDel('k6v1').commit();
+        await k.netnsDel(sb);
+        await k.netnsDel(`${sb}-4`);
+      }
+      assert.deepEqual(seen[0], { addrs: [{ dev: 'lo', address: '::1', prefixLen: 128 }, { dev: 'eth0', address: 'fd00:71::2', prefixLen: 64 }], plain: 'EACCES' });
+      assert.deepEqual(seen[1], seen[0], 'iproute2 as ctrnet-kernel');
+      assert.deepEqual(seen[2], seen[0], 'FakeKernel as ctrnet-kernel');
+    } finally {
+      for (const h of [a, b]) for (const l of ['k6v0', 'k6v1']) await h.exec(['ip', 'link', 'del', l]);
+    }
+  });
+
   it('ctrnet-kernel answers a malformed request with an error and goes on serving', async () => {
     const child = spawn('nsenter', [`--net=${a.netnsPath}`, KERNEL_HELPER_BIN], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';

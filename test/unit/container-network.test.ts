@@ -102,8 +102,8 @@ describe('network mode records, published ports, sysctls', () => {
     assert.deepEqual(bindingsOf(s), s.portBindings, 'without -P only the -p bindings');
     assert.deepEqual(bindingsOf({ ...s, publishAll: true }), [
       { proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 },
-      { proto: 'udp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 90 },
-      { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 443 },
+      { proto: 'udp', hostIp: '', hostPort: 0, containerPort: 90 },
+      { proto: 'tcp', hostIp: '', hostPort: 0, containerPort: 443 },
     ]);
   });
 

@@ -20,7 +20,8 @@ test('parseFlags() reads repeated --default-address-pool and --dns-upstream', ()
   assert.deepEqual(o.pools, [{ base: '10.99.0.0/16', size: 24 }, { base: '10.98.0.0/16', size: 20 }]);
   assert.deepEqual(o.dnsUpstreams, [{ host: '10.0.0.2', port: 53 }, { host: '10.0.0.3', port: 5353 }]);
   assert.throws(() => parseFlags(['--default-address-pool', 'base=10.0.0.0/16,size=8']), /larger than the base/);
-  assert.throws(() => parseFlags(['--dns-upstream', 'example.com']), /IP or IP:PORT/);
+  assert.throws(() => parseFlags(['--dns-upstream', 'example.com']), /give IP, IP:PORT or \[IPv6\]:PORT/);
+  assert.deepEqual(parseFlags(['--dns-upstream', '[FD00::53]:5353', '--dns-upstream', 'fd00::54']).dnsUpstreams, [{ host: 'fd00::53', port: 5353 }, { host: 'fd00::54', port: 53 }]);
 });
 
 test('parseFlags() throws on an unknown flag, a missing value and a non-unix -H', () => {

@@ -70,9 +70,10 @@ test('Resolver.answer() gives several addresses of one name in turn (round robin
   assert.deepEqual(first, ips);
 });
 
-test('upstreamsFrom() reads IPv4 name servers from resolv.conf', () => {
-  assert.deepEqual(upstreamsFrom('search x\nnameserver 10.0.0.2\nnameserver ::1\n nameserver 10.0.0.3 \n'), [
+test('upstreamsFrom() reads IPv4 and IPv6 name servers from resolv.conf, not one with a zone', () => {
+  assert.deepEqual(upstreamsFrom('search x\nnameserver 10.0.0.2\nnameserver ::1\nnameserver fe80::1%eth0\n nameserver 10.0.0.3 \n'), [
     { host: '10.0.0.2', port: 53 },
+    { host: '::1', port: 53 },
     { host: '10.0.0.3', port: 53 },
   ]);
 });

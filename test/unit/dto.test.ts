@@ -36,7 +36,7 @@ test('createRequest() converts a Docker create body into a ContainerSpec', () =>
     labels: {},
     networkMode: 'net1',
     portBindings: [
-      { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 80 },
+      { proto: 'tcp', hostIp: '', hostPort: 0, containerPort: 80 },
       { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53 },
     ],
     exposedPorts: ['53/udp'],
@@ -49,7 +49,7 @@ test('createRequest() converts a Docker create body into a ContainerSpec', () =>
 
 test('createRequest() defaults NetworkMode to bridge, a port key to tcp and accepts a string Cmd', () => {
   const { spec } = createRequest({ Image: 'busybox', Cmd: 'true', HostConfig: { PortBindings: { '443': [{ HostPort: '8443' }] } } });
-  assert.deepEqual(spec.portBindings, [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8443, containerPort: 443 }]);
+  assert.deepEqual(spec.portBindings, [{ proto: 'tcp', hostIp: '', hostPort: 8443, containerPort: 443 }]);
   assert.equal(spec.networkMode, 'bridge');
   assert.deepEqual(spec.cmd, ['true']);
   assert.equal(spec.autoRemove, false);

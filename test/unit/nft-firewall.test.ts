@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NetworkFirewallConfig, PortMapping } from '../../src/firewall/firewall';
-import { NftFirewall, NftRunner, renderBridgeTable, renderTable } from '../../src/firewall/nft/nft-firewall';
+import { LoopbackRelay } from '../../src/firewall/loopback-relay';
+import { NftFirewall, NftRunner, renderBridgeTable, renderTable, renderTable6 } from '../../src/firewall/nft/nft-firewall';
 
 // Compiled tests run from dist/test/unit/; golden files stay in the source tree.
 const GOLDEN = path.resolve(__dirname, '../../../test/unit/golden');
@@ -21,8 +22,8 @@ const anyPort: PortMapping = { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, 
 const loPort: PortMapping = { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '172.17.0.3', containerPort: 53 };
 
 /** An NftRunner that records scripts; `fail` decides which scripts are rejected. */
-/** What reapply() applies: both tables. */
-const full = (nets: NetworkFirewallConfig[], ports: PortMapping[]) => renderTable(nets, ports) + renderBridgeTable([]);
+/** What reapply() applies: the three tables. */
+const full = (nets: NetworkFirewallConfig[], ports: PortMapping[]) => renderTable(nets, ports) + renderTable6(nets, ports) + renderBridgeTable([]);
 
 function fakeNft(fail: (script: string) => boolean = () => false): NftRunner & { scripts: string[] } {
   const scripts: string[] = [];
@@ -168,4 +169,88 @@ test('NftFirewall addEndpoint() adds the four set elements; delEndpoint() remove
   assert.match(nft.scripts[1], /^delete element bridge ctrnet ports \{ "veth1234567" \}/);
   await fw.delEndpoint(ep);
   assert.equal(nft.scripts.length, 2, 'deleting twice does nothing');
+});
+
+// ------------------------------------------------------------------ IPv6
+
+const dualNet: NetworkFirewallConfig = { ...defaultNet, subnet6: 'fd00:17::/64', gateway6: 'fd00:17::1' };
+const v6only: NetworkFirewallConfig = { id: 'fedcba987654'.repeat(5) + 'fedc', bridge: 'br-fedcba987654', subnet: '', gateway: '', internal: false, subnet6: 'fd00:69::/64', gateway6: 'fd00:69::1' };
+const routedNet: NetworkFirewallConfig = { id: '99887766aabb'.repeat(5) + '9988', bridge: 'br-99887766aabb', subnet: '172.19.0.0/16', gateway: '172.19.0.1', internal: false, subnet6: '2001:db8:19::/64', gateway6: '2001:db8:19::1', routed6: true };
+const internal6: NetworkFirewallConfig = { ...internalNet, subnet6: 'fd00:18::/64', gateway6: 'fd00:18::1' };
+const ports6: PortMapping[] = [
+  anyPort,
+  { proto: 'tcp', hostIp: '::', hostPort: 8080, containerIp: 'fd00:17::2', containerPort: 80 },
+  { proto: 'udp', hostIp: '2001:db8::1', hostPort: 5353, containerIp: 'fd00:17::3', containerPort: 53 },
+  { proto: 'tcp', hostIp: '::1', hostPort: 8081, containerIp: 'fd00:17::2', containerPort: 80 },
+  { proto: 'tcp', hostIp: '2001:db8:19::2', hostPort: 80, containerIp: '2001:db8:19::2', containerPort: 80 },
+];
+const eps6 = [
+  { port: 'veth1234567', ip: '172.17.0.2', mac: '02:42:ac:11:00:02', ip6: ['fd00:17::2', 'fe80::42:acff:fe11:2'] },
+  { port: 'veth7654321', ip: '', mac: '02:42:00:00:00:02', ip6: ['fd00:69::2', 'fe80::42:ff:fe00:2'] },
+];
+
+/** A loopback relay that only records what it is asked (no sockets in unit tests). */
+function fakeRelay() {
+  const open: string[] = [];
+  const relay = {
+    open,
+    async add(p: PortMapping) {
+      if (!open.includes(`${p.proto} ${p.hostPort}`)) open.push(`${p.proto} ${p.hostPort}`);
+    },
+    remove(p: PortMapping) {
+      open.splice(open.indexOf(`${p.proto} ${p.hostPort}`), 1);
+    },
+    counts: () => new Map<string, number>(),
+    closeAll() {
+      open.length = 0;
+    },
+  };
+  return { relay: relay as unknown as LoopbackRelay, open };
+}
+
+test('renderTable() + renderTable6() + renderBridgeTable() match golden nft-dualstack.nft (dual-stack, IPv6-only, internal and routed networks; ports on ::, an IPv6 address, ::1 and routed; IPv6 endpoints)', () => {
+  const nets = [dualNet, internal6, v6only, routedNet];
+  assertGolden('nft-dualstack.nft', renderTable(nets, ports6) + renderTable6(nets, ports6) + renderBridgeTable(eps6));
+});
+
+test('renderTable6() masquerades each IPv6 subnet but a routed or internal one, never DNATs ::1, and leaves IPv4-only networks out', () => {
+  const text = renderTable6([defaultNet, dualNet, routedNet, internal6], ports6);
+  assert.match(text, /ip6 saddr fd00:17::\/64 oifname != "ctrnet0" counter masquerade/);
+  assert.doesNotMatch(text, /ip6 saddr 2001:db8:19::\/64 oifname != /, 'routed: no NAT66');
+  assert.doesNotMatch(text, /ip6 saddr fd00:18::\/64 oifname != /, 'internal: no way out');
+  assert.match(text, /fib daddr type local ip6 daddr != ::1 jump publish\n\t\}\n\tchain output \{\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local ip6 daddr != ::1 jump publish/);
+  assert.doesNotMatch(text, /::1 \. tcp \. 8081/, 'a ::1 port is the relay\'s, not an element');
+  assert.match(text, /set routed \{\n\t\ttype ipv6_addr \. inet_proto \. inet_service\n\t\telements = \{ 2001:db8:19::2 \. tcp \. 80 \}/);
+  assert.match(text, /iifname "br-0123456789ab" icmpv6 type \{ nd-neighbor-solicit, nd-neighbor-advert \} accept/);
+  assert.match(renderTable([defaultNet, v6only], []), /^table ip ctrnet \{(?![\s\S]*fedcba987654)/m, 'the IPv4 table knows nothing of an IPv6-only network');
+});
+
+test('NftFirewall addPorts() puts IPv6 ports in the ip6 table, routed ones in the set, and ::1 (and :: for the host itself) on the loopback relay', async () => {
+  const nft = fakeNft();
+  const { relay, open } = fakeRelay();
+  const net = await new NftFirewall(nft, relay).newNetwork(dualNet);
+  await net.addPorts(ports6.slice(1));
+  assert.equal(
+    nft.scripts[1],
+    'add element ip6 ctrnet pub_any { tcp . 8080 : fd00:17::2 . 80 }\n' +
+      'add element ip6 ctrnet pub_ip { 2001:db8::1 . udp . 5353 : fd00:17::3 . 53 }\n' +
+      'add element ip6 ctrnet routed { 2001:db8:19::2 . tcp . 80 }\n',
+  );
+  assert.deepEqual(open, ['tcp 8080', 'tcp 8081']);
+  await net.delPorts(ports6.slice(1));
+  assert.match(nft.scripts[2], /^delete element ip6 ctrnet pub_any \{ tcp \. 8080 \}\n/);
+  assert.deepEqual(open, []);
+});
+
+test('NftFirewall addEndpoint() adds an IPv6-only endpoint\'s IPv6 sets (sources, MAC and source, ND targets) and no IPv4 ones', async () => {
+  const nft = fakeNft();
+  await new NftFirewall(nft, fakeRelay().relay).addEndpoint(eps6[1]);
+  assert.equal(
+    nft.scripts[0],
+    'add element bridge ctrnet ports { "veth7654321" }\n' +
+      'add element bridge ctrnet port_mac { "veth7654321" . 02:42:00:00:00:02 }\n' +
+      'add element bridge ctrnet port_ip6 { "veth7654321" . fd00:69::2, "veth7654321" . fe80::42:ff:fe00:2 }\n' +
+      'add element bridge ctrnet port_mac_ip6 { "veth7654321" . 02:42:00:00:00:02 . fd00:69::2, "veth7654321" . 02:42:00:00:00:02 . fe80::42:ff:fe00:2 }\n' +
+      'add element bridge ctrnet port_nd { "veth7654321" . 0xfd000069000000000000000000000002, "veth7654321" . 0xfe80000000000000004200fffe000002 }\n',
+  );
 });

@@ -26,7 +26,7 @@ test('DockerPlugin.requestPool() needs the subnet, refuses IPv6 and sub-pools, a
   const p = new DockerPlugin({} as never, {} as never, {} as never);
   assert.deepEqual(p.requestPool({ Pool: '10.0.9.7/24' }), { PoolID: 'ctrnet/10.0.9.0/24', Pool: '10.0.9.0/24', Data: {} });
   assert.throws(() => p.requestPool({}), (e: Error & { hint?: string }) => /needs the network's subnet/.test(e.message) && /give --subnet CIDR .* the same on every Docker host/.test(e.hint ?? ''));
-  assert.throws(() => p.requestPool({ Pool: '10.0.9.0/24', V6: true }), /IPv4 only/);
+  assert.throws(() => p.requestPool({ Pool: '10.0.9.0/24', V6: true }), /IPv4 addresses only/);
   assert.throws(() => p.requestPool({ Pool: '10.0.9.0/24', SubPool: '10.0.9.0/25' }), /--ip-range 10\.0\.9\.0\/25 is not supported/);
 });
 
@@ -46,8 +46,13 @@ test('AttachmentRepo: records in and out, found by key, deleted with their endpo
     old.endpoints.lease({ id: 'e0', containerId: 'c0', networkId: 'n', ifName: 'eth0', hostIf: 'veth0', mac: '', aliases: [] }, () => '10.0.0.2');
     old.close();
     const db = new Database(file);
-    db.exec('DROP TABLE attachments; DROP TABLE plugin_networks; ALTER TABLE containers DROP COLUMN paused;');
-    db.pragma('user_version = 5'); // migrations 1-5: before the attachments' (the sixth) and paused (the seventh)
+    // Undone: the attachments' migration (the sixth) and the IPv6 one after it (its endpoints table
+    // rebuild runs again on any endpoints table; its new columns of networks must be gone).
+    db.exec(`DROP TABLE attachments; DROP TABLE plugin_networks;
+      ALTER TABLE networks DROP COLUMN subnet6; ALTER TABLE networks DROP COLUMN gateway6;
+      ALTER TABLE networks DROP COLUMN ip_range6; ALTER TABLE networks DROP COLUMN ipv4;
+      ALTER TABLE containers DROP COLUMN paused;`);
+    db.pragma('user_version = 5'); // migrations 1-5: before the attachments' (the sixth), IPv6 (the seventh) and paused (the eighth)
     db.close();
     const s = new SqliteStore(file);
     assert.equal(s.endpoints.list().length, 1);

@@ -4,11 +4,11 @@ import { EngineError } from '../../src/base/errors';
 import { collides, parsePortSpec } from '../../src/base/port-spec';
 
 test('parsePortSpec() reads CONTAINER_PORT as tcp on every address with a port chosen at start', () => {
-  assert.deepEqual(parsePortSpec('80'), [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 80 }]);
+  assert.deepEqual(parsePortSpec('80'), [{ proto: 'tcp', hostIp: '', hostPort: 0, containerPort: 80 }]);
 });
 
 test('parsePortSpec() reads HOST_PORT:CTR_PORT', () => {
-  assert.deepEqual(parsePortSpec('8080:80'), [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80 }]);
+  assert.deepEqual(parsePortSpec('8080:80'), [{ proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }]);
 });
 
 test('parsePortSpec() reads HOST_IP:HOST_PORT:CTR_PORT/udp', () => {
@@ -21,8 +21,8 @@ test('parsePortSpec() reads HOST_IP::CTR_PORT as a port chosen at start on that 
 
 test('parsePortSpec() expands equal host and container ranges pairwise', () => {
   assert.deepEqual(parsePortSpec('8080-8081:80-81'), [
-    { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80 },
-    { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8081, containerPort: 81 },
+    { proto: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 },
+    { proto: 'tcp', hostIp: '', hostPort: 8081, containerPort: 81 },
   ]);
 });
 

@@ -7,21 +7,30 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { buildAnswer, parseQuery, RCODE_SERVFAIL, TYPE_A } from '../../src/dns/message';
+import net from 'node:net';
+import { buildAnswer, framed, parseQuery, RCODE_SERVFAIL, readFramed, truncated, TYPE_A } from '../../src/dns/message';
 import { Resolver } from '../../src/dns/resolver';
 import { FakeKernel } from '../../src/kernel/fake-kernel';
 import { Kernel } from '../../src/kernel/kernel';
-import { udpSocket } from '../../src/kernel/netns-socket';
+import { tcpSocket, udpSocket } from '../../src/kernel/netns-socket';
 
-/** Binds on 127.0.0.1 (any port) whatever it is asked, and remembers the sockets it made. */
+/**
+ * Binds on 127.0.0.1 (any port) whatever it is asked (a TCP listener too; connections go where
+ * they are asked), and remembers the sockets it made.
+ */
 function loopbackKernel(): { kernel: Kernel; opened: number[] } {
   const opened: number[] = [];
   const k = new FakeKernel();
   const kernel = {
     ...k,
     at: () => kernel,
-    udpSocket: async () => {
-      const fd = await udpSocket(undefined, '127.0.0.1', 0);
+    udpSocket: async (address: string) => {
+      const fd = await udpSocket(undefined, address.includes(':') ? '::1' : '127.0.0.1', 0);
+      opened.push(fd);
+      return fd;
+    },
+    tcpSocket: async (address: string, port: number, mode: 'listen' | 'connect') => {
+      const fd = mode === 'listen' ? await tcpSocket(undefined, '127.0.0.1', 0, 'listen') : await tcpSocket(undefined, address, port, 'connect');
       opened.push(fd);
       return fd;
     },
@@ -92,7 +101,65 @@ describe('Resolver sockets', () => {
     const { kernel: k2, opened } = loopbackKernel();
     const r2 = new Resolver(k2, { lookup: () => [], reverse: () => undefined }, () => []);
     await Promise.all([r2.attach('c1', '/fake/ns', []), r2.attach('c1', '/fake/ns', [])]);
-    assert.equal(opened.length, 1);
+    assert.equal(opened.length, 2, 'one UDP and one TCP socket');
     r2.closeAll();
   });
+
+  it('truncates an answer too large for UDP (TC), gives it whole over TCP, and forwards a truncated upstream answer over TCP', async () => {
+    // 40 replicas: 40 A records of 16 bytes do not fit in 512 bytes.
+    const many = Array.from({ length: 40 }, (_, i) => `172.18.1.${i + 2}`);
+    // An upstream that truncates over UDP and answers whole over TCP, as a real server does.
+    const big = Array.from({ length: 60 }, (_, i) => `203.0.113.${i + 1}`);
+    const upUdp = dgram.createSocket('udp4');
+    upUdp.on('message', (m, r) => upUdp.send(buildAnswer(parseQuery(m)!, big.map((ip) => ({ type: TYPE_A, data: ip })), 0, 60, 512), r.port, r.address));
+    await new Promise<void>((res) => upUdp.bind(0, '127.0.0.1', () => res()));
+    const upTcp = net.createServer((c) => {
+      let buf = Buffer.alloc(0);
+      c.on('data', (d: Buffer) => {
+        const { messages, rest } = readFramed(Buffer.concat([buf, d]));
+        buf = Buffer.from(rest);
+        for (const m of messages) c.write(framed(buildAnswer(parseQuery(m)!, big.map((ip) => ({ type: TYPE_A, data: ip })))));
+      });
+    });
+    await new Promise<void>((res) => upTcp.listen(upUdp.address().port, '127.0.0.1', () => res()));
+    const { kernel } = loopbackKernel();
+    const r = new Resolver(kernel, { lookup: (_a, n) => (n === 'svc' ? many : []), reverse: () => undefined }, () => [{ host: '127.0.0.1', port: upUdp.address().port }]);
+    try {
+      await r.attach('c1', '/fake/ns', []);
+      const udp = await ask(portOf(r, 'c1'), query('svc', 1));
+      assert.ok(truncated(udp), 'the TC bit is set');
+      assert.ok(udp.length <= 512 && udp.readUInt16BE(6) > 0 && udp.readUInt16BE(6) < 40, `${udp.readUInt16BE(6)} records in ${udp.length} bytes`);
+      const tcpPort = ((r as unknown as { attachments: Map<string, { tcp: net.Server }> }).attachments.get('c1')!.tcp.address() as net.AddressInfo).port;
+      const whole = await askTcp(tcpPort, query('svc', 2));
+      assert.equal(truncated(whole), false);
+      assert.equal(whole.readUInt16BE(6), 40, 'every address over TCP');
+      assert.equal((await ask(portOf(r, 'c1'), query('outside.test', 3))).readUInt16BE(2) & 0x0200, 0x0200, "the upstream's truncated answer is relayed as it is");
+      const fwd = await askTcp(tcpPort, query('outside.test', 4));
+      assert.deepEqual([fwd.readUInt16BE(0), fwd.readUInt16BE(6), truncated(fwd)], [4, 60, false], 'asked again over TCP, forwarded over TCP, whole');
+    } finally {
+      r.closeAll();
+      upUdp.close();
+      upTcp.close();
+    }
+  });
 });
+
+/** One query over TCP (length-prefixed) to 127.0.0.1:port. */
+function askTcp(port: number, msg: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    const t = setTimeout(() => reject(new Error('no reply over TCP')), 5000);
+    let buf = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      const { messages, rest } = readFramed(Buffer.concat([buf, d]));
+      buf = Buffer.from(rest);
+      if (messages.length) {
+        clearTimeout(t);
+        c.destroy();
+        resolve(Buffer.from(messages[0]));
+      }
+    });
+    c.on('error', reject);
+    c.write(framed(msg));
+  });
+}

@@ -5,7 +5,7 @@
  */
 import { ContainerSpec } from '../../base/container-spec';
 import { EngineError } from '../../base/errors';
-import { isIPv4 } from '../../base/ip';
+import { isIP, isIPv4 } from '../../base/ip';
 import { Container } from '../../base/model';
 import { PortSpec } from '../../base/port-spec';
 import { humanDuration } from '../../base/time';
@@ -15,6 +15,7 @@ import { API_VERSION, atLeast } from '../version';
 import { logConfigOf } from '../../base/container-defaults';
 import { shortId } from '../../base/names';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
+import { endpointIpv6, hostIpOf, ipamConfigJson, ipv6AddressOf, isLinkLocal, portBindingJson, portSummaryJson } from './ipv6';
 import { healthcheckJson, healthSuffix, hostExtras, mountsJson, stateExtras } from './container-host';
 import { hostConfigJson } from './host-config';
 import { checkEndpointCount, createOptions, endpointOptions } from './create-options';
@@ -33,8 +34,7 @@ export function createRequest(body: Json, version = API_VERSION): { image: strin
     for (const entry of (v ?? []) as unknown[]) {
       const b = obj(entry, `HostConfig.PortBindings["${k}"][]`);
       if (entry === null) throw new EngineError('INVALID_PARAMETER', `HostConfig.PortBindings["${k}"] holds a null binding`);
-      const hostIp = str(b.HostIp, 'HostIp') || '0.0.0.0';
-      if (!isIPv4(hostIp)) throw new EngineError('INVALID_PORT_SPEC', `invalid host address "${hostIp}" for port ${k}`, { hint: 'give an IPv4 address' });
+      const hostIp = hostIpOf(str(b.HostIp, 'HostIp'), k);
       const hp = str(b.HostPort, 'HostPort');
       const hostPort = hp === '' ? 0 : /^\d{1,5}$/.test(hp) ? Number(hp) : NaN;
       if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw new EngineError('INVALID_PORT_SPEC', `invalid host port "${hp}" for ${k}`, { hint: 'use a number from 1 to 65535' });
@@ -89,7 +89,7 @@ export function createRequest(body: Json, version = API_VERSION): { image: strin
   if (user) spec.user = user;
   const stopSignal = str(body.StopSignal, 'StopSignal');
   if (stopSignal) spec.stopSignal = stopSignal;
-  for (const d of spec.dns) if (!isIPv4(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 address' });
+  for (const d of spec.dns) if (!isIP(d)) throw new EngineError('INVALID_PARAMETER', `invalid --dns address "${d}"`, { hint: 'give an IPv4 or IPv6 address' });
   if (spec.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(spec.macAddress)) {
     throw new EngineError('INVALID_PARAMETER', `invalid MAC address "${spec.macAddress}"`, { hint: 'write it as 02:42:ac:11:00:02' });
   }
@@ -101,12 +101,14 @@ export function endpointConfig(c: Json): ContainerSpec['networks'][string] {
   const ipam = obj(c.IPAMConfig, 'IPAMConfig');
   const ipv4 = str(ipam.IPv4Address, 'IPv4Address') || undefined;
   if (ipv4 && !isIPv4(ipv4)) throw new EngineError('INVALID_PARAMETER', `invalid IPv4 address: ${ipv4}`);
+  const ipv6 = ipv6AddressOf(ipam);
   const linkLocalIps = strings(ipam.LinkLocalIPs, 'IPAMConfig.LinkLocalIPs');
-  for (const ip of linkLocalIps) if (!/^169\.254\./.test(ip) || !isIPv4(ip)) throw new EngineError('INVALID_PARAMETER', `invalid link-local IP address: ${ip}`, { hint: 'give an IPv4 address in 169.254.0.0/16' });
+  for (const ip of linkLocalIps) if (!isLinkLocal(ip)) throw new EngineError('INVALID_PARAMETER', `invalid link-local IP address: ${ip}`, { hint: 'give an IPv4 address in 169.254.0.0/16 or an IPv6 one in fe80::/10' });
   const driverOpts = stringMap(c.DriverOpts, 'DriverOpts');
   const links = strings(c.Links, 'Links').map(parseLink);
   return {
     ipv4,
+    ...(ipv6 ? { ipv6 } : {}),
     aliases: strings(c.Aliases, 'Aliases'),
     ...(linkLocalIps.length ? { linkLocalIps } : {}),
     ...(Object.keys(driverOpts).length ? { driverOpts } : {}),
@@ -137,7 +139,7 @@ function portsMap(v: ContainerView): Json {
   for (const b of spec.portBindings) out[`${b.containerPort}/${b.proto}`] = null;
   for (const r of v.ports) {
     const k = `${r.containerPort}/${r.proto}`;
-    out[k] = [...((out[k] as Json[] | null) ?? []), { HostIp: r.hostIp, HostPort: String(r.hostPort) }];
+    out[k] = [...((out[k] as Json[] | null) ?? []), portBindingJson(r)];
   }
   return out;
 }
@@ -154,9 +156,11 @@ function endpointsJson(v: ContainerView, version = API_VERSION, summary = false)
     // Before 1.45 Docker added the short id to the aliases on user-defined networks when the container first started.
     const aliases = summary ? [] : !atLeast(version, '1.45') && !a.predefined && (ep || c.startedAt) ? [...given, short] : given;
     const json = ep
-      ? endpointJson(a.network.id, ep.id, a.network.gateway ?? '', ep.ip, Number(a.network.subnet?.split('/')[1] ?? 0), ep.mac, aliases)
+      ? endpointJson(a.network.id, ep.id, ep.ip ? (a.network.gateway ?? '') : '', ep.ip, ep.ip ? Number(a.network.subnet?.split('/')[1] ?? 0) : 0, ep.mac, aliases)
       : endpointJson(a.network.id, '', '', '', 0, '', aliases);
-    if (cfg?.ipv4 || cfg?.linkLocalIps?.length) json.IPAMConfig = { ...(cfg.ipv4 ? { IPv4Address: cfg.ipv4 } : {}), ...(cfg.linkLocalIps?.length ? { LinkLocalIPs: cfg.linkLocalIps } : {}) };
+    Object.assign(json, endpointIpv6(a.network, ep));
+    const ipamConfig = ipamConfigJson(cfg);
+    if (ipamConfig) json.IPAMConfig = ipamConfig;
     if (cfg?.links?.length) json.Links = cfg.links.map((l) => `${l.target}:${l.alias}`);
     if (cfg?.driverOpts) json.DriverOpts = cfg.driverOpts;
     // From 1.44: the names the embedded resolver answers for it on a user-defined network.
@@ -207,7 +211,7 @@ function graphDriverJson(v: ContainerView): Json {
 
 export function containerSummary(v: ContainerView, version = API_VERSION): Json {
   const c = v.container;
-  const ports = v.ports.map((r) => ({ IP: r.hostIp, PrivatePort: r.containerPort, PublicPort: r.hostPort, Type: r.proto }));
+  const ports = v.ports.map(portSummaryJson);
   const published = new Set(v.ports.map((r) => `${r.containerPort}/${r.proto}`));
   for (const p of c.spec.exposedPorts) {
     const { port, proto } = portKey(p);
@@ -294,11 +298,11 @@ export function containerInspect(v: ContainerView, version = API_VERSION): Json 
       SecondaryIPv6Addresses: null,
       EndpointID: defaultBridge ? (first?.EndpointID ?? '') : '',
       Gateway: defaultBridge ? (first?.Gateway ?? '') : '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
+      GlobalIPv6Address: defaultBridge ? (first?.GlobalIPv6Address ?? '') : '',
+      GlobalIPv6PrefixLen: defaultBridge ? (first?.GlobalIPv6PrefixLen ?? 0) : 0,
       IPAddress: defaultBridge ? (first?.IPAddress ?? '') : '',
       IPPrefixLen: defaultBridge ? (first?.IPPrefixLen ?? 0) : 0,
-      IPv6Gateway: '',
+      IPv6Gateway: defaultBridge ? (first?.IPv6Gateway ?? '') : '',
       MacAddress: defaultBridge ? (first?.MacAddress ?? '') : '',
       Networks: nets,
     },

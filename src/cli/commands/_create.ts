@@ -22,6 +22,8 @@ export const RUN_FLAGS: Readonly<Record<string, FlagDef>> = {
   network: { kind: 'string' },
   net: { kind: 'string' },
   ip: { kind: 'string' },
+  ip6: { kind: 'string' },
+  'link-local-ip': { kind: 'list' },
   'network-alias': { kind: 'list' },
   entrypoint: { kind: 'string' },
   label: { kind: 'list', short: 'l' },
@@ -54,14 +56,16 @@ export function createBody(p: Parsed): { name?: string; body: ContainerCreateBod
     for (const b of parsePortSpec(spec)) {
       const k = `${b.containerPort}/${b.proto}`;
       exposed[k] = {};
-      (portBindings[k] ??= []).push({ HostIp: b.hostIp === '0.0.0.0' ? '' : b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' });
+      (portBindings[k] ??= []).push({ HostIp: b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' });
     }
   }
   for (const e of list(p, 'expose')) exposed[e.includes('/') ? e : `${e}/tcp`] = {};
   const network = str(p, 'network') ?? str(p, 'net') ?? 'bridge';
   const endpoint: EndpointSettings = {};
   const ip = str(p, 'ip');
-  if (ip) endpoint.IPAMConfig = { IPv4Address: ip };
+  const ip6 = str(p, 'ip6');
+  const linkLocal = list(p, 'link-local-ip');
+  if (ip || ip6 || linkLocal.length) endpoint.IPAMConfig = { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}), ...(linkLocal.length ? { LinkLocalIPs: linkLocal } : {}) };
   if (list(p, 'network-alias').length) endpoint.Aliases = list(p, 'network-alias');
   const labels = Object.fromEntries(list(p, 'label').map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')]));
   const interactive = bool(p, 'interactive');

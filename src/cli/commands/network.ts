@@ -1,6 +1,6 @@
 /** `ctrnet network create|ls|inspect|rm|prune|connect|disconnect`, as docker's. */
 import { ApiError } from '../api-error';
-import { bool, list, str, UsageError } from '../args';
+import { bool, list, Parsed, str, UsageError } from '../args';
 import { Command, CommandGroup, out } from '../command';
 import { formatTemplate } from '../../view/go-template';
 import { table } from '../../view/table';
@@ -42,25 +42,48 @@ const create: Command = {
   name: 'create',
   usage: 'ctrnet network create [OPTIONS] NETWORK',
   flags: {
-    driver: { kind: 'string', short: 'd' }, subnet: { kind: 'string' }, gateway: { kind: 'string' }, 'ip-range': { kind: 'string' },
+    driver: { kind: 'string', short: 'd' }, subnet: { kind: 'list' }, gateway: { kind: 'list' }, 'ip-range': { kind: 'list' },
     internal: { kind: 'bool' }, label: { kind: 'list' }, opt: { kind: 'list', short: 'o' }, 'aux-address': { kind: 'list' },
+    ipv6: { kind: 'bool' }, ipv4: { kind: 'bool' },
   },
   async run(ctx, p) {
     if (p.args.length !== 1) throw new UsageError('"network create" requires exactly 1 argument: ctrnet network create [OPTIONS] NETWORK');
-    const cfg: IpamConfig = {};
-    if (str(p, 'subnet')) cfg.Subnet = str(p, 'subnet');
-    if (str(p, 'gateway')) cfg.Gateway = str(p, 'gateway');
-    if (str(p, 'ip-range')) cfg.IPRange = str(p, 'ip-range');
-    if (list(p, 'aux-address').length) cfg.AuxiliaryAddresses = kv(list(p, 'aux-address'));
     const body: NetworkCreateBody = {
       Name: p.args[0], Driver: str(p, 'driver') ?? 'bridge', Internal: bool(p, 'internal'),
-      IPAM: { Driver: 'default', Options: {}, Config: Object.keys(cfg).length ? [cfg] : [] },
+      IPAM: { Driver: 'default', Options: {}, Config: ipamConfigs(p) },
       Options: kv(list(p, 'opt')), Labels: kv(list(p, 'label')), CheckDuplicate: true,
+      ...(bool(p, 'ipv6') ? { EnableIPv6: true } : {}),
+      ...(p.flags.ipv4 === false ? { EnableIPv4: false } : {}),
     };
     out((await ctx.client.call<IdResponse>('POST', '/networks/create', body)).data.Id);
     return 0;
   },
 };
+
+/**
+ * IPAM configs from --subnet, --gateway, --ip-range and --aux-address, as docker pairs them: each
+ * gateway, range and auxiliary address goes with the subnet of its family (one subnet per family).
+ */
+function ipamConfigs(p: Parsed): IpamConfig[] {
+  const v6 = (a: string) => a.includes(':');
+  const subnets = list(p, 'subnet');
+  const fam = [false, true].map((six) => ({ six, subnet: subnets.filter((s) => v6(s) === six) }));
+  for (const f of fam) if (f.subnet.length > 1) throw new UsageError(`one ${f.six ? 'IPv6' : 'IPv4'} --subnet per network`);
+  const out: IpamConfig[] = [];
+  for (const { six, subnet } of fam) {
+    const cfg: IpamConfig = {};
+    if (subnet[0]) cfg.Subnet = subnet[0];
+    const gw = list(p, 'gateway').filter((g) => v6(g) === six);
+    const range = list(p, 'ip-range').filter((r) => v6(r) === six);
+    const aux = list(p, 'aux-address').filter((x) => v6(x.split('=').slice(1).join('=')) === six);
+    if (gw.length > 1 || range.length > 1) throw new UsageError(`one ${six ? 'IPv6' : 'IPv4'} --gateway and --ip-range per network`);
+    if (gw[0]) cfg.Gateway = gw[0];
+    if (range[0]) cfg.IPRange = range[0];
+    if (aux.length) cfg.AuxiliaryAddresses = kv(aux);
+    if (Object.keys(cfg).length) out.push(cfg);
+  }
+  return out;
+}
 
 const rm: Command = {
   kind: 'command',
@@ -101,13 +124,15 @@ const prune: Command = {
 const connect: Command = {
   kind: 'command',
   name: 'connect',
-  usage: 'ctrnet network connect [--ip IP] [--alias A] [--link C:ALIAS] NETWORK CONTAINER',
-  flags: { ip: { kind: 'string' }, alias: { kind: 'list' }, link: { kind: 'list' } },
+  usage: 'ctrnet network connect [--ip IP] [--ip6 IP] [--alias A] [--link C:ALIAS] NETWORK CONTAINER',
+  flags: { ip: { kind: 'string' }, ip6: { kind: 'string' }, alias: { kind: 'list' }, link: { kind: 'list' } },
   async run(ctx, p) {
     const [net, ctr] = p.args;
     if (!net || !ctr) throw new UsageError('"network connect" requires 2 arguments: ctrnet network connect [--ip IP] [--alias A] NETWORK CONTAINER');
     const ip = str(p, 'ip');
-    const body: NetworkConnectBody = { Container: ctr, EndpointConfig: { IPAMConfig: ip ? { IPv4Address: ip } : {}, Aliases: list(p, 'alias'), ...(list(p, 'link').length ? { Links: list(p, 'link') } : {}) } };
+    const ip6 = str(p, 'ip6');
+    const ipam = { ...(ip ? { IPv4Address: ip } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) };
+    const body: NetworkConnectBody = { Container: ctr, EndpointConfig: { IPAMConfig: ipam, Aliases: list(p, 'alias'), ...(list(p, 'link').length ? { Links: list(p, 'link') } : {}) } };
     await ctx.client.call('POST', `/networks/${encodeURIComponent(net)}/connect`, body);
     return 0;
   },

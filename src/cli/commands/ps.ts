@@ -1,12 +1,12 @@
 /** `ctrnet ps [-a] [-q]`: docker's table of containers, or their short ids. */
 import { bool } from '../args';
 import { Command, out } from '../command';
-import { ago, table, truncate } from '../../view/table';
+import { ago, hostAndPort, table, truncate } from '../../view/table';
 import type { ContainerSummary, PortSummary } from '../wire';
 
-/** The PORTS cell: `0.0.0.0:8080->80/tcp, 53/udp` */
+/** The PORTS cell: `0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, 53/udp` */
 function portsCell(ports: PortSummary[]): string {
-  return ports.map((p) => (p.PublicPort ? `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)).join(', ');
+  return ports.map((p) => (p.PublicPort ? `${hostAndPort(p.IP ?? '', p.PublicPort)}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)).join(', ');
 }
 
 export const command: Command = {

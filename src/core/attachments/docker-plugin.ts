@@ -80,7 +80,7 @@ export class DockerPlugin {
   }
 
   requestPool(b: Json): Json {
-    if (b.V6 === true) throw new EngineError('NOT_IMPLEMENTED', 'ctrnet networks are IPv4 only', { hint: 'create the network without --ipv6' });
+    if (b.V6 === true) throw new EngineError('NOT_IMPLEMENTED', 'the ctrnet Docker plugin gives IPv4 addresses only (ctrnet\'s own IPv6 networks are not offered to dockerd yet)', { hint: 'create the network without --ipv6' });
     const pool = typeof b.Pool === 'string' ? b.Pool : '';
     if (!pool) throw bad("ctrnet's IPAM needs the network's subnet", 'give --subnet CIDR to docker network create, the same on every Docker host of the network');
     if (typeof b.SubPool === 'string' && b.SubPool) throw new EngineError('NOT_IMPLEMENTED', `--ip-range ${b.SubPool} is not supported by ctrnet's IPAM`, { hint: 'leave --ip-range out' });
@@ -160,7 +160,7 @@ export class DockerPlugin {
     if (!name) throw bad(`an overlay needs its cluster-wide name: -o ${OPT_CTRNET_NETWORK}=NAME`, 'give the same name on every Docker host that shares the overlay');
     const v4 = Array.isArray(b.IPv4Data) ? (b.IPv4Data as Json[]) : [];
     if (v4.length !== 1 || typeof v4[0].Pool !== 'string') throw bad('a ctrnet network has exactly one IPv4 pool', 'give one --subnet (and --ipam-driver ctrnet)');
-    if (Array.isArray(b.IPv6Data) && b.IPv6Data.length) throw new EngineError('NOT_IMPLEMENTED', 'ctrnet networks are IPv4 only', { hint: 'create the network without --ipv6' });
+    if (Array.isArray(b.IPv6Data) && b.IPv6Data.length) throw new EngineError('NOT_IMPLEMENTED', 'the ctrnet Docker plugin gives IPv4 addresses only (ctrnet\'s own IPv6 networks are not offered to dockerd yet)', { hint: 'create the network without --ipv6' });
     const subnet = parseCidr(v4[0].Pool).cidr;
     const gateway = typeof v4[0].Gateway === 'string' ? v4[0].Gateway.split('/')[0] : intToIp(parseCidr(subnet).base + 1);
     const mtu = generic[OPT_MTU];

@@ -137,6 +137,9 @@ export class ExternalAttachments {
     this.validate(req);
     const net = this.networks.get(req.network);
     const driver = this.networks.driver(net);
+    if (driver.endpoints && !net.subnet && net.subnet6) {
+      throw bad(`network ${net.name} is IPv6-only: sandboxes attached through the CNI or Docker plugin get IPv4 addresses only`, 'use a network with IPv4 (a dual-stack one gives them its IPv4 side)');
+    }
     if (!driver.endpoints || !net.subnet) {
       throw bad(`network ${net.name} (driver ${net.driver}) cannot hold interfaces`, 'name a bridge or overlay network of ctrnet in the plugin configuration ("network")');
     }

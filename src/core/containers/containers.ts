@@ -25,7 +25,7 @@ import { describe, EngineError } from '../../base/errors';
 import { containerAttributes, EngineEvents } from '../../base/events';
 import { signalName, signalNumber } from '../../base/signals';
 import { stopSignalOf, stopTimeoutOf } from '../../base/container-defaults';
-import { Container, Endpoint } from '../../base/model';
+import { Container, Endpoint, lastAddress6Key } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
 import { shortId } from '../../base/names';
 import { FrameReader, STREAM_EXIT } from '../../base/frames';
@@ -297,6 +297,7 @@ export class Containers extends EventEmitter {
           hosts: hostsLines(owner.spec, eps, links, gw),
           resolvConf: await resolvConf(owner.spec, netns === 'host', this.networks.embeddedDns(owner.spec)),
           sysctls: spec.sysctls,
+          ...(eps.some((e) => !!e.ip6) ? { ipv6: true } : {}),
           mounts,
           readonlyRootfs: spec.readonlyRootfs,
           resources: spec.resources && resourcesOf(spec),
@@ -367,7 +368,9 @@ export class Containers extends EventEmitter {
       const c = this.repo.containers.get(id);
       if (!c || c.status !== 'running') return;
       // A restart asks for the same addresses again (core/sandbox.ts), as long as they are free.
-      const lastAddresses = Object.fromEntries(this.repo.endpoints.list({ containerId: id }).map((e) => [e.networkId, e.ip]));
+      const lastAddresses = Object.fromEntries(
+        this.repo.endpoints.list({ containerId: id }).flatMap((e) => [...(e.ip ? [[e.networkId, e.ip]] : []), ...(e.ip6 ? [[lastAddress6Key(e.networkId), e.ip6]] : [])]),
+      );
       const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled: false, lastAddresses, paused: false };
       this.repo.containers.update(id, ended);
       // Read before cleanup: runc delete removes the cgroup that counted the OOM kills.

@@ -11,6 +11,7 @@
  */
 import { ContainerSpec, Link } from '../../base/container-spec';
 import { EngineError } from '../../base/errors';
+import { isIPv6 } from '../../base/ip';
 import { Container, Endpoint, Network } from '../../base/model';
 import { shortId } from '../../base/names';
 
@@ -22,8 +23,9 @@ export function parseExtraHost(entry: string): { name: string; ip: string } {
   const i = entry.indexOf(':');
   if (i <= 0) throw new EngineError('INVALID_PARAMETER', `bad format for add-host: ${JSON.stringify(entry)}`, { hint: 'write it as NAME:IP, e.g. db:10.0.0.5 or gw:host-gateway' });
   const name = entry.slice(0, i);
-  const ip = entry.slice(i + 1);
-  if (ip !== HOST_GATEWAY && !/^(\d{1,3})(\.\d{1,3}){3}$/.test(ip)) throw new EngineError('INVALID_PARAMETER', `invalid IP address in add-host: ${JSON.stringify(ip)}`);
+  // An IPv6 address as it is or in brackets (NAME:2001:db8::1, NAME:[2001:db8::1]), as Docker takes it.
+  const ip = entry.slice(i + 1).replace(/^\[(.*)\]$/, '$1');
+  if (ip !== HOST_GATEWAY && !/^(\d{1,3})(\.\d{1,3}){3}$/.test(ip) && !isIPv6(ip)) throw new EngineError('INVALID_PARAMETER', `invalid IP address in add-host: ${JSON.stringify(ip)}`);
   if (/\s/.test(name)) throw new EngineError('INVALID_PARAMETER', `bad format for add-host: ${JSON.stringify(entry)}`);
   return { name, ip };
 }
@@ -52,7 +54,10 @@ export function hostsLines(spec: ContainerSpec, eps: Endpoint[], links: Resolved
   }
   for (const l of links) lines.push(`${l.ip}\t${l.link.alias} ${shortId(l.target.id)} ${l.target.name}`);
   const names = spec.domainname ? `${spec.hostname}.${spec.domainname} ${spec.hostname}` : spec.hostname;
-  for (const e of eps) lines.push(`${e.ip}\t${names}`);
+  for (const e of eps) {
+    if (e.ip) lines.push(`${e.ip}\t${names}`);
+    if (e.ip6) lines.push(`${e.ip6}\t${names}`);
+  }
   return lines;
 }
 

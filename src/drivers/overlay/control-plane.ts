@@ -9,7 +9,7 @@ import { EngineEvents } from '../../base/events';
 import { Network } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
 import { overlayBridgeName } from '../../base/names';
-import { ClusterStore, OverlayNetwork, Peer, PeerEvent } from '../../state/cluster-store';
+import { ClusterStore, OverlayAddressing, OverlayNetwork, Peer, PeerEvent, peerKey } from '../../state/cluster-store';
 import { AttachmentRepo, ContainerRepo, EndpointRepo, NetworkRepo } from '../../state/repos';
 import { OPT_VNI } from '../../base/network-options';
 import { VxlanPlane } from './vxlan';
@@ -102,13 +102,13 @@ export class ControlPlane {
     for (const p of mine) {
       if (!(await this.cluster.republish(p))) {
         // Taken by another host while ours was unreachable: never advertise it again.
-        this.log(`!! address ${p.ip} of ${p.name} on overlay ${p.networkId.slice(0, 12)} now belongs to another host: not advertising it; restart ${p.name} to get a new one`);
+        this.log(`!! address ${peerKey(p)} of ${p.name} on overlay ${p.networkId.slice(0, 12)} now belongs to another host: not advertising it; restart ${p.name} to get a new one`);
       }
     }
     for (const p of await this.cluster.peers()) {
-      if (p.host === this.cluster.advertise && !mine.some((m) => m.networkId === p.networkId && m.ip === p.ip)) {
-        await this.cluster.deletePeer(p.networkId, p.ip);
-        await this.cluster.releaseAddress(p.networkId, p.ip);
+      if (p.host === this.cluster.advertise && !mine.some((m) => m.networkId === p.networkId && peerKey(m) === peerKey(p))) {
+        await this.cluster.deletePeer(p.networkId, peerKey(p));
+        for (const a of [p.ip, p.ip6]) if (a) await this.cluster.releaseAddress(p.networkId, a);
       }
     }
     const all = await this.cluster.peers();
@@ -128,7 +128,7 @@ export class ControlPlane {
     for (const net of this.overlays()) {
       for (const ep of this.repo.endpoints.list({ networkId: net.id })) {
         const c = this.repo.containers.get(ep.containerId) ?? this.repo.attachments?.get(ep.containerId);
-        if (c) out.push({ networkId: net.id, ip: ep.ip, mac: ep.mac, host: this.cluster.advertise, containerId: c.id, name: c.name, aliases: ep.aliases });
+        if (c) out.push({ networkId: net.id, ip: ep.ip, ...(ep.ip6 ? { ip6: ep.ip6 } : {}), mac: ep.mac, host: this.cluster.advertise, containerId: c.id, name: c.name, aliases: ep.aliases });
       }
     }
     return out;
@@ -136,7 +136,7 @@ export class ControlPlane {
 
   private cache(p: Peer): void {
     if (!this.peers.has(p.networkId)) this.peers.set(p.networkId, new Map());
-    this.peers.get(p.networkId)!.set(p.ip, p);
+    this.peers.get(p.networkId)!.set(peerKey(p), p);
   }
 
   private onPeer(e: PeerEvent): void {
@@ -157,7 +157,7 @@ export class ControlPlane {
   // ------------------------------------------------------------ used by the driver
 
   /** Creates a network cluster-wide (unique name and VNI; `decide` chooses its subnet) and mirrors it locally. */
-  async createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => { subnet: string; gateway: string }): Promise<Network> {
+  async createNetwork(n: Omit<OverlayNetwork, 'vni' | 'subnet' | 'gateway'>, decide: (others: OverlayNetwork[]) => OverlayAddressing): Promise<Network> {
     const net = networkOf(await this.cluster.createNetwork(n, decide));
     if (!this.repo.networks.get(net.id)) this.repo.networks.put(net);
     return net;
@@ -187,10 +187,12 @@ export class ControlPlane {
     await this.program(p.networkId);
   }
 
-  async withdraw(networkId: string, ip: string): Promise<void> {
-    this.peers.get(networkId)?.delete(ip);
-    await this.cluster.deletePeer(networkId, ip);
-    await this.cluster.releaseAddress(networkId, ip);
+  /** Withdraws an endpoint: its peer entry (by its key) and its addresses' allocations. */
+  async withdraw(networkId: string, ep: { ip: string; ip6?: string }): Promise<void> {
+    const key = peerKey(ep);
+    this.peers.get(networkId)?.delete(key);
+    await this.cluster.deletePeer(networkId, key);
+    for (const a of [ep.ip, ep.ip6]) if (a) await this.cluster.releaseAddress(networkId, a);
   }
 
   /** Every endpoint of an overlay network known to this host, on all hosts. */
@@ -205,8 +207,12 @@ export class ControlPlane {
 }
 
 function networkOf(n: OverlayNetwork): Network {
-  return {
-    id: n.id, name: n.name, driver: 'overlay', subnet: n.subnet, gateway: n.gateway, ipRange: n.ipRange ?? undefined, bridge: overlayBridgeName(n.id),
+  const net: Network = {
+    id: n.id, name: n.name, driver: 'overlay', bridge: overlayBridgeName(n.id),
     internal: n.internal, options: { ...n.options, [OPT_VNI]: String(n.vni) }, labels: n.labels, created: n.created,
   };
+  if (n.subnet) Object.assign(net, { subnet: n.subnet, gateway: n.gateway, ...(n.ipRange ? { ipRange: n.ipRange } : {}) });
+  if (n.subnet6) Object.assign(net, { subnet6: n.subnet6, gateway6: n.gateway6, ...(n.ipRange6 ? { ipRange6: n.ipRange6 } : {}) });
+  if (n.ipv4 === false) net.ipv4 = false;
+  return net;
 }

@@ -10,10 +10,12 @@ import { EngineError } from '../../base/errors';
 import { Endpoint, Network } from '../../base/model';
 import { GATEWAY_BRIDGE, vxlanName } from '../../base/names';
 import { parseCidr } from '../../ipam/ipam';
-import { OVERLAY_POOLS, settleSubnet } from '../../ipam/pools';
-import { EndpointDraft } from '../../state/repos';
+import { parseCidr6 } from '../../ipam/ipam6';
+import { AddressPool, OVERLAY_POOLS } from '../../ipam/pools';
+import { addressesOf, EndpointDraft, Picked } from '../../state/repos';
 import { OPT_BRIDGE_NAME, OPT_ICC, OPT_MTU } from '../../base/network-options';
-import { JoinRequest, NetworkDriver, NetworkRequest, RemoteEndpoint, RestoreSet, TakenSubnet, VxlanFacts, WayOut } from '../driver';
+import { settleAddressing } from '../_addressing';
+import { JoinRequest, NetworkDriver, NetworkRequest, RemoteEndpoint, RestoreSet, TakenSubnet, TakenSubnet6, VxlanFacts, WayOut } from '../driver';
 import { ControlPlane, OverlayRepos } from './control-plane';
 import { vniOf, VxlanPlane } from './vxlan';
 
@@ -27,6 +29,8 @@ export class OverlayDriver implements NetworkDriver {
     private readonly plane: VxlanPlane,
     readonly control: ControlPlane,
     private readonly log: (m: string) => void = () => {},
+    /** where IPv6 subnets come from when none is given */
+    private readonly pools6: AddressPool[] = [],
   ) {}
 
   /** An overlay's containers have the embedded resolver; it answers the names of every host's endpoints (remotes). */
@@ -47,7 +51,7 @@ export class OverlayDriver implements NetworkDriver {
     return { device: vxlanName(net.id), vni: vniOf(net), ...(await this.plane.entries(net)) };
   }
 
-  async createNetwork(req: NetworkRequest, taken: TakenSubnet[]): Promise<Network> {
+  async createNetwork(req: NetworkRequest, taken: TakenSubnet[], taken6: TakenSubnet6[] = []): Promise<Network> {
     for (const k of Object.keys(req.options)) {
       if (k !== OPT_MTU) throw new EngineError('INVALID_PARAMETER', `unknown overlay network option "${k}"`, { hint: `known: ${OPT_MTU}` });
     }
@@ -56,9 +60,10 @@ export class OverlayDriver implements NetworkDriver {
       { id: req.id, name: req.name, ipRange: req.ipRange ?? null, internal: req.internal, labels: req.labels, options: req.options, created: new Date().toISOString() },
       (others) => {
         if (others.some((o) => o.name === req.name)) throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name' });
-        const all = [...taken, ...others.map((o) => ({ what: `overlay network ${o.name}`, subnet: parseCidr(o.subnet) }))];
-        const { subnet, gateway } = settleSubnet(req, all, OVERLAY_POOLS);
-        return { subnet: subnet.cidr, gateway };
+        const all = [...taken, ...others.filter((o) => o.subnet).map((o) => ({ what: `overlay network ${o.name}`, subnet: parseCidr(o.subnet) }))];
+        const all6 = [...taken6, ...others.filter((o) => o.subnet6).map((o) => ({ what: `overlay network ${o.name}`, subnet: parseCidr6(o.subnet6!) }))];
+        const a = settleAddressing(req, all, all6, OVERLAY_POOLS, this.pools6);
+        return { subnet: a.subnet ?? '', gateway: a.gateway ?? '', ...(a.subnet6 ? { subnet6: a.subnet6, gateway6: a.gateway6 } : {}), ...(a.ipRange6 ? { ipRange6: a.ipRange6 } : {}), ...(a.ipv4 === false ? { ipv4: false as const } : {}) };
       },
     );
   }
@@ -67,22 +72,37 @@ export class OverlayDriver implements NetworkDriver {
     return this.control.removeNetwork(net);
   }
 
-  /** The address is taken cluster-wide first (one etcd transaction), then recorded locally. */
-  async lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => string): Promise<Endpoint> {
-    const ip = await this.control.allocate(net.id, draft.containerId, (used) => pick(new Set([...used, ...this.repo.endpoints.list({ networkId: net.id }).map((e) => e.ip)])));
+  /**
+   * The addresses are taken cluster-wide first (one etcd transaction each: IPv4, then IPv6), then
+   * recorded locally; a failure gives back what was taken.
+   */
+  async lease(net: Network, draft: EndpointDraft, pick: (used: Set<string>) => Picked): Promise<Endpoint> {
+    const local = () => this.repo.endpoints.list({ networkId: net.id }).flatMap((e) => [e.ip, e.ip6 ?? '']).filter(Boolean);
+    const taken: { ip: string; ip6?: string } = { ip: '' };
     try {
-      return this.repo.endpoints.lease(draft, () => ip);
+      if (net.subnet) taken.ip = await this.control.allocate(net.id, draft.containerId, (used) => addressesOf(pick(new Set([...used, ...local()]))).ip);
+      if (net.subnet6) {
+        // The second pick sees the first's address as in use: left out, so that a requested one is not refused as taken.
+        taken.ip6 = await this.control.allocate(net.id, draft.containerId, (used) => {
+          const all = new Set([...used, ...local()]);
+          all.delete(taken.ip);
+          return addressesOf(pick(all)).ip6!;
+        });
+      }
+      return this.repo.endpoints.lease(draft, () => taken);
     } catch (e) {
-      await this.control.withdraw(net.id, ip).catch(() => {
-        // the local failure is the one to report; an orphan allocation is dropped at the next resync
-      });
+      if (taken.ip || taken.ip6) {
+        await this.control.withdraw(net.id, taken).catch(() => {
+          // the local failure is the one to report; an orphan allocation is dropped at the next resync
+        });
+      }
       throw e;
     }
   }
 
   async release(net: Network, ep: Endpoint): Promise<void> {
     this.repo.endpoints.delete(ep.id);
-    await this.control.withdraw(net.id, ep.ip);
+    await this.control.withdraw(net.id, ep);
   }
 
   /** Devices, veth and address; then the other hosts learn the endpoint. All or nothing. */
@@ -90,7 +110,7 @@ export class OverlayDriver implements NetworkDriver {
     await this.plane.join(req);
     const ep = req.endpoint;
     try {
-      await this.control.publish({ networkId: req.network.id, ip: ep.ip, mac: ep.mac, containerId: ep.containerId, name: req.containerName, aliases: ep.aliases });
+      await this.control.publish({ networkId: req.network.id, ip: ep.ip, ...(ep.ip6 ? { ip6: ep.ip6 } : {}), mac: ep.mac, containerId: ep.containerId, name: req.containerName, aliases: ep.aliases });
     } catch (e) {
       await this.plane.leave(req).catch(() => {
         // the publication's error is the one to report

@@ -10,16 +10,19 @@ import { Network } from '../../base/model';
 import { overlayBridgeName, vxlanName } from '../../base/names';
 import { OPT_VNI } from '../../base/network-options';
 import { Firewall } from '../../firewall/firewall';
-import { parseCidr } from '../../ipam/ipam';
 import { Kernel, KernelError } from '../../kernel/kernel';
-import { JoinRequest, mtuOf, removeLater, removeLink } from '../driver';
+import { addressInside, endpointPort, JoinRequest, mtuOf, removeLater, removeLink } from '../driver';
 
 export const VXLAN_PORT = 4789;
 /** IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
 export const VXLAN_OVERHEAD = 50;
+/** over an IPv6 underlay: IPv6 (40) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
+export const VXLAN_OVERHEAD6 = 70;
 
 export interface RemotePeer {
+  /** IPv4 address ("" on an IPv6-only network) */
   ip: string;
+  ip6?: string;
   mac: string;
   host: string;
 }
@@ -57,9 +60,17 @@ export class VxlanPlane {
       const br = overlayBridgeName(net.id);
       const vx = vxlanName(net.id);
       const links = new Set((await this.kernel.linkList()).map((l) => l.name));
-      const b = this.kernel.batch();
+      let b = this.kernel.batch();
       if (!links.has(br)) b.linkAddBridge(br, { mtu: this.mtuOf(net) });
       if (!links.has(vx)) b.linkAddVxlan(vx, { vni: vniOf(net), local: this.local, port: VXLAN_PORT, mtu: this.mtuOf(net) }).linkSetMaster(vx, br);
+      if (net.subnet6) {
+        // IPv6 neighbour entries (and the device's ND proxy) need IPv6 on the VXLAN device; it
+        // gets no address of its own (addr_gen_mode 1), so it sends nothing.
+        await b.commit();
+        await this.kernel.sysctlSet(`net.ipv6.conf.${vx}.addr_gen_mode`, '1');
+        await this.kernel.sysctlSet(`net.ipv6.conf.${vx}.disable_ipv6`, '0');
+        b = this.kernel.batch();
+      }
       await b.linkSetUp(vx).linkSetUp(br).commit();
       this.ensured.add(net.id);
     });
@@ -77,7 +88,8 @@ export class VxlanPlane {
   async join(req: JoinRequest): Promise<void> {
     const { network: net, endpoint: ep } = req;
     await this.ensure(net);
-    await this.firewall.addEndpoint({ port: ep.hostIf, ip: ep.ip, mac: ep.mac });
+    const port = endpointPort(ep, req.linkLocal);
+    await this.firewall.addEndpoint(port);
     try {
       await this.hostSide(req).catch(async (e) => {
         // `ensured` is a cache: the devices may have been removed behind our back. Make them again, once.
@@ -88,14 +100,12 @@ export class VxlanPlane {
         await this.hostSide(req);
       });
       if (req.runtimeMoves) return;
-      const inside = this.kernel.at(req.sandbox).batch();
-      inside.linkSetUp('lo').addrReplace(ep.ifName, `${ep.ip}/${parseCidr(net.subnet!).prefixLen}`).linkSetUp(ep.ifName);
-      await inside.commit();
+      await addressInside(this.kernel, req);
     } catch (e) {
       await removeLink(this.kernel, ep.hostIf).catch(() => {
         // the original error says what went wrong; the veth may already be gone with it
       });
-      await this.firewall.delEndpoint({ port: ep.hostIf, ip: ep.ip, mac: ep.mac }).catch(() => {
+      await this.firewall.delEndpoint(port).catch(() => {
         // as above: the join's error is the one to report
       });
       throw e;
@@ -113,7 +123,7 @@ export class VxlanPlane {
   }
 
   async leave(req: JoinRequest): Promise<void> {
-    await this.firewall.delEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
+    await this.firewall.delEndpoint(endpointPort(req.endpoint, req.linkLocal));
     if (req.sandboxGoing) return removeLater(this.kernel, req.endpoint.hostIf);
     await removeLink(this.kernel, req.endpoint.hostIf);
   }
@@ -127,7 +137,7 @@ export class VxlanPlane {
       // Only the runtime can move a new container end into its sandbox (Docker's plugin path): left to explain.
       if (!links.has(req.endpoint.hostIf) && req.runtimeMoves) continue;
       if (!links.has(req.endpoint.hostIf)) await this.join(req);
-      else await this.firewall.addEndpoint({ port: req.endpoint.hostIf, ip: req.endpoint.ip, mac: req.endpoint.mac });
+      else await this.firewall.addEndpoint(endpointPort(req.endpoint, req.linkLocal));
     }
   }
 
@@ -151,8 +161,12 @@ export class VxlanPlane {
   /** The VXLAN device's remote entries, as the kernel has them (for explain). */
   async entries(net: Network): Promise<{ fdb: { mac: string; dst: string }[]; neighbours: { ip: string; mac: string }[] }> {
     const vx = vxlanName(net.id);
-    const [fdb, neighbours] = await Promise.all([this.kernel.fdbList(vx).catch(() => []), this.kernel.neighList(vx).catch(() => [])]);
-    return { fdb, neighbours };
+    const [fdb, neighbours, neighbours6] = await Promise.all([
+      this.kernel.fdbList(vx).catch(() => []),
+      this.kernel.neighList(vx).catch(() => []),
+      net.subnet6 ? this.kernel.neighList(vx, 6).catch(() => []) : [],
+    ]);
+    return { fdb, neighbours: [...neighbours, ...neighbours6] };
   }
 
   /**
@@ -185,17 +199,21 @@ export class VxlanPlane {
       // First sync of this network in this process: start from what the kernel has.
       const fdb = await this.kernel.fdbList(vx);
       const neigh = new Map((await this.kernel.neighList(vx)).map((n) => [n.mac, n.ip]));
-      had = new Map(fdb.map((f) => [f.mac, { mac: f.mac, host: f.dst, ip: neigh.get(f.mac) ?? '' }]));
+      const neigh6 = new Map(net.subnet6 ? (await this.kernel.neighList(vx, 6)).map((n) => [n.mac, n.ip]) : []);
+      had = new Map(fdb.map((f) => [f.mac, { mac: f.mac, host: f.dst, ip: neigh.get(f.mac) ?? '', ...(neigh6.has(f.mac) ? { ip6: neigh6.get(f.mac) } : {}) }]));
       for (const [mac, ip] of neigh) if (!had.has(mac)) had.set(mac, { mac, ip, host: '' });
+      for (const [mac, ip6] of neigh6) if (!had.has(mac)) had.set(mac, { mac, ip: '', ip6, host: '' });
     }
     const b = this.kernel.batch();
     for (const [mac, p] of had) if (p.ip && want.get(mac)?.ip !== p.ip) b.neighDel(vx, p.ip);
+    for (const [mac, p] of had) if (p.ip6 && want.get(mac)?.ip6 !== p.ip6) b.neighDel(vx, p.ip6);
     for (const [mac, p] of had) if (p.host && want.get(mac)?.host !== p.host) b.fdbDel(vx, mac);
-    // FDB entries before neighbour entries: a neighbour entry answers ARP for a remote container,
-    // so where to send its frames must be known first.
+    // FDB entries before neighbour entries: a neighbour entry answers ARP (and neighbour
+    // solicitations) for a remote container, so where to send its frames must be known first.
     const added = [...want].filter(([mac, p]) => had.get(mac)?.host !== p.host);
     for (const [mac, p] of added) b.fdbReplace(vx, mac, p.host);
-    for (const [mac, p] of want) if (had.get(mac)?.ip !== p.ip) b.neighReplace(vx, p.ip, mac);
+    for (const [mac, p] of want) if (p.ip && had.get(mac)?.ip !== p.ip) b.neighReplace(vx, p.ip, mac);
+    for (const [mac, p] of want) if (p.ip6 && had.get(mac)?.ip6 !== p.ip6) b.neighReplace(vx, p.ip6, mac);
     this.programmed.delete(net.id);
     await b.commit();
     this.programmed.set(net.id, want);

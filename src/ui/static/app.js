@@ -90,7 +90,7 @@ function draw(t, svg) {
 
 function searchText(c) {
   return [c.name, c.id.slice(0, 12), c.image, c.status, c.mode,
-    ...c.interfaces.flatMap((i) => [i.ip, i.mac, i.networkName, i.hostIf, i.name]),
+    ...c.interfaces.flatMap((i) => [i.ip, i.ip6 ?? '', i.mac, i.networkName, i.hostIf, i.name]),
     ...c.ports.map((p) => `${p.hostPort} ${p.containerPort}/${p.proto}`),
     ...c.networks.map((id) => state.topology.networks.find((n) => n.id === id)?.name ?? ''),
   ].join(' ').toLowerCase();
@@ -136,10 +136,15 @@ function meta(c) {
   const rows = [
     `<code>${esc(c.id.slice(0, 12))}</code> · ${esc(c.status)} · image <code>${esc(c.image)}</code> · mode ${esc(c.mode)}`,
     c.networks.length ? `networks: ${c.networks.map((id) => esc(net(id))).join(', ')}` : '',
-    ...c.interfaces.map((i) => `<code>${esc(i.name)} ${esc(i.ip)}/${i.prefixLen ?? '?'} ${esc(i.mac)}</code> on ${esc(i.networkName)} (<code>${esc(i.hostIf)}</code>)`),
-    ...c.ports.map((p) => `published <code>${esc(p.hostIp)}:${p.hostPort} → ${esc(p.containerIp)}:${p.containerPort}/${esc(p.proto)}</code>`),
+    ...c.interfaces.map((i) => `<code>${esc(i.name)} ${esc([i.ip ? `${i.ip}/${i.prefixLen ?? '?'}` : '', i.ip6 ? `${i.ip6}/${i.prefixLen6 ?? '?'}` : ''].filter(Boolean).join(' '))} ${esc(i.mac)}</code> on ${esc(i.networkName)} (<code>${esc(i.hostIf)}</code>)`),
+    ...c.ports.map((p) => `published <code>${esc(hp(p.hostIp, p.hostPort))} → ${esc(hp(p.containerIp, p.containerPort))}/${esc(p.proto)}</code>`),
   ];
   return rows.filter(Boolean).map((r) => `<div>${r}</div>`).join('');
+}
+
+/** ADDRESS:PORT, an IPv6 address in brackets */
+function hp(ip, port) {
+  return `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
 
 function esc(s) {
