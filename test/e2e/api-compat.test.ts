@@ -132,7 +132,7 @@ describe('API compatibility', () => {
   });
 
   it('the API version: 1.51 advertised, the CLI negotiates, a client pinned to 1.41 still works, versions outside the range are refused', async () => {
-    assert.match(await dockerOk(h, ['version']), /Server:[\s\S]*API version:\s+1\.51 \(minimum version 1\.24\)/);
+    assert.match(await dockerOk(h, ['version']), /Server:[\s\S]*API version:\s+1\.51 \(minimum version 1\.24\)[\s\S]*Git commit:\s+ctrnet/);
     assert.equal((await api(h, 'HEAD', '/_ping')).headers['api-version'], '1.51');
     assert.equal(await dockerOk(h, ['run', '--rm', 'busybox', 'echo', 'pinned'], { env: { DOCKER_API_VERSION: '1.41' } }), 'pinned\n');
     assert.equal(await dockerOk(h, ['run', '--rm', 'busybox', 'echo', 'newest']), 'newest\n');

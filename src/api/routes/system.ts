@@ -26,7 +26,11 @@ export function systemRoutes(r: Router, e: Engine): void {
   r.route('HEAD', '/_ping', ping(true));
   r.route('GET', '/version', async () => ({
     Platform: { Name: 'ctrnet' },
-    Components: [{ Name: 'Engine', Version: e.info.version, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: archName(), KernelVersion: os.release() } }],
+    // The CLI's `docker version` reads the engine's fields from its component's Details.
+    Components: [{
+      Name: 'Engine', Version: e.info.version,
+      Details: { ApiVersion: API_VERSION, Arch: archName(), BuildTime: e.info.startedAt.toISOString(), Experimental: 'false', GitCommit: 'ctrnet', GoVersion: `node${process.versions.node}`, KernelVersion: os.release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux' },
+    }],
     Version: e.info.version,
     ApiVersion: API_VERSION,
     MinAPIVersion: MIN_API_VERSION,
