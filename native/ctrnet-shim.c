@@ -36,6 +36,10 @@
  *       pty). Its half-close closes the stdin pipe (TTY=0, STDIN=1); output
  *       keeps flowing to it until the end.
  *   'O' output only (input ignored).   'M' monitor: only the exit frame.
+ *   'F' follow: as 'O', but first an ack frame [0][0 0 0][len u32 BE] with the log file's
+ *       size in decimal when the shim took the client: what the log holds up to there is not
+ *       sent to it, what comes later is (a reader of the log plus this stream sees every byte
+ *       once).
  *   'W' resize: then 4 bytes [rows u16 BE][cols u16 BE]; applied to the pty
  *       (ignored without one); the shim closes the connection.
  *   Clients may connect any time after "ready" (at most 64 at once).
@@ -175,7 +179,7 @@ static void emit(int stream, const char *d, size_t n, uint64_t t) {
 	if (log_fd >= 0) write_all(log_fd, lbuf, 16 + n);
 	memcpy(fbuf, lbuf, 8); memcpy(fbuf + 8, d, n);
 	for (int i = 0; i < MAXCLI; i++)
-		if (cl[i].fd >= 0 && (cl[i].mode == 'A' || cl[i].mode == 'O')) to_client(&cl[i], fbuf, 8 + n);
+		if (cl[i].fd >= 0 && (cl[i].mode == 'A' || cl[i].mode == 'O' || cl[i].mode == 'F')) to_client(&cl[i], fbuf, 8 + n);
 }
 
 /* Buffered record: [stream u8][len u32][time u64] data (host byte order). */
@@ -244,7 +248,16 @@ static void client_input(struct client *c) {
 	size_t i = 0;
 	if (!c->mode) {
 		c->mode = iobuf[i++];
-		if (c->mode != 'A' && c->mode != 'O' && c->mode != 'M' && c->mode != 'W') { drop(c); return; }
+		if (c->mode != 'A' && c->mode != 'O' && c->mode != 'M' && c->mode != 'W' && c->mode != 'F') { drop(c); return; }
+		if (c->mode == 'F') {
+			/* the log's size now: every later chunk goes to the log and to this client alike */
+			char ack[8 + 24];
+			long long off = log_fd >= 0 ? (long long)lseek(log_fd, 0, SEEK_END) : 0;
+			int len = snprintf(ack + 8, sizeof ack - 8, "%lld", off < 0 ? 0 : off);
+			memset(ack, 0, 8); put32(ack + 4, (uint32_t)len);
+			to_client(c, ack, 8 + (size_t)len);
+			if (c->fd < 0) return;
+		}
 	}
 	if (c->mode == 'W') {
 		while (i < (size_t)n && c->wn < 4) c->ws[c->wn++] = (unsigned char)iobuf[i++];

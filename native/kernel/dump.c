@@ -4,6 +4,8 @@
  * Each verb reports exactly what the iproute2 command named in src/kernel/kernel.ts shows, in
  * the same order, so that the two Kernel adapters give identical results:
  *   links          ip -d link show          index name mtu up [mac] [kind] [master]
+ *   linkstats      ip -s link show          name rx_bytes rx_packets rx_errors rx_dropped
+ *                                           tx_bytes tx_packets tx_errors tx_dropped (IFLA_STATS64)
  *   addrs FAMILY   ip -4|-6 addr show       dev addr plen     (links in dump order, then addresses)
  *   routes FAMILY  ip -4|-6 route show      dst [dev] [via]   (table main; dst "default", or
  *                                                             without /LEN for a host route)
@@ -23,9 +25,10 @@
 #define MAX_TRIES 5
 
 struct link {
-  int index, master, up;
+  int index, master, up, has_stats;
   unsigned mtu;
   char name[IFNAMSIZ], kind[32], mac[3 * 32];
+  struct rtnl_link_stats64 stats;
 };
 struct links {
   struct link *v;
@@ -67,6 +70,12 @@ static int on_link(struct nlmsghdr *h, void *ctx) {
   if (tb[IFLA_MTU]) k->mtu = attr_get_u32(tb[IFLA_MTU]);
   if (tb[IFLA_MASTER]) k->master = (int)attr_get_u32(tb[IFLA_MASTER]);
   if (tb[IFLA_ADDRESS] && RTA_PAYLOAD(tb[IFLA_ADDRESS]) > 0) fmt_mac(k->mac, sizeof k->mac, RTA_DATA(tb[IFLA_ADDRESS]), RTA_PAYLOAD(tb[IFLA_ADDRESS]));
+  if (tb[IFLA_STATS64] && RTA_PAYLOAD(tb[IFLA_STATS64]) >= sizeof(struct rtnl_link_stats64) - 2 * sizeof(__u64)) {
+    /* older kernels send a shorter struct: copy what is there */
+    size_t n = RTA_PAYLOAD(tb[IFLA_STATS64]) < sizeof k->stats ? RTA_PAYLOAD(tb[IFLA_STATS64]) : sizeof k->stats;
+    memcpy(&k->stats, RTA_DATA(tb[IFLA_STATS64]), n);
+    k->has_stats = 1;
+  }
   if (tb[IFLA_LINKINFO]) {
     struct rtattr *li[IFLA_INFO_MAX + 1];
     parse_attrs(li, IFLA_INFO_MAX, RTA_DATA(tb[IFLA_LINKINFO]), (int)RTA_PAYLOAD(tb[IFLA_LINKINFO]));
@@ -116,6 +125,20 @@ int read_links(int fd, struct out *o) {
     if (k->kind[0]) out_printf(o, " kind=%s", k->kind);
     if (k->master) out_printf(o, " master=%s", name_of(&l, k->master, buf));
     out_printf(o, "\n");
+  }
+  free(l.v);
+  return r;
+}
+
+int read_linkstats(int fd, struct out *o) {
+  struct links l = {0};
+  int r = load_links(fd, &l);
+  for (size_t i = 0; r == 0 && i < l.n; i++) {
+    const struct link *k = &l.v[i];
+    const struct rtnl_link_stats64 *s = &k->stats;
+    out_printf(o, "name=%s rx_bytes=%llu rx_packets=%llu rx_errors=%llu rx_dropped=%llu tx_bytes=%llu tx_packets=%llu tx_errors=%llu tx_dropped=%llu\n", k->name,
+               (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_packets, (unsigned long long)s->rx_errors, (unsigned long long)s->rx_dropped,
+               (unsigned long long)s->tx_bytes, (unsigned long long)s->tx_packets, (unsigned long long)s->tx_errors, (unsigned long long)s->tx_dropped);
   }
   free(l.v);
   return r;

@@ -110,6 +110,7 @@ void parse_attrs(struct rtattr *tb[], int max, struct rtattr *rta, int len);
 int op(int fd, char *line);
 
 int read_links(int fd, struct out *o);
+int read_linkstats(int fd, struct out *o);
 int read_addrs(int fd, int family, struct out *o);
 int read_routes(int fd, int family, struct out *o);
 int read_neighs(int fd, int family, const char *dev, struct out *o);

@@ -38,7 +38,7 @@
  *                           as mount(8) takes them (flags such as bind, ro, nosuid and the rest as
  *                           data, "size=10m"), "-" for none
  *   umount TARGET
- *   links NS | addrs NS FAMILY | routes NS FAMILY | neighs NS FAMILY DEV | fdb NS DEV
+ *   links NS | linkstats NS | addrs NS FAMILY | routes NS FAMILY | neighs NS FAMILY DEV | fdb NS DEV
  *                           reads, answered with data lines (dump.c describes their fields)
  * Every name, address and path is one token without spaces: the daemon builds them from
  * validated parts. The helper dies with the daemon (PR_SET_PDEATHSIG) or at EOF.
@@ -130,7 +130,7 @@ static int nft(unsigned long len) {
 
 #define MAX_SKIP (1ul << 30)
 
-enum { R_LINKS, R_ADDRS, R_ROUTES, R_NEIGHS, R_FDB };
+enum { R_LINKS, R_ADDRS, R_ROUTES, R_NEIGHS, R_FDB, R_LINKSTATS };
 
 /* A read verb: a dump in namespace ns, its rows into o. */
 static int read_verb(int which, char **a, struct out *o) {
@@ -144,6 +144,7 @@ static int read_verb(int which, char **a, struct out *o) {
     case R_ADDRS: r = read_addrs(fd, family, o); break;
     case R_ROUTES: r = read_routes(fd, family, o); break;
     case R_NEIGHS: r = read_neighs(fd, family, a[2], o); break;
+    case R_LINKSTATS: r = read_linkstats(fd, o); break;
     default: r = read_fdb(fd, a[1], o); break;
     }
     close(fd);
@@ -178,6 +179,7 @@ static const struct {
 } VERBS[] = {
     {"netns-add", 1}, {"netns-add6", 1}, {"netns-del", 1}, {"sysctl", 3}, {"batch", 2}, {"nft", 1}, {"mount-overlay", 4},
     {"umount", 1},    {"mount", 4},     {"links", 1},     {"addrs", 2},  {"routes", 2}, {"neighs", 3}, {"fdb", 2},
+    {"linkstats", 1},
 };
 
 /* One request: its answer is sent by the caller. */
@@ -211,8 +213,8 @@ static int request(const char *verb, char **a, int n, struct out *o) {
   if (!strcmp(verb, "mount-overlay")) return mount_overlay(a[0], a[1], a[2], a[3]);
   if (!strcmp(verb, "umount")) return unmount(a[0]);
   if (!strcmp(verb, "mount")) return mount_fs(a[0], a[1], a[2], strcmp(a[3], "-") ? a[3] : "");
-  static const char *reads[] = {"links", "addrs", "routes", "neighs", "fdb"};
-  for (int i = 0; i < 5; i++)
+  static const char *reads[] = {"links", "addrs", "routes", "neighs", "fdb", "linkstats"};
+  for (int i = 0; i < 6; i++)
     if (!strcmp(verb, reads[i])) return read_verb(i, a, o);
   return fail(EINVAL, "bad request: \"%.100s\"", verb);
 }

@@ -56,6 +56,11 @@ export function parseFilters(raw: string | null): Filters {
   return v as Filters;
 }
 
+/** Docker's filters query as lists (the map form {"k":{"v":true}} too). */
+export function filterLists(raw: string | null): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(parseFilters(raw)).map(([k, v]) => [k, filterValues(v)]));
+}
+
 export async function readJson(req: http.IncomingMessage): Promise<Json> {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -24,8 +24,8 @@ export interface HijackCtx {
   params: string[];
   version: string;
   body: Json;
-  /** switches the connection to a raw stream and returns it */
-  upgrade: () => Duplex;
+  /** switches the connection to a raw stream and returns it; `multiplexed`: the stream is Docker's frames (no TTY) */
+  upgrade: (o?: { multiplexed?: boolean }) => Duplex;
 }
 
 /** What a handler returns: a JSON answer (200 unless it set another status), or undefined (it answered itself, or an empty body). */

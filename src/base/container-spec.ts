@@ -25,6 +25,10 @@ export interface EndpointConfig {
   driverOpts?: Record<string, string>;
   /** links given with `network connect --link`: aliases of other containers on this network */
   links?: Link[];
+  /** API 1.44+: this endpoint's MAC address */
+  macAddress?: string;
+  /** API 1.48+: the endpoint with the highest priority gives the default route */
+  gwPriority?: number;
   /** a fixed IPv6 address (--ip6) */
   ipv6?: string;
 }
@@ -87,6 +91,28 @@ export interface ContainerSpec {
   /** the container's own Config.Healthcheck (the image's fills what it leaves unset) */
   healthcheck?: HealthConfig;
   resources?: Resources;
+  // Added by issue 16 (read them with the defaults of base/container-defaults.ts).
+  /** seconds `stop` waits before SIGKILL (--stop-timeout); absent: 10 */
+  stopTimeout?: number;
+  /** --pid: "" (its own), "host", "container:<id>" (resolved to a full id at create) */
+  pidMode?: string;
+  /** --uts: "" (its own), "host" */
+  utsMode?: string;
+  /** --ipc: "private" (default), "shareable", "none", "host", "container:<id>" */
+  ipcMode?: string;
+  /** --init: tini runs as PID 1 and reaps */
+  init?: boolean;
+  /** --log-driver / --log-opt: json-file (default), local or none */
+  logConfig?: { type: string; config: Record<string, string> };
+  /** --volume-driver, as given */
+  volumeDriver?: string;
+  /** the terminal size at start (API 1.42+: HostConfig.ConsoleSize, rows then columns) */
+  consoleSize?: [number, number];
+  /** Config.AttachStdout/AttachStderr as asked (absent: true) */
+  attachStdout?: boolean;
+  attachStderr?: boolean;
+  /** API 1.43+: HostConfig.Annotations, passed to the runtime as the OCI bundle's annotations */
+  annotations?: Record<string, string>;
 }
 
 export const mountsOf = (s: ContainerSpec): MountPoint[] => s.mounts ?? [];

@@ -85,7 +85,7 @@ export function applyChanges(config: ImageConfig, changes: string[]): ImageConfi
     if (!m) throw bad(raw, 'no instruction');
     const op = m[1].toUpperCase();
     const rest = m[2].trim();
-    if (!ALLOWED.includes(op)) throw bad(raw, `${op} is not an instruction that changes a config`);
+    if (!ALLOWED.includes(op)) throw bad(raw, `${op.toLowerCase()} is not a valid change command`); // Docker's words
     const shell = (s: string) => jsonList(s) ?? ['/bin/sh', '-c', s];
     switch (op) {
       case 'CMD':

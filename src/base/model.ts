@@ -24,6 +24,8 @@ export interface Container {
   created: string;
   startedAt?: string;
   finishedAt?: string;
+  /** frozen by `pause` (it stays running) */
+  paused?: boolean;
   /** restarts by its restart policy since the last start by a user */
   restartCount?: number;
   /** stopped or killed through the API (Docker's HasBeenManuallyStopped): unless-stopped stays down */

@@ -6,8 +6,15 @@ import { EngineEvents } from '../base/events';
 import { ImageStore } from '../images/image-store';
 import { ExternalAttachments } from './attachments/external';
 import { Containers } from './containers/containers';
+import { CommitRequest } from './containers/commit';
 import { Execs } from './containers/execs';
+import { Introspection } from './containers/introspection';
 import { Stdio } from './containers/stdio';
+import { DiskUsage } from './disk-usage';
+import { EventLog } from './event-log';
+import { Prune } from './prune';
+import type { Container } from '../base/model';
+import type { Image } from '../images/image-store';
 import type { Explanation } from '../base/explanation';
 import { Networks } from './networks';
 import { Queries } from './queries';
@@ -34,6 +41,15 @@ export interface Engine {
   /** sandboxes of other runtimes on ctrnet networks (the CNI and Docker plugins) */
   attachments: ExternalAttachments;
   events: EngineEvents;
+  /** the recent events and live subscriptions behind /events */
+  eventLog: EventLog;
+  /** top, stats, diff */
+  introspection: Introspection;
+  prune: Prune;
+  /** docker commit: a new image from a container's writable layer */
+  commit(c: Container, req: CommitRequest): Promise<Image>;
+  /** docker system df */
+  diskUsage(): Promise<DiskUsage>;
   info: EngineInfo;
   /** what gives a container its network, read from the kernel */
   explain(idOrName: string): Promise<Explanation>;

@@ -139,7 +139,7 @@ export class Networks {
 
   async create(req: CreateNetwork): Promise<Network> {
     const net = await this.mutex.run('networks', () => this.createLocked(req));
-    this.events.emit('network', 'create', net.id);
+    this.events.emit('network', 'create', net.id, { name: net.name, type: net.driver });
     return net;
   }
 
@@ -203,14 +203,14 @@ export class Networks {
       }
       await this.driver(net).deleteNetwork(net);
     });
-    this.events.emit('network', 'remove', net.id);
+    this.events.emit('network', 'destroy', net.id, { name: net.name, type: net.driver });
   }
 
   /** Removes every user-defined network without endpoints; returns their names. */
-  async prune(): Promise<string[]> {
+  async prune(wanted: (net: Network) => boolean = () => true): Promise<string[]> {
     const removed: string[] = [];
     for (const net of this.list()) {
-      if (this.isPredefined(net) || this.repo.endpoints.list({ networkId: net.id }).length) continue;
+      if (this.isPredefined(net) || this.repo.endpoints.list({ networkId: net.id }).length || !wanted(net)) continue;
       try {
         await this.remove(net.id);
         removed.push(net.name);

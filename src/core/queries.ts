@@ -8,7 +8,8 @@ import { Attachment } from '../base/attachment';
 import { probeArgs } from '../base/health';
 import { MountPoint, MountType } from '../base/mount-spec';
 import { Container, Endpoint, Network, PublishedPort } from '../base/model';
-import { ContainerRuntime } from '../runtime/runtime';
+import { ImageStore } from '../images/image-store';
+import { ContainerRuntime, RootfsDirs } from '../runtime/runtime';
 import { Repos } from '../state/repos';
 import { Execs } from './containers/execs';
 import { Networks } from './networks';
@@ -43,6 +44,10 @@ export interface ContainerView {
   restarting: boolean;
   /** its health check's status (the `health=` filter); none without a check */
   health: 'none' | 'starting' | 'healthy' | 'unhealthy';
+  /** the /etc files bound into it, once it has started (Docker's ResolvConfPath, HostnamePath, HostsPath) */
+  etcFiles?: { hosts: string; hostname: string; resolvConf: string };
+  /** its root filesystem's directories (inspect's GraphDriver), while its image exists */
+  rootfs?: RootfsDirs;
 }
 
 /** A mount of a container with its host side. */
@@ -90,9 +95,10 @@ export class Queries {
     private readonly repo: Pick<Repos, 'containers' | 'endpoints' | 'ports' | 'attachments'>,
     private readonly networks: Networks,
     private readonly sandboxes: Sandboxes,
-    private readonly runtime: Pick<ContainerRuntime, 'logPath'>,
+    private readonly runtime: Pick<ContainerRuntime, 'logPath' | 'etcFiles' | 'rootfsDirs'>,
     private readonly execs: Pick<Execs, 'of'>,
     private readonly state: ContainerState = { restarting: () => false, volumePath: (n) => n },
+    private readonly images?: Pick<ImageStore, 'find'>,
   ) {}
 
   container(c: Container): ContainerView {
@@ -109,13 +115,17 @@ export class Queries {
       }
     }
     const sandboxKey = c.status === 'running' && mode.kind !== 'host' ? this.sandboxes.netnsOf(c) : '';
+    const started = c.startedAt !== undefined;
+    const image = this.images?.find(c.imageId);
     const mounts = mountsOf(c.spec).map((m): MountView => ({
       type: m.type, ...(m.type === 'volume' ? { name: m.source } : {}), source: m.type === 'volume' ? this.state.volumePath(m.source) : m.source,
       destination: m.target, readOnly: m.readOnly, mode: m.mode, propagation: m.propagation, origin: m.origin,
     }));
     return {
-      container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: this.runtime.logPath(c.id), execIds: this.execs.of(c.id),
+      container: c, networks, ports: this.repo.ports.list(c.id), sandboxKey, logPath: started ? this.runtime.logPath(c.id) : '', execIds: this.execs.of(c.id),
       mounts, restarting: this.state.restarting(c.id), health: healthStatus(c), linkNames: this.linkNames(c),
+      etcFiles: started ? this.runtime.etcFiles(c.id) : undefined,
+      rootfs: image ? this.runtime.rootfsDirs(c.id, image.layers) : undefined,
     };
   }
 

@@ -30,6 +30,7 @@ import { Kernel } from '../kernel/kernel';
 import { Repos } from '../state/repos';
 import { Networks } from './networks';
 import { bindingsOf, PortPublisher } from './publish';
+import { endpointSysctls } from '../base/network-options';
 
 /** An address the network can hand out (in its subnet and range, not its gateway). */
 function validAddress(check: () => void): boolean {
@@ -49,6 +50,20 @@ interface Step {
   ports: boolean;
 }
 
+/**
+ * Which of a container's networks gives it its default route (and holds its published ports):
+ * of those that are their own way out, the one with the highest GwPriority (API 1.48); on a tie,
+ * the first in interface order (the network mode's network first).
+ */
+export function gatewayIndex(nets: Network[], selfWayOut: (n: Network) => boolean, spec: ContainerSpec): number {
+  let best = -1;
+  for (let i = 0; i < nets.length; i++) {
+    if (!selfWayOut(nets[i])) continue;
+    const prio = (n: Network) => spec.networks[n.name]?.gwPriority ?? 0;
+    if (best < 0 || prio(nets[i]) > prio(nets[best])) best = i;
+  }
+  return best;
+}
 /** The sysctls that turn IPv6 on, quietly, in a sandbox made without it (a live connect to an IPv6 network). */
 const IPV6_ON = [
   ['all.accept_ra', '0'], ['default.accept_ra', '0'], ['all.accept_dad', '0'], ['default.accept_dad', '0'],
@@ -113,6 +128,7 @@ export class Sandboxes {
         });
         await driver.join(req);
         undo.push(() => driver.leave(req));
+        await this.endpointSysctls(c, step.network, req.endpoint.ifName, ns);
       }
       if (this.networks.embeddedDns(c.spec)) {
         await this.dns.attach(c.id, ns, upstreamsOf(c.spec));
@@ -138,7 +154,7 @@ export class Sandboxes {
     const out = nets[0] && this.networks.driver(nets[0]).wayOut(nets[0]);
     if (out?.kind === 'via') nets.splice(1, 0, await this.networks.ensure(out.network));
     const ways = nets.map((n) => this.networks.driver(n).wayOut(n));
-    const exit = ways.findIndex((w) => w.kind === 'self');
+    const exit = gatewayIndex(nets, (n) => ways[nets.indexOf(n)].kind === 'self', spec);
     // Published ports go with the default route (replies must leave the way the requests came),
     // unless that network cannot publish them (a macvlan: its containers are on the parent's
     // network, reached at their own addresses).
@@ -153,6 +169,14 @@ export class Sandboxes {
       throw new EngineError('CONFLICTING_OPTIONS', `network ${nets[0].name} is internal: ports cannot be published on it`, { hint: 'drop -p or use a network that is not --internal' });
     }
     return nets.map((network, i) => ({ network, exit: i === exit, exit6: i === exit6, ports: i === ports }));
+  }
+
+  /**
+   * DriverOpts com.docker.network.endpoint.sysctls (Docker 27+): "net.ipv4.conf.IFNAME.KEY=V,…"
+   * set on the endpoint's interface inside the sandbox (IFNAME is replaced by its name).
+   */
+  private async endpointSysctls(c: Container, net: Network, ifName: string, ns: string): Promise<void> {
+    for (const [key, value] of endpointSysctls(c.spec.networks[net.name]?.driverOpts)) await this.kernel.at(ns).sysctlSet(key.replace('IFNAME', ifName), value);
   }
 
   /** After a daemon restart: the resolver answers again inside a running container's sandbox. */
@@ -189,7 +213,9 @@ export class Sandboxes {
     const req = await this.reserve(c, net, used.size === 0 ? 0 : n, { network: net, exit: first, exit6: first6, ports: false }, ns, had6 || !!net.subnet6);
     try {
       await driver.join(req);
+      await this.endpointSysctls(c, net, req.endpoint.ifName, ns);
     } catch (e) {
+      await driver.leave(req).catch(() => undefined);
       await driver.release(net, req.endpoint);
       throw e;
     }
@@ -227,7 +253,7 @@ export class Sandboxes {
     const pick = addressPicker(net, cfg?.ipv4, cfg?.ipv6, { ip: c.lastAddresses?.[net.id], ip6: c.lastAddresses?.[lastAddress6Key(net.id)] });
     const epId = randomBytes(32).toString('hex');
     const leased = await driver.lease(net, { id: epId, containerId: c.id, networkId: net.id, ifName: containerIfName(n), hostIf: vethName(epId), mac: '', aliases: cfg?.aliases ?? [] }, pick);
-    const endpoint: Endpoint = { ...leased, mac: (n === 0 && c.spec.macAddress) || (leased.ip ? macFromIp(leased.ip) : macFromIp6(leased.ip6!)) };
+    const endpoint: Endpoint = { ...leased, mac: cfg?.macAddress || (n === 0 && c.spec.macAddress) || (leased.ip ? macFromIp(leased.ip) : macFromIp6(leased.ip6!)) };
     this.repo.endpoints.update(endpoint.id, { mac: endpoint.mac });
     try {
       const ports = step.ports ? await this.publisher.reserve(c, endpoint.ip, endpoint.ip6, net.options[OPT_GATEWAY_MODE_IPV6] === 'routed') : [];
@@ -244,15 +270,17 @@ export class Sandboxes {
   /** The join requests that describe a container's endpoints, from the records. */
   requests(c: Container): JoinRequest[] {
     const ports = this.repo.ports.list(c.id);
-    const eps = this.repo.endpoints.list({ containerId: c.id });
+    const num = (e: Endpoint) => Number(e.ifName.replace(/^\D+/, ''));
+    const eps = this.repo.endpoints.list({ containerId: c.id }).sort((x, y) => num(x) - num(y));
     const nets = new Map(eps.map((ep) => [ep.id, this.networks.get(ep.networkId)]));
-    // The default route is on the first endpoint whose network is its own way out, as plan() chose it
+    // The default route is where plan() put it: the gateway endpoint by GwPriority, then order
     // (IPv6's: on that one if it has IPv6, else on the first such endpoint with IPv6).
     const self = (ep: Endpoint) => {
       const net = nets.get(ep.id)!;
       return this.networks.driver(net).wayOut(net).kind === 'self';
     };
-    const exit = eps.find(self);
+    const ordered = eps.map((ep) => nets.get(ep.id)!);
+    const exit = eps[gatewayIndex(ordered, (n) => this.networks.driver(n).wayOut(n).kind === 'self', c.spec)];
     const exit6 = exit?.ip6 ? exit : eps.find((ep) => ep.ip6 && self(ep));
     const sandboxIpv6 = eps.some((ep) => !!ep.ip6);
     return eps.map((ep) => ({

@@ -88,6 +88,14 @@ export class Volumes {
     return out;
   }
 
+  /** `system df`: each volume with its bytes and how many containers refer to it. */
+  async usage(): Promise<{ volume: Volume; size: number; refCount: number }[]> {
+    const users = this.users();
+    const out = [];
+    for (const v of this.repo.volumes.list()) out.push({ volume: v, size: await this.storage.volumeSize(v.name).catch(() => -1), refCount: users.get(v.name)?.length ?? 0 });
+    return out;
+  }
+
   list(f: VolumeFilter = {}): Volume[] {
     const users = f.dangling === undefined ? undefined : this.users();
     return this.repo.volumes.list().filter((v) =>

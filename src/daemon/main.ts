@@ -17,9 +17,14 @@ import { Paths, paths } from '../base/names';
 import { DockerPlugin } from '../core/attachments/docker-plugin';
 import { ExternalAttachments } from '../core/attachments/external';
 import { Containers } from '../core/containers/containers';
+import { commit } from '../core/containers/commit';
 import { HealthMonitor } from '../core/containers/health';
 import { ContainerStorage } from '../core/containers/storage';
 import { Execs } from '../core/containers/execs';
+import { Introspection } from '../core/containers/introspection';
+import { diskUsage } from '../core/disk-usage';
+import { EventLog } from '../core/event-log';
+import { Prune } from '../core/prune';
 import { Stdio } from '../core/containers/stdio';
 import { NetworkNames } from '../core/dns-names';
 import { Engine } from '../core/engine';
@@ -148,9 +153,11 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const firewall = new NftFirewall(helper ? nativeNft(helper) : undefined, new LoopbackRelay(log));
   const store = new SqliteStore(paths.db(p));
   const runtime = new RuncRuntime(p, kernel);
-  const images = new LocalImageStore(p, store.images, { mirrors: o.registryMirrors, insecure: o.insecureRegistries }, log);
-  await images.init();
   const events = new EngineEvents();
+  // Docker's image events: untag, delete and import name the image by its id, the others by the name used.
+  const imageEvent = (action: string, id: string, name?: string) => events.emit('image', action, id, { name: ['untag', 'delete', 'import'].includes(action) || !name ? id : name });
+  const images = new LocalImageStore(p, store.images, { mirrors: o.registryMirrors, insecure: o.insecureRegistries }, log, imageEvent);
+  await images.init();
   const mtu = o.mtu ?? (await defaultMtu(kernel));
 
   // Drivers: every network type, host and none included.
@@ -188,31 +195,38 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   const attachments = new ExternalAttachments(store, networks, publisher, kernel, events, resolver, log);
   const stdio = new Stdio(runtime);
   const storage = new LocalStorage(p, kernel);
-  const volumes = new Volumes(store, storage, (action, name) => events.emit('volume', action, name));
+  const volumes = new Volumes(store, storage, (action, name) => events.emit('volume', action, name, { driver: 'local' }));
   const mounts = new ContainerStorage(volumes, storage, store);
-  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, { storage: mounts, volumes, ncpu: os.cpus().length });
+  const containers = new Containers(store, images, runtime, sandboxes, networks, stdio, log, { storage: mounts, volumes, ncpu: os.cpus().length }, events);
   const health = new HealthMonitor(store, runtime, log);
-  const execs = new Execs(runtime, (id) => containers.get(id));
+  const execs = new Execs(runtime, (id) => containers.get(id), (action, c, extra) => containers.note(action, c, extra));
   const info = { version: VERSION, root: o.root, execRoot: o.execRoot, bridge: o.bridge, mtu, startedAt: new Date() };
   const bridgeNf = new BridgeNetfilter(log);
   const explainDeps = { p, repo: store, networks, sandboxes, firewall, kernel, forwardDrop: forwardPolicyDrops, fastPath, bridgeNetfilter: () => bridgeNf.describe() };
+  const eventLog = new EventLog(events);
+  const containersOf = (imageId: string) => store.containers.list().filter((c) => c.imageId === imageId).map((c) => c.id);
+  const layerSize = (id: string) => runtime.layerSize(id);
   const engine: Engine = {
-    containers, stdio, execs, networks, images, volumes, events, info, attachments,
-    queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }),
+    containers, stdio, execs, networks, images, volumes, events, info, attachments, eventLog,
+    introspection: new Introspection(runtime, images, kernel, (c) => sandboxes.netnsOf(c), (action, c) => containers.note(action, c)),
+    prune: new Prune({ containers, networks, events, containersOf, layerSize }),
+    commit: (c, req) => commit({ images, runtime, pause: (id) => containers.pause(id), unpause: (id) => containers.unpause(id), get: (id) => containers.get(id), note: (a, c2, x) => containers.note(a, c2, x) }, c, req),
+    diskUsage: () => diskUsage({ images, containers: () => containers.list(), layerSize }),
+    queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }, images),
     explain: (id) => explain(explainDeps, id),
     topology: () => buildTopology({ repo: store, networks, kernel, version: VERSION, advertise: o.advertiseAddr }),
     reloadFirewall: () => firewall.reapply().then(() => bridgeNf.settle().then(() => undefined)),
   };
-  for (const [from, action] of [['create', 'create'], ['start', 'start'], ['exit', 'exit'], ['removed', 'remove'], ['connect', 'connect'], ['disconnect', 'disconnect'], ['rename', 'rename']]) {
-    containers.on(from, (id: string) => events.emit('container', action, id));
-  }
   // Health checks run while a container runs; their changes of status are container events.
   containers.on('start', (id: string) => {
     const c = store.containers.get(id);
     if (c) health.started(c);
   });
   for (const ended of ['exit', 'removed']) containers.on(ended, (id: string) => health.stopped(id));
-  health.on('status', (id: string, status: string) => events.emit('container', `health_status: ${status}`, id));
+  health.on('status', (id: string, status: string) => {
+    const c = store.containers.get(id);
+    if (c) containers.note(`health_status: ${status}`, c);
+  });
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
   await overlay?.control.start();
@@ -265,6 +279,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   }
 
   return async () => {
+    eventLog.close();
     await ui?.close();
     health.close();
     containers.close();

@@ -26,7 +26,7 @@
  * k.failNext('linkSetUp', 'EPERM');
  * await k.batch().linkAddBridge('br1').linkSetUp('br1').commit(); // rejects; br1 exists, down
  */
-import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, KernelErrno, KernelError, LinkInfo, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, KernelErrno, KernelError, LinkInfo, LinkStats, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
 import { fail, FakeWorld, Netns } from './_fake-net';
 
 /** A call FakeKernel received: a Kernel method, a Batch op (applied at commit), or `commit`. */
@@ -217,6 +217,11 @@ export class FakeKernel implements Kernel {
   async linkList(): Promise<LinkInfo[]> {
     this.call('linkList', []);
     return this.space().linkList();
+  }
+  /** The model carries no traffic: every link's counters are zero, as a quiet new link's are. */
+  async linkStats(): Promise<LinkStats[]> {
+    this.call('linkStats', []);
+    return this.space().linkList().map((l) => ({ name: l.name, rxBytes: 0, rxPackets: 0, rxErrors: 0, rxDropped: 0, txBytes: 0, txPackets: 0, txErrors: 0, txDropped: 0 }));
   }
   async fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
     this.call('fdbList', [dev]);

@@ -10,7 +10,7 @@
 import { portFree } from './port-probe';
 import { readdir, writeFile, unlink, open } from 'node:fs/promises';
 import { CommandFailedError, run } from './exec';
-import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, KernelError, KernelErrno, LinkInfo, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, KernelError, KernelErrno, LinkInfo, LinkStats, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
 import { tcpSocket, udpSocket } from './netns-socket';
 
 /**
@@ -169,6 +169,20 @@ export class IpKernel implements Kernel {
       kind: r.linkinfo?.info_kind,
       master: r.master,
     }));
+  }
+
+  async linkStats(): Promise<LinkStats[]> {
+    type C = { bytes: number; packets: number; errors: number; dropped: number };
+    type J = { ifname: string; stats64?: { rx: C; tx: C } };
+    const rows = await this.json<J>(['-s', 'link', 'show']);
+    return rows.map((r) => {
+      const rx = r.stats64?.rx;
+      const tx = r.stats64?.tx;
+      return {
+        name: r.ifname, rxBytes: rx?.bytes ?? 0, rxPackets: rx?.packets ?? 0, rxErrors: rx?.errors ?? 0, rxDropped: rx?.dropped ?? 0,
+        txBytes: tx?.bytes ?? 0, txPackets: tx?.packets ?? 0, txErrors: tx?.errors ?? 0, txDropped: tx?.dropped ?? 0,
+      };
+    });
   }
 
   async fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {

@@ -21,6 +21,19 @@ export interface LinkInfo {
   master?: string;
 }
 
+/** A link's counters, as `ip -s link` shows them (the kernel's 64-bit statistics). */
+export interface LinkStats {
+  name: string;
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+}
+
 export interface AddrInfo {
   dev: string;
   address: string;
@@ -139,6 +152,11 @@ export interface Kernel {
   batch(): Batch;
   /** Equivalent to: `ip -d link show` */
   linkList(): Promise<LinkInfo[]>;
+  /**
+   * Equivalent to: `ip -s link show` (every link's counters, e.g. a container's eth0 for `docker stats`)
+   * @example const eth0 = (await kernel.at(netns).linkStats()).find((l) => l.name === 'eth0')
+   */
+  linkStats(): Promise<LinkStats[]>;
   /** Equivalent to: `bridge fdb show dev DEV` (entries with a remote destination) */
   fdbList(dev: string): Promise<{ mac: string; dst: string }[]>;
   /** Equivalent to: `ip -4|-6 neigh show dev DEV` (entries with a link-layer address) */

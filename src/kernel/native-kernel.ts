@@ -8,7 +8,7 @@
 import { portFree } from './port-probe';
 import { KernelHelper } from './helper';
 import { IpKernel } from './ip-kernel';
-import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, LinkInfo, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
+import { AddrInfo, Batch, Family, IpvlanFlag, IpvlanMode, Kernel, LinkInfo, LinkStats, MacvlanMode, RouteInfo, SlaveOptions, VethOptions } from './kernel';
 import { tcpSocket, udpSocket } from './netns-socket';
 
 /** One token of an op line: the helper splits on spaces, so a token must hold none. */
@@ -122,6 +122,13 @@ export class NativeKernel implements Kernel {
   // Objects built with the same keys, in the same order, as IpKernel's: the results are identical.
   async linkList(): Promise<LinkInfo[]> {
     return (await this.rows('links')).map((r) => ({ name: r.name, index: Number(r.index), mtu: Number(r.mtu), mac: r.mac, up: r.up === '1', kind: r.kind, master: r.master }));
+  }
+  async linkStats(): Promise<LinkStats[]> {
+    const num = (v: string | undefined) => Number(v ?? 0);
+    return (await this.rows('linkstats')).map((r) => ({
+      name: r.name, rxBytes: num(r.rx_bytes), rxPackets: num(r.rx_packets), rxErrors: num(r.rx_errors), rxDropped: num(r.rx_dropped),
+      txBytes: num(r.tx_bytes), txPackets: num(r.tx_packets), txErrors: num(r.tx_errors), txDropped: num(r.tx_dropped),
+    }));
   }
   async fdbList(dev: string): Promise<{ mac: string; dst: string }[]> {
     return (await this.rows('fdb', dev)).map((r) => ({ mac: r.mac, dst: r.dst }));

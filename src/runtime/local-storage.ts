@@ -37,6 +37,10 @@ export class LocalStorage implements Storage {
     return bytes;
   }
 
+  volumeSize(name: string): Promise<number> {
+    return du(this.volumePath(name));
+  }
+
   async mountVolume(v: VolumeRef): Promise<void> {
     const o = v.options ?? {};
     if (!o.type && !o.device) return;

@@ -26,8 +26,11 @@ export function parseLog(buf: Buffer): LogLine[] {
       const nl = data.indexOf(10);
       const acc = partial.get(stream) ?? { time, parts: [] };
       if (nl < 0) {
-        if (data.length) acc.parts.push(data);
-        partial.set(stream, acc);
+        // Only a line's start waits for its end: an empty rest must not lend its record's time to the next line.
+        if (data.length) {
+          acc.parts.push(data);
+          partial.set(stream, acc);
+        }
         break;
       }
       acc.parts.push(data.subarray(0, nl + 1));
@@ -40,10 +43,11 @@ export function parseLog(buf: Buffer): LogLine[] {
   return lines;
 }
 
-export async function readLog(file: string): Promise<LogLine[]> {
+/** The log's lines; `upTo`: of its first bytes only (what came before a follow stream's start). */
+export async function readLog(file: string, upTo?: number): Promise<LogLine[]> {
   const buf = await readFile(file).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return Buffer.alloc(0);
     throw e;
   });
-  return parseLog(buf);
+  return parseLog(upTo === undefined ? buf : buf.subarray(0, upTo));
 }

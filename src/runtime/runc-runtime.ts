@@ -12,24 +12,38 @@
  * Limits are runc's cgroup resources (runtime/cgroups.ts), written at start and changed live by
  * `runc update`.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { CommandFailedError, run } from '../kernel/exec';
 import { Paths, paths } from '../base/names';
+import { SHM_SIZE } from '../base/container-defaults';
 import { EngineError } from '../base/errors';
 import { Kernel } from '../kernel/kernel';
 import { Socket } from 'node:net';
-import { BundleSpec, ProcessSpec, processJson, writeBundle } from './bundle';
+import { BundleSpec, ProcessSpec, processJson, SharedNamespace, TINI, writeBundle } from './bundle';
+import { Change, changes, treeSize } from './changes';
 import { LogLine, readLog } from './logs';
-import { ContainerRuntime, PendingStart, StdioMode } from './runtime';
+import { ContainerRuntime, PendingStart, RootfsDirs, StdioMode } from './runtime';
 import { connectShim, readExitFile, resizeShim, ShimMode, startShim } from './shim';
+import { CgroupStats, parseRuncStats, systemCpuNs } from './stats';
+import { top, Top } from './top';
 import { ensureDirInRoot, processUser } from './in-root';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { Resources } from '../base/resources';
 import { oomKills, ociUpdate } from './cgroups';
 
-const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M' };
+/**
+ * The layer under every container's writable one: the mount points of the bundle (/etc/hosts,
+ * /etc/hostname, /etc/resolv.conf, /proc, /sys, /dev) exist there, so runc never creates them in
+ * the writable layer and `docker diff` and `commit` see only what the process changed (Docker's
+ * "-init" layer, /.dockerenv included). --init's mount point is made where it is used only.
+ */
+const MOUNT_POINT_DIRS = ['proc', 'sys', 'dev', 'etc'];
+const MOUNT_POINT_FILES = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf', '.dockerenv'];
+
+const SHIM_MODES: Record<StdioMode, ShimMode> = { attach: 'A', output: 'O', monitor: 'M', follow: 'F' };
 
 export class RuncRuntime implements ContainerRuntime {
   constructor(
@@ -42,21 +56,49 @@ export class RuncRuntime implements ContainerRuntime {
     return ['runc', '--root', paths.runcRoot(this.p), ...args];
   }
 
+  private mountPointLayer(): string {
+    return `${this.p.root}/mount-points`;
+  }
+
+  /** Makes the mount points' layer once (atomically: concurrent starts may race for it). */
+  private async ensureMountPointLayer(): Promise<string> {
+    const dir = this.mountPointLayer();
+    if (await stat(dir).catch(() => undefined)) return dir;
+    const tmp = `${dir}.${randomBytes(4).toString('hex')}`;
+    for (const d of MOUNT_POINT_DIRS) await mkdir(`${tmp}/${d}`, { recursive: true });
+    for (const f of MOUNT_POINT_FILES) await writeFile(`${tmp}/${f}`, '');
+    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+      await rm(tmp, { recursive: true, force: true });
+      // Another start made it first.
+      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+    });
+    return dir;
+  }
+
+  rootfsDirs(id: string, imageLayers: readonly string[]): RootfsDirs {
+    const d = paths.containerData(this.p, id);
+    return { upper: `${d}/upper`, work: `${d}/work`, merged: `${d}/rootfs`, lower: [this.mountPointLayer(), ...imageLayers] };
+  }
+
   /** Mounts the container's root filesystem (idempotent) and returns its path. */
   async mountRootfs(id: string, layers: readonly string[]): Promise<string> {
-    const d = paths.containerData(this.p, id);
-    const merged = `${d}/rootfs`;
-    await Promise.all([mkdir(`${d}/upper`, { recursive: true }), mkdir(`${d}/work`, { recursive: true }), mkdir(merged, { recursive: true })]);
-    if (await isMountPoint(merged)) return merged;
+    const dirs = this.rootfsDirs(id, layers);
+    await Promise.all([mkdir(dirs.upper, { recursive: true }), mkdir(dirs.work, { recursive: true }), mkdir(dirs.merged, { recursive: true }), this.ensureMountPointLayer()]);
+    if (await isMountPoint(dirs.merged)) return dirs.merged;
     // mount(2) takes at most one page of options: say so rather than let the kernel answer EINVAL.
-    const options = `lowerdir=${layers.join(':')},upperdir=${d}/upper,workdir=${d}/work`;
+    const options = `lowerdir=${dirs.lower.join(':')},upperdir=${dirs.upper},workdir=${dirs.work}`;
     if (options.length > 4095) {
       throw new EngineError('IMAGE_UNSUPPORTED', `the image's ${layers.length} layers do not fit in one overlayfs mount (${options.length} bytes of options, at most 4095)`, {
         hint: 'use an image with fewer layers, or a shorter --root',
       });
     }
-    await this.kernel.mountOverlay(layers.join(':'), `${d}/upper`, `${d}/work`, merged);
-    return merged;
+    await this.kernel.mountOverlay(dirs.lower.join(':'), dirs.upper, dirs.work, dirs.merged);
+    return dirs.merged;
+  }
+
+  etcFiles(id: string): { hosts: string; hostname: string; resolvConf: string } {
+    const d = paths.containerData(this.p, id);
+    return { hosts: `${d}/hosts`, hostname: `${d}/hostname`, resolvConf: `${d}/resolv.conf` };
   }
 
   async unmountRootfs(id: string): Promise<void> {
@@ -69,10 +111,19 @@ export class RuncRuntime implements ContainerRuntime {
     const bundle = paths.bundle(this.p, b.id);
     const dir = paths.shimDir(this.p, b.id);
     await mkdir(paths.containerData(this.p, b.id), { recursive: true });
+    if (b.init && !(await stat(TINI).catch(() => undefined))) {
+      throw new EngineError('INVALID_PARAMETER', `--init needs ${TINI}, which this host does not have`, { hint: 'apt-get install tini' });
+    }
+    let shm = b.shm;
+    if (shm === 'shareable') {
+      shm = this.shmOf(b.id);
+      await mkdir(shm, { recursive: true });
+      if (!(await isMountPoint(shm))) await this.kernel.mount('shm', shm, { type: 'tmpfs', options: `nosuid,nodev,noexec,mode=1777,size=${Math.ceil((b.resources?.shmSize || SHM_SIZE) / 1024)}k` });
+    }
     const user = await processUser(b.rootfs, b.process.user);
     await ensureDirInRoot(b.rootfs, b.process.cwd, user.uid, user.gid);
     const proc = { ...b.process, env: withHome(b.process.env, user.home) };
-    await writeBundle(bundle, { ...b, process: proc }, os.hostname(), user);
+    await writeBundle(bundle, { ...b, process: proc, shm, etcDir: paths.containerData(this.p, b.id) }, os.hostname(), user);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const argv = this.runc('--log', `${dir}/runc.log`, 'run', '-d', '--pid-file', `${dir}/pid`);
@@ -84,7 +135,8 @@ export class RuncRuntime implements ContainerRuntime {
   /** Starts a shim that will `runc exec -d` a process in a running container on `go`. */
   async writeEtcFile(id: string, file: 'resolv.conf' | 'hosts', text: string): Promise<void> {
     // writeFile truncates and writes the same file: the bind mount keeps pointing at it.
-    await writeFile(`${paths.bundle(this.p, id)}/${file}`, text);
+    const etc = this.etcFiles(id);
+    await writeFile(file === 'hosts' ? etc.hosts : etc.resolvConf, text);
   }
 
   async prepareExec(containerId: string, execId: string, proc: ProcessSpec, stdin: boolean): Promise<PendingStart> {
@@ -117,8 +169,8 @@ export class RuncRuntime implements ContainerRuntime {
     return `${paths.containerData(this.p, id)}/log`;
   }
 
-  logs(id: string): Promise<LogLine[]> {
-    return readLog(this.logPath(id));
+  logs(id: string, upTo?: number): Promise<LogLine[]> {
+    return readLog(this.logPath(id), upTo);
   }
 
   async deleteExec(execId: string): Promise<void> {
@@ -148,6 +200,12 @@ export class RuncRuntime implements ContainerRuntime {
     }
     await rm(paths.bundle(this.p, id), { recursive: true, force: true });
     await rm(paths.shimDir(this.p, id), { recursive: true, force: true });
+    // A shareable /dev/shm lives as long as its container runs, as Docker's does.
+    if (await isMountPoint(this.shmOf(id))) await this.kernel.unmount(this.shmOf(id));
+  }
+
+  shmOf(id: string): string {
+    return `${paths.containerData(this.p, id)}/shm`;
   }
 
   /** Equivalent to: `runc update --resources - ID` with the container's limits as OCI JSON. */
@@ -186,6 +244,46 @@ export class RuncRuntime implements ContainerRuntime {
   async list(): Promise<string[]> {
     const out = await run(this.runc('list', '-q')).catch(() => '');
     return out.split('\n').filter(Boolean);
+  }
+
+  /** Equivalent to: `runc pause ID` */
+  async pause(id: string): Promise<void> {
+    await run(this.runc('pause', id));
+  }
+
+  /** Equivalent to: `runc resume ID` */
+  async resume(id: string): Promise<void> {
+    await run(this.runc('resume', id));
+  }
+
+  /** Equivalent to: `runc ps --format json ID` */
+  async pids(id: string): Promise<number[]> {
+    const out = await run(this.runc('ps', '--format', 'json', id));
+    const pids = JSON.parse(out) as unknown;
+    return Array.isArray(pids) ? pids.filter((p): p is number => typeof p === 'number') : [];
+  }
+
+  async top(id: string, psArgs: string): Promise<Top> {
+    return top(await this.pids(id), psArgs);
+  }
+
+  /** Equivalent to: `runc events --stats ID` */
+  async stats(id: string): Promise<CgroupStats> {
+    const [out, system] = await Promise.all([run(this.runc('events', '--stats', id)), systemCpuNs()]);
+    return parseRuncStats(out, system);
+  }
+
+  layerSize(id: string): Promise<number> {
+    return treeSize(`${paths.containerData(this.p, id)}/upper`);
+  }
+
+  changes(id: string, imageLayers: readonly string[]): Promise<Change[]> {
+    const dirs = this.rootfsDirs(id, imageLayers);
+    return changes(dirs.upper, dirs.lower);
+  }
+
+  namespaceOf(pid: number, type: 'pid' | 'ipc'): SharedNamespace {
+    return { path: `/proc/${pid}/ns/${type}` };
   }
 }
 

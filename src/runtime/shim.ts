@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 
 export const SHIM_BIN = path.resolve(__dirname, '../../../build/ctrnet-shim');
 
-export type ShimMode = 'A' | 'O' | 'M';
+export type ShimMode = 'A' | 'O' | 'M' | 'F';
 
 export interface ShimStart {
   dir: string;
@@ -106,7 +106,7 @@ export async function startShim(s: ShimStart): Promise<PendingShim> {
   return pending;
 }
 
-/** Connects to a shim's socket in a mode: A(ttach, with stdin), O(utput only), M(onitor: exit only). */
+/** Connects to a shim's socket in a mode: A(ttach, with stdin), O(utput only), M(onitor: exit only), F(ollow: output after an ack with the log's size). */
 export function connectShim(dir: string, mode: ShimMode): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const sock = net.createConnection(`${dir}/sock`);

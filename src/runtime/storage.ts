@@ -20,6 +20,8 @@ export interface Storage {
   createVolume(name: string): Promise<void>;
   /** Removes a volume's data, unmounting it first when mounted; resolves with the bytes it held. */
   removeVolume(name: string): Promise<number>;
+  /** Bytes of a volume's files (Docker's UsageData.Size, `system df`). */
+  volumeSize(name: string): Promise<number>;
   /** A volume with options: mounts it at its data directory unless it is (idempotent). Plain volumes: nothing. */
   mountVolume(v: VolumeRef): Promise<void>;
   /** Undoes mountVolume (idempotent). */

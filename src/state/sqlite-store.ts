@@ -84,6 +84,8 @@ const MIGRATIONS: string[] = [
      SELECT id, container_id, network_id, if_name, host_if, ip, mac, aliases FROM endpoints;
    DROP TABLE endpoints;
    ALTER TABLE endpoints_v6 RENAME TO endpoints;`,
+  // A paused container (docker pause, issue 16, migration 8): its processes are frozen; it stays running.
+  `ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 // ------------------------------------------------------------------ rows (the columns as SQLite has them)
@@ -126,6 +128,7 @@ interface ContainerRow {
   oom_killed: number;
   health: string | null;
   last_addresses: string | null;
+  paused: number;
 }
 
 interface VolumeRow {
@@ -209,6 +212,7 @@ const toContainer = (r: ContainerRow): Container => compact({
   restartCount: r.restart_count || undefined, manuallyStopped: r.manually_stopped === 1 || undefined, oomKilled: r.oom_killed === 1 || undefined,
   health: r.health === null ? undefined : (JSON.parse(r.health) as Container['health']),
   lastAddresses: r.last_addresses === null ? undefined : (JSON.parse(r.last_addresses) as Record<string, string>),
+  paused: r.paused === 1 ? true : undefined,
 } satisfies Container);
 /** The columns of the fields given (an update writes only those). */
 function containerColumns(c: ContainerFields): Partial<ContainerRow> {
@@ -230,6 +234,7 @@ function containerColumns(c: ContainerFields): Partial<ContainerRow> {
   if ('oomKilled' in c) out.oom_killed = c.oomKilled ? 1 : 0;
   if ('health' in c) out.health = c.health === undefined ? null : JSON.stringify(c.health);
   if ('lastAddresses' in c) out.last_addresses = c.lastAddresses === undefined ? null : JSON.stringify(c.lastAddresses);
+  if ('paused' in c) out.paused = c.paused ? 1 : 0;
   return out;
 }
 

@@ -31,7 +31,7 @@ after(async () => {
 
 describe('docker CLI against ctrnetd', () => {
   it('version and info', async () => {
-    assert.match(await ok(['version']), /API version:\s+1\.41 \(downgraded from 1\.\d+\)/);
+    assert.match(await ok(['version']), /Server:[\s\S]*API version:\s+1\.51 \(minimum version 1\.24\)/);
     const info = await docker(['info']);
     assert.equal(info.code, 0, info.stderr);
     assert.match(info.stdout, /Server Version: 0\.1\.0/);
@@ -167,11 +167,11 @@ describe('docker CLI against ctrnetd', () => {
 
   it('documented commands ctrnet does not support answer clearly, without hanging', async () => {
     await ok(['run', '-d', '--name', 'idle', 'busybox', 'sleep', '300']);
-    const cases: string[][] = [['pause', 'idle'], ['stats', '--no-stream', 'idle'], ['events', '--until', '0s'], ['system', 'df'], ['cp', 'idle:/etc/hosts', `${a.dir}/hosts`], ['commit', 'idle', 'snap']];
+    const cases: string[][] = [['cp', 'idle:/etc/hosts', `${a.dir}/hosts`], ['plugin', 'install', 'x/y'], ['swarm', 'init']];
     for (const args of cases) {
       const r = await docker(args, { timeoutMs: 15_000 });
       assert.notEqual(r.code, 0, `docker ${args.join(' ')} should fail`);
-      assert.match(r.stderr, /not supported by ctrnet/, `docker ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /not supported by ctrnet|does not run swarm mode/, `docker ${args.join(' ')}: ${r.stderr}`);
     }
     await ok(['rm', '-f', 'idle']);
   });
@@ -180,7 +180,7 @@ describe('docker CLI against ctrnetd', () => {
 describe('dockerode against ctrnetd', () => {
   it('creates, starts, waits, reads logs, inspects and removes a container; lists networks and images', async () => {
     const d = new Docker({ socketPath: a.socket });
-    assert.equal((await d.version()).ApiVersion, '1.41');
+    assert.equal((await d.version()).ApiVersion, '1.51');
     const c = await d.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'echo from-dockerode; exit 3'], HostConfig: { NetworkMode: 'bridge' } });
     await c.start();
     assert.equal((await c.wait()).StatusCode, 3);

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawn, ChildProcess } from 'node:child_process';
-import { LabHost, linkHosts, must } from '../../scripts/lab';
+import { LabHost, linkHosts, must, sh } from '../../scripts/lab';
 import { assertNoLeftovers, dockerOn, snapshot, until } from './_util';
 
 const A = '10.228.0.1';
@@ -301,7 +301,12 @@ describe('4. --ip, --dns, -p 53:53/udp, --network MISSING', () => {
 describe('5. inspect', () => {
   it('the short id in Aliases, IPAM.Options, the default bridge\'s options and MTU', async () => {
     const id = (await ok(['inspect', '-f', '{{.Id}}', 'dc1'])).trim();
-    assert.equal((await ok(['inspect', '-f', '{{json .NetworkSettings.Networks.n1.Aliases}}', 'dc1'])).trim(), `["web1","${id.slice(0, 12)}"]`);
+    // The CLI 28 negotiates API 1.50: Aliases as given, the short id among DNSNames (1.44+); a
+    // client at 1.41 sees the short id added to Aliases, as Docker 20.10 shows them.
+    assert.equal((await ok(['inspect', '-f', '{{json .NetworkSettings.Networks.n1.Aliases}}', 'dc1'])).trim(), '["web1"]');
+    assert.ok(JSON.parse(await ok(['inspect', '-f', '{{json .NetworkSettings.Networks.n1.DNSNames}}', 'dc1'])).includes(id.slice(0, 12)));
+    const at141 = await sh(['docker', 'inspect', '-f', '{{json .NetworkSettings.Networks.n1.Aliases}}', 'dc1'], { env: { ...process.env, DOCKER_HOST: `unix://${a.socket}`, DOCKER_CONFIG: `${a.dir}/docker-config`, DOCKER_API_VERSION: '1.41' } });
+    assert.equal(at141.stdout.trim(), `["web1","${id.slice(0, 12)}"]`);
     assert.equal((await ok(['network', 'inspect', '-f', '{{json .IPAM.Options}}', 'n1'])).trim(), '{}');
     assert.equal((await ok(['network', 'inspect', '-f', '{{json .IPAM.Options}}', 'bridge'])).trim(), 'null');
     const opts = JSON.parse(await ok(['network', 'inspect', '-f', '{{json .Options}}', 'bridge'])) as Record<string, string>;

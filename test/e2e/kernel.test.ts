@@ -518,4 +518,48 @@ describe('kernel adapters', () => {
     assert.notEqual(helperA.pid, pid);
     assert.ok(!(await linksOfA()).includes('kre0'));
   });
+
+  it('linkStats: ctrnet-kernel and iproute2 read the same counters, traffic moves them, FakeKernel lists every link at zero', async () => {
+    const sb = `${a.execRoot}/sbst`;
+    await must(['mkdir', '-p', a.execRoot]);
+    const nA = new NativeKernel(helperA);
+    const iA = new IpKernel(a.netnsPath);
+    try {
+      await nA.netnsAdd(sb);
+      await nA.batch().linkAddVeth('vethst', 'eth0', { mtu: 1500, peerNetns: sb, singleQueue: true }).addrReplace('vethst', '10.62.0.1/24').linkSetUp('vethst').commit();
+      await nA.at(sb).batch().linkSetUp('lo').addrReplace('eth0', '10.62.0.2/24').linkSetUp('eth0').commit();
+      const names = (await nA.at(sb).linkList()).map((l) => l.name);
+      assert.deepEqual((await nA.at(sb).linkStats()).map((l) => l.name), names);
+      // A quiet sandbox: both adapters read the same numbers of it.
+      assert.deepEqual(await nA.at(sb).linkStats(), await iA.at(sb).linkStats());
+      const before = (await nA.at(sb).linkStats()).find((l) => l.name === 'eth0')!;
+      await a.run(['ping', '-c3', '-i0.2', '-W2', '10.62.0.2']);
+      const now = (await nA.at(sb).linkStats()).find((l) => l.name === 'eth0')!;
+      assert.ok(now.rxPackets >= before.rxPackets + 3 && now.txPackets >= before.txPackets + 3, JSON.stringify({ before, now }));
+      assert.ok(now.rxBytes >= before.rxBytes + 3 * 84, 'three ICMP echo requests of 84 bytes at least');
+      assert.deepEqual(await nA.at(sb).linkStats(), await iA.at(sb).linkStats());
+      const fake = await fakeHost();
+      await fake.batch().linkAddBridge('kst0').commit();
+      assert.deepEqual(await fake.linkStats(), (await fake.linkList()).map((l) => ({ name: l.name, rxBytes: 0, rxPackets: 0, rxErrors: 0, rxDropped: 0, txBytes: 0, txPackets: 0, txErrors: 0, txDropped: 0 })));
+    } finally {
+      await nA.netnsDel(sb);
+      await a.exec(['ip', 'link', 'del', 'vethst']);
+    }
+  });
+
+  it('mount of a shareable /dev/shm: both adapters mount a tmpfs of the size asked (mode 1777, noexec)', async () => {
+    for (const [name, k] of [['native', new NativeKernel(helperA)], ['ip', new IpKernel(a.netnsPath)]] as const) {
+      const dir = `${a.dir}/shm-${name}`;
+      await must(['mkdir', '-p', dir]);
+      await k.mount('shm', dir, { type: 'tmpfs', options: 'nosuid,nodev,noexec,mode=1777,size=2048k' });
+      try {
+        const m = (await must(['findmnt', '-n', '-o', 'FSTYPE,OPTIONS', dir])).trim();
+        assert.match(m, /^tmpfs .*size=2048k/);
+        assert.match(m, /noexec/);
+        assert.equal((await must(['stat', '-c', '%a', dir])).trim(), '1777');
+      } finally {
+        await k.unmount(dir);
+      }
+    }
+  });
 });

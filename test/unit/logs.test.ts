@@ -37,6 +37,14 @@ test('parseLog() joins a line split across records, with the time of its first p
   ]);
 });
 
+test('parseLog() gives each record\'s lines that record\'s time (a finished line lends its time to no later one)', () => {
+  const buf = Buffer.concat([rec(1, 10n, 'early\n'), rec(1, 2_000_000_010n, 'late\n')]);
+  assert.deepEqual(show(parseLog(buf)), [
+    { stream: 1, time: 10n, text: 'early\n' },
+    { stream: 1, time: 2_000_000_010n, text: 'late\n' },
+  ]);
+});
+
 test('parseLog() keeps stdout and stderr partial lines apart', () => {
   const buf = Buffer.concat([rec(1, 10n, 'out-'), rec(2, 20n, 'err-'), rec(2, 30n, 'b\n'), rec(1, 40n, 'a\n')]);
   const lines = show(parseLog(buf));

@@ -31,6 +31,9 @@ class FakeStorage implements Storage {
     this.dirs.delete(name);
     return 7;
   }
+  async volumeSize(name: string): Promise<number> {
+    return this.dirs.has(name) ? 7 : 0;
+  }
   async mountVolume(v: VolumeRef): Promise<void> {
     this.mounted.add(v.name);
   }

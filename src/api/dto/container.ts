@@ -11,15 +11,19 @@ import { PortSpec } from '../../base/port-spec';
 import { humanDuration } from '../../base/time';
 import { parseExtraHost, parseLink } from '../../core/containers/etc-hosts';
 import { ContainerView } from '../../core/queries';
+import { API_VERSION, atLeast } from '../version';
+import { logConfigOf } from '../../base/container-defaults';
 import { shortId } from '../../base/names';
 import { Json, obj, portKey, str, stringMap, strings, ZERO_TIME } from './common';
 import { endpointIpv6, hostIpOf, ipamConfigJson, ipv6AddressOf, isLinkLocal, portBindingJson, portSummaryJson } from './ipv6';
-import { healthcheckJson, healthSuffix, hostConfigExtras, hostExtras, mountsJson, stateExtras } from './container-host';
+import { healthcheckJson, healthSuffix, hostExtras, mountsJson, stateExtras } from './container-host';
+import { hostConfigJson } from './host-config';
+import { checkEndpointCount, createOptions, endpointOptions } from './create-options';
 
 // ------------------------------------------------------------------ requests
 
-/** POST /containers/create body → name, image and spec. */
-export function createRequest(body: Json): { image: string; spec: ContainerSpec } {
+/** POST /containers/create body → name, image and spec, read at the request's API version. */
+export function createRequest(body: Json, version = API_VERSION): { image: string; spec: ContainerSpec } {
   const image = str(body.Image, 'Image');
   if (!image) throw new EngineError('INVALID_PARAMETER', 'no image given', { hint: 'name an image, e.g. busybox' });
   const hc = obj(body.HostConfig, 'HostConfig');
@@ -39,8 +43,11 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
   }
   const networks: ContainerSpec['networks'] = {};
   const nc = obj(body.NetworkingConfig, 'NetworkingConfig');
-  for (const [name, cfg] of Object.entries(obj(nc.EndpointsConfig, 'EndpointsConfig'))) {
-    networks[name] = endpointConfig(obj(cfg, `EndpointsConfig.${name}`));
+  const endpoints = Object.entries(obj(nc.EndpointsConfig, 'EndpointsConfig'));
+  checkEndpointCount(endpoints.map(([n]) => n), version);
+  for (const [name, cfg] of endpoints) {
+    const c = obj(cfg, `EndpointsConfig.${name}`);
+    networks[name] = { ...endpointConfig(c), ...endpointOptions(c, `EndpointsConfig.${name}`, version) };
   }
   const spec: ContainerSpec = {
     cmd: strings(body.Cmd, 'Cmd'),
@@ -60,6 +67,7 @@ export function createRequest(body: Json): { image: string; spec: ContainerSpec 
     macAddress: str(body.MacAddress, 'MacAddress').toLowerCase(),
     networks,
     ...hostExtras(body, hc),
+    ...createOptions(body, hc, version),
   };
   // Later fields only when given: a spec stays as small as before for a container without them.
   const extraHosts = strings(hc.ExtraHosts, 'HostConfig.ExtraHosts');
@@ -116,7 +124,7 @@ export function restartingText(c: Container, now = Date.now()): string {
 }
 
 export function statusText(c: Container, now = Date.now()): string {
-  if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}`;
+  if (c.status === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt!))}${c.paused ? ' (Paused)' : ''}`;
   if (c.status === 'exited') return `Exited (${c.exitCode}) ${humanDuration(now - Date.parse(c.finishedAt!))} ago`;
   if (c.status === 'removing') return 'Removal In Progress';
   return 'Created';
@@ -137,15 +145,16 @@ function portsMap(v: ContainerView): Json {
 }
 
 /** `summary`: the list's entries, where Docker shows no aliases. */
-function endpointsJson(v: ContainerView, summary = false): Json {
+function endpointsJson(v: ContainerView, version = API_VERSION, summary = false): Json {
   const nets: Json = {};
   const c = v.container;
   for (const a of v.networks) {
     const ep = a.endpoint;
     const cfg = a.config;
-    // Docker adds the short id to the aliases on user-defined networks when the container first starts.
-    const aliases = summary ? [] : [...(cfg?.aliases ?? ep?.aliases ?? [])];
-    if (!summary && !a.predefined && (ep || c.startedAt) && !aliases.includes(shortId(c.id))) aliases.push(shortId(c.id));
+    const short = shortId(c.id);
+    const given = (cfg?.aliases ?? ep?.aliases ?? []).filter((x) => x !== short);
+    // Before 1.45 Docker added the short id to the aliases on user-defined networks when the container first started.
+    const aliases = summary ? [] : !atLeast(version, '1.45') && !a.predefined && (ep || c.startedAt) ? [...given, short] : given;
     const json = ep
       ? endpointJson(a.network.id, ep.id, ep.ip ? (a.network.gateway ?? '') : '', ep.ip, ep.ip ? Number(a.network.subnet?.split('/')[1] ?? 0) : 0, ep.mac, aliases)
       : endpointJson(a.network.id, '', '', '', 0, '', aliases);
@@ -154,6 +163,8 @@ function endpointsJson(v: ContainerView, summary = false): Json {
     if (ipamConfig) json.IPAMConfig = ipamConfig;
     if (cfg?.links?.length) json.Links = cfg.links.map((l) => `${l.target}:${l.alias}`);
     if (cfg?.driverOpts) json.DriverOpts = cfg.driverOpts;
+    // From 1.44: the names the embedded resolver answers for it on a user-defined network.
+    if (atLeast(version, '1.44')) json.DNSNames = !a.predefined && c.status === 'running' ? [c.name, short, ...given] : null;
     nets[a.network.name] = json;
   }
   return nets;
@@ -166,7 +177,39 @@ function endpointJson(netId: string, epId: string, gw: string, ip: string, plen:
   };
 }
 
-export function containerSummary(v: ContainerView): Json {
+/** Config.ExposedPorts: left out when there are none, as Docker leaves it out. */
+function exposedPortsJson(spec: ContainerSpec): Json {
+  const keys = [...new Set([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)])];
+  return keys.length ? { ExposedPorts: Object.fromEntries(keys.map((k) => [k, {}])) } : {};
+}
+
+/** State, as Docker shows it: a paused container is running and paused. */
+export function stateJson(c: Container): Json {
+  return {
+    Status: c.status === 'running' && c.paused ? 'paused' : c.status,
+    Running: c.status === 'running',
+    Paused: c.status === 'running' && !!c.paused,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: c.pid,
+    ExitCode: c.exitCode,
+    Error: c.error,
+    StartedAt: c.startedAt ?? ZERO_TIME,
+    FinishedAt: c.finishedAt ?? ZERO_TIME,
+  };
+}
+
+/** Where the root filesystem is (overlay2's layout: the layers below, the writable one, the mount). */
+function graphDriverJson(v: ContainerView): Json {
+  const d = v.rootfs;
+  return {
+    Data: d ? { LowerDir: d.lower.join(':'), MergedDir: d.merged, UpperDir: d.upper, WorkDir: d.work } : null,
+    Name: 'overlay2',
+  };
+}
+
+export function containerSummary(v: ContainerView, version = API_VERSION): Json {
   const c = v.container;
   const ports = v.ports.map(portSummaryJson);
   const published = new Set(v.ports.map((r) => `${r.containerPort}/${r.proto}`));
@@ -183,93 +226,64 @@ export function containerSummary(v: ContainerView): Json {
     Created: Math.floor(Date.parse(c.created) / 1000),
     Ports: ports,
     Labels: c.spec.labels,
-    State: v.restarting ? 'restarting' : c.status,
+    State: v.restarting ? 'restarting' : c.status === 'running' && c.paused ? 'paused' : c.status,
     Status: v.restarting ? restartingText(c) : statusText(c) + healthSuffix(c),
     HostConfig: { NetworkMode: c.spec.networkMode },
-    NetworkSettings: { Networks: endpointsJson(v, true) },
+    NetworkSettings: { Networks: endpointsJson(v, version, true) },
     Mounts: mountsJson(v),
   };
 }
 
-export function containerInspect(v: ContainerView): Json {
+export function containerInspect(v: ContainerView, version = API_VERSION): Json {
   const c = v.container;
   const { spec } = c;
-  const nets = endpointsJson(v);
+  const nets = endpointsJson(v, version);
   const first = Object.values(nets)[0] as Json | undefined;
   const defaultBridge = spec.networkMode === 'bridge';
-  const portBindings: Json = {};
-  for (const b of spec.portBindings) {
-    const k = `${b.containerPort}/${b.proto}`;
-    portBindings[k] = [...((portBindings[k] as Json[]) ?? []), { HostIp: b.hostIp === '0.0.0.0' ? '' : b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' }];
-  }
   return {
     Id: c.id,
     Created: c.created,
     Path: [...spec.entrypoint, ...spec.cmd][0] ?? '',
     Args: [...spec.entrypoint, ...spec.cmd].slice(1),
-    State: {
-      Status: c.status === 'removing' ? 'removing' : c.status,
-      Running: c.status === 'running',
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: c.pid,
-      ExitCode: c.exitCode,
-      Error: c.error,
-      StartedAt: c.startedAt ?? ZERO_TIME,
-      FinishedAt: c.finishedAt ?? ZERO_TIME,
-      ...stateExtras(c, v.restarting),
-    },
+    State: { ...stateJson(c), ...stateExtras(c, v.restarting) },
     Image: c.imageId,
-    ResolvConfPath: '',
-    HostnamePath: '',
-    HostsPath: '',
-    LogPath: v.logPath,
+    ResolvConfPath: v.etcFiles?.resolvConf ?? '',
+    HostnamePath: v.etcFiles?.hostname ?? '',
+    HostsPath: v.etcFiles?.hosts ?? '',
+    LogPath: logConfigOf(spec).type === 'none' ? '' : v.logPath,
     Name: `/${c.name}`,
     RestartCount: c.restartCount ?? 0,
-    Driver: 'overlay',
+    Driver: 'overlay2',
     Platform: 'linux',
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: v.execIds,
-    HostConfig: {
-      NetworkMode: spec.networkMode,
-      PortBindings: portBindings,
-      AutoRemove: spec.autoRemove,
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
-      PublishAllPorts: spec.publishAll === true,
-      Dns: spec.dns,
-      DnsOptions: spec.dnsOptions ?? [],
-      DnsSearch: spec.dnsSearch ?? [],
-      ExtraHosts: spec.extraHosts?.length ? spec.extraHosts : null,
-      Links: spec.links?.length ? spec.links.map((l) => `/${v.linkNames[l.target] ?? l.target}:/${c.name}/${l.alias}`) : null,
-      ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
-      ...hostConfigExtras(spec),
-    },
+    ExecIDs: v.execIds.length ? v.execIds : null,
+    HostConfig: hostConfigJson(v, version),
+    GraphDriver: graphDriverJson(v),
     Mounts: mountsJson(v),
     Config: {
       Hostname: spec.hostname,
       Domainname: spec.domainname ?? '',
       User: spec.user ?? '',
       AttachStdin: spec.openStdin,
-      AttachStdout: true,
-      AttachStderr: true,
-      // Docker leaves ExposedPorts out when there are none.
-      ...(spec.exposedPorts.length || spec.portBindings.length ? { ExposedPorts: Object.fromEntries([...spec.exposedPorts, ...spec.portBindings.map((b) => `${b.containerPort}/${b.proto}`)].map((k) => [k, {}])) } : {}),
+      AttachStdout: spec.attachStdout ?? true,
+      AttachStderr: spec.attachStderr ?? true,
+      ...exposedPortsJson(spec),
       Tty: spec.tty,
       OpenStdin: spec.openStdin,
       StdinOnce: spec.stdinOnce,
-      Env: spec.env,
+      Env: spec.env.length ? spec.env : null,
       Cmd: spec.cmd,
       Image: c.image,
       Volumes: spec.volumes?.length ? Object.fromEntries(spec.volumes.map((p) => [p, {}])) : null,
       WorkingDir: spec.workingDir,
       Entrypoint: spec.entrypoint.length ? spec.entrypoint : null,
+      OnBuild: null,
       Labels: spec.labels,
       ...(spec.macAddress ? { MacAddress: spec.macAddress } : {}),
       ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
+      ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
       ...(spec.healthcheck ? { Healthcheck: healthcheckJson(spec.healthcheck) } : {}),
     },
     NetworkSettings: {

@@ -2,10 +2,11 @@
 import { EngineError } from '../../base/errors';
 import { CreateNetwork } from '../../core/networks';
 import { NetworkView } from '../../core/queries';
+import { API_VERSION, atLeast } from '../version';
 import { Json, obj, str, stringMap } from './common';
 import { createAddressing, enableFlags, ipamConfigs, memberAddresses } from './ipv6';
 
-export function networkJson(v: NetworkView): Json {
+export function networkJson(v: NetworkView, version = API_VERSION): Json {
   const n = v.network;
   const containers: Json = {};
   for (const { container: c, endpoint: ep } of v.members) {
@@ -23,8 +24,9 @@ export function networkJson(v: NetworkView): Json {
     Created: n.created,
     Scope: v.scope,
     Driver: n.driver,
-    // EnableIPv4 is API 1.48's (issue 16 shows it by version); both say what the network has.
-    ...enableFlags(n),
+    // EnableIPv4 (API 1.48), then EnableIPv6: whether the network has each family.
+    ...(atLeast(version, '1.48') ? { EnableIPv4: enableFlags(n).EnableIPv4 } : {}),
+    EnableIPv6: enableFlags(n).EnableIPv6,
     IPAM: {
       Driver: 'default',
       // Docker shows what the request gave: {} from the docker CLI, null from docker-py (and for the predefined networks)

@@ -3,6 +3,8 @@
  * /images/create`), push, login (`POST /auth`), save (`GET /images/get`, `/images/{name}/get`) and
  * load. Names may hold slashes (`localhost:5000/team/app`): the docker CLI sends them unescaped.
  * Registry credentials come in Docker's X-Registry-Auth header (base64 JSON), per request.
+ * Answers take the shapes of the request's API version (dto/image.ts); image events come from
+ * the image store (its onEvent, wired in daemon/main.ts), the prune event from here.
  */
 import { EngineError } from '../../base/errors';
 import { joinRepoTag } from '../../base/image-ref';
@@ -14,6 +16,7 @@ import { IMAGE_FILTERS, listImages } from '../filters/images';
 import { bool } from '../http';
 import { JsonStream } from '../json-stream';
 import { Router } from '../router';
+import { atLeast } from '../version';
 
 /** Docker's `until` filter: a duration ago (10m, 1h30m) or a time (unix seconds or RFC 3339). */
 function untilTime(v: string): number {
@@ -29,18 +32,20 @@ export function imageRoutes(r: Router, e: Engine): void {
   const { images } = e;
   const usedBy = (id: string) => e.queries.containersOf(id);
 
-  r.route('GET', '/images/json', async ({ q }) => {
+  r.route('GET', '/images/json', async ({ q, version }) => {
     const filters = Filters.parse(q.get('filters'), IMAGE_FILTERS);
     // The legacy `filter=PATTERN` query: a reference filter.
     const legacy = q.get('filter');
     const f = legacy ? Filters.of({ ...Object.fromEntries(IMAGE_FILTERS.map((k) => [k, filters.values(k)])), reference: [...filters.values('reference'), legacy] }) : filters;
-    return listImages(images.list(), f, (ref) => images.find(ref)).map((i) => imageSummary(i));
+    // shared-size (1.42+): what each image shares with others, computed only when asked.
+    const shared = atLeast(version, '1.42') && bool(q, 'shared-size') ? new Map((await e.diskUsage()).images.map((u) => [u.image.id, u.sharedSize])) : undefined;
+    return listImages(images.list(), f, (ref) => images.find(ref)).map((i) => imageSummary(i, version, usedBy(i.id).length, shared?.get(i.id) ?? -1));
   });
 
   r.route('POST', '/images/create', async ({ q, req, res }) => {
     const fromSrc = q.get('fromSrc');
     if (fromSrc !== null) {
-      if (fromSrc !== '-') throw new EngineError('NOT_IMPLEMENTED', 'importing from a URL is not supported by ctrnet', { hint: 'download the file and import it from stdin (-)' });
+      if (fromSrc !== '-') throw new EngineError('NOT_SUPPORTED', 'importing from a URL is not supported by ctrnet', { hint: 'download the file and import it from stdin (-)' });
       const repo = q.get('repo');
       const img = await images.import(req, {
         tag: repo ? joinRepoTag(repo, q.get('tag')) : undefined,
@@ -55,7 +60,7 @@ export function imageRoutes(r: Router, e: Engine): void {
     if (!from) throw new EngineError('INVALID_PARAMETER', 'fromImage or fromSrc is required', { hint: 'POST /images/create?fromImage=NAME&tag=TAG' });
     const auth = decodeAuthHeader(req.headers['x-registry-auth'] as string | undefined);
     const tag = q.get('tag');
-    if (!tag && !/[@]|:[^/]*$/.test(from)) throw new EngineError('NOT_IMPLEMENTED', 'pulling every tag of a repository (docker pull -a) is not supported by ctrnet', { hint: 'pull NAME:TAG' });
+    if (!tag && !/[@]|:[^/]*$/.test(from)) throw new EngineError('NOT_SUPPORTED', 'pulling every tag of a repository (docker pull -a) is not supported by ctrnet', { hint: 'pull NAME:TAG' });
     const ref = joinRepoTag(from, tag);
     await new JsonStream(res).run(async (send) => {
       await images.pull(ref, { auth, platform: q.get('platform') ?? undefined, progress: send });
@@ -91,6 +96,7 @@ export function imageRoutes(r: Router, e: Engine): void {
       keep: (i) =>
         !labels.every((s) => hasLabel(i.config.labels, s)) || notLabels.some((s) => hasLabel(i.config.labels, s)) || until.some((t) => Date.parse(i.created) >= t),
     });
+    e.events.emit('image', 'prune', '', { reclaimed: String(out.spaceReclaimed) });
     return { ImagesDeleted: out.deleted.length ? out.deleted : null, SpaceReclaimed: out.spaceReclaimed };
   });
 
@@ -102,7 +108,7 @@ export function imageRoutes(r: Router, e: Engine): void {
     return { Status: 'Login Succeeded', IdentityToken: identityToken ?? '' };
   });
 
-  r.route('GET', '/images/{name*}/json', async ({ params }) => imageInspect(images.get(params[0])));
+  r.route('GET', '/images/{name*}/json', async ({ params, version }) => imageInspect(images.get(params[0]), { version }));
   r.route('GET', '/images/{name*}/history', async ({ params }) => historyJson(images.history(params[0])));
   r.route('GET', '/images/{name*}/get', async ({ params, res }) => {
     const tar = images.save([params[0]]);

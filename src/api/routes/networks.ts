@@ -3,6 +3,7 @@ import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
 import { endpointConfig } from '../dto/container';
 import { networkCreateRequest, networkJson } from '../dto/network';
+import { filterLists } from '../http';
 import { obj } from '../dto/common';
 import { Filters } from '../filters/filters';
 import { listNetworks, NETWORK_FILTERS } from '../filters/networks';
@@ -10,16 +11,16 @@ import { Router } from '../router';
 
 export function networkRoutes(r: Router, e: Engine): void {
   const { networks, containers } = e;
-  r.route('GET', '/networks', async ({ q }) => {
+  r.route('GET', '/networks', async ({ q, version }) => {
     const filters = Filters.parse(q.get('filters'), NETWORK_FILTERS);
-    return listNetworks(networks.list().map((n) => e.queries.network(n)), filters).map(networkJson);
+    return listNetworks(networks.list().map((n) => e.queries.network(n)), filters).map((v) => networkJson(v, version));
   });
-  r.route('GET', '/networks/{id}', async ({ params, q }) => {
+  r.route('GET', '/networks/{id}', async ({ params, q, version }) => {
     const view = e.queries.network(networks.get(params[0]));
     // ?scope=: only a network of that scope is found (Docker's 404 otherwise)
     const scope = q.get('scope');
     if (scope && scope !== view.scope) throw new EngineError('NETWORK_NOT_FOUND', `network ${params[0]} not found`);
-    return networkJson(view);
+    return networkJson(view, version);
   });
   r.route('POST', '/networks/create', async ({ body, res }) => {
     const net = await networks.create(networkCreateRequest(await body()));
@@ -30,7 +31,7 @@ export function networkRoutes(r: Router, e: Engine): void {
     await networks.remove(params[0]);
     res.statusCode = 204;
   });
-  r.route('POST', '/networks/prune', async () => ({ NetworksDeleted: await networks.prune() }));
+  r.route('POST', '/networks/prune', async ({ q }) => e.prune.networks(filterLists(q.get('filters'))));
   r.route('POST', '/networks/{id}/connect', async ({ params, body }) => {
     const b = await body();
     await containers.connect(params[0], String(b.Container ?? ''), endpointConfig(obj(b.EndpointConfig, 'EndpointConfig')));

@@ -5,13 +5,14 @@
  * the runtime's monitor connection, also for containers started by an earlier daemon (restore()).
  * Networks of a container: containers/network-mode.ts; stdio: containers/stdio.ts.
  *
- * Events (EventEmitter): create, start, exit (id, code), removed (id, code), connect, disconnect, rename.
+ * Events (EventEmitter, for waiting): create, start, exit (id, code), removed (id, code, container),
+ * connect, disconnect, rename. Docker's events, with their attributes, go to EngineEvents
+ * (base/events.ts): create, start, kill, die, stop, restart, destroy, rename, pause, unpause,
+ * update, and network connect/disconnect as a container's endpoints come and go.
  *
  * Mounts: containers/storage.ts (settled at create, made at start); restart policies: the
  * supervisor of containers/restarts.ts reacts to exits, its starts take the container's mutex
  * like any other; limits are checked at create and changed live by update().
- *
- * Limitations: no pause.
  */
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
@@ -21,6 +22,9 @@ import { effectiveHealth } from '../../base/health';
 import { applyUpdate, checkResources, ResourceUpdate, settleResources } from '../../base/resources';
 import { RestartPolicy, restartPolicy } from '../../base/restart-policy';
 import { describe, EngineError } from '../../base/errors';
+import { containerAttributes, EngineEvents } from '../../base/events';
+import { signalName, signalNumber } from '../../base/signals';
+import { stopSignalOf, stopTimeoutOf } from '../../base/container-defaults';
 import { Container, Endpoint, lastAddress6Key } from '../../base/model';
 import { KeyedMutex } from '../../base/mutex';
 import { shortId } from '../../base/names';
@@ -41,6 +45,8 @@ import { Stdio } from './stdio';
 import { RestartSupervisor } from './restarts';
 import { ContainerStorage } from './storage';
 import { Volumes } from '../volumes';
+import { withoutLink } from './links';
+import { namespaceBundle, resolveNamespaceModes } from './namespaces';
 
 /** What containers need beyond their network: mounts and volumes, the host's CPUs (limits are checked against them). */
 export interface ContainerExtras {
@@ -68,6 +74,7 @@ export class Containers extends EventEmitter {
     private readonly stdio: Stdio,
     private readonly log: (msg: string) => void = () => {},
     private readonly extras?: ContainerExtras,
+    private readonly events: EngineEvents = new EngineEvents(),
   ) {
     super();
     this.setMaxListeners(0);
@@ -79,10 +86,25 @@ export class Containers extends EventEmitter {
       networks,
       sandboxes,
       locked: (id, fn) => this.mutex.run(id, fn),
-      emit: (event, id) => this.emit(event, id),
+      emit: (event, id, networkId) => {
+        this.emit(event, id);
+        const c = this.repo.containers.get(id);
+        if (c && networkId && c.status === 'running') this.networkEvent(event, c, networkId);
+      },
       refreshResolvConf: async (c) => this.runtime.writeEtcFile(c.id, 'resolv.conf', await resolvConf(c.spec, false, true)),
       log,
     });
+  }
+
+  /** A container event of Docker's, with the container's attributes (and `extra`). */
+  note(action: string, c: Container, extra: Record<string, string> = {}): void {
+    this.events.emit('container', action, c.id, containerAttributes(c, extra));
+  }
+
+  /** A network's connect or disconnect event for a container's endpoint. */
+  private networkEvent(action: 'connect' | 'disconnect', c: Container, networkId: string): void {
+    const net = this.networks.find(networkId);
+    if (net) this.events.emit('network', action, net.id, { container: c.id, name: net.name, type: net.driver });
   }
 
   get(idOrName: string): Container {
@@ -114,6 +136,7 @@ export class Containers extends EventEmitter {
     checkSysctls(spec);
     if (spec.links?.length) spec = { ...spec, links: spec.links.map((l) => ({ ...l, target: this.linkTarget(l.target).id })) };
     spec = this.checkExtras(spec);
+    spec = resolveNamespaceModes(spec, (r) => this.repo.containers.get(r));
     const other = this.repo.containers.get(name);
     if (other && other.name === name) throw new EngineError('NAME_IN_USE', `Conflict. The container name "/${name}" is already in use by container "${other.id}"`, { hint: 'remove (or rename) that container to be able to reuse that name' });
     // The image's HEALTHCHECK fills what the container's leaves unset, as Docker merges them.
@@ -130,6 +153,7 @@ export class Containers extends EventEmitter {
       throw e;
     }
     this.emit('create', id);
+    this.note('create', c);
     return c;
   }
 
@@ -186,6 +210,7 @@ export class Containers extends EventEmitter {
         });
       }
       this.repo.containers.update(c.id, { spec: { ...c.spec, resources: next, ...(policy ? { restartPolicy: policy } : {}) } });
+      this.note('update', c);
     });
   }
 
@@ -197,6 +222,16 @@ export class Containers extends EventEmitter {
     if (other && other.name === n) throw new EngineError('NAME_IN_USE', `Conflict. The container name "/${n}" is already in use by container "${other.id}"`);
     this.repo.containers.update(c.id, { name: n });
     this.emit('rename', c.id);
+    this.note('rename', { ...c, name: n }, { oldName: `/${c.name}` });
+  }
+
+  /** Removes the legacy link ALIAS of a container (`docker rm --link NAME/ALIAS`). */
+  async removeLink(idOrName: string, alias: string): Promise<void> {
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      this.repo.containers.update(c.id, { spec: withoutLink(c, alias) });
+    });
   }
 
   connect(networkRef: string, idOrName: string, cfg: EndpointConfig): Promise<void> {
@@ -258,7 +293,7 @@ export class Containers extends EventEmitter {
           hostname: owner.spec.hostname,
           domainname: owner.spec.domainname,
           netns,
-          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...(owner === c ? links.flatMap((l) => linkEnv(c, l)) : []), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty, user: spec.user },
+          process: { args: [...spec.entrypoint, ...spec.cmd], env: withPath([...(owner === c ? links.flatMap((l) => linkEnv(c, l)) : []), ...spec.env]), cwd: spec.workingDir || '/', tty: spec.tty, user: spec.user, consoleSize: spec.consoleSize },
           hosts: hostsLines(owner.spec, eps, links, gw),
           resolvConf: await resolvConf(owner.spec, netns === 'host', this.networks.embeddedDns(owner.spec)),
           sysctls: spec.sysctls,
@@ -266,6 +301,9 @@ export class Containers extends EventEmitter {
           mounts,
           readonlyRootfs: spec.readonlyRootfs,
           resources: spec.resources && resourcesOf(spec),
+          init: spec.init,
+          annotations: spec.annotations,
+          ...namespaceBundle(c, (r) => this.repo.containers.get(r), this.runtime),
         },
         { stdin: spec.openStdin },
       );
@@ -283,8 +321,10 @@ export class Containers extends EventEmitter {
         throw new EngineError(code, `failed to start container ${c.name}: ${e.message}`, { cause: e });
       });
       // FinishedAt stays the last exit's, as Docker shows it.
-      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), error: '', exitCode: 0, oomKilled: false });
+      this.repo.containers.update(c.id, { status: 'running', pid, startedAt: new Date().toISOString(), error: '', exitCode: 0, oomKilled: false, paused: false });
+      for (const ep of this.repo.endpoints.list({ containerId: c.id })) this.networkEvent('connect', c, ep.networkId);
       this.emit('start', c.id);
+      this.note('start', c);
     } catch (e) {
       const errors: unknown[] = [];
       for (const u of undo.reverse()) await u().catch((e2) => errors.push(e2));
@@ -331,7 +371,7 @@ export class Containers extends EventEmitter {
       const lastAddresses = Object.fromEntries(
         this.repo.endpoints.list({ containerId: id }).flatMap((e) => [...(e.ip ? [[e.networkId, e.ip]] : []), ...(e.ip6 ? [[lastAddress6Key(e.networkId), e.ip6]] : [])]),
       );
-      const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled: false, lastAddresses };
+      const ended = { status: 'exited' as const, exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled: false, lastAddresses, paused: false };
       this.repo.containers.update(id, ended);
       // Read before cleanup: runc delete removes the cgroup that counted the OOM kills.
       ended.oomKilled = await this.runtime.oomKilled(id).catch(() => false);
@@ -341,7 +381,10 @@ export class Containers extends EventEmitter {
       const byUser = this.exitOnNext.delete(id) || c.manuallyStopped === true;
       const restarting = this.restarts.exited({ ...c, ...ended }, byUser || this.closing);
       if (restarting) this.repo.containers.update(id, { restartCount: (c.restartCount ?? 0) + 1 });
+      this.note('die', c, { exitCode: String(code) });
+      const eps = this.repo.endpoints.list({ containerId: id });
       const clean = await this.cleanup(c);
+      for (const ep of eps) this.networkEvent('disconnect', c, ep.networkId);
       this.emit('exit', id, code);
       if (!restarting && c.spec.autoRemove) await this.removeLocked(id, code, clean, true);
     });
@@ -388,7 +431,11 @@ export class Containers extends EventEmitter {
     return this.restarts.cancel(c.id);
   }
 
-  async stop(idOrName: string, timeoutSec = 10): Promise<void> {
+  /**
+   * Docker's stop: the stop signal (--stop-signal, the image's, SIGTERM), then SIGKILL after the
+   * timeout (`t`, else --stop-timeout, else 10 s). `signal` (API 1.42+) overrides the stop signal.
+   */
+  async stop(idOrName: string, timeoutSec?: number, signal?: string): Promise<void> {
     const c = this.get(idOrName);
     // A container waiting for its restart is stopped by not restarting it.
     if (this.restarts.isRestarting(c.id)) {
@@ -397,36 +444,76 @@ export class Containers extends EventEmitter {
     }
     if (c.status !== 'running') throw new NotModified();
     this.stoppedByUser(c);
+    const sig = signal || stopSignalOf(c.spec);
+    const wait = timeoutSec ?? stopTimeoutOf(c.spec);
     const exit = this.next('exit', c.id);
-    await this.runtime.kill(c.id, (c.spec.stopSignal ?? 'TERM').replace(/^SIG/, ''));
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutSec * 1000).unref());
+    await this.signal(c, sig);
+    // A negative timeout waits for ever, as in Docker.
+    const timer = new Promise<'timeout'>((r) => (wait >= 0 ? setTimeout(() => r('timeout'), wait * 1000).unref() : undefined));
     if ((await Promise.race([exit, timer])) === 'timeout') {
-      await this.runtime.kill(c.id, 'KILL');
+      await this.signal(c, 'KILL');
       await exit;
     }
+    this.note('stop', this.repo.containers.get(c.id) ?? c);
   }
 
+  /** Sends a signal (and its event); a paused container is thawed after SIGKILL, so that it dies. */
+  private async signal(c: Container, sig: string): Promise<void> {
+    const n = signalNumber(sig);
+    this.note('kill', c, { signal: String(n) });
+    await this.runtime.kill(c.id, signalName(sig));
+    if (n === 9 && this.repo.containers.get(c.id)?.paused) await this.runtime.resume(c.id).catch((e) => this.log(`resuming ${c.name} after SIGKILL: ${describe(e)}`));
+  }
+
+  /** Docker's kill: SIGKILL (the default) returns once the container has exited; other signals at once. */
   async kill(idOrName: string, signal = 'KILL'): Promise<void> {
     const c = this.get(idOrName);
-    const sig = signal.replace(/^SIG/, '').toUpperCase();
+    const n = signalNumber(signal);
     // Killing with SIGKILL or the stop signal is a stop by the user; another signal is only a signal.
-    if ((this.restarts.isRestarting(c.id) || c.status === 'running') && ['KILL', '9', 'TERM', '15'].includes(sig)) {
+    if ((this.restarts.isRestarting(c.id) || c.status === 'running') && (n === 9 || n === 15)) {
       if (this.stoppedByUser(c)) return;
     }
     if (c.status !== 'running') {
       throw new EngineError('CONTAINER_NOT_RUNNING', `Cannot kill container: ${idOrName}: Container ${c.id} is not running`);
     }
     // SIGKILL answers once the container is no longer running, as Docker's (a `rm` right after works).
-    const exit = sig === 'KILL' || sig === '9' ? this.next('exit', c.id) : undefined;
-    await this.runtime.kill(c.id, signal.replace(/^SIG/, ''));
+    const exit = n === 9 ? this.next('exit', c.id) : undefined;
+    await this.signal(c, signal);
     if (exit) await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 
-  async restart(idOrName: string, timeoutSec = 10): Promise<void> {
-    await this.stop(idOrName, timeoutSec).catch((e) => {
+  async restart(idOrName: string, timeoutSec?: number, signal?: string): Promise<void> {
+    await this.stop(idOrName, timeoutSec, signal).catch((e) => {
       if (!(e instanceof NotModified)) throw e;
     });
     await this.start(idOrName);
+    this.note('restart', this.get(idOrName));
+  }
+
+  // ---------------------------------------------------------------- pause
+
+  /** Equivalent to: `docker pause` (every process frozen; the container stays running). */
+  async pause(idOrName: string): Promise<void> {
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      if (c.status !== 'running') throw new EngineError('CONTAINER_NOT_RUNNING', `Container ${c.id} is not running`);
+      if (c.paused) throw new EngineError('CONTAINER_PAUSED', `Container ${c.id} is already paused`);
+      await this.runtime.pause(c.id);
+      this.repo.containers.update(c.id, { paused: true });
+      this.note('pause', c);
+    });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const c0 = this.get(idOrName);
+    await this.mutex.run(c0.id, async () => {
+      const c = this.get(c0.id);
+      if (c.status !== 'running' || !c.paused) throw new EngineError('CONTAINER_NOT_PAUSED', `Container ${c.id} is not paused`);
+      await this.runtime.resume(c.id);
+      this.repo.containers.update(c.id, { paused: false });
+      this.note('unpause', c);
+    });
   }
 
   /** Containers whose network is this container's namespace, directly or through a chain. */
@@ -453,6 +540,9 @@ export class Containers extends EventEmitter {
         hint: 'remove those first, or force with -f (they lose their network)',
       });
     }
+    if (c.status === 'running' && c.paused && !force) {
+      throw new EngineError('CONTAINER_PAUSED', `You cannot remove a paused container ${c.id}. Unpause and then stop the container before attempting removal or force remove`, { hint: 'ctrnet unpause it, or rm -f' });
+    }
     if (c.status === 'running' && !force) {
       throw new EngineError('CONTAINER_RUNNING', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: 'ctrnet stop it, or rm -f' });
     }
@@ -465,8 +555,9 @@ export class Containers extends EventEmitter {
       // then the removal's to clean up (the monitor leaves containers that are not running alone).
       this.restarts.cancel(c.id);
       this.repo.containers.update(c.id, { status: 'removing' });
-      await this.runtime.kill(c.id, 'KILL');
+      await this.signal(cur, 'KILL');
       const code = (await this.runtime.exitCode(c.id)) ?? 137;
+      this.note('die', cur, { exitCode: String(code) });
       await this.removeLocked(c.id, code, false, volumes || cur.spec.autoRemove, true);
     });
   }
@@ -481,13 +572,16 @@ export class Containers extends EventEmitter {
     if (c.status === 'running') throw new EngineError('CONTAINER_RUNNING', `container ${c.name} is running`);
     this.restarts.forget(id);
     this.repo.containers.update(id, { status: 'removing' });
+    const eps = wasRunning ? this.repo.endpoints.list({ containerId: id }) : [];
     if (!cleaned) await this.cleanup(c);
+    for (const ep of eps) this.networkEvent('disconnect', c, ep.networkId);
     await this.runtime.removeFiles(id);
     this.repo.containers.delete(id);
     if (volumes) await this.extras?.volumes.removeAnonymous(c).catch((e) => this.log(`removing the volumes of ${c.name}: ${describe(e)}`));
     // A force-removed running container also exited (waiters of not-running hear it).
     if (wasRunning) this.emit('exit', id, code);
-    this.emit('removed', id, code);
+    this.emit('removed', id, code, c);
+    this.note('destroy', c);
   }
 
   /** Docker's wait conditions: not-running (default), next-exit, removed. */

@@ -17,7 +17,7 @@ export interface AttachmentDeps {
   sandboxes: Sandboxes;
   /** runs fn holding the container's mutex */
   locked: <T>(id: string, fn: () => Promise<T>) => Promise<T>;
-  emit: (event: 'connect' | 'disconnect', id: string) => void;
+  emit: (event: 'connect' | 'disconnect', id: string, networkId?: string) => void;
   /** rewrites a running container's resolv.conf: a connect gave it embedded DNS */
   refreshResolvConf: (c: Container) => Promise<void>;
   log: (m: string) => void;
@@ -110,7 +110,7 @@ export class NetworkAttachments {
         this.d.containers.update(c.id, { spec: c.spec });
         throw e;
       }
-      this.d.emit('connect', c.id);
+      this.d.emit('connect', c.id, net.id);
     });
   }
 
@@ -136,7 +136,7 @@ export class NetworkAttachments {
       if (Object.keys(networks).length === 0) spec.noNetworks = true;
       this.d.containers.update(c.id, { spec });
       if (c.status === 'running') await this.d.sandboxes.disconnect(c, net.id);
-      this.d.emit('disconnect', c.id);
+      this.d.emit('disconnect', c.id, net.id);
     });
   }
 
