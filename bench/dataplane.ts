@@ -197,6 +197,9 @@ export async function dataplane(): Promise<Row[]> {
     const co = await labs.ctrnetOverlay();
     const under = add('overlay', 'base', 'underlay host ↔ host', co.under, true);
     const ctrOver = add('overlay', 'ctrnet', 'ctrnet overlay', co.over, true);
+    // The same without the fast path: what the overlay bridges and their hooks cost.
+    const cos = await labs.ctrnetOverlay('dpos', '10.228.0', false);
+    const ctrOverSlow = add('overlay', 'ctrnet', 'ctrnet overlay, fast path off', cos.over, true);
 
     const why = await labs.dockerReady();
     let dockerNote = '';
@@ -229,12 +232,22 @@ export async function dataplane(): Promise<Row[]> {
       const { variants, restore } = await hookVariants([h.netnsPath], () => h.ctl(['system', 'reload']));
       rows.push(...(await profile('bridge (fast path off)', ctrSlow, veth, variants, restore)));
     }
-    if (missed(ctrOver, under, TARGETS.overlay!.base)) {
-      const hs = co.lab.hosts;
-      const { variants, restore } = await hookVariants(hs.map((h) => h.netnsPath), () => Promise.all(hs.map((h) => h.ctl(['system', 'reload']))));
-      rows.push(...(await profile('overlay', ctrOver, under, variants, restore)));
-    }
+    if (missed(ctrOver, under, TARGETS.overlay!.base)) rows.push(...(await overlayProfile().catch((e: Error) => [{ section: SECTION, what: 'profile: overlay', value: 'failed', note: e.message.split('\n')[0] }])));
     return rows;
+
+    async function overlayProfile(): Promise<Row[]> {
+      const rows: Row[] = [];
+      // The kernel's VXLAN path with no engine at all, against its own underlay: what encapsulation costs here.
+      const bare = await labs.bareVxlan();
+      const vx: Case = { group: 'overlay', who: 'base', label: 'bare VXLAN', pair: bare.over, rtt: false, tput: new Map(), rtts: [] };
+      const vxUnder: Case = { group: 'overlay', who: 'base', label: 'its underlay', pair: bare.under, rtt: false, tput: new Map(), rtts: [] };
+      rows.push(...(await profile('overlay: the kernel\'s VXLAN + bridge + veth, no engine,', vx, vxUnder, [{ what: '(no hooks at all)', off: async () => undefined }], async () => undefined)));
+      // The hooks a frame meets on the overlay bridges, taken away on the hosts without the fast path.
+      const hs = cos.lab.hosts;
+      const { variants, restore } = await hookVariants(hs.map((h) => h.netnsPath), () => Promise.all(hs.map((h) => h.ctl(['system', 'reload']))));
+      rows.push(...(await profile('overlay (fast path off)', ctrOverSlow, under, variants, restore)));
+      return rows;
+    }
   } finally {
     await labs.destroy();
   }

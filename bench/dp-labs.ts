@@ -95,11 +95,21 @@ export class DataplaneLabs {
     };
   }
 
-  /** Two ctrnetd on an underlay switch with etcd, an overlay network, a container on each. */
-  async ctrnetOverlay(): Promise<{ lab: SwitchLab; over: Pair; under: Pair }> {
-    const lab = new SwitchLab('dpo', '10.234.0');
+  /**
+   * Two ctrnetd on an underlay switch with etcd, an overlay network, a container on each.
+   * fastPath false: the daemons run with CTRNET_FAST_PATH=off (every frame takes the overlay bridges).
+   */
+  async ctrnetOverlay(label = 'dpo', prefix = '10.234.0', fastPath = true): Promise<{ lab: SwitchLab; over: Pair; under: Pair }> {
+    const lab = new SwitchLab(label, prefix);
     this.undo.push(() => lab.destroy());
-    await lab.setup(2);
+    const had = process.env.CTRNET_FAST_PATH;
+    if (!fastPath) process.env.CTRNET_FAST_PATH = 'off';
+    try {
+      await lab.setup(2);
+    } finally {
+      if (had === undefined) delete process.env.CTRNET_FAST_PATH;
+      else process.env.CTRNET_FAST_PATH = had;
+    }
     const [h1, h2] = lab.hosts;
     await h1.ctl(['network', 'create', '-d', 'overlay', '--subnet', '10.0.19.0/24', 'ovbench']);
     await h1.ctl(['run', '-d', '--name', 'o1', '--network', 'ovbench', 'busybox', 'sleep', '100000']);
@@ -109,6 +119,40 @@ export class DataplaneLabs {
     const ip1 = await addrIn(k1);
     await reachable(k2, ip1);
     return { lab, over: { serverNs: k1, clientNs: k2, addr: ip1, mtu: await mtuIn(k1) }, under: { serverNs: h1.netnsPath, clientNs: h2.netnsPath, addr: lab.ip(0) } };
+  }
+
+  /**
+   * The kernel's own overlay path without any engine: two hosts on a switch, in each a VXLAN
+   * device (no learning, static FDB entries, as ctrnet's) on a bridge with a veth into a
+   * "container" namespace. What encapsulation costs on this underlay, before any engine.
+   */
+  async bareVxlan(): Promise<{ over: Pair; under: Pair }> {
+    const prefix = '10.227.0';
+    const sw = await this.host('dpvxsw');
+    const hs = [await this.host('dpvx1'), await this.host('dpvx2')];
+    const cs = [await this.host('dpvxc1'), await this.host('dpvxc2')];
+    const mac = (i: number) => `02:00:0a:e3:01:0${i + 1}`;
+    for (let i = 0; i < 2; i++) {
+      const h = hs[i];
+      await plugIntoSwitch(sw, h, `${prefix}.${i + 1}`, `${prefix}.254`);
+      await h.run(['ip', 'link', 'add', 'vx0', 'mtu', '1450', 'type', 'vxlan', 'id', '42', 'local', `${prefix}.${i + 1}`, 'dstport', '4789', 'nolearning']);
+      await h.run(['ip', 'link', 'add', 'ov0', 'mtu', '1450', 'type', 'bridge']);
+      await h.run(['ip', 'link', 'set', 'vx0', 'master', 'ov0']);
+      // The "container": a veth whose host end is a port of ov0 (no address), its own end eth0.
+      await must(['ip', 'link', 'add', 'eth0', 'netns', cs[i].ns, 'mtu', '1450', 'address', mac(i), 'type', 'veth', 'peer', 'name', 'port0', 'netns', h.ns, 'mtu', '1450']);
+      await cs[i].run(['ip', 'addr', 'add', `10.226.0.${i + 1}/24`, 'dev', 'eth0']);
+      await cs[i].run(['ip', 'link', 'set', 'eth0', 'up']);
+      await h.run(['ip', 'link', 'set', 'port0', 'master', 'ov0']);
+      await h.run(['ip', 'link', 'set', 'port0', 'up']);
+      for (const d of ['vx0', 'ov0']) await h.run(['ip', 'link', 'set', d, 'up']);
+    }
+    for (let i = 0; i < 2; i++) {
+      const o = 1 - i;
+      await hs[i].run(['bridge', 'fdb', 'append', mac(o), 'dev', 'vx0', 'dst', `${prefix}.${o + 1}`, 'self', 'permanent']);
+      await cs[i].run(['ip', 'neigh', 'replace', `10.226.0.${o + 1}`, 'lladdr', mac(o), 'dev', 'eth0']);
+    }
+    await reachable(cs[1].netnsPath, '10.226.0.1');
+    return { over: { serverNs: cs[0].netnsPath, clientNs: cs[1].netnsPath, addr: '10.226.0.1', mtu: 1450 }, under: { serverNs: hs[0].netnsPath, clientNs: hs[1].netnsPath, addr: `${prefix}.1` } };
   }
 
   /** docker.io installed, the root namespace's state kept to compare at the end; an error text when Docker cannot run. */

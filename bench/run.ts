@@ -3,11 +3,12 @@
  * today in one run on this machine, prints one table and writes it, with the machine's details,
  * to bench/RESULTS.md. Sections: endpoint start scale dataplane overlay pull (default: all).
  * Peers (netavark, CNI plugins, docker.io, iperf3) are installed from Debian when missing.
+ * BENCH_FIRST=path/to/an/earlier/RESULTS.md: its figures go beside this run's (the noise of two runs).
  * Everything happens inside throwaway test hosts (network namespaces).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { leftovers } from '../scripts/lab';
 import { median, ms, percentile, Row } from './common';
@@ -117,10 +118,44 @@ function machine(): string[] {
   ];
 }
 
-function table(rows: Row[]): string {
-  const out = ['| section | measured | value | target | met | note |', '|---|---|---|---|---|---|'];
+/** The figures of an earlier run (its RESULTS.md): value and met, by section and measured. */
+interface Earlier {
+  date: string;
+  rows: Map<string, { value: string; met: string }>;
+}
+
+const rowKey = (section: string, what: string) => `${section}\u0000${what}`;
+
+/**
+ * Reads the table of an earlier run's RESULTS.md (BENCH_FIRST=path): `npm run bench` twice, the
+ * second with the first's file, puts both runs' figures side by side (the machine's noise shows).
+ */
+export function readEarlier(file: string): Earlier {
+  const text = readFileSync(file, 'utf8');
+  const rows = new Map<string, { value: string; met: string }>();
+  const unescape = (c: string) => c.trim().replace(/\\\|/g, '|');
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('| ') || line.startsWith('| section ')) continue;
+    const cells = line.slice(1, -1).split(/(?<!\\)\|/).map(unescape);
+    // section | measured | value | [first run |] target | met | note
+    if (cells.length < 6) continue;
+    const first = cells.length >= 7;
+    rows.set(rowKey(cells[0], cells[1]), { value: cells[2], met: cells[first ? 5 : 4] });
+  }
+  return { date: /^- date: (\S+)/m.exec(text)?.[1] ?? '?', rows };
+}
+
+export function table(rows: Row[], earlier?: Earlier): string {
+  const out = earlier
+    ? ['| section | measured | value | first run | target | met | note |', '|---|---|---|---|---|---|---|']
+    : ['| section | measured | value | target | met | note |', '|---|---|---|---|---|---|'];
   const cell = (s: string | undefined) => (s ?? '').replace(/\|/g, '\\|');
-  for (const r of rows) out.push(`| ${cell(r.section)} | ${cell(r.what)} | ${cell(r.value)} | ${cell(r.target)} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} | ${cell(r.note)} |`);
+  for (const r of rows) {
+    const met = r.met === undefined ? '' : r.met ? 'yes' : '**no**';
+    const e = earlier?.rows.get(rowKey(r.section, r.what));
+    const firstCell = earlier ? ` ${cell(e ? `${e.value}${e.met ? ` (${e.met.replace(/\*/g, '')})` : ''}` : '—')} |` : '';
+    out.push(`| ${cell(r.section)} | ${cell(r.what)} | ${cell(r.value)} |${firstCell} ${cell(r.target)} | ${met} | ${cell(r.note)} |`);
+  }
   return out.join('\n');
 }
 
@@ -138,9 +173,11 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`${table(rows)}\n`);
   }
+  const earlier = process.env.BENCH_FIRST ? readEarlier(process.env.BENCH_FIRST) : undefined;
   const intro = 'Written by `npm run bench`. Every figure was measured in this run on this machine, except those marked "cited": the figures for Docker features this bench does not run (swarm overlay convergence).';
-  const text = ['# ctrnet benchmark results', '', intro, '', ...machine(), '', table(rows), ''].join('\n');
-  process.stdout.write(`${table(rows)}\n`);
+  const twice = earlier ? [`Measured twice: "value" and "met" are this run's; "first run" is the same row of the run before it (${earlier.date}, the same bench on the same machine), with whether it met its target then: the difference between the two is the machine's noise.`, ''] : [];
+  const text = ['# ctrnet benchmark results', '', intro, '', ...twice, ...machine(), '', table(rows, earlier), ''].join('\n');
+  process.stdout.write(`${table(rows, earlier)}\n`);
   if (wanted.length === 0) writeFileSync(path.join(__dirname, '../../bench/RESULTS.md'), text);
   else writeFileSync(path.join(__dirname, '../../bench/RESULTS.partial.md'), text);
   const left = leftovers();
@@ -150,7 +187,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -12,8 +12,17 @@
  * fails the check) is passed on unchanged to the bridge, where the anti-spoofing chain and the
  * rest of the firewall decide as before.
  *
+ * Overlay networks (VXLAN): the program is also on the ingress of the network's VXLAN device. A
+ * checked frame of a local endpoint whose destination MAC is no local endpoint's, and is unicast,
+ * is handed to the VXLAN device's transmit (bpf_redirect): its FDB sends it to the host that has
+ * that MAC, as the bridge would have (it floods unknown unicast there too). A decapsulated frame
+ * arriving on the VXLAN device for a local endpoint is handed to that endpoint (bpf_redirect_peer);
+ * frames from the tunnel have no local sender to check (the sending host checked them), as on the
+ * bridge, where the anti-spoofing chain looks at containers' ports only.
+ *
  * Maps (filled by ctrnet-fastpath):
- *   eps:  host veth ifindex → the endpoint behind it: MAC, IPv4 address, network number
+ *   eps:  ifindex (host veth, or VXLAN device) → the endpoint behind it: MAC, IPv4 address, network
+ *         number, the network's VXLAN device (0: none), flags (EP_TUNNEL: it is the VXLAN device)
  *   dsts: network number . MAC → host veth ifindex of that endpoint
  *   stats: frames redirected (per CPU)
  */
@@ -29,7 +38,11 @@ struct ep_val {
   __u8 pad[2];
   __be32 ip4;
   __u32 net;
+  __u32 tunnel;
+  __u32 flags;
 };
+
+#define EP_TUNNEL 1
 
 struct dst_key {
   __u32 net;
@@ -72,15 +85,24 @@ int ctrnet_fastpath(struct __sk_buff *skb) {
   if ((void *)(ip + 1) > end) return TC_ACT_OK;
   __u32 in = skb->ingress_ifindex;
   struct ep_val *src = bpf_map_lookup_elem(&eps, &in);
-  if (!src || !mac_eq(eth->h_source, src->mac) || ip->saddr != src->ip4) return TC_ACT_OK;
+  if (!src) return TC_ACT_OK;
+  int tunnel = src->flags & EP_TUNNEL;
+  if (!tunnel && (!mac_eq(eth->h_source, src->mac) || ip->saddr != src->ip4)) return TC_ACT_OK;
   struct dst_key k = {.net = src->net};
   __builtin_memcpy(k.mac, eth->h_dest, 6);
   __u32 *out = bpf_map_lookup_elem(&dsts, &k);
-  if (!out || *out == in) return TC_ACT_OK;
   __u32 zero = 0;
-  __u64 *n = bpf_map_lookup_elem(&stats, &zero);
+  __u64 *n;
+  if (out && *out != in) {
+    n = bpf_map_lookup_elem(&stats, &zero);
+    if (n) *n += 1;
+    return bpf_redirect_peer(*out, 0);
+  }
+  // Not local: to the other hosts through the network's VXLAN device, unicast only.
+  if (out || tunnel || !src->tunnel || (eth->h_dest[0] & 1)) return TC_ACT_OK;
+  n = bpf_map_lookup_elem(&stats, &zero);
   if (n) *n += 1;
-  return bpf_redirect_peer(*out, 0);
+  return bpf_redirect(src->tunnel, 0);
 }
 
 char _license[] SEC("license") = "GPL";

@@ -8,8 +8,11 @@
  *
  * Protocol on stdin/stdout as ctrnet-kernel's (native/kernel/main.c): "<id> <verb> [args]\n",
  * answered by data lines "<id> + <fields>\n" and then "<id> ok\n" or "<id> err <ERRNO> <message>\n".
- *   add NAME MAC IP NET   endpoint behind host veth NAME (its container's MAC and IPv4 address,
- *                         network number NET): into the maps, and the program on NAME's ingress
+ *   add NAME MAC IP NET [VX]  endpoint behind host veth NAME (its container's MAC and IPv4
+ *                         address, network number NET; VX: the network's VXLAN device, where its
+ *                         frames to other hosts go): into the maps, and the program on NAME's ingress
+ *   tunnel VX NET         the VXLAN device VX of network NET: frames it decapsulates for a local
+ *                         endpoint of NET are handed to it; the program on VX's ingress
  *   del NAME              out of the maps, the program off NAME (a veth already gone is fine)
  *   stats                 "+ redirected=N endpoints=M"
  *   show NAME             "+ attached=0|1": whether this helper's program is on NAME's ingress,
@@ -43,7 +46,10 @@ struct ep_val {
   unsigned char pad[2];
   unsigned int ip4; /* network order */
   unsigned int net;
+  unsigned int tunnel; /* ifindex of the network's VXLAN device, 0: none */
+  unsigned int flags;
 };
+#define EP_TUNNEL 1
 struct dst_key {
   unsigned int net;
   unsigned char mac[6];
@@ -54,6 +60,7 @@ struct dst_key {
 struct known {
   char name[IF_NAMESIZE];
   int ifindex;
+  int tunnel; /* a VXLAN device: no destination entry */
   struct dst_key dst;
 };
 static struct known *known;
@@ -112,7 +119,27 @@ static void detach(int ifindex) {
   bpf_tc_detach(&hook, &opts);
 }
 
-static int add(const char *name, const char *mac, const char *ip, const char *net) {
+static struct known *remember(const char *name, int ifindex, int tunnel, const struct dst_key *k) {
+  struct known *kn = find(name);
+  if (!kn) {
+    if (nknown == MAX_EPS) {
+      fail(ENOSPC, "more than %d endpoints", MAX_EPS);
+      return NULL;
+    }
+    kn = &known[nknown++];
+    snprintf(kn->name, sizeof kn->name, "%s", name);
+  } else if (kn->ifindex != ifindex || kn->tunnel != tunnel || memcmp(&kn->dst, k, sizeof *k)) {
+    /* the same name for another endpoint: the old one's entries go first */
+    if (!kn->tunnel) bpf_map_delete_elem(dsts_fd, &kn->dst);
+    bpf_map_delete_elem(eps_fd, &kn->ifindex);
+  }
+  kn->ifindex = ifindex;
+  kn->tunnel = tunnel;
+  kn->dst = *k;
+  return kn;
+}
+
+static int add(const char *name, const char *mac, const char *ip, const char *net, const char *vx) {
   struct ep_val v = {0};
   struct dst_key k = {0};
   unsigned long n;
@@ -122,25 +149,30 @@ static int add(const char *name, const char *mac, const char *ip, const char *ne
   if (inet_pton(AF_INET, ip, &a) != 1) return fail(EINVAL, "bad IPv4 address %.40s", ip);
   int ifindex = (int)if_nametoindex(name);
   if (!ifindex) return fail(ENODEV, "no interface %s", name);
+  if (vx && !(v.tunnel = if_nametoindex(vx))) return fail(ENODEV, "no interface %.40s", vx);
   v.ip4 = a.s_addr;
   v.net = (unsigned int)n;
   k.net = v.net;
   memcpy(k.mac, v.mac, 6);
-  struct known *kn = find(name);
-  if (!kn) {
-    if (nknown == MAX_EPS) return fail(ENOSPC, "more than %d endpoints", MAX_EPS);
-    kn = &known[nknown++];
-    snprintf(kn->name, sizeof kn->name, "%s", name);
-  } else if (kn->ifindex != ifindex || memcmp(&kn->dst, &k, sizeof k)) {
-    /* the same name for another endpoint: the old one's entries go first */
-    bpf_map_delete_elem(dsts_fd, &kn->dst);
-    bpf_map_delete_elem(eps_fd, &kn->ifindex);
-  }
-  kn->ifindex = ifindex;
-  kn->dst = k;
+  if (!remember(name, ifindex, 0, &k)) return -1;
   unsigned int idx = (unsigned int)ifindex;
   if (bpf_map_update_elem(eps_fd, &idx, &v, BPF_ANY)) return fail(errno, "endpoint map: %s", strerror(errno));
   if (bpf_map_update_elem(dsts_fd, &k, &idx, BPF_ANY)) return fail(errno, "destination map: %s", strerror(errno));
+  return attach(ifindex, name);
+}
+
+static int tunnel(const char *name, const char *net) {
+  struct ep_val v = {.flags = EP_TUNNEL};
+  struct dst_key k = {0};
+  unsigned long n;
+  if (strlen(name) >= IF_NAMESIZE) return fail(EINVAL, "bad interface name %.40s", name);
+  if (parse_uint(net, 0xffffffffu, &n)) return -1;
+  int ifindex = (int)if_nametoindex(name);
+  if (!ifindex) return fail(ENODEV, "no interface %s", name);
+  v.net = (unsigned int)n;
+  if (!remember(name, ifindex, 1, &k)) return -1;
+  unsigned int idx = (unsigned int)ifindex;
+  if (bpf_map_update_elem(eps_fd, &idx, &v, BPF_ANY)) return fail(errno, "endpoint map: %s", strerror(errno));
   return attach(ifindex, name);
 }
 
@@ -148,7 +180,7 @@ static int del(const char *name) {
   struct known *kn = find(name);
   if (!kn) return 0;
   /* The destination first: no frame is sent to a veth on its way out. */
-  bpf_map_delete_elem(dsts_fd, &kn->dst);
+  if (!kn->tunnel) bpf_map_delete_elem(dsts_fd, &kn->dst);
   unsigned int idx = (unsigned int)kn->ifindex;
   bpf_map_delete_elem(eps_fd, &idx);
   if ((int)if_nametoindex(name) == kn->ifindex) detach(kn->ifindex);
@@ -236,7 +268,8 @@ int main(int argc, char **argv) {
     errmsg[0] = 0;
     int r;
     if (!verb) r = fail(EINVAL, "bad request");
-    else if (!strcmp(verb, "add") && n == 4) r = add(a[0], a[1], a[2], a[3]);
+    else if (!strcmp(verb, "add") && (n == 4 || n == 5)) r = add(a[0], a[1], a[2], a[3], n == 5 ? a[4] : NULL);
+    else if (!strcmp(verb, "tunnel") && n == 2) r = tunnel(a[0], a[1]);
     else if (!strcmp(verb, "del") && n == 1) r = del(a[0]);
     else if (!strcmp(verb, "stats") && n == 0) {
       /* the data line carries the request's id */

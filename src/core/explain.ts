@@ -153,8 +153,8 @@ async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints
     const b = await d.bridgeNetfilter();
     if (b.present) x.bridgeNetfilter = { on: b.on, why: b.why };
   }
-  // The fast path: only bridge networks that let containers talk to each other get it.
-  const bridged = endpoints.filter((ep) => netOf(ep.networkId)?.driver === 'bridge');
+  // The fast path: bridge networks that let containers talk to each other, and overlays; IPv4 endpoints only.
+  const bridged = endpoints.filter((ep) => ['bridge', 'overlay'].includes(netOf(ep.networkId)?.driver ?? '') && !!ep.ip);
   if (d.fastPath && bridged.length) {
     const f = await d.fastPath.describe(bridged.map((ep) => ep.hostIf));
     x.fastPath = { active: f.active, why: f.why, redirected: f.redirected, ports: bridged.map((ep) => ({ hostIf: ep.hostIf, attached: f.attached.includes(ep.hostIf) })) };

@@ -182,7 +182,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   async function overlayDriver(clusterStore: string, advertise: string) {
     // VXLAN over IPv6 costs 20 bytes more than over IPv4 (its outer header).
     const overhead = advertise.includes(':') ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD;
-    const plane = new VxlanPlane(kernel, firewall, advertise, (await mtuOfAddress(kernel, advertise)) - overhead);
+    const plane = new VxlanPlane(kernel, firewall, advertise, (await mtuOfAddress(kernel, advertise)) - overhead, fastPath);
     const control = new ControlPlane(store, new EtcdClusterStore(clusterStore, advertise, o.clusterTtl, log), plane, events, log);
     return { control, driver: new OverlayDriver(store, plane, control, log, pools6) };
   }

@@ -12,6 +12,11 @@
  * The fast path is an optimisation: when the program cannot be loaded (no BPF here, the helper
  * not built), endpoints simply take the bridge, and `describe()` says why.
  *
+ * On an overlay network the program is on the network's VXLAN device too: a checked frame of a
+ * local endpoint to a MAC that is no local endpoint's goes straight to the VXLAN device (whose FDB
+ * knows the other hosts), and a decapsulated frame for a local endpoint goes straight to it: the
+ * overlay bridge is bypassed both ways.
+ *
  * Limitations: IPv4 unicast between endpoints of one network only. Frames it carries pass no
  * netfilter hook of the host (an admin's rules in chain `user` of table ip ctrnet see forwarded,
  * routed traffic only, not traffic inside one network). Networks with inter-container
@@ -32,6 +37,8 @@ export interface FastPathEndpoint {
   ip: string;
   /** the network it belongs to (only endpoints of one network are fast-pathed to each other) */
   network: string;
+  /** the network's VXLAN device (overlay networks): where its unicast frames to other hosts go */
+  tunnel?: string;
 }
 
 export interface FastPathFacts {
@@ -53,6 +60,13 @@ export interface FastPath {
    * @example await fastPath.add({ hostIf: 'veth1a2b3c4', mac: '02:42:ac:11:00:02', ip: '172.17.0.2', network: netId })
    */
   add(ep: FastPathEndpoint): Promise<void>;
+  /**
+   * Puts an overlay network's VXLAN device on the fast path: frames it decapsulates for a local
+   * endpoint of that network are handed to it. Removed with `del(dev)`.
+   * Equivalent to: `tc filter add dev VXDEV ingress bpf da obj ctrnet-fastpath.bpf.o`
+   * @example await fastPath.addTunnel('vx-1a2b3c4d5e6f', netId)
+   */
+  addTunnel(dev: string, network: string): Promise<void>;
   /** Takes it off (a veth already gone is fine). Equivalent to: `tc filter del dev HOSTIF ingress pref 1 handle 1 bpf` */
   del(hostIf: string): Promise<void>;
   /** What the kernel has: counters, and which of `hostIfs` carry the program. */
@@ -64,6 +78,7 @@ export interface FastPath {
 export class NoFastPath implements FastPath {
   constructor(private readonly why = 'off') {}
   async add(): Promise<void> {}
+  async addTunnel(): Promise<void> {}
   async del(): Promise<void> {}
   async describe(): Promise<FastPathFacts> {
     return { active: false, why: this.why, redirected: 0, endpoints: 0, attached: [] };
@@ -97,9 +112,17 @@ export class BpfFastPath implements FastPath {
   }
 
   async add(ep: FastPathEndpoint): Promise<void> {
+    await this.ask(`add ${ep.hostIf} ${ep.mac} ${ep.ip} ${this.netNumber(ep.network)}${ep.tunnel ? ` ${ep.tunnel}` : ''}`, ep.hostIf);
+  }
+
+  async addTunnel(dev: string, network: string): Promise<void> {
+    await this.ask(`tunnel ${dev} ${this.netNumber(network)}`, dev);
+  }
+
+  private async ask(req: string, dev: string): Promise<void> {
     if (this.broken) return;
     try {
-      await this.helper.request(`add ${ep.hostIf} ${ep.mac} ${ep.ip} ${this.netNumber(ep.network)}`);
+      await this.helper.request(req);
     } catch (e) {
       // A helper that cannot load the program fails every request the same way: say it once and
       // let endpoints take the bridge. Any other failure (this veth) leaves that endpoint on it.
@@ -107,7 +130,7 @@ export class BpfFastPath implements FastPath {
       if (/cannot start|exited|failed:/.test(msg)) {
         this.broken = msg;
         this.log(`fast path off: ${msg}`);
-      } else this.log(`fast path for ${ep.hostIf}: ${msg}`);
+      } else this.log(`fast path for ${dev}: ${msg}`);
     }
   }
 

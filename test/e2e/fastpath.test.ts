@@ -178,6 +178,30 @@ describe('the fast-path program, frame by frame (kernel test run, nothing sent)'
         ['from an interface that is no endpoint', 999_999, frame(B.mac, A.mac, '0800', A.ip, B.ip), PASS],
       ];
       for (const [what, ifx, hex, want] of cases) assert.equal(await verdict(ifx, hex), want, what);
+      // An overlay endpoint D (network 3) whose frames to other hosts go to a VXLAN device (vt
+      // stands in for it: the program sees only ifindexes), and that device's own entry.
+      await p.run(['ip', 'link', 'add', 'vd', 'type', 'veth', 'peer', 'name', 'pd']);
+      await p.run(['ip', 'link', 'add', 'vt', 'type', 'veth', 'peer', 'name', 'pt']);
+      const D = { mac: '02:42:0a:00:03:02', ip: '10.0.3.2' };
+      const remote = '02:42:0a:00:03:09';
+      await helper.request(`add vd ${D.mac} ${D.ip} 3 vt`);
+      await helper.request('tunnel vt 3');
+      const vd = await index('vd');
+      const vt = await index('vt');
+      const overlay: [string, number, string, number][] = [
+        ['an overlay endpoint\'s own frame to a remote container', vd, frame(remote, D.mac, '0800', D.ip, '10.0.3.9'), REDIRECT],
+        ['an overlay endpoint\'s broadcast', vd, frame('ff:ff:ff:ff:ff:ff', D.mac, '0800', D.ip, '10.0.3.255'), PASS],
+        ['an overlay endpoint\'s forged source address to a remote container', vd, frame(remote, D.mac, '0800', '10.0.3.99', '10.0.3.9'), PASS],
+        ['an overlay endpoint\'s forged source MAC to a remote container', vd, frame(remote, '02:42:0a:00:03:99', '0800', D.ip, '10.0.3.9'), PASS],
+        ['a bridge endpoint\'s frame to an unknown MAC (no VXLAN device)', va, frame(remote, A.mac, '0800', A.ip, '10.0.3.9'), PASS],
+        ['from the VXLAN device to its network\'s local endpoint', vt, frame(D.mac, remote, '0800', '10.0.3.9', D.ip), REDIRECT],
+        ['from the VXLAN device to an endpoint of another network', vt, frame(A.mac, remote, '0800', '10.0.3.9', A.ip), PASS],
+        ['from the VXLAN device to an unknown MAC (not back out)', vt, frame('02:42:0a:00:03:77', remote, '0800', '10.0.3.9', '10.0.3.7'), PASS],
+      ];
+      for (const [what, ifx, hex, want] of overlay) assert.equal(await verdict(ifx, hex), want, what);
+      assert.match(await p.run(['tc', 'filter', 'show', 'dev', 'vt', 'ingress']), /ctrnet_fastpath/);
+      await helper.request('del vt');
+      assert.equal(await verdict(vt, overlay[5][2]), PASS, 'after del of the VXLAN device');
       // Off the maps: the same frame is passed to the bridge.
       await helper.request('del vb');
       assert.equal(await verdict(va, cases[0][2]), PASS, 'after del of the receiver');

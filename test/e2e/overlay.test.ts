@@ -99,6 +99,23 @@ describe('overlay networks', () => {
     assert.ok(after - before > 1_048_576, `the 1 MiB crossed the switch as VXLAN (${before} → ${after} bytes)`);
   });
 
+  it('the fast path carries the containers\' IPv4 frames past the overlay bridges both ways (VXLAN device and host veths carry the program), and explain says so', async () => {
+    const [h1, , h3] = hosts;
+    const a = await addrOf(h1, 'a');
+    const redirected = async (h: LabHost, ctr: string) => (JSON.parse(await h.ctl(['explain', '--json', ctr])) as { fastPath?: { redirected: number } }).fastPath?.redirected ?? -1;
+    const vx = await vxOf(h1);
+    for (const h of [h1, h3]) assert.match(await h.run(['tc', 'filter', 'show', 'dev', vx, 'ingress']), /ctrnet_fastpath.*direct-action/);
+    const r1 = await redirected(h1, 'a');
+    const r3 = await redirected(h3, 'b');
+    assert.match(await h3.ctl(['exec', 'b', 'ping', '-c3', '-W2', a]), /3 packets received/);
+    // Host 3: b's requests into the VXLAN device, the replies from it to b; host 1 the other way round.
+    assert.ok((await redirected(h3, 'b')) >= r3 + 6, 'host 3 fast-pathed the requests and the replies');
+    assert.ok((await redirected(h1, 'a')) >= r1 + 6, 'host 1 fast-pathed them too');
+    const ex = await h1.ctl(['explain', 'a']);
+    assert.match(ex, /Fast path: IPv4 frames from veth\w+ .*VXLAN device/);
+    assert.match(ex, /Kernel and state agree/);
+  });
+
   it('the docker CLI uses the overlay like any network', async () => {
     const [, , h3] = hosts;
     const env = { ...process.env, DOCKER_HOST: `unix://${h3.socket}`, DOCKER_CONFIG: `${h3.dir}/docker-config` };

@@ -8,8 +8,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network } from '../../src/base/model';
-import { OPT_BRIDGE_NAME, OPT_ICC } from '../../src/base/network-options';
+import { OPT_BRIDGE_NAME, OPT_ICC, OPT_VNI } from '../../src/base/network-options';
 import { BridgeDriver } from '../../src/drivers/bridge-driver';
+import { VxlanPlane } from '../../src/drivers/overlay/vxlan';
 import { JoinRequest } from '../../src/drivers/driver';
 import { DEFAULT_POOLS } from '../../src/ipam/pools';
 import { BpfFastPath, FastPath, FastPathEndpoint, FastPathFacts } from '../../src/kernel/fast-path';
@@ -28,6 +29,10 @@ class RecordingFastPath implements FastPath {
   async add(ep: FastPathEndpoint): Promise<void> {
     this.calls.push(`add ${ep.hostIf}`);
     this.on.set(ep.hostIf, ep);
+  }
+  async addTunnel(dev: string, network: string): Promise<void> {
+    this.calls.push(`tunnel ${dev}`);
+    this.on.set(dev, { hostIf: dev, mac: '', ip: '', network });
   }
   async del(hostIf: string): Promise<void> {
     this.calls.push(`del ${hostIf}`);
@@ -100,6 +105,51 @@ describe('BridgeDriver and the fast path', () => {
   });
 });
 
+describe('VxlanPlane (overlay) and the fast path', () => {
+  async function overlay() {
+    const k = new FakeKernel();
+    const fp = new RecordingFastPath();
+    const plane = new VxlanPlane(k, new StubFirewall(), '10.99.0.1', 1450, fp);
+    const net = { id: 'o'.repeat(64), name: 'ov1', driver: 'overlay', subnet: '10.60.0.0/24', gateway: '10.60.0.1', internal: false, labels: {}, options: { [OPT_VNI]: '4100' } } as unknown as Network;
+    const join = async (i: number, ip: string | undefined = `10.60.0.${i + 1}`): Promise<JoinRequest> => {
+      const sandbox = `${NETNS}/o${i}`;
+      await k.netnsAdd(sandbox);
+      const endpoint = { id: `e${i}`, containerId: `c${i}`, networkId: net.id, ifName: 'eth0', hostIf: `vethov0000${i}`, mac: `02:42:0a:3c:00:0${i + 1}`, ip, aliases: [] } as unknown as JoinRequest['endpoint'];
+      const req = { network: net, endpoint, containerName: `c${i}`, sandbox, defaultRoute: false, ports: [] } as unknown as JoinRequest;
+      await plane.join(req);
+      return req;
+    };
+    return { k, fp, plane, net, join };
+  }
+
+  it('the first join puts the VXLAN device on it, then the endpoint with the device as its way to other hosts; leave() takes the endpoint off first', async () => {
+    const w = await overlay();
+    const r = await w.join(1);
+    assert.deepEqual(w.fp.calls, ['tunnel vx-oooooooooooo', 'add vethov00001']);
+    assert.deepEqual(w.fp.on.get('vethov00001'), { hostIf: 'vethov00001', mac: '02:42:0a:3c:00:02', ip: '10.60.0.2', network: w.net.id, tunnel: 'vx-oooooooooooo' });
+    await w.plane.leave(r);
+    assert.equal(w.fp.calls.at(-1), 'del vethov00001');
+    assert.equal(w.fp.on.has('vethov00001'), false);
+    await w.plane.remove(w.net);
+    assert.equal(w.fp.on.size, 0, 'the VXLAN device is taken off with the network');
+  });
+
+  it('an endpoint without IPv4 (an IPv6-only overlay) is not put on it', async () => {
+    const w = await overlay();
+    await w.join(1, '');
+    assert.deepEqual(w.fp.calls, ['tunnel vx-oooooooooooo']);
+  });
+
+  it('restore() puts the device and every live endpoint back (a new daemon has new maps)', async () => {
+    const w = await overlay();
+    const reqs = [await w.join(1), await w.join(2)];
+    const fp = new RecordingFastPath();
+    const next = new VxlanPlane(w.k, new StubFirewall(), '10.99.0.1', 1450, fp);
+    await next.restore(w.net, reqs);
+    assert.deepEqual([...fp.on.keys()].sort(), ['vethov00001', 'vethov00002', 'vx-oooooooooooo']);
+  });
+});
+
 /** A stand-in for the helper process: answers requests as ctrnet-fastpath would, or fails. */
 class FakeHelper {
   readonly sent: string[] = [];
@@ -125,7 +175,12 @@ describe('BpfFastPath', () => {
     await fp.add({ hostIf: 'vethb', mac: '02:42:ac:12:00:02', ip: '172.18.0.2', network: 'net-two' });
     await fp.add({ hostIf: 'vethc', mac: '02:42:ac:11:00:03', ip: '172.17.0.3', network: 'net-one' });
     await fp.del('vetha');
-    assert.deepEqual(h.sent, ['add vetha 02:42:ac:11:00:02 172.17.0.2 1', 'add vethb 02:42:ac:12:00:02 172.18.0.2 2', 'add vethc 02:42:ac:11:00:03 172.17.0.3 1', 'del vetha']);
+    await fp.addTunnel('vx-0123456789ab', 'net-three');
+    await fp.add({ hostIf: 'vethd', mac: '02:42:0a:00:00:02', ip: '10.0.0.2', network: 'net-three', tunnel: 'vx-0123456789ab' });
+    assert.deepEqual(h.sent, [
+      'add vetha 02:42:ac:11:00:02 172.17.0.2 1', 'add vethb 02:42:ac:12:00:02 172.18.0.2 2', 'add vethc 02:42:ac:11:00:03 172.17.0.3 1', 'del vetha',
+      'tunnel vx-0123456789ab 3', 'add vethd 02:42:0a:00:00:02 10.0.0.2 3 vx-0123456789ab',
+    ]);
   });
 
   it('describe() reads the counters and, per veth, whether the program is on it', async () => {

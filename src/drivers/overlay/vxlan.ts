@@ -11,6 +11,7 @@ import { overlayBridgeName, vxlanName } from '../../base/names';
 import { OPT_VNI } from '../../base/network-options';
 import { Firewall } from '../../firewall/firewall';
 import { Kernel, KernelError } from '../../kernel/kernel';
+import { FastPath, NoFastPath } from '../../kernel/fast-path';
 import { addressInside, endpointPort, JoinRequest, mtuOf, removeLater, removeLink } from '../driver';
 
 export const VXLAN_PORT = 4789;
@@ -46,7 +47,16 @@ export class VxlanPlane {
     readonly local: string,
     /** MTU of overlay interfaces when the network sets none: the underlay's minus VXLAN_OVERHEAD */
     private readonly mtu: number,
+    /** the tc-BPF fast path: endpoints' IPv4 frames past the overlay bridge, both ways (kernel/fast-path.ts) */
+    private readonly fastPath: FastPath = new NoFastPath(),
   ) {}
+
+  /** The endpoint on the fast path, its frames to other hosts through the VXLAN device (IPv4 only). */
+  private async fastPathAdd(req: JoinRequest): Promise<void> {
+    const ep = req.endpoint;
+    if (!ep.ip || req.runtimeMoves) return;
+    await this.fastPath.add({ hostIf: ep.hostIf, mac: ep.mac, ip: ep.ip, network: req.network.id, tunnel: vxlanName(req.network.id) });
+  }
 
   mtuOf(net: Network): number {
     return mtuOf(net, this.mtu);
@@ -72,6 +82,7 @@ export class VxlanPlane {
         b = this.kernel.batch();
       }
       await b.linkSetUp(vx).linkSetUp(br).commit();
+      await this.fastPath.addTunnel(vx, net.id);
       this.ensured.add(net.id);
     });
   }
@@ -80,6 +91,7 @@ export class VxlanPlane {
   async remove(net: Network): Promise<void> {
     await this.forget(net.id);
     const errors: unknown[] = [];
+    await this.fastPath.del(vxlanName(net.id)).catch((e) => errors.push(e));
     for (const name of [vxlanName(net.id), overlayBridgeName(net.id)]) await removeLink(this.kernel, name).catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `deleting overlay network ${net.name}`);
   }
@@ -101,7 +113,11 @@ export class VxlanPlane {
       });
       if (req.runtimeMoves) return;
       await addressInside(this.kernel, req);
+      await this.fastPathAdd(req);
     } catch (e) {
+      await this.fastPath.del(ep.hostIf).catch(() => {
+        // the join's error is the one to report (del of an endpoint it never had is a no-op)
+      });
       await removeLink(this.kernel, ep.hostIf).catch(() => {
         // the original error says what went wrong; the veth may already be gone with it
       });
@@ -123,6 +139,8 @@ export class VxlanPlane {
   }
 
   async leave(req: JoinRequest): Promise<void> {
+    // Off the fast path first: no frame is handed to an interface on its way out.
+    await this.fastPath.del(req.endpoint.hostIf);
     await this.firewall.delEndpoint(endpointPort(req.endpoint, req.linkLocal));
     if (req.sandboxGoing) return removeLater(this.kernel, req.endpoint.hostIf);
     await removeLink(this.kernel, req.endpoint.hostIf);
@@ -137,7 +155,11 @@ export class VxlanPlane {
       // Only the runtime can move a new container end into its sandbox (Docker's plugin path): left to explain.
       if (!links.has(req.endpoint.hostIf) && req.runtimeMoves) continue;
       if (!links.has(req.endpoint.hostIf)) await this.join(req);
-      else await this.firewall.addEndpoint(endpointPort(req.endpoint, req.linkLocal));
+      else {
+        await this.firewall.addEndpoint(endpointPort(req.endpoint, req.linkLocal));
+        // A new daemon's fast path has maps of its own: the program is put on again (a replacement).
+        await this.fastPathAdd(req);
+      }
     }
   }
 
