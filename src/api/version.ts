@@ -4,9 +4,10 @@
  * comparisons the routes and DTOs use to answer a client in its version's shapes (the request's
  * /v1.NN prefix; a request without one is answered at the highest version, as Docker does).
  */
+import { API_VERSION } from '../base/api-version';
 import { EngineError } from '../base/errors';
 
-export const API_VERSION = '1.51';
+export { API_VERSION };
 /** Docker 25 to 28 answer down to 1.24; older clients' shapes (before 1.24) ctrnet does not know. */
 export const MIN_API_VERSION = '1.24';
 

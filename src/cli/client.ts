@@ -5,6 +5,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import { API_VERSION } from '../base/api-version';
 import { ApiError } from './api-error';
 
 /** The daemon's error answer: {"message": …}, or its raw text. */
@@ -32,7 +33,7 @@ export class Client {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
-    const req = http.request({ socketPath: this.socketPath, method, path: `/v1.41${path}`, headers });
+    const req = http.request({ socketPath: this.socketPath, method, path: `/v${API_VERSION}${path}`, headers });
     if (opts.stream) opts.stream.pipe(req);
     else req.end(payload);
     return req;

@@ -1,6 +1,6 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { attachments, ContainerSpec } from '../../src/base/container-spec';
@@ -27,8 +27,11 @@ const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => ({
 const ctr = (name: string, over: Partial<Container> = {}): Container => ({ id: name.padEnd(64, '0'), name, imageId: 'sha256:1', image: 'busybox', spec: spec(), status: 'running', pid: 1, exitCode: 0, error: '', created: '2026-01-01T00:00:00Z', ...over });
 
 describe('resolvConf()', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rc-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let files = 0;
   const host = (text: string) => {
-    const f = path.join(mkdtempSync(path.join(os.tmpdir(), 'rc-')), 'resolv.conf');
+    const f = path.join(dir, `resolv${files++}.conf`);
     writeFileSync(f, text);
     return f;
   };
