@@ -82,7 +82,8 @@ async function explainAttachment(d: ExplainDeps, a: Attachment): Promise<Explana
   };
   if (!a.netns) return x;
   x.namespace = { path: a.netns, sharedWith: [] };
-  await readSandbox(d, x, a.netns, d.repo.endpoints.list({ containerId: a.id }), d.repo.ports.list(a.id));
+  // dockerd moves the Docker plugin's veths in itself: those endpoints are never fast-pathed (drivers: runtimeMoves).
+  await readSandbox(d, x, a.netns, d.repo.endpoints.list({ containerId: a.id }), d.repo.ports.list(a.id), a.kind === 'docker');
   if (d.forwardDrop && (await d.forwardDrop())) {
     x.mismatches.push('the iptables FORWARD policy is DROP (dockerd sets it when it turned on ip_forward itself) and the kernel applies it to bridged traffic (br_netfilter): run `iptables -P FORWARD ACCEPT`, or start ctrnetd before dockerd');
   }
@@ -90,7 +91,7 @@ async function explainAttachment(d: ExplainDeps, a: Attachment): Promise<Explana
 }
 
 /** Reads a namespace's interfaces, routes, firewall elements and overlay entries into `x`, and compares them with the records. */
-async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints: Endpoint[], ports: PublishedPort[]): Promise<void> {
+async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints: Endpoint[], ports: PublishedPort[], runtimeMoved = false): Promise<void> {
   const inside = d.kernel.at(ns);
   // IPv6 is read where the sandbox has it (a sandbox without IPv6 networks has it off).
   const six = endpoints.some((ep) => !!ep.ip6);
@@ -154,7 +155,7 @@ async function readSandbox(d: ExplainDeps, x: Explanation, ns: string, endpoints
     if (b.present) x.bridgeNetfilter = { on: b.on, why: b.why };
   }
   // The fast path: bridge networks that let containers talk to each other, and overlays; IPv4 endpoints only.
-  const bridged = endpoints.filter((ep) => ['bridge', 'overlay'].includes(netOf(ep.networkId)?.driver ?? '') && !!ep.ip);
+  const bridged = runtimeMoved ? [] : endpoints.filter((ep) => ['bridge', 'overlay'].includes(netOf(ep.networkId)?.driver ?? '') && !!ep.ip);
   if (d.fastPath && bridged.length) {
     const f = await d.fastPath.describe(bridged.map((ep) => ep.hostIf));
     x.fastPath = { active: f.active, why: f.why, redirected: f.redirected, ports: bridged.map((ep) => ({ hostIf: ep.hostIf, attached: f.attached.includes(ep.hostIf) })) };
