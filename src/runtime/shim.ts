@@ -113,6 +113,9 @@ export function connectShim(dir: string, mode: ShimMode): Promise<net.Socket> {
     sock.once('error', reject);
     sock.once('connect', () => {
       sock.removeListener('error', reject);
+      // A shim that is already gone closes the socket: the write's EPIPE must not be an uncaught
+      // 'error' that ends the daemon (callers see the close; their own 'error' listeners still run).
+      sock.on('error', () => {});
       sock.write(mode);
       resolve(sock);
     });
