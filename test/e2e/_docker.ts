@@ -22,15 +22,15 @@ export interface Answer {
   json: unknown;
 }
 
-/** One API request on the host's socket; the body is JSON when it is an object. */
-export function api(h: LabHost, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+/** One API request on the host's socket; the body is JSON when it is an object, sent as it is when a string. */
+export function api(h: LabHost, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const req = http.request({
       socketPath: h.socket, method, path,
       headers: { ...(text !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) } : {}), ...headers },
     });
-    const timer = setTimeout(() => req.destroy(new Error(`no answer in 30 s: ${method} ${path}`)), 30_000);
+    const timer = setTimeout(() => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s: ${method} ${path}`)), timeoutMs);
     req.on('error', (e) => {
       clearTimeout(timer);
       reject(e);

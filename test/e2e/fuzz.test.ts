@@ -6,9 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import fc from 'fast-check';
 import { LabHost } from '../../scripts/lab';
+import { api } from './_docker';
 import { assertNoLeftovers, snapshot } from './_util';
 
 let a: LabHost;
@@ -22,31 +22,6 @@ after(async () => {
   await a?.destroy();
   assertNoLeftovers([a].filter(Boolean));
 });
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-function request(method: string, path: string, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: a.socket, method, path, headers: body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } });
-    const timer = setTimeout(() => req.destroy(new Error(`no answer in 5 s: ${method} ${path}`)), 5000);
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
-      });
-    });
-    req.end(body);
-  });
-}
 
 const weird = fc.oneof(
   fc.string({ maxLength: 20 }),
@@ -95,7 +70,7 @@ describe('API fuzzing', () => {
     let count = 0;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('GET', 'POST', 'DELETE', 'HEAD', 'PUT'), paths, query, bodies, async (method, path, q, body) => {
-        const r = await request(method, path + q, method === 'GET' || method === 'HEAD' ? undefined : body);
+        const r = await api(a, method, path + q, method === 'GET' || method === 'HEAD' ? undefined : body, {}, 5000);
         count++;
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
         assert.ok(r.status < 500 || r.status === 501 || r.status === 503, `${method} ${path}${q} ${body ?? ''} → ${r.status} ${r.body}`);
