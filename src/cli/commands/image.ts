@@ -6,9 +6,9 @@
 import { createReadStream } from 'node:fs';
 import { bool, list, str, UsageError } from '../args';
 import { Command, CommandGroup, out } from '../command';
+import { printInspected } from './_inspected';
 import { ago, table } from '../../view/table';
 import { humanSize } from '../../view/progress';
-import { formatTemplate } from '../../view/go-template';
 import type { ImageDeleteItem, ImageImportResponse, ImageSummary } from '../wire';
 import { imagePath, splitRef } from './_image-ref';
 import { command as history } from './history';
@@ -110,9 +110,7 @@ const inspect: Command = {
     if (!p.args.length) throw new UsageError('"image inspect" requires at least 1 argument');
     const found: unknown[] = [];
     for (const n of p.args) found.push((await ctx.client.call('GET', `/images/${imagePath(n)}/json`)).data);
-    const fmt = str(p, 'format');
-    if (fmt) for (const r of found) out(formatTemplate(fmt, r));
-    else out(JSON.stringify(found, null, 4));
+    printInspected(found, str(p, 'format'));
     return 0;
   },
 };

@@ -4,8 +4,8 @@
  */
 import { ApiError } from '../api-error';
 import { str } from '../args';
-import { Command, out } from '../command';
-import { formatTemplate } from '../../view/go-template';
+import { Command } from '../command';
+import { printInspected } from './_inspected';
 
 export const command: Command = {
   kind: 'command',
@@ -32,9 +32,7 @@ export const command: Command = {
         process.stderr.write(`Error: No such object: ${name}\n`);
       }
     }
-    const fmt = str(p, 'format');
-    if (fmt) for (const r of results) out(formatTemplate(fmt, r));
-    else out(JSON.stringify(results, null, 4));
+    printInspected(results, str(p, 'format'));
     return failed ? 1 : 0;
   },
 };

@@ -2,7 +2,7 @@
 import { ApiError } from '../api-error';
 import { bool, list, str, UsageError } from '../args';
 import { Command, CommandGroup, out } from '../command';
-import { formatTemplate } from '../../view/go-template';
+import { printInspected } from './_inspected';
 import { table } from '../../view/table';
 import type { VolumeJson } from '../wire';
 
@@ -58,9 +58,7 @@ const inspect: Command = {
     if (!p.args.length) throw new UsageError('"volume inspect" requires at least 1 argument');
     const res: unknown[] = [];
     for (const n of p.args) res.push((await ctx.client.call('GET', `/volumes/${encodeURIComponent(n)}`)).data);
-    const fmt = str(p, 'format');
-    if (fmt) for (const r of res) out(formatTemplate(fmt, r));
-    else out(JSON.stringify(res, null, 4));
+    printInspected(res, str(p, 'format'));
     return 0;
   },
 };
