@@ -68,6 +68,10 @@ export interface Network {
   ipRange6?: string;
   /** false: no IPv4 (`--ipv4=false`, an IPv6-only network: no subnet, gateway or range); absent: IPv4 on */
   ipv4?: false;
+  /** Docker's Attachable: containers may join it with `docker run --network` (a swarm's overlay) */
+  attachable?: true;
+  /** Docker's Ingress: the swarm's routing-mesh network (one at most) */
+  ingress?: true;
 }
 
 /** A container's attachment to a network; the record is also the lease of its address. */

@@ -18,6 +18,7 @@ import type { Image } from '../images/image-store';
 import type { Explanation } from '../base/explanation';
 import { Networks } from './networks';
 import { Queries } from './queries';
+import { Swarm } from './swarm';
 import { Volumes } from './volumes';
 import type { Topology } from '../base/topology';
 
@@ -46,6 +47,8 @@ export interface Engine {
   /** top, stats, diff */
   introspection: Introspection;
   prune: Prune;
+  /** the one-node swarm this engine may manage */
+  swarm: Swarm;
   /** docker commit: a new image from a container's writable layer */
   commit(c: Container, req: CommitRequest): Promise<Image>;
   /** docker system df */

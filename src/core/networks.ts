@@ -155,7 +155,25 @@ export class Networks {
       throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name or remove that network' });
     }
     const driver = this.driver(req);
-    return driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets(), await this.takenSubnets6());
+    this.checkSwarmFlags(req, driver.scope);
+    const net = await driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets(), await this.takenSubnets6());
+    // A local driver's record does not carry Docker's Attachable flag itself: it is kept beside it.
+    if (req.attachable && !net.attachable) {
+      net.attachable = true;
+      this.repo.networks.put(net);
+    }
+    return net;
+  }
+
+  /** Docker's Scope (when asked for) must be the driver's; an Ingress network is a swarm's, and there is one at most. */
+  private checkSwarmFlags(req: CreateNetwork, scope: 'local' | 'swarm'): void {
+    if (req.scope && req.scope !== scope) {
+      throw new EngineError('INVALID_PARAMETER', `scope "${req.scope}" is not supported by the ${req.driver} driver: its networks are ${scope}-scoped`, { hint: `leave Scope out, or use --scope ${scope}` });
+    }
+    if (!req.ingress) return;
+    if (scope !== 'swarm') throw new EngineError('FORBIDDEN', 'Ingress network can only be global scope network');
+    const other = this.list().find((n) => n.ingress);
+    if (other) throw new EngineError('INGRESS_EXISTS', `ingress network ${other.name} (${other.id.slice(0, 12)}) is already present`, { hint: `remove it first (docker network rm ${other.name})` });
   }
 
   /** The IPv6 subnets in use on this host: local networks' and the host's IPv6 routes (not link-local or multicast, not on our bridges). */

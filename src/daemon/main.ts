@@ -11,7 +11,7 @@ import { chmod, chown, mkdir, readFile, unlink, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import { createDockerPluginServer } from '../api/docker-plugin/server';
 import { createApi } from '../api/server';
-import { describe, EngineError } from '../base/errors';
+import { describe } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Paths, paths } from '../base/names';
 import { DockerPlugin } from '../core/attachments/docker-plugin';
@@ -44,7 +44,6 @@ import { MacvlanDriver } from '../drivers/macvlan-driver';
 import { ControlPlane } from '../drivers/overlay/control-plane';
 import { OverlayDriver } from '../drivers/overlay/overlay-driver';
 import { VXLAN_OVERHEAD, VXLAN_OVERHEAD6, VxlanPlane } from '../drivers/overlay/vxlan';
-import { UnavailableDriver } from '../drivers/unavailable-driver';
 import { LoopbackRelay } from '../firewall/loopback-relay';
 import { forwardPolicyDrops } from '../firewall/nft/forward-policy';
 import { NftFirewall } from '../firewall/nft/nft-firewall';
@@ -61,7 +60,9 @@ import { Kernel } from '../kernel/kernel';
 import { NativeKernel } from '../kernel/native-kernel';
 import { LocalStorage } from '../runtime/local-storage';
 import { RuncRuntime } from '../runtime/runc-runtime';
-import { EtcdClusterStore } from '../state/cluster-store';
+import { ClusterStore, EtcdClusterStore } from '../state/cluster-store';
+import { LocalClusterStore } from '../state/local-cluster-store';
+import { Swarm } from '../core/swarm';
 import { SqliteStore } from '../state/sqlite-store';
 import { startUi } from '../ui/server';
 import { DaemonOptions, parseFlags } from './flags';
@@ -174,16 +175,20 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   drivers.set('ipvlan', new IpvlanDriver(kernel, store, { pools, pools6 }, log));
   drivers.set('host', new RecordOnlyDriver('host', store.networks));
   drivers.set('null', new RecordOnlyDriver('null', store.networks));
-  const overlay = o.clusterStore && o.advertiseAddr ? await overlayDriver(o.clusterStore, o.advertiseAddr) : undefined;
-  drivers.set('overlay', overlay?.driver ?? new UnavailableDriver('overlay', 'swarm', () => new EngineError('NO_CLUSTER_STORE', 'overlay networks need a cluster store', {
-    hint: 'start ctrnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP (on every host)',
-  })));
+  // Overlay networks: across hosts through etcd (--cluster-store), or on this host alone in a
+  // one-node swarm (the one-member cluster store: it refuses them until `swarm init`).
+  // (flags.ts: --cluster-store and --advertise-addr come together)
+  const overlay = o.clusterStore && o.advertiseAddr
+    ? await overlayDriver(new EtcdClusterStore(o.clusterStore, o.advertiseAddr, o.clusterTtl, log), await mtuOfAddress(kernel, o.advertiseAddr))
+    // One host: the VXLAN devices never send (every peer is local); their local end is loopback.
+    : await overlayDriver(new LocalClusterStore(store.localCluster, () => store.swarm.get() !== undefined, '127.0.0.1'), mtu);
+  drivers.set('overlay', overlay.driver);
 
-  async function overlayDriver(clusterStore: string, advertise: string) {
+  async function overlayDriver(cluster: ClusterStore, underlayMtu: number) {
     // VXLAN over IPv6 costs 20 bytes more than over IPv4 (its outer header).
-    const overhead = advertise.includes(':') ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD;
-    const plane = new VxlanPlane(kernel, firewall, advertise, (await mtuOfAddress(kernel, advertise)) - overhead, fastPath);
-    const control = new ControlPlane(store, new EtcdClusterStore(clusterStore, advertise, o.clusterTtl, log), plane, events, log);
+    const overhead = cluster.advertise.includes(':') ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD;
+    const plane = new VxlanPlane(kernel, firewall, cluster.advertise, underlayMtu - overhead, fastPath);
+    const control = new ControlPlane(store, cluster, plane, events, log);
     return { control, driver: new OverlayDriver(store, plane, control, log, pools6) };
   }
 
@@ -210,6 +215,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     containers, stdio, execs, networks, images, volumes, events, info, attachments, eventLog,
     introspection: new Introspection(runtime, images, kernel, (c) => sandboxes.netnsOf(c), (action, c) => containers.note(action, c)),
     prune: new Prune({ containers, networks, events, containersOf, layerSize }),
+    swarm: new Swarm(store, networks, kernel, !!o.clusterStore),
     commit: (c, req) => commit({ images, runtime, pause: (id) => containers.pause(id), unpause: (id) => containers.unpause(id), get: (id) => containers.get(id), note: (a, c2, x) => containers.note(a, c2, x) }, c, req),
     diskUsage: () => diskUsage({ images, containers: () => containers.list(), layerSize }),
     queries: new Queries(store, networks, sandboxes, runtime, execs, { restarting: (id) => containers.restarts.isRestarting(id), volumePath: (n) => volumes.path(n) }, images),
@@ -229,7 +235,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   });
 
   // State against the kernel. The overlay's network records come from the cluster: read them first.
-  await overlay?.control.start();
+  await overlay.control.start();
   // br_netfilter off in this namespace when nothing else here needs it (firewall/nft/bridge-netfilter.ts).
   await bridgeNf.settle().catch((e) => log(`br_netfilter: ${describe(e)}`));
   await reconcile({ p, store, kernel, networks, sandboxes, containers, runtime, log, external: attachments });
@@ -238,7 +244,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
   containers.resumeRestarts();
   health.resume(store.containers.list().filter((c) => c.status === 'running'));
   const unwatch = firewall.watch(log);
-  await overlay?.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
+  await overlay.control.resync().catch((e) => log(`overlay resync: ${describe(e)}`));
   await images.ensureBusybox();
 
   // Serving.
@@ -285,7 +291,7 @@ export async function startDaemon(o: DaemonOptions, log: (m: string) => void): P
     containers.close();
     unwatch();
     resolver.closeAll();
-    await overlay?.control.close();
+    await overlay.control.close();
     fastPath.stop();
     server.close();
     server.closeAllConnections();

@@ -48,6 +48,11 @@ export interface NetworkRequest {
   ipRange6?: string;
   /** EnableIPv4: false for an IPv6-only network (`--ipv4=false`); absent: true */
   ipv4?: boolean;
+  /** Docker's Attachable and Ingress flags (kept and shown by inspect) */
+  attachable?: boolean;
+  ingress?: boolean;
+  /** Docker's Scope asked for (local, swarm, global): it must be the driver's */
+  scope?: string;
 }
 
 /** An IPv6 subnet that a new network must not overlap, and what holds it (a route of the host: its device). */

@@ -37,6 +37,9 @@ export interface OverlayNetwork {
   ipRange6?: string;
   /** false: an IPv6-only network */
   ipv4?: false;
+  /** Docker's Attachable and Ingress flags */
+  attachable?: true;
+  ingress?: true;
 }
 
 /** What `createNetwork`'s decision settles: the subnets and gateways of both families. */

@@ -6,6 +6,8 @@
  */
 import { Attachment } from '../base/attachment';
 import { Container, Endpoint, ImageRecord, LayerBlobRecord, LayerRecord, Network, PublishedPort, RepoDigestRecord, Volume } from '../base/model';
+import type { SwarmState } from '../base/swarm';
+import type { OverlayNetwork } from './cluster-store';
 
 export interface NetworkRepo {
   list(): Network[];
@@ -142,6 +144,21 @@ export interface VolumeRepo {
   delete(name: string): void;
 }
 
+/** This engine's swarm (one row at most): none when the engine is not in a swarm. */
+export interface SwarmRepo {
+  get(): SwarmState | undefined;
+  put(s: SwarmState): void;
+  delete(): void;
+}
+
+/** The overlay networks of the one-member cluster store (state/local-cluster-store.ts). */
+export interface LocalClusterRepo {
+  list(): OverlayNetwork[];
+  /** fails on an id already recorded */
+  insert(n: OverlayNetwork): void;
+  delete(id: string): void;
+}
+
 export interface Repos {
   networks: NetworkRepo;
   containers: ContainerRepo;
@@ -151,5 +168,7 @@ export interface Repos {
   attachments: AttachmentRepo;
   pluginNetworks: PluginNetworkRepo;
   volumes: VolumeRepo;
+  swarm: SwarmRepo;
+  localCluster: LocalClusterRepo;
   close(): void;
 }

@@ -10,8 +10,9 @@ import { EngineError } from '../base/errors';
 import { Attachment, AttachmentKind } from '../base/attachment';
 import { Container, ContainerStatus, Endpoint, Network, PublishedPort, Volume } from '../base/model';
 import { Proto } from '../base/port-spec';
-import { addressesOf, AttachmentRepo, ContainerFields, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PluginNetwork, PluginNetworkRepo, PortRepo, Repos, VolumeRepo } from './repos';
+import { addressesOf, AttachmentRepo, ContainerFields, LocalClusterRepo, SwarmRepo, ContainerRepo, EndpointDraft, EndpointRepo, ImageRepo, NetworkRepo, PluginNetwork, PluginNetworkRepo, PortRepo, Repos, VolumeRepo } from './repos';
 import { sqliteImageRepo } from './sqlite-image-repo';
+import { sqliteLocalClusterRepo, sqliteSwarmRepo } from './sqlite-swarm-repos';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE networks (
@@ -86,6 +87,12 @@ const MIGRATIONS: string[] = [
    ALTER TABLE endpoints_v6 RENAME TO endpoints;`,
   // A paused container (docker pause, issue 16, migration 8): its processes are frozen; it stays running.
   `ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;`,
+  // A one-node swarm (issue 16, migration 10): its record (one row, JSON), the overlay networks of
+  // its one-member cluster store, and a network's Attachable and Ingress flags.
+  `CREATE TABLE swarm (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+   CREATE TABLE local_cluster_networks (id TEXT PRIMARY KEY, network TEXT NOT NULL);
+   ALTER TABLE networks ADD COLUMN attachable INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE networks ADD COLUMN ingress INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 // ------------------------------------------------------------------ rows (the columns as SQLite has them)
@@ -108,6 +115,8 @@ interface NetworkRow {
   gateway6: string | null;
   ip_range6: string | null;
   ipv4: number;
+  attachable: number;
+  ingress: number;
 }
 
 interface ContainerRow {
@@ -198,12 +207,14 @@ const toNetwork = (r: NetworkRow): Network => compact({
   internal: r.internal === 1, options: JSON.parse(r.options) as Record<string, string>, labels: JSON.parse(r.labels) as Record<string, string>, created: r.created,
   ...(JSON.parse(r.ipam) as Pick<Network, 'auxAddresses' | 'ipamOptions'>), createdLink: opt(r.created_link),
   subnet6: opt(r.subnet6), gateway6: opt(r.gateway6), ipRange6: opt(r.ip_range6), ...(r.ipv4 === 0 ? { ipv4: false as const } : {}),
+  ...(r.attachable === 1 ? { attachable: true as const } : {}), ...(r.ingress === 1 ? { ingress: true as const } : {}),
 } satisfies Network);
 const networkRow = (n: Network): NetworkRow => ({
   id: n.id, name: n.name, driver: n.driver, subnet: n.subnet ?? null, gateway: n.gateway ?? null, ip_range: n.ipRange ?? null, bridge: n.bridge ?? null,
   internal: n.internal ? 1 : 0, options: JSON.stringify(n.options), labels: JSON.stringify(n.labels), created: n.created,
   ipam: JSON.stringify({ auxAddresses: n.auxAddresses, ipamOptions: n.ipamOptions }), created_link: n.createdLink ?? null,
   subnet6: n.subnet6 ?? null, gateway6: n.gateway6 ?? null, ip_range6: n.ipRange6 ?? null, ipv4: n.ipv4 === false ? 0 : 1,
+  attachable: n.attachable ? 1 : 0, ingress: n.ingress ? 1 : 0,
 });
 
 const toContainer = (r: ContainerRow): Container => compact({
@@ -290,6 +301,8 @@ export class SqliteStore implements Repos {
   readonly attachments: AttachmentRepo;
   readonly pluginNetworks: PluginNetworkRepo;
   readonly volumes: VolumeRepo;
+  readonly swarm: SwarmRepo;
+  readonly localCluster: LocalClusterRepo;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -305,6 +318,8 @@ export class SqliteStore implements Repos {
     this.attachments = this.attachmentRepo();
     this.pluginNetworks = this.pluginNetworkRepo();
     this.volumes = this.volumeRepo();
+    this.swarm = sqliteSwarmRepo((t) => this.sql(t));
+    this.localCluster = sqliteLocalClusterRepo((t) => this.sql(t));
   }
 
   close(): void {
@@ -342,8 +357,8 @@ export class SqliteStore implements Repos {
   }
 
   private networkRepo(): NetworkRepo {
-    const insert = `INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link, subnet6, gateway6, ip_range6, ipv4)
-      VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @ipam, @created_link, @subnet6, @gateway6, @ip_range6, @ipv4)`;
+    const insert = `INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link, subnet6, gateway6, ip_range6, ipv4, attachable, ingress)
+      VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @ipam, @created_link, @subnet6, @gateway6, @ip_range6, @ipv4, @attachable, @ingress)`;
     return {
       list: () => (this.sql('SELECT * FROM networks ORDER BY created').all() as NetworkRow[]).map(toNetwork),
       get: (idOrName) => {

@@ -37,9 +37,10 @@ describe('API compatibility', () => {
     assert.deepEqual([leave.status, (leave.json as J).message], [503, 'This node is not part of a swarm']);
     assert.equal((await api(h, 'POST', '/v1.41/services/create', '{')).status, 400, 'a malformed body is refused first');
     assert.match((await api(h, 'POST', '/v1.41/swarm/update?version=1')).body, /got EOF while reading request body/);
-    const init = await api(h, 'POST', '/v1.41/swarm/init', { ListenAddr: '0.0.0.0:2377' });
-    assert.equal(init.status, 503);
-    assert.match(init.body, /does not run swarm mode/);
+    // Joining another engine's swarm is refused, naming ctrnet's way of joining hosts (swarm.test.ts: init).
+    const join = await api(h, 'POST', '/v1.41/swarm/join', { ListenAddr: '0.0.0.0:2377', RemoteAddrs: ['10.9.9.9:2377'], JoinToken: 'SWMTKN-1-x' });
+    assert.equal(join.status, 503);
+    assert.match(join.body, /ctrnet cannot join a swarm.*--cluster-store etcd:/);
     // The docker CLI: the same words, and `info` says the node is inactive.
     assert.match((await docker(h, ['swarm', 'leave'])).stderr, /Error response from daemon: This node is not part of a swarm/);
     assert.match((await docker(h, ['node', 'ls'])).stderr, /This node is not a swarm manager/);

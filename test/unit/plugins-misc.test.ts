@@ -51,8 +51,10 @@ test('AttachmentRepo: records in and out, found by key, deleted with their endpo
     db.exec(`DROP TABLE attachments; DROP TABLE plugin_networks;
       ALTER TABLE networks DROP COLUMN subnet6; ALTER TABLE networks DROP COLUMN gateway6;
       ALTER TABLE networks DROP COLUMN ip_range6; ALTER TABLE networks DROP COLUMN ipv4;
-      ALTER TABLE containers DROP COLUMN paused;`);
-    db.pragma('user_version = 5'); // migrations 1-5: before the attachments' (the sixth), IPv6 (the seventh) and paused (the eighth)
+      ALTER TABLE containers DROP COLUMN paused;
+      DROP TABLE swarm; DROP TABLE local_cluster_networks;
+      ALTER TABLE networks DROP COLUMN attachable; ALTER TABLE networks DROP COLUMN ingress;`);
+    db.pragma('user_version = 5'); // migrations 1-5: before the attachments' (the sixth), IPv6 (the seventh), paused (the eighth) and the swarm's
     db.close();
     const s = new SqliteStore(file);
     assert.equal(s.endpoints.list().length, 1);

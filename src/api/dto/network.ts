@@ -35,8 +35,8 @@ export function networkJson(v: NetworkView, version = API_VERSION): Json {
       Config: ipamConfigs(n, v.predefined),
     },
     Internal: n.internal,
-    Attachable: false,
-    Ingress: false,
+    Attachable: n.attachable === true,
+    Ingress: n.ingress === true,
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
     Containers: containers,
@@ -50,7 +50,6 @@ export function networkCreateRequest(body: Json): CreateNetwork {
   const name = str(body.Name, 'Name');
   if (!name) throw new EngineError('INVALID_PARAMETER', 'a network needs a name');
   const ipam = obj(body.IPAM, 'IPAM');
-  if (body.Ingress === true) throw new EngineError('FORBIDDEN', 'Ingress network can only be global scope network');
   const ipamOptions = ipam.Options === undefined || ipam.Options === null ? undefined : stringMap(ipam.Options, 'IPAM.Options');
   return {
     name,
@@ -60,5 +59,8 @@ export function networkCreateRequest(body: Json): CreateNetwork {
     internal: body.Internal === true,
     labels: stringMap(body.Labels, 'Labels'),
     options: stringMap(body.Options, 'Options'),
+    ...(body.Attachable === true ? { attachable: true } : {}),
+    ...(body.Ingress === true ? { ingress: true } : {}),
+    ...(str(body.Scope, 'Scope') ? { scope: str(body.Scope, 'Scope') } : {}),
   };
 }

@@ -1,4 +1,5 @@
 /** System routes: _ping, version, info; and the object types the docker CLI probes in `inspect` (only a 404 lets it try the next one). */
+import { infoSwarmJson } from '../dto/swarm';
 import os from 'node:os';
 import { EngineError } from '../../base/errors';
 import { Engine } from '../../core/engine';
@@ -16,7 +17,7 @@ export function systemRoutes(r: Router, e: Engine): void {
     res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
     res.setHeader('Pragma', 'no-cache');
     // Docker 23+ sends it (unversioned); the CLI reads it to skip swarm probes.
-    res.setHeader('Swarm', 'inactive');
+    res.setHeader('Swarm', e.swarm.state() ? 'active/manager' : 'inactive');
     if (head) {
       res.setHeader('Content-Length', '0');
       res.end();
@@ -66,7 +67,7 @@ export function systemRoutes(r: Router, e: Engine): void {
       CgroupDriver: 'cgroupfs',
       LoggingDriver: 'ctrnet-shim',
       Plugins: { Network: ['bridge', 'host', 'null'], Volume: ['local'], Log: [] },
-      Swarm: { LocalNodeState: 'inactive', NodeID: '', NodeAddr: '', ControlAvailable: false, Error: '', RemoteManagers: null },
+      Swarm: infoSwarmJson(e.swarm.state()),
       SecurityOptions: [],
       InitBinary: 'docker-init',
       // Fields later API versions added, each from its version on.

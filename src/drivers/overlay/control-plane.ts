@@ -214,5 +214,7 @@ function networkOf(n: OverlayNetwork): Network {
   if (n.subnet) Object.assign(net, { subnet: n.subnet, gateway: n.gateway, ...(n.ipRange ? { ipRange: n.ipRange } : {}) });
   if (n.subnet6) Object.assign(net, { subnet6: n.subnet6, gateway6: n.gateway6, ...(n.ipRange6 ? { ipRange6: n.ipRange6 } : {}) });
   if (n.ipv4 === false) net.ipv4 = false;
+  if (n.attachable) net.attachable = true;
+  if (n.ingress) net.ingress = true;
   return net;
 }

@@ -57,7 +57,10 @@ export class OverlayDriver implements NetworkDriver {
     }
     // Name, VNI and subnet are decided in one etcd transaction, against the networks of every host.
     return this.control.createNetwork(
-      { id: req.id, name: req.name, ipRange: req.ipRange ?? null, internal: req.internal, labels: req.labels, options: req.options, created: new Date().toISOString() },
+      {
+        id: req.id, name: req.name, ipRange: req.ipRange ?? null, internal: req.internal, labels: req.labels, options: req.options, created: new Date().toISOString(),
+        ...(req.attachable ? { attachable: true as const } : {}), ...(req.ingress ? { ingress: true as const } : {}),
+      },
       (others) => {
         if (others.some((o) => o.name === req.name)) throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name' });
         const all = [...taken, ...others.filter((o) => o.subnet).map((o) => ({ what: `overlay network ${o.name}`, subnet: parseCidr(o.subnet) }))];
