@@ -9,22 +9,27 @@
  *              attachable overlay network; the underlay host ↔ host
  *
  * Each case: iperf3 with 1 TCP stream and with 4, and (bridge, overlay) ping RTT p50/p99. The cases
- * are measured in ROUNDS interleaved rounds, the order rotating every round, so noise from the rest
- * of the machine hits all alike; the figure of a case is its best run (a shared machine only ever
- * slows a run down), all runs are in the note. CPU time per GB moved is each end's own (see
- * dp-measure.ts). The labs are in dp-labs.ts.
+ * are measured in ROUNDS rounds; in a round the cases of one group (a baseline, ctrnet's, Docker's)
+ * run back to back, the order rotating every round, so a case and the ones it is compared with
+ * share the machine's state of the moment. A ratio is the median over the rounds of the ratio within
+ * each round (paired: the machine's slow drift cancels); the figure of a case is the median of its
+ * runs, its best run and all runs are in the note. (Why: on this 2-vCPU machine one case's 5 s runs
+ * span ±15 %, so the best of 3 of two cases can differ by 8 points when the cases do not.) CPU time
+ * per GB moved is each end's own (see dp-measure.ts). The labs are in dp-labs.ts.
  *
  * When a ctrnet target is missed, a profile follows: the same transfer with each of ctrnet's
  * per-packet hooks taken away in its test host only (the anti-spoofing chain; br_netfilter, which
  * is per network namespace since Linux 5.3), to name what stands in the way.
  */
-import { ensureDebs, Row } from './common';
+import { ensureDebs, median, Row } from './common';
 import { sh } from '../scripts/lab';
 import { bestRtt, bestTput, iperf, PINGS, rtt, Rtt, SECS, Tput } from './dp-measure';
 import { DataplaneLabs, Pair } from './dp-labs';
 
 const SECTION = '4. Data plane';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Rounds of a profile row (a case and its baseline, alternated). */
+const PROFILE_ROUNDS = Number(process.env.BENCH_PROFILE_ROUNDS ?? 3);
 const STREAMS = [1, 4];
 
 type Group = 'bridge' | 'published' | 'overlay';
@@ -65,18 +70,35 @@ function measureOnce(c: Case, streams: number): Promise<Tput> {
   return iperf(p.serverNs, p.clientNs, p.addr, { streams, port: p.port, listenPort: p.listenPort });
 }
 
-/** All cases, ROUNDS times, the order rotated every round (and reversed every other one). */
+/**
+ * All cases, ROUNDS times. In a round the groups follow each other and the cases of a group run
+ * back to back (so the runs a ratio pairs are minutes closer than across the whole round); the
+ * order of the groups and of the cases in each rotates every round, and reverses every other one.
+ */
 async function rounds(cases: Case[]): Promise<void> {
+  const rotate = <T>(xs: T[], r: number) => {
+    const o = xs.slice(r % xs.length).concat(xs.slice(0, r % xs.length));
+    return r % 2 === 1 ? o.reverse() : o;
+  };
+  const groups = [...new Set(cases.map((c) => c.group))];
   for (let r = 0; r < ROUNDS; r++) {
-    const order = cases.slice(r % cases.length).concat(cases.slice(0, r % cases.length));
-    if (r % 2 === 1) order.reverse();
-    for (const c of order) {
-      for (const s of STREAMS) c.tput.get(s)!.push(await measureOnce(c, s));
-      if (c.rtt) c.rtts.push(await rtt(c.pair.clientNs, c.pair.addr));
+    for (const g of rotate(groups, r)) {
+      for (const c of rotate(cases.filter((x) => x.group === g), r)) {
+        for (const s of STREAMS) c.tput.get(s)!.push(await measureOnce(c, s));
+        if (c.rtt) c.rtts.push(await rtt(c.pair.clientNs, c.pair.addr));
+      }
     }
     process.stderr.write(`bench: data plane round ${r + 1}/${ROUNDS} done\n`);
   }
 }
+
+/** The median over the rounds of a's throughput over b's in the same round (paired ratios). */
+const pairedRatio = (a: readonly Tput[], b: readonly Tput[]): number => median(a.map((x, i) => x.gbps / b[i].gbps));
+/** The run whose throughput is the median of the runs (nearest rank), for its CPU and retransmit figures. */
+const medianTput = (xs: readonly Tput[]): Tput => {
+  const m = median(xs.map((x) => x.gbps));
+  return xs.find((x) => x.gbps === m)!;
+};
 
 function groupRows(group: Group, title: string, cases: Case[]): Row[] {
   const inGroup = cases.filter((c) => c.group === group);
@@ -86,20 +108,24 @@ function groupRows(group: Group, title: string, cases: Case[]): Row[] {
   const target = TARGETS[group];
   const rows: Row[] = [];
   for (const s of STREAMS) {
-    const b = bestTput(base.tput.get(s)!);
-    const d = docker && bestTput(docker.tput.get(s)!);
+    const b = base.tput.get(s)!;
+    const d = docker?.tput.get(s);
     for (const c of inGroup) {
-      const t = bestTput(c.tput.get(s)!);
-      const vsDocker = c.who === 'docker' ? [] : dockers.map((k) => `${(t.gbps / bestTput(k.tput.get(s)!).gbps).toFixed(3)}× ${k.label}`);
-      const ratios = c === base ? 'baseline' : [`${pct(t.gbps / b.gbps)} of ${base.label}`, ...vsDocker].join(', ');
+      const xs = c.tput.get(s)!;
+      const t = medianTput(xs);
+      const vsBase = pairedRatio(xs, b);
+      const vsDocker = c.who === 'docker' ? [] : dockers.map((k) => `${pairedRatio(xs, k.tput.get(s)!).toFixed(3)}× ${k.label}`);
+      const ratios = c === base ? 'baseline' : [`${pct(vsBase)} of ${base.label}`, ...vsDocker].join(', ');
       const isTarget = c.who === 'ctrnet' && target !== undefined && d !== undefined && !c.label.includes('off');
+      const best = bestTput(xs);
+      const bestRatios = c === base ? '' : `; best of each: ${pct(best.gbps / bestTput(b).gbps)}${d && c !== docker ? `, ${(best.gbps / bestTput(d).gbps).toFixed(3)}× ${docker!.label}` : ''}`;
       rows.push({
         section: SECTION,
         what: `${title}, ${s} TCP stream${s > 1 ? 's' : ''}: ${c.label}`,
         value: gb(t.gbps),
         target: isTarget ? `≥ ${target.base} % baseline, ≥ ${target.docker}× Docker` : undefined,
-        met: isTarget ? t.gbps / b.gbps >= target.base / 100 && t.gbps / d.gbps >= target.docker : undefined,
-        note: `${ratios}; ${cpu(t)}; runs ${runs(c.tput.get(s)!)} (${SECS} s each, best taken); ${t.retransmits} retransmits${c.pair.mtu ? `; MTU ${c.pair.mtu}` : ''}`,
+        met: isTarget ? vsBase >= target.base / 100 && pairedRatio(xs, d) >= target.docker : undefined,
+        note: `${ratios} (medians of ${xs.length} rounds' ratios); ${cpu(t)}; runs ${runs(xs)} (${SECS} s each; median shown, best ${gb(best.gbps)}${bestRatios}); ${t.retransmits} retransmits in the median run${c.pair.mtu ? `; MTU ${c.pair.mtu}` : ''}`,
       });
     }
   }
@@ -139,14 +165,14 @@ async function profile(title: string, ours: Case, base: Case, variants: Variant[
     await v.off();
     const xs: Tput[] = [];
     const bs: Tput[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
+    for (let i = 0; i < PROFILE_ROUNDS; i++) {
       xs.push(await measureOnce(ours, 1));
       bs.push(await measureOnce(base, 1));
     }
     await restore();
-    const x = bestTput(xs);
-    const b = bestTput(bs);
-    rows.push({ section: SECTION, what: `profile: ${title} ${v.what}, 1 TCP stream`, value: pct(x.gbps / b.gbps), note: `of ${base.label}: ${gb(x.gbps)} (${runs(xs)}) vs ${gb(b.gbps)} (${runs(bs)}); ${cpu(x)}; this test host only, not ctrnet's configuration` });
+    const x = medianTput(xs);
+    const b = medianTput(bs);
+    rows.push({ section: SECTION, what: `profile: ${title} ${v.what}, 1 TCP stream`, value: pct(pairedRatio(xs, bs)), note: `of ${base.label}, median of ${xs.length} paired rounds: ${gb(x.gbps)} (${runs(xs)}) vs ${gb(b.gbps)} (${runs(bs)}); ${cpu(x)}; this test host only, not ctrnet's configuration` });
   }
   return rows;
 }
@@ -220,12 +246,12 @@ export async function dataplane(): Promise<Row[]> {
     }
     // Published ports have no one Docker row to compare with: the proxy-off one is the second.
     await rounds(cases);
-    rows.push({ section: SECTION, what: 'setup', value: `${ROUNDS} rounds`, note: `${dockerNote}; iperf3 ${SECS} s after 1 s omitted, client on CPU 0, server on CPU 1; every case in every round, order rotated` });
+    rows.push({ section: SECTION, what: 'setup', value: `${ROUNDS} rounds`, note: `${dockerNote}; iperf3 ${SECS} s after 1 s omitted, client on CPU 0, server on CPU 1; every case in every round, a group's cases back to back, order rotated; ratios: medians of the rounds' paired ratios; profiles: ${PROFILE_ROUNDS} paired rounds` });
     rows.push(...groupRows('bridge', 'bridge', cases));
     rows.push(...groupRows('published', 'published port from another host', cases));
     rows.push(...groupRows('overlay', 'overlay across 2 hosts', cases));
 
-    const missed = (ours: Case, base: Case, target: number) => bestTput(ours.tput.get(1)!).gbps / bestTput(base.tput.get(1)!).gbps < target / 100;
+    const missed = (ours: Case, base: Case, target: number) => pairedRatio(ours.tput.get(1)!, base.tput.get(1)!) < target / 100;
     if (missed(ctrBridge, veth, TARGETS.bridge!.base)) {
       // The hooks a frame meets on the bridge path, taken away on the host without the fast path.
       const h = cs.host;

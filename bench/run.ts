@@ -58,7 +58,7 @@ async function startSection(): Promise<Row[]> {
   const docker = await dockerStart(N);
   const rows: Row[] = [
     { section: S, what: 'floor: `runc run` of a busybox bundle, no engine', value: ms(floor), note: `n=${N}` },
-    { section: S, what: 'ctrnet CLI start-up (`ctrnet version`) / bare `node -e ""`', value: `${ms(median(ours.cliVersion))} / ${ms(median(ours.nodeBare))}`, note: 'inside every ctrnet figure below' },
+    { section: S, what: 'ctrnet CLI start-up (`ctrnet version`) / bare `node -e ""`', value: `${ms(median(ours.cliVersion))} / ${ms(median(ours.nodeBare))}`, note: `inside every ctrnet figure below; bare node with this machine's environment: ${ms(median(ours.nodeBareEnv))}${process.env.NODE_EXTRA_CA_CERTS ? ' (NODE_EXTRA_CA_CERTS is set: node parses that CA bundle at every start-up; bin/ctrnet and bin/ctrnet-cni run node without it, as they open no TLS connection)' : ''}` },
   ];
   const c = ours.clis;
   if (c.dockerRun.length) {

@@ -23,12 +23,21 @@ export interface StartTimes {
   cliVersion: number[];
   /** `node -e ''`: the runtime's own start-up, which no CLI written for node can avoid */
   nodeBare: number[];
+  /** `node -e ''` with this machine's environment as it is (NODE_EXTRA_CA_CERTS when set: node parses that bundle at start-up) */
+  nodeBareEnv: number[];
   /**
    * The two CLIs against this same ctrnetd, interleaved: `version` and `run --rm busybox true`
    * with the ctrnet CLI (bundled, code cache), the docker CLI on PATH, and the ctrnet CLI from
    * its separate modules (dist/, what the bundle replaces). Empty when no docker CLI is on PATH.
    */
   clis: { ctrnetVersion: number[]; dockerVersion: number[]; modulesVersion: number[]; ctrnetRun: number[]; dockerRun: number[] };
+}
+
+/** The environment bin/ctrnet runs node in: without NODE_EXTRA_CA_CERTS (the CLI opens no TLS connection). */
+function noCaBundle(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
 }
 
 async function timed(n: number, f: () => Promise<unknown>): Promise<number[]> {
@@ -63,7 +72,7 @@ export async function ctrnetStart(n: number): Promise<StartTimes> {
         if (r.code !== 0) throw new Error(`docker ${args.join(' ')} against ctrnetd exited ${r.code}: ${r.stderr.trim()}`);
       };
       const main = path.resolve(__dirname, '../src/cli/main.js');
-      const modules = () => must([process.execPath, '-e', `require(${JSON.stringify(main)}).main(['version'])`], { env: { ...process.env, CTRNET_HOST: `unix://${h.socket}` } });
+      const modules = () => must([process.execPath, '-e', `require(${JSON.stringify(main)}).main(['version'])`], { env: { ...noCaBundle(), CTRNET_HOST: `unix://${h.socket}` } });
       for (let round = 0; round <= n; round++) {
         const t = async (k: keyof StartTimes['clis'], f: () => Promise<unknown>) => {
           const [x] = await timed(1, f);
@@ -76,7 +85,8 @@ export async function ctrnetStart(n: number): Promise<StartTimes> {
         await t('dockerRun', () => docker(['run', '--rm', 'busybox', 'true']));
       }
     }
-    return { modes, cliVersion: await timed(n, () => h.ctl(['version'])), nodeBare: await timed(n, () => must([process.execPath, '-e', ''])), clis };
+    const bare = (env: NodeJS.ProcessEnv) => () => must([process.execPath, '-e', ''], { env });
+    return { modes, cliVersion: await timed(n, () => h.ctl(['version'])), nodeBare: await timed(n, bare(noCaBundle())), nodeBareEnv: await timed(n, bare(process.env)), clis };
   } finally {
     await h.destroy();
   }

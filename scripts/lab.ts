@@ -147,8 +147,9 @@ export class LabHost {
 
   /** Runs the ctrnet CLI against this host's daemon. */
   cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
-    // Its own CLI config (registry credentials of `ctrnet login`), never the user's.
-    return sh([process.execPath, CTRNET, ...args], { ...opts, env: { ...process.env, CTRNET_HOST: `unix://${this.socket}`, CTRNET_CONFIG: `${this.dir}/cli-config` } });
+    // Its own CLI config (registry credentials of `ctrnet login`), never the user's. Run as a user
+    // runs it (bin/ctrnet's own #! line, which drops what node would load for nothing).
+    return sh([CTRNET, ...args], { ...opts, env: { ...process.env, CTRNET_HOST: `unix://${this.socket}`, CTRNET_CONFIG: `${this.dir}/cli-config` } });
   }
 
   async ctl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {

@@ -61,10 +61,31 @@ int sysctl_set(const char *key, const char *value) {
   return 0;
 }
 
-/* A sysctl that may not exist: IPv6 keys are absent on a host booted with ipv6.disable=1. */
-static int sysctl_optional(const char *key, const char *value) {
-  if (sysctl_set(key, value) && errnum != ENOENT) return -1;
+/*
+ * The IPv6 sysctls of a new namespace are written relative to one open of its
+ * /proc/sys/net/ipv6/conf: each namespace has its own "net" directory under /proc/sys, so the
+ * kernel keeps one same-named dentry per live namespace there and a path lookup compares against
+ * every one (at 1000 sandboxes, about 0.3 ms per open by perf: proc_sys_compare). One lookup per
+ * namespace instead of one per key.
+ */
+static int conf_set(int dir, const char *key, const char *value) {
+  int fd = openat(dir, key, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errno, "/proc/sys/net/ipv6/conf/%s: %s", key, strerror(errno));
+  ssize_t w = write(fd, value, strlen(value));
+  int e = errno;
+  close(fd);
+  if (w < 0) return fail(e, "/proc/sys/net/ipv6/conf/%s: %s", key, strerror(e));
   return 0;
+}
+
+/* A container without an IPv6 network: IPv6 off. The keys are absent on a host booted with
+ * ipv6.disable=1: then there is nothing to turn off. */
+static int ipv6_off(void) {
+  int dir = open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return errno == ENOENT ? 0 : fail(errno, "/proc/sys/net/ipv6/conf: %s", strerror(errno));
+  int r = conf_set(dir, "all/disable_ipv6", "1") || conf_set(dir, "default/disable_ipv6", "1") ? -1 : 0;
+  close(dir);
+  return r;
 }
 
 /* IPv6 on, quietly: no router advertisements accepted (so no router solicitations sent) and no
@@ -72,14 +93,17 @@ static int sysctl_optional(const char *key, const char *value) {
  * them by a second). */
 static int ipv6_quiet(void) {
   static const char *keys[][2] = {
-      {"net.ipv6.conf.all.accept_ra", "0"},   {"net.ipv6.conf.default.accept_ra", "0"},
-      {"net.ipv6.conf.all.accept_dad", "0"},  {"net.ipv6.conf.default.accept_dad", "0"},
-      {"net.ipv6.conf.default.router_solicitations", "0"},
-      {"net.ipv6.conf.all.disable_ipv6", "0"}, {"net.ipv6.conf.default.disable_ipv6", "0"},
+      {"all/accept_ra", "0"},   {"default/accept_ra", "0"},
+      {"all/accept_dad", "0"},  {"default/accept_dad", "0"},
+      {"default/router_solicitations", "0"},
+      {"all/disable_ipv6", "0"}, {"default/disable_ipv6", "0"},
   };
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-    if (sysctl_set(keys[i][0], keys[i][1])) return -1;
-  return 0;
+  int dir = open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return fail(errno, "/proc/sys/net/ipv6/conf: %s", strerror(errno));
+  int r = 0;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0] && !r; i++) r = conf_set(dir, keys[i][0], keys[i][1]);
+  close(dir);
+  return r;
 }
 
 int netns_add(const char *path, int ipv6) {
@@ -91,7 +115,7 @@ int netns_add(const char *path, int ipv6) {
   else if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL)) r = fail(errno, "bind mount %s: %s", path, strerror(errno));
   /* A container without an IPv6 network: without IPv6 a new interface sends no router
    * solicitations, MLD reports or DAD probes, which a bridge would flood to every other container. */
-  else if ((mounted = 1, !ipv6 && (sysctl_optional("net.ipv6.conf.all.disable_ipv6", "1") || sysctl_optional("net.ipv6.conf.default.disable_ipv6", "1")))) r = -1;
+  else if ((mounted = 1, !ipv6 && ipv6_off())) r = -1;
   else if (ipv6 && ipv6_quiet()) r = -1;
   leave("/proc/self/ns/net"); /* any path but "-": always go back */
   if (r) {

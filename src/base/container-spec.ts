@@ -147,6 +147,14 @@ export function modeOf(networkMode: string): Mode {
   return { kind: 'network', network: networkMode === 'default' || networkMode === '' ? 'bridge' : networkMode };
 }
 
+/**
+ * A network's endpoint settings in a spec: keyed by the network's id when another network shares
+ * its name (API < 1.44 made a duplicate), else by its name.
+ */
+export function endpointConfigOf(spec: Pick<ContainerSpec, 'networks'>, net: { id: string; name: string }): EndpointConfig | undefined {
+  return spec.networks[net.id] ?? spec.networks[net.name];
+}
+
 /** The networks a container in network mode joins, the primary (its network mode) first. */
 export function attachments(spec: ContainerSpec): string[] {
   const mode = modeOf(spec.networkMode);

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   CONTAINER_NOT_FOUND: 'notFound',
   IMAGE_NOT_FOUND: 'notFound',
   NETWORK_NOT_FOUND: 'notFound',
+  NETWORK_AMBIGUOUS: 'invalidParameter',
   EXEC_NOT_FOUND: 'notFound',
   VOLUME_NOT_FOUND: 'notFound',
   PLUGIN_NOT_FOUND: 'notFound',

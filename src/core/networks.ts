@@ -93,6 +93,15 @@ export class Networks {
     });
   }
 
+  /**
+   * The key of this network in a container's endpoint settings: its name (as Docker's
+   * NetworkSettings.Networks), or its id while another network shares the name (API < 1.44 made
+   * it), so that the key still names one network.
+   */
+  specKey(net: Network): string {
+    return this.list().some((n) => n.name === net.name && n.id !== net.id) ? net.id : net.name;
+  }
+
   /** bridge, host, none: the networks Docker always has (no --ip, no aliases, cannot be removed). */
   isPredefined(net: Network): boolean {
     return PREDEFINED.includes(net.name);
@@ -137,8 +146,12 @@ export class Networks {
 
   // ------------------------------------------------------------ create, remove, prune
 
-  async create(req: CreateNetwork): Promise<Network> {
-    const net = await this.mutex.run('networks', () => this.createLocked(req));
+  /**
+   * `allowDuplicateName`: a second network of a name in use is made (Docker's API < 1.44 without
+   * CheckDuplicate; the API layer decides). Never for predefined names or cluster-scope drivers.
+   */
+  async create(req: CreateNetwork, opts: { allowDuplicateName?: boolean } = {}): Promise<Network> {
+    const net = await this.mutex.run('networks', () => this.createLocked(req, opts.allowDuplicateName === true));
     this.events.emit('network', 'create', net.id, { name: net.name, type: net.driver });
     return net;
   }
@@ -148,13 +161,16 @@ export class Networks {
     return this.mutex.run('networks', async () => this.repo.networks.get(req.name) ?? this.createLocked(req));
   }
 
-  private async createLocked(req: CreateNetwork): Promise<Network> {
+  private async createLocked(req: CreateNetwork, allowDuplicateName = false): Promise<Network> {
     if (!VALID_NETWORK_NAME.test(req.name)) throw new EngineError('INVALID_PARAMETER', `invalid network name ${JSON.stringify(req.name)}: it is empty or holds control characters`);
     if (this.isPredefined({ name: req.name } as Network)) throw new EngineError('FORBIDDEN', `operation is not permitted on predefined ${req.name} network `);
-    if (this.repo.networks.get(req.name)?.name === req.name) {
+    const driver = this.driver(req);
+    // Duplicates only of local-scope networks: a cluster-scope (overlay) network's name is its key
+    // in the cluster store, unique across the hosts (and its driver refuses a second one anyway).
+    const duplicateOk = allowDuplicateName && driver.scope === 'local';
+    if (!duplicateOk && this.repo.networks.list().some((n) => n.name === req.name)) {
       throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name or remove that network' });
     }
-    const driver = this.driver(req);
     this.checkSwarmFlags(req, driver.scope);
     const net = await driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets(), await this.takenSubnets6());
     // A local driver's record does not carry Docker's Attachable flag itself: it is kept beside it.

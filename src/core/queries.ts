@@ -3,7 +3,7 @@
  * (endpoints, published ports, the namespace it uses), from the records, typed. The API converts
  * these to Docker's JSON (api/dto/); it never reads the store itself.
  */
-import { attachments, EndpointConfig, modeOf, mountsOf } from '../base/container-spec';
+import { attachments, EndpointConfig, endpointConfigOf, modeOf, mountsOf } from '../base/container-spec';
 import { Attachment } from '../base/attachment';
 import { probeArgs } from '../base/health';
 import { MountPoint, MountType } from '../base/mount-spec';
@@ -111,7 +111,7 @@ export class Queries {
     } else if (mode.kind === 'network') {
       for (const name of attachments(c.spec)) {
         const net = this.networks.find(name);
-        if (net) networks.push({ network: net, config: c.spec.networks[net.name], endpoint: eps.find((e) => e.networkId === net.id), predefined: this.networks.isPredefined(net) });
+        if (net) networks.push({ network: net, config: endpointConfigOf(c.spec, net), endpoint: eps.find((e) => e.networkId === net.id), predefined: this.networks.isPredefined(net) });
       }
     }
     const sandboxKey = c.status === 'running' && mode.kind !== 'host' ? this.sandboxes.netnsOf(c) : '';

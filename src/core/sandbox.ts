@@ -17,7 +17,7 @@
  * default route on the first network that is its own way out and has that family.
  */
 import { randomBytes } from 'node:crypto';
-import { attachments, ContainerSpec, modeOf } from '../base/container-spec';
+import { attachments, ContainerSpec, endpointConfigOf, modeOf } from '../base/container-spec';
 import { EngineError } from '../base/errors';
 import { DnsServer, Upstream } from '../dns/resolver';
 import { Container, Endpoint, lastAddress6Key, Network } from '../base/model';
@@ -59,7 +59,7 @@ export function gatewayIndex(nets: Network[], selfWayOut: (n: Network) => boolea
   let best = -1;
   for (let i = 0; i < nets.length; i++) {
     if (!selfWayOut(nets[i])) continue;
-    const prio = (n: Network) => spec.networks[n.name]?.gwPriority ?? 0;
+    const prio = (n: Network) => endpointConfigOf(spec, n)?.gwPriority ?? 0;
     if (best < 0 || prio(nets[i]) > prio(nets[best])) best = i;
   }
   return best;
@@ -176,7 +176,7 @@ export class Sandboxes {
    * set on the endpoint's interface inside the sandbox (IFNAME is replaced by its name).
    */
   private async endpointSysctls(c: Container, net: Network, ifName: string, ns: string): Promise<void> {
-    for (const [key, value] of endpointSysctls(c.spec.networks[net.name]?.driverOpts)) await this.kernel.at(ns).sysctlSet(key.replace('IFNAME', ifName), value);
+    for (const [key, value] of endpointSysctls(endpointConfigOf(c.spec, net)?.driverOpts)) await this.kernel.at(ns).sysctlSet(key.replace('IFNAME', ifName), value);
   }
 
   /** After a daemon restart: the resolver answers again inside a running container's sandbox. */
@@ -248,7 +248,7 @@ export class Sandboxes {
     if (!driver.endpoints || !(net.subnet || net.subnet6)) {
       throw new EngineError('INVALID_NETWORK_MODE', `network ${net.name} (driver ${net.driver}) cannot hold container interfaces`, { hint: `use --network ${net.name === 'host' ? 'host' : 'none'}` });
     }
-    const cfg = c.spec.networks[net.name];
+    const cfg = endpointConfigOf(c.spec, net);
     // A restart gets the addresses of the container's last run back while they are free.
     const pick = addressPicker(net, cfg?.ipv4, cfg?.ipv6, { ip: c.lastAddresses?.[net.id], ip6: c.lastAddresses?.[lastAddress6Key(net.id)] });
     const epId = randomBytes(32).toString('hex');
@@ -291,7 +291,7 @@ export class Sandboxes {
       defaultRoute: ep.id === exit?.id,
       defaultRoute6: ep.id === exit6?.id,
       ports: ports.filter((r) => r.containerIp === ep.ip || (!!ep.ip6 && r.containerIp === ep.ip6)).map(({ containerId: _, ...m }) => m),
-      linkLocal: c.spec.networks[nets.get(ep.id)!.name]?.linkLocalIps ?? [],
+      linkLocal: endpointConfigOf(c.spec, nets.get(ep.id)!)?.linkLocalIps ?? [],
       ...(sandboxIpv6 ? { sandboxIpv6: true } : {}),
     }));
   }

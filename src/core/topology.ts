@@ -64,7 +64,8 @@ export async function buildTopology(d: TopologyDeps): Promise<Topology> {
     return net;
   });
   const netById = new Map(networks.map((n) => [n.id, n]));
-  const netByName = new Map(networks.map((n) => [n.name, n]));
+  // A container's networks are keyed by name, or by id when the name is shared (API < 1.44 made a duplicate).
+  const netByName = new Map([...networks.map((n) => [n.name, n] as const), ...networks.map((n) => [n.id, n] as const)]);
 
   const rows = d.repo.containers.list();
   const byId = new Map(rows.map((c) => [c.id, c]));

@@ -87,6 +87,21 @@ const MIGRATIONS: string[] = [
    ALTER TABLE endpoints_v6 RENAME TO endpoints;`,
   // A paused container (docker pause, issue 16, migration 8): its processes are frozen; it stays running.
   `ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;`,
+  // Duplicate network names (issue 16, migration 9): API < 1.44 without CheckDuplicate makes a
+  // second network of a name (Docker 20.10 does). SQLite cannot drop a UNIQUE: the table is rebuilt
+  // with every other column, default and the primary key as they were; no other table references
+  // it by a foreign key (endpoints, attachments hold the id as text). Names are looked up by an index.
+  `CREATE TABLE networks_v9 (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL, driver TEXT NOT NULL,
+     subnet TEXT, gateway TEXT, ip_range TEXT, bridge TEXT,
+     internal INTEGER NOT NULL DEFAULT 0, options TEXT NOT NULL DEFAULT '{}', labels TEXT NOT NULL DEFAULT '{}',
+     created TEXT NOT NULL, ipam TEXT NOT NULL DEFAULT '{}', created_link TEXT,
+     subnet6 TEXT, gateway6 TEXT, ip_range6 TEXT, ipv4 INTEGER NOT NULL DEFAULT 1);
+   INSERT INTO networks_v9 (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link, subnet6, gateway6, ip_range6, ipv4)
+     SELECT id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link, subnet6, gateway6, ip_range6, ipv4 FROM networks;
+   DROP TABLE networks;
+   ALTER TABLE networks_v9 RENAME TO networks;
+   CREATE INDEX networks_by_name ON networks (name);`,
   // A one-node swarm (issue 16, migration 10): its record (one row, JSON), the overlay networks of
   // its one-member cluster store, and a network's Attachable and Ingress flags.
   `CREATE TABLE swarm (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
@@ -286,6 +301,12 @@ const toPluginNetwork = (r: PluginNetworkRow): PluginNetwork => ({
   dockerId: r.docker_id, network: r.network, type: r.type, subnet: r.subnet, gateway: r.gateway, made: r.made === 1, created: r.created,
 });
 
+/** Docker's words for a term that names several networks. */
+const ambiguousNetwork = (term: string, n: number, on: 'name' | 'ID prefix'): EngineError =>
+  new EngineError('NETWORK_AMBIGUOUS', `network ${term} is ambiguous (${n} matches found ${on === 'name' ? 'on name' : 'based on ID prefix'})`, {
+    hint: 'name the network by its id (`ctrnet network ls --no-trunc`)',
+  });
+
 // ------------------------------------------------------------------ the store
 
 export class SqliteStore implements Repos {
@@ -361,9 +382,18 @@ export class SqliteStore implements Repos {
       VALUES (@id, @name, @driver, @subnet, @gateway, @ip_range, @bridge, @internal, @options, @labels, @created, @ipam, @created_link, @subnet6, @gateway6, @ip_range6, @ipv4, @attachable, @ingress)`;
     return {
       list: () => (this.sql('SELECT * FROM networks ORDER BY created').all() as NetworkRow[]).map(toNetwork),
-      get: (idOrName) => {
-        const r = (this.sql('SELECT * FROM networks WHERE id = ? OR name = ?').get(idOrName, idOrName) ?? this.uniquePrefix<NetworkRow>('networks', idOrName)) as NetworkRow | undefined;
-        return r && toNetwork(r);
+      // Docker's order (its daemon's FindNetwork): the full id, then the name, then an id prefix;
+      // several of a name (API < 1.44 made them) or of a prefix are ambiguous, never a pick.
+      get: (term) => {
+        const byId = this.sql('SELECT * FROM networks WHERE id = ?').get(term) as NetworkRow | undefined;
+        if (byId) return toNetwork(byId);
+        const byName = this.sql('SELECT * FROM networks WHERE name = ?').all(term) as NetworkRow[];
+        if (byName.length > 1) throw ambiguousNetwork(term, byName.length, 'name');
+        if (byName.length === 1) return toNetwork(byName[0]);
+        if (!/^[0-9a-f]{1,64}$/.test(term)) return undefined;
+        const byPrefix = this.sql('SELECT * FROM networks WHERE id LIKE ?').all(`${term}%`) as NetworkRow[];
+        if (byPrefix.length > 1) throw ambiguousNetwork(term, byPrefix.length, 'ID prefix');
+        return byPrefix.length === 1 ? toNetwork(byPrefix[0]) : undefined;
       },
       insert: (n) => void this.sql(insert).run(networkRow(n)),
       put: (n) => void this.sql(insert.replace('INSERT', 'INSERT OR REPLACE')).run(networkRow(n)),

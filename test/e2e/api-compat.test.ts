@@ -2,7 +2,8 @@
  * ctrnetd as Docker clients find it: swarm endpoints answered as an engine outside a swarm
  * answers them, no documented endpoint left at 501, inspect's fields as Docker fills them (and
  * honoured: stop signal and timeout, the /etc files), and the API versions: the newest one
- * advertised, older clients answered in their version's shapes, versions outside the range refused.
+ * advertised, older clients answered in their version's shapes, versions outside the range refused;
+ * duplicate network names as Docker 20.10 makes them for clients older than 1.44.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -170,4 +171,72 @@ describe('API compatibility', () => {
     await dockerOk(h, ['rm', '-f', id, two]);
     await dockerOk(h, ['network', 'rm', 'gw-a', 'gw-b']);
   });
+
+  it('duplicate network names as Docker 20.10 has them: API < 1.44 without CheckDuplicate makes a second network; a shared name is ambiguous, ids work, both carry packets and survive a restart', async () => {
+    const create = (v: string, body: J) => api(h, 'POST', `/v${v}/networks/create`, { Name: 'dupnet', ...body });
+    const first = await create('1.41', {});
+    const second = await create('1.41', { CheckDuplicate: false });
+    assert.deepEqual([first.status, second.status], [201, 201], `${first.body} ${second.body}`);
+    const [id1, id2] = [(first.json as J).Id as string, (second.json as J).Id as string];
+    assert.notEqual(id1, id2);
+    // Docker's words first (the hint follows in parentheses, as on every ctrnet error).
+    for (const [v, body] of [['1.41', { CheckDuplicate: true }], ['1.44', {}], ['1.51', { CheckDuplicate: false }]] as const) {
+      const r = await create(v, body);
+      assert.equal(r.status, 409, `v${v} ${JSON.stringify(body)}`);
+      assert.match((r.json as J).message as string, /^network with name dupnet already exists\b/);
+    }
+    const cli = await docker(h, ['network', 'create', 'dupnet']);
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /Error response from daemon: network with name dupnet already exists/);
+    const cli41 = await docker(h, ['network', 'create', 'dupnet'], { env: { DOCKER_API_VERSION: '1.41' } });
+    assert.match(cli41.stderr, /network with name dupnet already exists/, 'the CLI sends CheckDuplicate at 1.41 too');
+    // Listed, and found by a name filter, both; by the shared name: Docker's ambiguity, 400.
+    const both = [id1, id2].sort();
+    assert.deepEqual(lines(await dockerOk(h, ['network', 'ls', '-q', '--no-trunc', '--filter', 'name=dupnet'])).sort(), both);
+    assert.deepEqual((await apiJson<J[]>(h, 'GET', '/v1.41/networks')).filter((n) => n.Name === 'dupnet').map((n) => n.Id).sort(), both);
+    for (const [m, p] of [['GET', '/v1.41/networks/dupnet'], ['DELETE', '/v1.41/networks/dupnet'], ['GET', '/networks/dupnet']]) {
+      const r = await api(h, m, p);
+      assert.equal(r.status, 400, `${m} ${p}`);
+      assert.match((r.json as J).message as string, /^network dupnet is ambiguous \(2 matches found on name\)/, `${m} ${p}`);
+    }
+    assert.match((await docker(h, ['network', 'inspect', 'dupnet'])).stderr, /network dupnet is ambiguous \(2 matches found on name\)/);
+    const byId = await Promise.all([id1, id2].map((id) => apiJson<J>(h, 'GET', `/v1.41/networks/${id}`)));
+    assert.deepEqual(byId.map((n) => [n.Id, n.Name]), [[id1, 'dupnet'], [id2, 'dupnet']]);
+    // Bridges are named after ids: both exist, on their own subnets.
+    const subnets = byId.map((n) => ((n.IPAM as J).Config as J[])[0].Subnet as string);
+    assert.notEqual(subnets[0], subnets[1]);
+    const links = await h.run(['ip', '-o', 'link', 'show']);
+    for (const id of [id1, id2]) assert.match(links, new RegExp(`br-${id.slice(0, 12)}`));
+    // Two containers on each network (by id), packets between them on each.
+    const run = async (name: string, net: string) => {
+      const c = (await apiJson<J>(h, 'POST', `/v1.41/containers/create?name=${name}`, { Image: 'busybox', Cmd: ['sleep', '600'], HostConfig: { NetworkMode: net } })).Id as string;
+      await apiJson(h, 'POST', `/v1.41/containers/${c}/start`);
+      const nets = ((await apiJson<J>(h, 'GET', `/v1.41/containers/${c}/json`)).NetworkSettings as J).Networks as Record<string, J>;
+      const [only] = Object.values(nets);
+      assert.equal(only.NetworkID, net, name);
+      return only.IPAddress as string;
+    };
+    const pings = async () => {
+      for (const [from, to] of [['dup1a', ip1b], ['dup2a', ip2b]]) assert.match(await dockerOk(h, ['exec', from, 'ping', '-c', '1', '-W', '2', to]), / 0% packet loss/, `${from} → ${to}`);
+    };
+    await run('dup1a', id1);
+    const ip1b = await run('dup1b', id1);
+    await run('dup2a', id2);
+    const ip2b = await run('dup2b', id2);
+    await pings();
+    // A container's networks are keyed by name: a second network of that name is refused, with the fix.
+    const twice = await api(h, 'POST', `/v1.41/networks/${id2}/connect`, { Container: 'dup1a' });
+    assert.equal(twice.status, 400);
+    assert.match((twice.json as J).message as string, /cannot be connected to two networks named dupnet/);
+    // The restarted daemon restores both networks and the containers on them.
+    await h.stopDaemon();
+    await h.startDaemon();
+    assert.deepEqual(lines(await dockerOk(h, ['network', 'ls', '-q', '--no-trunc', '--filter', 'name=dupnet'])).sort(), both);
+    await pings();
+    await dockerOk(h, ['rm', '-f', 'dup1a', 'dup1b', 'dup2a', 'dup2b']);
+    for (const id of [id1, id2]) assert.equal((await api(h, 'DELETE', `/v1.41/networks/${id}`)).status, 204);
+    assert.doesNotMatch(await h.run(['ip', '-o', 'link', 'show']), new RegExp(`br-(${id1.slice(0, 12)}|${id2.slice(0, 12)})`));
+  });
 });
+
+const lines = (s: string): string[] => s.split('\n').filter(Boolean);

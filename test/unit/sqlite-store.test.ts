@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,4 +118,70 @@ test('PortRepo.reserve() records what choose returns in one transaction; a throw
   assert.deepEqual(store.ports.list('c1'), [p]);
   store.ports.release('c1');
   assert.deepEqual(store.ports.list('c1'), []);
+});
+
+test('NetworkRepo.get() follows Docker\'s order: full id, then name (several: ambiguous), then id prefix (several: ambiguous)', () => {
+  const s = new SqliteStore(':memory:');
+  try {
+    const net = (id: string, name: string): Network => ({ id, name, driver: 'bridge', subnet: '10.8.0.0/24', gateway: '10.8.0.1', bridge: `br-${id.slice(0, 12)}`, internal: false, options: {}, labels: {}, created: new Date().toISOString() });
+    const a = net('a1'.repeat(32), 'dup');
+    const b = net('a2'.repeat(32), 'dup');
+    // A network named like another's full id: the id wins. One named like an id prefix: the name wins.
+    const c = net('c3'.repeat(32), a.id);
+    const d = net('d4'.repeat(32), 'a1');
+    for (const n of [a, b, c, d]) s.networks.insert(n);
+    assert.equal(s.networks.get(a.id)?.id, a.id);
+    assert.equal(s.networks.get('a1')?.id, d.id);
+    assert.throws(() => s.networks.get('dup'), (e: unknown) => e instanceof EngineError && e.code === 'NETWORK_AMBIGUOUS' && e.message === 'network dup is ambiguous (2 matches found on name)');
+    assert.throws(() => s.networks.get('a'), (e: unknown) => e instanceof EngineError && e.code === 'NETWORK_AMBIGUOUS' && e.message === 'network a is ambiguous (2 matches found based on ID prefix)');
+    assert.equal(s.networks.get('a2a2')?.id, b.id);
+    assert.equal(s.networks.get('ff'), undefined);
+    assert.equal(s.networks.list().length, 4);
+    s.networks.delete(b.id);
+    assert.equal(s.networks.get('dup')?.id, a.id);
+  } finally {
+    s.close();
+  }
+});
+
+test('migration 9: a database whose networks table has UNIQUE names migrates with its rows intact and then holds two networks of a name', () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ctrnet-m9-'));
+  try {
+    const file = path.join(d, 'ctrnet.db');
+    new SqliteStore(file).close();
+    // Back to the networks table as migrations 1-8 left it (name UNIQUE), with a row and an endpoint on it.
+    const db = new Database(file);
+    db.exec(`DROP TABLE networks;
+      CREATE TABLE networks (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, driver TEXT NOT NULL,
+        subnet TEXT, gateway TEXT, ip_range TEXT, bridge TEXT,
+        internal INTEGER NOT NULL DEFAULT 0, options TEXT NOT NULL DEFAULT '{}', labels TEXT NOT NULL DEFAULT '{}',
+        created TEXT NOT NULL, ipam TEXT NOT NULL DEFAULT '{}', created_link TEXT,
+        subnet6 TEXT, gateway6 TEXT, ip_range6 TEXT, ipv4 INTEGER NOT NULL DEFAULT 1);
+      INSERT INTO networks (id, name, driver, subnet, gateway, ip_range, bridge, internal, options, labels, created, ipam, created_link, subnet6, gateway6, ip_range6, ipv4)
+        VALUES ('${'9a'.repeat(32)}', 'old', 'bridge', '10.7.0.0/24', '10.7.0.1', '10.7.0.128/25', 'br-9a9a9a9a9a9a', 1, '{"k":"v"}', '{"l":"m"}', '2026-01-01T00:00:00.000Z', '{"aux":{}}', NULL, 'fd00:7::/64', 'fd00:7::1', NULL, 0);`);
+    db.pragma('user_version = 8');
+    assert.throws(() => db.exec(`INSERT INTO networks (id, name, driver, created) VALUES ('x', 'old', 'bridge', 'now')`), /UNIQUE/);
+    db.close();
+    const s = new SqliteStore(file);
+    try {
+      s.endpoints.lease({ id: 'e9', containerId: 'c9', networkId: '9a'.repeat(32), ifName: 'eth0', hostIf: 'veth9', mac: '', aliases: [] }, () => '10.7.0.130');
+      const old = s.networks.get('old')!;
+      assert.deepEqual(
+        { id: old.id, driver: old.driver, subnet: old.subnet, gateway: old.gateway, ipRange: old.ipRange, bridge: old.bridge, internal: old.internal, options: old.options, labels: old.labels, created: old.created, subnet6: old.subnet6, gateway6: old.gateway6, ipv4: old.ipv4 },
+        { id: '9a'.repeat(32), driver: 'bridge', subnet: '10.7.0.0/24', gateway: '10.7.0.1', ipRange: '10.7.0.128/25', bridge: 'br-9a9a9a9a9a9a', internal: true, options: { k: 'v' }, labels: { l: 'm' }, created: '2026-01-01T00:00:00.000Z', subnet6: 'fd00:7::/64', gateway6: 'fd00:7::1', ipv4: false },
+      );
+      s.networks.insert({ ...old, id: '9b'.repeat(32), bridge: 'br-9b9b9b9b9b9b' });
+      assert.equal(s.networks.list().filter((n) => n.name === 'old').length, 2);
+      assert.equal(s.endpoints.list({ networkId: '9a'.repeat(32) })[0].ip, '10.7.0.130');
+    } finally {
+      s.close();
+    }
+    const check = new Database(file, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), 9);
+    assert.deepEqual((check.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'networks' AND sql IS NOT NULL`).all() as { name: string }[]).map((r) => r.name), ['networks_by_name']);
+    check.close();
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,14 @@ import { obj } from '../dto/common';
 import { Filters } from '../filters/filters';
 import { listNetworks, NETWORK_FILTERS } from '../filters/networks';
 import { Router } from '../router';
+import { atLeast } from '../version';
+
+/**
+ * Docker 20.10's rule (API < 1.44): a name in use is refused only when the body says
+ * CheckDuplicate: true (the docker CLI and compose do); without it a second network of the name is
+ * made. From 1.44 (moby#46251 deprecated CheckDuplicate) names are always unique.
+ */
+export const duplicateNameAllowed = (body: Record<string, unknown>, version: string): boolean => !atLeast(version, '1.44') && body.CheckDuplicate !== true;
 
 export function networkRoutes(r: Router, e: Engine): void {
   const { networks, containers } = e;
@@ -22,8 +30,9 @@ export function networkRoutes(r: Router, e: Engine): void {
     if (scope && scope !== view.scope) throw new EngineError('NETWORK_NOT_FOUND', `network ${params[0]} not found`);
     return networkJson(view, version);
   });
-  r.route('POST', '/networks/create', async ({ body, res }) => {
-    const net = await networks.create(networkCreateRequest(await body()));
+  r.route('POST', '/networks/create', async ({ body, res, version }) => {
+    const b = await body();
+    const net = await networks.create(networkCreateRequest(b), { allowDuplicateName: duplicateNameAllowed(b, version) });
     res.statusCode = 201;
     return { Id: net.id, Warning: '' };
   });

@@ -61,9 +61,35 @@ export class NetworkAttachments {
         const cfg = keys.map((k) => networks[k]).find(Boolean) ?? { aliases: [] };
         for (const k of keys) delete networks[k];
         this.checkEndpointConfig(net, cfg);
-        return { ...spec, networkMode: net.name, networks: { [net.name]: cfg, ...networks } };
+        const key = this.d.networks.specKey(net);
+        const out = { ...spec, networkMode: key, networks: { [key]: cfg, ...networks } };
+        this.checkNamesDistinct(out);
+        return out;
       }
     }
+  }
+
+  /**
+   * A container's networks are keyed by name (Docker's NetworkSettings.Networks): two networks of
+   * one name (API < 1.44 made the second) cannot both be among them.
+   */
+  private checkNamesDistinct(spec: ContainerSpec, adding?: Network): void {
+    const seen = new Map<string, string>();
+    const nets = attachments(spec).map((k) => this.d.networks.find(k)).filter((n): n is Network => !!n);
+    for (const n of adding ? [...nets, adding] : nets) {
+      const other = seen.get(n.name);
+      if (other !== undefined && other !== n.id) {
+        throw new EngineError('CONFLICTING_OPTIONS', `a container cannot be connected to two networks named ${n.name} (${other.slice(0, 12)} and ${n.id.slice(0, 12)}): its networks are keyed by name`, {
+          hint: `connect it to a network whose name is unique: remove one of the networks named ${n.name}, or create one under another name`,
+        });
+      }
+      seen.set(n.name, n.id);
+    }
+  }
+
+  /** The key under which the spec holds this network (its name or its id), if it has it. */
+  private keyOf(spec: ContainerSpec, net: Network): string | undefined {
+    return attachments(spec).find((k) => k === net.id || this.d.networks.find(k)?.id === net.id);
   }
 
   /** Docker's rule: addresses and aliases are chosen on user-defined networks only. */
@@ -92,12 +118,15 @@ export class NetworkAttachments {
       }
       // A running container has its endpoint: Docker refuses a second. A created one only has its
       // settings, which a second connect replaces (as Docker does).
-      if (attachments(c.spec).includes(net.name) && c.status === 'running') {
+      const had = this.keyOf(c.spec, net);
+      if (had !== undefined && c.status === 'running') {
         throw new EngineError('ENDPOINT_EXISTS', `endpoint with name ${c.name} already exists in network ${net.name}`);
       }
+      if (had === undefined) this.checkNamesDistinct(c.spec, net);
       this.checkEndpointConfig(net, cfg);
       // Endpoint links name their target as given, resolved at each lookup: Docker lets it come later.
-      const spec = { ...c.spec, networks: { ...c.spec.networks, [net.name]: cfg } };
+      const key = had ?? this.d.networks.specKey(net);
+      const spec = { ...c.spec, networks: { ...c.spec.networks, [key]: cfg } };
       // Connected again after leaving every network: it has networks again.
       delete spec.noNetworks;
       const next: Container = { ...c, spec };
@@ -105,7 +134,7 @@ export class NetworkAttachments {
       // record that the next start (or reconcile) completes, never an unexplained interface.
       this.d.containers.update(c.id, { spec: next.spec });
       try {
-        if (c.status === 'running' && (await this.d.sandboxes.connect(next, net.name))) await this.d.refreshResolvConf(next);
+        if (c.status === 'running' && (await this.d.sandboxes.connect(next, key))) await this.d.refreshResolvConf(next);
       } catch (e) {
         this.d.containers.update(c.id, { spec: c.spec });
         throw e;
@@ -125,11 +154,12 @@ export class NetworkAttachments {
       }
       // Docker accepts this and changes nothing: a none-mode container stays one.
       if (mode.kind === 'none' && this.d.networks.driver(net).mode === 'none') return;
-      if (!attachments(c.spec).includes(net.name)) {
+      const key = this.keyOf(c.spec, net);
+      if (key === undefined) {
         throw new EngineError('INVALID_PARAMETER', `container ${c.id} is not connected to network ${net.name}`);
       }
       const networks = { ...c.spec.networks };
-      delete networks[net.name];
+      delete networks[key];
       // The network mode stays what it was (Docker's HostConfig.NetworkMode does): a container that
       // left every network is still a bridge-mode container, with only lo, that can be connected again.
       const spec = { ...c.spec, networks };
