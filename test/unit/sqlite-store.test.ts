@@ -151,7 +151,8 @@ test('migration 9: a database whose networks table has UNIQUE names migrates wit
     new SqliteStore(file).close();
     // Back to the networks table as migrations 1-8 left it (name UNIQUE), with a row and an endpoint on it.
     const db = new Database(file);
-    db.exec(`DROP TABLE networks;
+    // (and without the swarm's tables of migration 10, which runs again after it)
+    db.exec(`DROP TABLE networks; DROP TABLE swarm; DROP TABLE local_cluster_networks;
       CREATE TABLE networks (
         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, driver TEXT NOT NULL,
         subnet TEXT, gateway TEXT, ip_range TEXT, bridge TEXT,
@@ -178,7 +179,7 @@ test('migration 9: a database whose networks table has UNIQUE names migrates wit
       s.close();
     }
     const check = new Database(file, { readonly: true });
-    assert.equal(check.pragma('user_version', { simple: true }), 9);
+    assert.equal(check.pragma('user_version', { simple: true }), 10);
     assert.deepEqual((check.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'networks' AND sql IS NOT NULL`).all() as { name: string }[]).map((r) => r.name), ['networks_by_name']);
     check.close();
   } finally {
