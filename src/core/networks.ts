@@ -168,11 +168,13 @@ export class Networks {
     // Duplicates only of local-scope networks: a cluster-scope (overlay) network's name is its key
     // in the cluster store, unique across the hosts (and its driver refuses a second one anyway).
     const duplicateOk = allowDuplicateName && driver.scope === 'local';
-    if (!duplicateOk && this.repo.networks.list().some((n) => n.name === req.name)) {
+    const sameName = this.repo.networks.list().filter((n) => n.name === req.name);
+    if (!duplicateOk && sameName.length) {
       throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name or remove that network' });
     }
     this.checkSwarmFlags(req, driver.scope);
     const net = await driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets(), await this.takenSubnets6());
+    if (sameName.length === 1) this.rekeyByName(sameName[0]);
     // A local driver's record does not carry Docker's Attachable flag itself: it is kept beside it.
     if (req.attachable && !net.attachable) {
       net.attachable = true;
@@ -190,6 +192,20 @@ export class Networks {
     if (scope !== 'swarm') throw new EngineError('FORBIDDEN', 'Ingress network can only be global scope network');
     const other = this.list().find((n) => n.ingress);
     if (other) throw new EngineError('INGRESS_EXISTS', `ingress network ${other.name} (${other.id.slice(0, 12)}) is already present`, { hint: `remove it first (docker network rm ${other.name})` });
+  }
+
+  /**
+   * The name of `net` became shared: containers that hold it by name (in their network mode and
+   * endpoint settings) hold it by id from now on, so that their starts, connects and the restart's
+   * reconciliation still find that one network. Synchronous: no container change interleaves.
+   */
+  private rekeyByName(net: Network): void {
+    for (const c of this.repo.containers.list()) {
+      const modeByName = c.spec.networkMode === net.name;
+      if (!modeByName && !(net.name in c.spec.networks)) continue;
+      const networks = Object.fromEntries(Object.entries(c.spec.networks).map(([k, v]) => [k === net.name ? net.id : k, v]));
+      this.repo.containers.update(c.id, { spec: { ...c.spec, networkMode: modeByName ? net.id : c.spec.networkMode, networks } });
+    }
   }
 
   /** The IPv6 subnets in use on this host: local networks' and the host's IPv6 routes (not link-local or multicast, not on our bridges). */

@@ -175,6 +175,8 @@ describe('API compatibility', () => {
   it('duplicate network names as Docker 20.10 has them: API < 1.44 without CheckDuplicate makes a second network; a shared name is ambiguous, ids work, both carry packets and survive a restart', async () => {
     const create = (v: string, body: J) => api(h, 'POST', `/v${v}/networks/create`, { Name: 'dupnet', ...body });
     const first = await create('1.41', {});
+    // A container that joined by the name while it was unique keeps that network after it is shared.
+    await dockerOk(h, ['run', '-d', '--name', 'dup0', '--network', 'dupnet', 'busybox', 'sleep', '600']);
     const second = await create('1.41', { CheckDuplicate: false });
     assert.deepEqual([first.status, second.status], [201, 201], `${first.body} ${second.body}`);
     const [id1, id2] = [(first.json as J).Id as string, (second.json as J).Id as string];
@@ -217,7 +219,7 @@ describe('API compatibility', () => {
       return only.IPAddress as string;
     };
     const pings = async () => {
-      for (const [from, to] of [['dup1a', ip1b], ['dup2a', ip2b]]) assert.match(await dockerOk(h, ['exec', from, 'ping', '-c', '1', '-W', '2', to]), / 0% packet loss/, `${from} → ${to}`);
+      for (const [from, to] of [['dup1a', ip1b], ['dup2a', ip2b], ['dup0', ip1b]]) assert.match(await dockerOk(h, ['exec', from, 'ping', '-c', '1', '-W', '2', to]), / 0% packet loss/, `${from} → ${to}`);
     };
     await run('dup1a', id1);
     const ip1b = await run('dup1b', id1);
@@ -233,7 +235,8 @@ describe('API compatibility', () => {
     await h.startDaemon();
     assert.deepEqual(lines(await dockerOk(h, ['network', 'ls', '-q', '--no-trunc', '--filter', 'name=dupnet'])).sort(), both);
     await pings();
-    await dockerOk(h, ['rm', '-f', 'dup1a', 'dup1b', 'dup2a', 'dup2b']);
+    assert.equal(await dockerOk(h, ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.NetworkID}}{{end}}', 'dup0']), `${id1}\n`);
+    await dockerOk(h, ['rm', '-f', 'dup0', 'dup1a', 'dup1b', 'dup2a', 'dup2b']);
     for (const id of [id1, id2]) assert.equal((await api(h, 'DELETE', `/v1.41/networks/${id}`)).status, 204);
     assert.doesNotMatch(await h.run(['ip', '-o', 'link', 'show']), new RegExp(`br-(${id1.slice(0, 12)}|${id2.slice(0, 12)})`));
   });

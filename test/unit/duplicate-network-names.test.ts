@@ -130,3 +130,17 @@ test('NetworkAttachments: a container is keyed to a duplicate-named network by i
   // A shared name as a network mode is ambiguous at create.
   assert.throws(() => w.attach.check(spec({ networkMode: 'dup' })), isCode('NETWORK_AMBIGUOUS', /network dup is ambiguous \(2 matches found on name\)/));
 });
+
+test('Networks.create() of a duplicate re-keys the containers that held the first network by name to its id (their starts and the restart still find it)', async () => {
+  const w = world();
+  await w.networks.ensureDefaults();
+  const a = await w.networks.create(req('dup'));
+  const checked = w.attach.check(spec({ networkMode: 'dup', networks: { dup: { aliases: ['web'] }, bridge: { aliases: [] } } }));
+  assert.equal(checked.networkMode, 'dup');
+  w.store.containers.insert({ id: 'c2'.padEnd(64, '0'), name: 'c2', imageId: 'sha256:0', image: 'busybox', spec: checked, status: 'created', pid: 0, exitCode: 0, error: '', created: new Date().toISOString() });
+  await w.networks.create(req('dup'), { allowDuplicateName: true });
+  const after = w.store.containers.get('c2')!.spec;
+  assert.equal(after.networkMode, a.id);
+  assert.deepEqual(after.networks, { [a.id]: { aliases: ['web'] }, bridge: { aliases: [] } });
+  assert.equal(w.attach.check(after).networkMode, a.id, 'its next check still resolves the one network');
+});
