@@ -129,7 +129,8 @@ describe('API compatibility', () => {
     assert.match(((at141.RootFS as J).Layers as string[])[0], /^sha256:[0-9a-f]{64}$/);
     assert.ok('ContainerConfig' in at141 && 'VirtualSize' in at141 && 'Hostname' in (at141.Config as J));
     const now = await apiJson<J>(h, 'GET', '/images/busybox/json');
-    assert.ok(!('ContainerConfig' in now) && !('VirtualSize' in now), '1.44 dropped VirtualSize, 1.45 ContainerConfig');
+    assert.ok(!('Container' in now) && !('VirtualSize' in now), '1.44 dropped VirtualSize, 1.45 Container');
+    assert.ok('ContainerConfig' in now, 'ContainerConfig is kept in every version: docker-compose 1.x reads it on recreate');
     assert.ok(!('Hostname' in (now.Config as J)), '1.50 dropped the container fields of an image config');
   });
 

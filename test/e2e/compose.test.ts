@@ -224,6 +224,12 @@ describe('docker-compose: fixed IPAM and an external network', () => {
     assert.equal((await wgetIn('outsider', 'http://dyn/')).stdout, 'dyn-ok\n');
     const again = await ok(dc(P, ['up', '-d']), 'up again');
     assert.doesNotMatch(again, /Recreating|Creating/);
+    // --force-recreate: compose reads the image's ContainerConfig to carry volumes over (it fails
+    // with KeyError: 'ContainerConfig' where an engine leaves it out); the fixed addresses stay.
+    const re = await ok(dc(P, ['up', '-d', '--force-recreate']), 'up --force-recreate');
+    assert.match(re, /Recreating fixed_s2_1/);
+    assert.equal(await addrOn('fixed_s1_1', 'fixed_fixed'), '172.28.1.10');
+    assert.equal(await addrOn('fixed_s2_1', 'fixed_fixed'), '172.28.5.20');
 
     // down removes the project's network and keeps the external one (and the outsider on it).
     await ok(dc(P, ['down', '-t', '1']), 'down');

@@ -1,8 +1,11 @@
 /**
  * Docker's JSON for images: the list entry, inspect, history, delete and prune answers, field by
  * field as Docker 20.10 answers them, in the shapes of the request's API version (the untagged
- * `<none>` names before 1.43, VirtualSize before 1.44, Container and ContainerConfig before 1.45,
- * an image config without container fields from 1.50, container counts from 1.51).
+ * `<none>` names before 1.43, VirtualSize before 1.44, Container before 1.45, an image config
+ * without container fields from 1.50, container counts from 1.51). ContainerConfig stays in every
+ * version, where Docker dropped it in 1.45: docker-compose 1.x (docker-py) reads it on every
+ * recreate and negotiates the newest version, so against Docker 25+ it fails with
+ * KeyError: 'ContainerConfig'; the extra field costs newer clients nothing.
  */
 import os from 'node:os';
 import { configToJson, emptyConfig } from '../../base/image-config';
@@ -50,8 +53,9 @@ export function imageInspect(i: Image, p: { layerDirs?: string[]; version?: stri
     Parent: i.parent,
     Comment: d.comment,
     Created: d.created || i.created,
-    // 1.45 dropped Container and ContainerConfig.
-    ...(atLeast(version, '1.45') ? {} : { Container: d.container, ContainerConfig: configToJson(d.containerConfig ?? emptyConfig()) }),
+    // 1.45 dropped Container (and ContainerConfig, kept: see the header).
+    ...(atLeast(version, '1.45') ? {} : { Container: d.container }),
+    ContainerConfig: configToJson(d.containerConfig ?? emptyConfig()),
     DockerVersion: d.dockerVersion,
     Author: d.author,
     Config: config,
