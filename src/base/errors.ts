@@ -76,6 +76,11 @@ export class EngineError extends Error {
   }
 }
 
+/** Docker's answer to a network name in use (the engine, the overlay driver and both cluster stores refuse with it). */
+export function networkNameInUse(name: string): EngineError {
+  return new EngineError('NAME_IN_USE', `network with name ${name} already exists`, { hint: 'choose another name or remove that network' });
+}
+
 /** The user-facing text: the message, then the hint when there is one. */
 export function describe(err: unknown): string {
   if (err instanceof EngineError) return err.hint ? `${err.message} (${err.hint})` : err.message;

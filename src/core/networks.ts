@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { attachments, ContainerSpec } from '../base/container-spec';
-import { EngineError } from '../base/errors';
+import { EngineError, networkNameInUse } from '../base/errors';
 import { EngineEvents } from '../base/events';
 import { Network } from '../base/model';
 import { KeyedMutex } from '../base/mutex';
@@ -170,7 +170,7 @@ export class Networks {
     const duplicateOk = allowDuplicateName && driver.scope === 'local';
     const sameName = this.repo.networks.list().filter((n) => n.name === req.name);
     if (!duplicateOk && sameName.length) {
-      throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name or remove that network' });
+      throw networkNameInUse(req.name);
     }
     this.checkSwarmFlags(req, driver.scope);
     const net = await driver.createNetwork({ ...req, id: newId() }, await this.takenSubnets(), await this.takenSubnets6());

@@ -110,6 +110,14 @@ export class Swarm {
     return s;
   }
 
+  /** `swarm join`: this engine's swarm is itself (a second host joins through the cluster store). */
+  join(): never {
+    if (this.state()) throw new EngineError('SWARM_ACTIVE', ALREADY);
+    throw new EngineError('SWARM_UNSUPPORTED', 'ctrnet cannot join a swarm: its swarm is this one host (docker swarm init)', {
+      hint: 'for containers on several hosts, start ctrnetd on each with --cluster-store etcd://HOST:2379 --advertise-addr IP and use overlay networks',
+    });
+  }
+
   /** Docker makes the `ingress` network at init; with a cluster store another host's may already be there. */
   private async ensureIngress(): Promise<void> {
     const had = this.networks.find(INGRESS.name);

@@ -65,7 +65,7 @@ export async function buildTopology(d: TopologyDeps): Promise<Topology> {
   });
   const netById = new Map(networks.map((n) => [n.id, n]));
   // A container's networks are keyed by name, or by id when the name is shared (API < 1.44 made a duplicate).
-  const netByName = new Map([...networks.map((n) => [n.name, n] as const), ...networks.map((n) => [n.id, n] as const)]);
+  const netByKey = new Map([...networks.map((n) => [n.name, n] as const), ...networks.map((n) => [n.id, n] as const)]);
 
   const rows = d.repo.containers.list();
   const byId = new Map(rows.map((c) => [c.id, c]));
@@ -101,7 +101,7 @@ export async function buildTopology(d: TopologyDeps): Promise<Topology> {
         .sort((a, b) => ifIndex(a.ifName) - ifIndex(b.ifName))
         .map(iface);
       // Configured networks first (they survive a stop), then any the sandbox added (the gateway bridge).
-      const configured = attachments(c.spec).map((name) => netByName.get(name)?.id).filter((id): id is string => !!id);
+      const configured = attachments(c.spec).map((name) => netByKey.get(name)?.id).filter((id): id is string => !!id);
       const nets = [...new Set([...configured, ...ifaces.map((i) => i.networkId)])];
       const base = {
         id: c.id, name: c.name, image: c.image, status: c.status, networks: nets, interfaces: ifaces,

@@ -17,7 +17,7 @@
  */
 import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, Lease, Watcher } from 'etcd3';
-import { EngineError } from '../base/errors';
+import { EngineError, networkNameInUse } from '../base/errors';
 
 export interface OverlayNetwork {
   id: string;
@@ -206,7 +206,7 @@ export class EtcdClusterStore implements ClusterStore {
       );
       if (res.succeeded) return net;
       if ((await this.networks()).some((o) => o.name === n.name)) {
-        throw new EngineError('NAME_IN_USE', `network with name ${n.name} already exists`, { hint: 'choose another name or remove that network' });
+        throw networkNameInUse(n.name);
       }
     }
     throw new EngineError('ADDRESS_EXHAUSTED', 'no free VXLAN id');

@@ -16,7 +16,7 @@
  * Limitations: one host only (no watch events: no other host writes); `advertise` is the address
  * given to the VXLAN devices' local end and is never sent to.
  */
-import { EngineError } from '../base/errors';
+import { EngineError, networkNameInUse } from '../base/errors';
 import { ClusterStore, OverlayAddressing, OverlayNetwork, Peer, PeerEvent, peerKey } from './cluster-store';
 import { LocalClusterRepo } from './repos';
 
@@ -52,7 +52,7 @@ export class LocalClusterStore implements ClusterStore {
       });
     }
     const others = this.repo.list();
-    if (others.some((o) => o.name === n.name)) throw new EngineError('NAME_IN_USE', `network with name ${n.name} already exists`, { hint: 'choose another name or remove that network' });
+    if (others.some((o) => o.name === n.name)) throw networkNameInUse(n.name);
     const chosen = decide(others);
     const used = new Set(others.map((o) => o.vni));
     let vni = FIRST_VNI;

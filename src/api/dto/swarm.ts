@@ -99,13 +99,15 @@ export function swarmInitRequest(body: Json): SwarmInit {
     throw new EngineError('NOT_SUPPORTED', 'autolock: ctrnet\'s swarm keeps no encrypted Raft state to lock', { hint: 'leave --autolock out' });
   }
   const pool = strings(body.DefaultAddrPool, 'DefaultAddrPool');
+  const dataPathPort = num(body.DataPathPort, 'DataPathPort');
+  const subnetSize = num(body.SubnetSize, 'SubnetSize');
   return {
     advertiseAddr: str(body.AdvertiseAddr, 'AdvertiseAddr'),
     listenAddr: str(body.ListenAddr, 'ListenAddr'),
     forceNewCluster: body.ForceNewCluster === true,
-    ...(num(body.DataPathPort, 'DataPathPort') ? { dataPathPort: num(body.DataPathPort, 'DataPathPort') } : {}),
+    ...(dataPathPort ? { dataPathPort } : {}),
     ...(pool.length ? { defaultAddrPool: pool } : {}),
-    ...(num(body.SubnetSize, 'SubnetSize') ? { subnetSize: num(body.SubnetSize, 'SubnetSize') } : {}),
+    ...(subnetSize ? { subnetSize } : {}),
     spec: given,
   };
 }

@@ -27,7 +27,6 @@ async function body(c: Ctx, required: boolean): Promise<Record<string, unknown>>
   return (await c.body()) ?? {};
 }
 
-const JOIN_HINT = 'for containers on several hosts, start ctrnetd on each with --cluster-store etcd://HOST:2379 --advertise-addr IP and use overlay networks';
 const NO_SERVICES = 'use docker run (and docker compose) to start containers; attachable overlay networks connect them';
 
 export function swarmRoutes(r: Router, e: Engine): void {
@@ -39,8 +38,7 @@ export function swarmRoutes(r: Router, e: Engine): void {
   });
   r.route('POST', '/swarm/join', async (c) => {
     await body(c, false);
-    if (swarm.state()) throw new EngineError('SWARM_ACTIVE', 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.');
-    throw new EngineError('SWARM_UNSUPPORTED', 'ctrnet cannot join a swarm: its swarm is this one host (docker swarm init)', { hint: JOIN_HINT });
+    swarm.join();
   });
   r.route('POST', '/swarm/leave', async ({ q }) => {
     await swarm.leave(bool(q, 'force'));

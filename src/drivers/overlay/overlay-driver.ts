@@ -6,7 +6,7 @@
  * mirrored in the local store; a joined endpoint is published for the other hosts to program.
  * The way out is a second interface on the local gateway bridge (Docker's docker_gwbridge).
  */
-import { EngineError } from '../../base/errors';
+import { EngineError, networkNameInUse } from '../../base/errors';
 import { Endpoint, Network } from '../../base/model';
 import { GATEWAY_BRIDGE, vxlanName } from '../../base/names';
 import { parseCidr } from '../../ipam/ipam';
@@ -62,7 +62,7 @@ export class OverlayDriver implements NetworkDriver {
         ...(req.attachable ? { attachable: true as const } : {}), ...(req.ingress ? { ingress: true as const } : {}),
       },
       (others) => {
-        if (others.some((o) => o.name === req.name)) throw new EngineError('NAME_IN_USE', `network with name ${req.name} already exists`, { hint: 'choose another name' });
+        if (others.some((o) => o.name === req.name)) throw networkNameInUse(req.name);
         const all = [...taken, ...others.filter((o) => o.subnet).map((o) => ({ what: `overlay network ${o.name}`, subnet: parseCidr(o.subnet) }))];
         const all6 = [...taken6, ...others.filter((o) => o.subnet6).map((o) => ({ what: `overlay network ${o.name}`, subnet: parseCidr6(o.subnet6!) }))];
         const a = settleAddressing(req, all, all6, OVERLAY_POOLS, this.pools6);
